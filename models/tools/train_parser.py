@@ -1,0 +1,64 @@
+"""Train parser.onnx's network on generated people (labels from datagen).
+/usr/bin/python3 models/tools/train_parser.py --minutes 5   -> models/tools/ckpt/parser.pt"""
+import argparse, os, sys, time
+import numpy as np
+import torch
+import torch.nn.functional as F
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import datagen as dg
+from model import Parser
+
+
+def batch(rng, n):
+    imgs, labs = [], []
+    for _ in range(n):
+        p = dg.random_person(rng)
+        img, lab = dg.render(p, dg.random_outfit(rng))
+        imgs.append(img)
+        labs.append(lab)
+    x = torch.from_numpy(np.stack(imgs)).float().permute(0, 3, 1, 2) / 127.5 - 1
+    return x, torch.from_numpy(np.stack(labs)).long()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=5)
+    ap.add_argument("--seed", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    net = Parser(len(dg.LABELS))
+    opt = torch.optim.Adam(net.parameters(), 2e-3)
+    t_end = time.time() + args.minutes * 60
+    step = 0
+    t0 = time.time()
+    while time.time() < t_end:
+        frac = 1 - (t_end - time.time()) / (args.minutes * 60)
+        for g in opt.param_groups:
+            g["lr"] = 2e-3 * (0.05 if frac > 0.85 else 1.0)
+        x, y = batch(np.random.default_rng([args.seed, step]), 24)
+        loss = F.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 25 == 0:
+            print(f"parser step {step} loss {loss.item():.4f} {(time.time()-t0)/step:.2f}s/step", flush=True)
+    net.eval()
+    x, y = batch(np.random.default_rng([999, 1]), 64)
+    with torch.no_grad():
+        pred = net(x).argmax(1)
+    acc = (pred == y).float().mean().item()
+    ious = []
+    for c in range(len(dg.LABELS)):
+        i = ((pred == c) & (y == c)).sum().item()
+        u = ((pred == c) | (y == c)).sum().item()
+        ious.append(i / u if u else float("nan"))
+    print("parser pixel acc %.4f" % acc, "IoU", {dg.LABELS[c]: round(v, 3) for c, v in enumerate(ious)}, flush=True)
+    os.makedirs(os.path.join(HERE, "ckpt"), exist_ok=True)
+    torch.save({"model": net.state_dict(), "acc": acc, "iou": ious, "steps": step}, os.path.join(HERE, "ckpt", "parser.pt"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+// Turns the bearer token of a request or graphql-ws connection into a Viewer.
+import type { TenantRepository } from '../tenants/tenant-repository';
+import { parseApiKey, safeEqual, type SessionTokens } from './tokens';
+import { AuthError, type Viewer } from './viewer';
+
+const TOUCH_INTERVAL_MS = 60_000;
+
+export class Authenticator {
+  constructor(
+    private readonly tenants: TenantRepository,
+    private readonly sessions: SessionTokens,
+    private readonly operatorToken: string | undefined,
+  ) {}
+
+  /** `authorization` is the header value ("Bearer <token>") or the bare token; absent means anonymous. */
+  async authenticate(authorization: string | undefined | null): Promise<Viewer> {
+    if (authorization === undefined || authorization === null || authorization === '') return { kind: 'anonymous' };
+    const m = /^(?:Bearer\s+)?(\S+)$/i.exec(authorization.trim());
+    if (!m) throw new AuthError('UNAUTHENTICATED', 'malformed Authorization header: expected "Bearer <token>"');
+    const token = m[1]!;
+    if (token.startsWith('ats_')) {
+      const claims = this.sessions.verify(token);
+      if (claims === 'expired') throw new AuthError('UNAUTHENTICATED', 'the shopper session has expired');
+      if (claims === 'invalid') throw new AuthError('UNAUTHENTICATED', 'invalid token');
+      return { kind: 'shopper', ...claims };
+    }
+    const apiKey = parseApiKey(token);
+    if (apiKey) {
+      const key = await this.tenants.findActiveKey(apiKey.tenantId, apiKey.secretHash);
+      if (!key) throw new AuthError('UNAUTHENTICATED', 'invalid or revoked API key');
+      const now = new Date();
+      if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
+        // Best effort: a failed bookkeeping write must not fail the request.
+        this.tenants.touchKey(key.tenantId, key.id, now).catch(() => undefined);
+      }
+      return { kind: 'apiKey', tenantId: key.tenantId, apiKeyId: key.id, scopes: key.scopes };
+    }
+    if (this.operatorToken && safeEqual(token, this.operatorToken)) return { kind: 'operator' };
+    throw new AuthError('UNAUTHENTICATED', 'invalid token');
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * BlobStore on the local file system, for the embedded deployment and tests.
+ *
+ * Layout: the blob under key `a/b/c` is the file `<root>/a/b/c.blob` (the suffix
+ * lets `a` and `a/b` coexist as file and directory). Each file holds a small
+ * header with the content type, then the bytes, so one rename publishes both
+ * together: a sidecar would let a reader pair new bytes with an old type.
+ *
+ * Safety: keys are validated (no dots, so no `..`), the lexical path is checked
+ * to stay inside the root, and every directory on the way and the file itself
+ * are refused if they are symbolic links (lstat walk, O_NOFOLLOW), so a link
+ * planted inside the root cannot lead reads or writes outside it. The store
+ * assumes only this process writes under the root; someone who can, could race
+ * the checks.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  BlobStoreError,
+  assertValidBlobKey,
+  assertValidContentType,
+  type BlobStore,
+  type StoredBlob,
+} from './blob-store';
+
+const MAGIC = Buffer.from('ATBLOB1\n', 'latin1');
+const BLOB_SUFFIX = '.blob';
+
+interface BlobLocation {
+  segments: string[];
+  fileName: string;
+}
+
+export class FileBlobStore implements BlobStore {
+  private readonly root: string;
+
+  /** `rootDir` is created on the first write if missing. */
+  constructor(rootDir: string) {
+    this.root = path.resolve(rootDir);
+  }
+
+  async put(key: string, data: Buffer, contentType: string): Promise<void> {
+    const location = this.locate(key);
+    assertValidContentType(contentType);
+    if (!Buffer.isBuffer(data)) throw new TypeError('Blob data must be a Buffer.');
+    const dir = await this.openDirectories(location.segments, { create: true });
+    if (dir === null) throw new Error('unreachable: directories are created');
+    const target = path.join(dir, location.fileName);
+    await this.refuseLink(target);
+
+    const header = Buffer.from(JSON.stringify({ contentType }), 'utf8');
+    const headerLength = Buffer.alloc(4);
+    headerLength.writeUInt32BE(header.length);
+    // Dot-prefixed: no key segment can start with a dot, so no key ever names a temp file.
+    const temp = path.join(dir, `.${location.fileName}.${randomBytes(8).toString('hex')}.tmp`);
+    const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
+    const handle = await fs.open(temp, flags, 0o640);
+    try {
+      try {
+        // writeFile loops over partial writes, unlike a single write/writev.
+        await handle.writeFile(Buffer.concat([MAGIC, headerLength, header, data]));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(temp, target);
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async get(key: string): Promise<StoredBlob | null> {
+    const location = this.locate(key);
+    const dir = await this.openDirectories(location.segments, { create: false });
+    if (dir === null) return null;
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(path.join(dir, location.fileName), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return null;
+      if (errorCode(error) === 'ELOOP') throw unsafe(key);
+      throw error;
+    }
+    let content: Buffer;
+    try {
+      if (!(await handle.stat()).isFile()) throw unsafe(key);
+      content = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+    return decodeBlobFile(key, content);
+  }
+
+  async delete(key: string): Promise<void> {
+    const location = this.locate(key);
+    const dir = await this.openDirectories(location.segments, { create: false });
+    if (dir === null) return;
+    const target = path.join(dir, location.fileName);
+    await this.refuseLink(target);
+    await fs.rm(target, { force: true });
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const location = this.locate(key);
+    const dir = await this.openDirectories(location.segments, { create: false });
+    if (dir === null) return false;
+    const stats = await lstatOrNull(path.join(dir, location.fileName));
+    if (stats?.isSymbolicLink()) throw unsafe(key);
+    return stats?.isFile() ?? false;
+  }
+
+  private locate(key: string): BlobLocation {
+    assertValidBlobKey(key);
+    const parts = key.split('/');
+    const last = parts.pop() as string;
+    const fileName = last + BLOB_SUFFIX;
+    // Belt and braces: the validated key must still resolve inside the root.
+    const resolved = path.resolve(this.root, ...parts, fileName);
+    const relative = path.relative(this.root, resolved);
+    if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) throw unsafe(key);
+    return { segments: parts, fileName };
+  }
+
+  /**
+   * Walks from the root down to the blob's directory, refusing any step that is
+   * not a real directory (a symlink above all). Returns null when a directory
+   * is missing and `create` is false.
+   */
+  private async openDirectories(segments: string[], options: { create: boolean }): Promise<string | null> {
+    if (options.create) await fs.mkdir(this.root, { recursive: true });
+    let dir: string;
+    try {
+      dir = await fs.realpath(this.root);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT' && !options.create) return null;
+      throw error;
+    }
+    for (const segment of segments) {
+      dir = path.join(dir, segment);
+      let stats = await lstatOrNull(dir);
+      if (stats === null) {
+        if (!options.create) return null;
+        try {
+          await fs.mkdir(dir, { mode: 0o750 });
+        } catch (error) {
+          if (errorCode(error) !== 'EEXIST') throw error;
+        }
+        stats = await lstatOrNull(dir);
+      }
+      if (!stats?.isDirectory()) {
+        throw new BlobStoreError('UNSAFE_BLOB_PATH', `Blob path component ${JSON.stringify(segment)} is not a plain directory.`);
+      }
+    }
+    return dir;
+  }
+
+  private async refuseLink(target: string): Promise<void> {
+    const stats = await lstatOrNull(target);
+    if (stats !== null && !stats.isFile()) {
+      throw new BlobStoreError('UNSAFE_BLOB_PATH', `Blob file ${JSON.stringify(path.basename(target))} is not a regular file.`);
+    }
+  }
+}
+
+function decodeBlobFile(key: string, content: Buffer): StoredBlob {
+  const corrupt = () => new BlobStoreError('CORRUPT_BLOB', `Blob ${JSON.stringify(key)} has an unreadable header.`);
+  if (content.length < MAGIC.length + 4 || !content.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt();
+  const headerLength = content.readUInt32BE(MAGIC.length);
+  const dataStart = MAGIC.length + 4 + headerLength;
+  if (dataStart > content.length) throw corrupt();
+  let header: unknown;
+  try {
+    header = JSON.parse(content.subarray(MAGIC.length + 4, dataStart).toString('utf8'));
+  } catch {
+    throw corrupt();
+  }
+  const contentType = (header as { contentType?: unknown } | null)?.contentType;
+  if (typeof contentType !== 'string') throw corrupt();
+  return { data: content.subarray(dataStart), contentType };
+}
+
+async function lstatOrNull(target: string) {
+  try {
+    return await fs.lstat(target);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return null;
+    throw error;
+  }
+}
+
+function unsafe(key: string): BlobStoreError {
+  return new BlobStoreError('UNSAFE_BLOB_PATH', `Blob key ${JSON.stringify(key)} leads to a link or outside the store.`);
+}
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+}

@@ -1,0 +1,26 @@
+// Opaque global IDs: base64url("<Type>:<uuid>"). A malformed ID, an ID of another type
+// and an ID of another tenant all behave like an ID that does not exist.
+export type NodeType = 'Tenant' | 'ApiKey' | 'Shopper' | 'Garment' | 'PersonPhoto' | 'Outfit' | 'Render' | 'Upload';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function toGlobalId(type: NodeType, uuid: string): string {
+  return Buffer.from(`${type}:${uuid}`).toString('base64url');
+}
+
+export function parseGlobalId(id: string): { type: NodeType; uuid: string } | null {
+  if (typeof id !== 'string' || id.length > 100 || !/^[A-Za-z0-9_-]+$/.test(id)) return null;
+  const text = Buffer.from(id, 'base64url').toString('utf8');
+  const sep = text.indexOf(':');
+  const type = text.slice(0, sep) as NodeType;
+  const uuid = text.slice(sep + 1);
+  const types: readonly string[] = ['Tenant', 'ApiKey', 'Shopper', 'Garment', 'PersonPhoto', 'Outfit', 'Render', 'Upload'];
+  if (sep < 0 || !types.includes(type) || !UUID.test(uuid)) return null;
+  return { type, uuid };
+}
+
+/** The uuid of `id` when it is an ID of `type`, else null. */
+export function fromGlobalId(id: string, type: NodeType): string | null {
+  const parsed = parseGlobalId(id);
+  return parsed && parsed.type === type ? parsed.uuid : null;
+}

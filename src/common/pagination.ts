@@ -1,0 +1,90 @@
+// Relay cursor connections over (createdAt, id), newest first. Cursors are opaque.
+import { GraphQLError } from 'graphql';
+
+export interface PageRequest {
+  first: number;
+  after: { createdAt: Date; id: string } | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+function badInput(message: string, code: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}
+
+export function encodeCursor(row: { createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
+}
+
+/** Validates first/after; throws a GraphQL error (BAD_USER_INPUT / INVALID_CURSOR) when they are unusable. */
+export function parsePageArgs(first: number | null | undefined, after: string | null | undefined): PageRequest {
+  const size = first ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
+    throw badInput(`first must be between 0 and ${MAX_PAGE_SIZE}`, 'BAD_USER_INPUT');
+  }
+  if (after === null || after === undefined) return { first: size, after: null };
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === 'string' &&
+      typeof parsed[1] === 'string' &&
+      /^[0-9a-f-]{36}$/.test(parsed[1])
+    ) {
+      const createdAt = new Date(parsed[0]);
+      if (!Number.isNaN(createdAt.getTime())) return { first: size, after: { createdAt, id: parsed[1] } };
+    }
+  } catch {
+    // fall through
+  }
+  throw badInput('after is not a cursor returned by this connection', 'INVALID_CURSOR');
+}
+
+/** Prisma where/orderBy/take for a page of rows ordered newest first. */
+export function keysetQuery(page: PageRequest) {
+  return {
+    where: page.after
+      ? {
+          OR: [
+            { createdAt: { lt: page.after.createdAt } },
+            { createdAt: page.after.createdAt, id: { lt: page.after.id } },
+          ],
+        }
+      : {},
+    orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }],
+    take: page.first + 1,
+  };
+}
+
+/** Splits the extra row fetched by keysetQuery into hasNextPage. */
+export function toPage<T>(rows: T[], page: PageRequest, totalCount: number): Page<T> {
+  return { items: rows.slice(0, page.first), hasNextPage: rows.length > page.first, totalCount };
+}
+
+export interface Connection<T> {
+  edges: { node: T; cursor: string }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: number;
+}
+
+export function toConnection<T extends { createdAt: Date; id: string }>(page: Page<T>, request: PageRequest): Connection<T> {
+  const edges = page.items.map((node) => ({ node, cursor: encodeCursor(node) }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: request.after !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
+    totalCount: page.totalCount,
+  };
+}

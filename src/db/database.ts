@@ -1,0 +1,162 @@
+// The database: embedded PostgreSQL (PGlite, in the data directory or in memory) or a
+// PostgreSQL server, behind one Prisma client. Migrations run at open; afterwards every
+// query runs as the non-superuser role atelier_app, so row-level security applies, and
+// tenant work happens in transactions that set app.tenant_id (withTenant).
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '../generated/prisma/client';
+import { migrationsDir } from '../main/paths';
+import { applyMigrations, pendingMigrations, readMigrations, type SqlSession } from './migrator';
+
+/** What repositories receive inside a transaction. */
+export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
+
+export type DatabaseTarget =
+  | { kind: 'embedded'; dataDir: string | null /* null: in memory */ }
+  | { kind: 'postgres'; url: string };
+
+export interface Database {
+  readonly kind: DatabaseTarget['kind'];
+  /** Runs fn in a transaction in which only rows of `tenantId` are visible or writable. */
+  withTenant<T>(tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs fn in a transaction as atelier_system (bypasses row-level security): platform maintenance only. */
+  withSystem<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs fn in a transaction with no tenant set (sees no tenant-owned rows). */
+  withoutTenant<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** True when the database answers and every migration is applied. */
+  ready(): Promise<boolean>;
+  /** SQL statements sent so far (for tests that bound query counts). */
+  readonly statementCount: number;
+  close(): Promise<void>;
+}
+
+const APP_ROLE = 'atelier_app';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function pgliteSession(db: PGlite): SqlSession {
+  return {
+    exec: async (sql) => {
+      await db.exec(sql);
+    },
+    query: async <Row>(sql: string, params?: unknown[]) => (await db.query<Row>(sql, params)).rows,
+  };
+}
+
+function pgSession(client: pg.Client): SqlSession {
+  return {
+    exec: async (sql) => {
+      await client.query(sql);
+    },
+    query: async <Row>(sql: string, params?: unknown[]) =>
+      (await client.query(sql, params as unknown[] | undefined)).rows as Row[],
+  };
+}
+
+/** Splits a postgres URL into discrete fields (a connection string would override other settings). */
+export function postgresConfig(url: string): pg.ClientConfig {
+  const u = new URL(url);
+  return {
+    host: decodeURIComponent(u.hostname) || '127.0.0.1',
+    port: u.port ? Number(u.port) : 5432,
+    user: decodeURIComponent(u.username) || 'postgres',
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
+  };
+}
+
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  const migrations = readMigrations(migrationsDir);
+  let prisma: PrismaClient<'query'>;
+  let closeDriver: () => Promise<void>;
+
+  if (target.kind === 'embedded') {
+    if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
+    const db = new PGlite(target.dataDir ?? undefined);
+    await db.waitReady;
+    await applyMigrations(pgliteSession(db), migrations);
+    // PGlite runs as the superuser postgres: switch the session to the app role.
+    await db.exec(`SET ROLE ${APP_ROLE}`);
+    prisma = new PrismaClient({
+      adapter: new PrismaPGlite(db),
+      log: [{ emit: 'event', level: 'query' }],
+      // PGlite runs one transaction at a time: give queued ones time to start.
+      transactionOptions: { maxWait: 30_000, timeout: 30_000 },
+    });
+    closeDriver = async () => {
+      await db.close();
+    };
+  } else {
+    const config = postgresConfig(target.url);
+    const migrator = new pg.Client(config);
+    await migrator.connect();
+    try {
+      await applyMigrations(pgSession(migrator), migrations);
+    } finally {
+      await migrator.end();
+    }
+    const pool = new pg.Pool({ ...config, max: 10 });
+    pool.on('connect', (client) => {
+      client.query(`SET ROLE ${APP_ROLE}`).catch(() => undefined);
+    });
+    // A dropped connection must not crash the process; the pool replaces it.
+    pool.on('error', () => undefined);
+    prisma = new PrismaClient({
+      adapter: new PrismaPg(pool),
+      log: [{ emit: 'event', level: 'query' }],
+      transactionOptions: { maxWait: 10_000, timeout: 30_000 },
+    });
+    closeDriver = async () => {
+      await pool.end();
+    };
+  }
+
+  let statements = 0;
+  prisma.$on('query', () => {
+    statements += 1;
+  });
+
+  async function transaction<T>(setup: (tx: Tx) => Promise<unknown>, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return prisma.$transaction(async (tx) => {
+      await setup(tx);
+      return fn(tx);
+    });
+  }
+
+  const database: Database = {
+    kind: target.kind,
+    withTenant(tenantId, fn) {
+      if (!UUID.test(tenantId)) throw new Error('withTenant: tenant id must be a uuid');
+      return transaction((tx) => tx.$executeRaw`SELECT set_config('app.tenant_id', ${tenantId}, true)`, fn);
+    },
+    withSystem(fn) {
+      return transaction((tx) => tx.$executeRawUnsafe('SET LOCAL ROLE atelier_system'), fn);
+    },
+    withoutTenant(fn) {
+      return transaction(async () => undefined, fn);
+    },
+    async ready() {
+      try {
+        const pending = await database.withSystem((tx) =>
+          pendingMigrations(
+            { exec: async () => undefined, query: (sql, params) => tx.$queryRawUnsafe(sql, ...(params ?? [])) },
+            migrations,
+          ),
+        );
+        return pending.length === 0;
+      } catch {
+        return false;
+      }
+    },
+    get statementCount() {
+      return statements;
+    },
+    async close() {
+      await prisma.$disconnect();
+      await closeDriver();
+    },
+  };
+  return database;
+}

@@ -1,0 +1,65 @@
+// The only code that touches garments and reference_caches.
+import type { Garment, GarmentCategory, ReferenceCache } from '../generated/prisma/client';
+import type { Database } from '../db/database';
+import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
+
+export interface NewGarment {
+  id: string;
+  sku: string;
+  name: string;
+  category: GarmentCategory;
+  imageKey: string;
+  imageWidth: number;
+  imageHeight: number;
+  imageContentType: string;
+}
+
+export class GarmentRepository {
+  constructor(private readonly db: Database) {}
+
+  /** Creates the garment and its PENDING reference cache row for `model` together. */
+  create(tenantId: string, garment: NewGarment, model: string, cacheId: string): Promise<Garment> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const created = await tx.garment.create({ data: { ...garment, tenantId } });
+      await tx.referenceCache.create({ data: { id: cacheId, tenantId, garmentId: garment.id, model } });
+      return created;
+    });
+  }
+
+  skuTaken(tenantId: string, sku: string): Promise<boolean> {
+    return this.db.withTenant(tenantId, async (tx) => (await tx.garment.count({ where: { tenantId, sku } })) > 0);
+  }
+
+  findByIds(tenantId: string, ids: readonly string[]): Promise<Garment[]> {
+    return this.db.withTenant(tenantId, (tx) => tx.garment.findMany({ where: { tenantId, id: { in: [...ids] } } }));
+  }
+
+  archive(tenantId: string, id: string): Promise<Garment | null> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const { count } = await tx.garment.updateMany({ where: { id, tenantId }, data: { archived: true } });
+      return count === 1 ? tx.garment.findUnique({ where: { id } }) : null;
+    });
+  }
+
+  list(tenantId: string, page: PageRequest, filter: { category?: GarmentCategory; includeArchived: boolean }): Promise<Page<Garment>> {
+    const where = {
+      tenantId,
+      ...(filter.category ? { category: filter.category } : {}),
+      ...(filter.includeArchived ? {} : { archived: false }),
+    };
+    return this.db.withTenant(tenantId, async (tx) => {
+      const q = keysetQuery(page);
+      const [rows, total] = await Promise.all([
+        tx.garment.findMany({ ...q, where: { ...where, ...q.where } }),
+        tx.garment.count({ where }),
+      ]);
+      return toPage(rows, page, total);
+    });
+  }
+
+  findCaches(tenantId: string, garmentIds: readonly string[], model: string): Promise<ReferenceCache[]> {
+    return this.db.withTenant(tenantId, (tx) =>
+      tx.referenceCache.findMany({ where: { tenantId, model, garmentId: { in: [...garmentIds] } } }),
+    );
+  }
+}

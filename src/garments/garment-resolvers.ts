@@ -1,0 +1,37 @@
+// GraphQL resolvers of the catalog.
+import type { Resolvers } from '../generated/graphql';
+import { fromGlobalId, toGlobalId } from '../common/ids';
+import { parsePageArgs, toConnection } from '../common/pagination';
+import { payload } from '../graphql/payloads';
+
+export const garmentResolvers: Resolvers = {
+  Query: {
+    garments: async (_, args, { services, viewer }) => {
+      const page = parsePageArgs(args.first, args.after);
+      return toConnection(await services.garments.listGarments(viewer, page, args.category), page);
+    },
+  },
+  Mutation: {
+    createUpload: async (_, { input }, { services, viewer }) => {
+      const outcome = await services.uploads.createUpload(viewer, input);
+      return outcome.ok ? { ...outcome.value, userErrors: [] } : { uploadId: null, uploadUrl: null, expiresAt: null, userErrors: outcome.errors };
+    },
+    createGarment: async (_, { input }, { services, viewer }) => payload('garment', await services.garments.createGarment(viewer, input)),
+    archiveGarment: async (_, { id }, { services, viewer }) =>
+      payload('garment', await services.garments.archiveGarment(viewer, fromGlobalId(id, 'Garment'))),
+  },
+  Garment: {
+    id: (garment) => toGlobalId('Garment', garment.id),
+    image: (g) => ({ key: g.imageKey, width: g.imageWidth, height: g.imageHeight, contentType: g.imageContentType }),
+    referenceCache: async (garment, _, { loaders, services }) => {
+      const cache = await loaders.referenceCache.load(garment.id);
+      // No row yet for the current model (a new model version): computed lazily, so PENDING.
+      return cache
+        ? { status: cache.status, model: cache.model, bytes: cache.bytes, computeMs: cache.computeMs, error: cache.error, updatedAt: cache.updatedAt }
+        : { status: 'PENDING', model: services.garments.defaultModel, bytes: null, computeMs: null, error: null, updatedAt: garment.createdAt };
+    },
+  },
+  Image: {
+    url: (image, _, { services }) => services.fileLinks.url(image.key),
+  },
+};

@@ -1,0 +1,111 @@
+// The catalog: garments and their reference caches. Writes need CATALOG_WRITE; reading
+// needs CATALOG_READ, or a shopper session (which sees only garments not archived).
+import { randomUUID } from 'node:crypto';
+import type { Garment, GarmentCategory, ReferenceCache } from '../generated/prisma/client';
+import type { BlobStore } from '../blobs';
+import { AuthError, requireScope, requireTenant, hasScope, type TenantViewer, type Viewer } from '../auth/viewer';
+import { isUniqueViolation, ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import type { Page, PageRequest } from '../common/pagination';
+import type { ImageInput, UploadService } from '../uploads/upload-service';
+import type { GarmentRepository } from './garment-repository';
+
+export interface CreateGarmentInput {
+  sku: string;
+  name: string;
+  category: GarmentCategory;
+  image: ImageInput;
+}
+
+/** Called after a garment was created (the render engine computes its reference cache). */
+export type GarmentCreatedListener = (tenantId: string, garmentId: string) => void;
+
+/** Reading the catalog: CATALOG_READ for API keys (ADMIN includes it), any shopper session. */
+export function requireCatalogRead(viewer: Viewer): TenantViewer {
+  const v = requireTenant(viewer);
+  if (v.kind === 'apiKey' && !hasScope(v, 'CATALOG_READ')) throw new AuthError('FORBIDDEN', 'this API key lacks the CATALOG_READ scope');
+  return v;
+}
+
+function text(value: string, field: string[], label: string, max: number): { value?: string; error?: UserError } {
+  const trimmed = value.trim();
+  if (trimmed.length === 0) return { error: userError(`${label.toUpperCase()}_REQUIRED`, `${label} must not be empty`, field) };
+  if (trimmed.length > max) return { error: userError(`${label.toUpperCase()}_TOO_LONG`, `${label} must be at most ${max} characters`, field) };
+  return { value: trimmed };
+}
+
+export class GarmentService {
+  private readonly listeners: GarmentCreatedListener[] = [];
+
+  constructor(
+    private readonly garments: GarmentRepository,
+    private readonly uploads: UploadService,
+    private readonly blobs: BlobStore,
+    /** Model package id ("name@version") whose cache Garment.referenceCache shows. */
+    readonly defaultModel: string,
+  ) {}
+
+  onGarmentCreated(listener: GarmentCreatedListener): void {
+    this.listeners.push(listener);
+  }
+
+  async createGarment(viewer: Viewer, input: CreateGarmentInput): Promise<Outcome<Garment>> {
+    const { tenantId } = requireScope(viewer, 'CATALOG_WRITE');
+    const v = requireTenant(viewer);
+    const sku = text(input.sku, ['input', 'sku'], 'sku', 100);
+    const name = text(input.name, ['input', 'name'], 'name', 200);
+    const errors = [sku.error, name.error].filter((e): e is UserError => e !== undefined);
+    if (errors.length > 0 || !sku.value || !name.value) return refuse(...errors);
+    if (await this.garments.skuTaken(tenantId, sku.value)) {
+      return refuse(userError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
+    }
+    const resolved = await this.uploads.resolveImage(v, input.image, ['input', 'image']);
+    if (!resolved.ok) return resolved;
+    const { image, uploadId } = resolved.value;
+    const outcome = await this.uploads.withUpload(tenantId, uploadId, ['input', 'image'], async () => {
+      const id = randomUUID();
+      const imageKey = `garments/${tenantId}/${id}`;
+      await this.blobs.put(imageKey, image.data, image.contentType);
+      try {
+        const garment = await this.garments.create(
+          tenantId,
+          { id, sku: sku.value!, name: name.value!, category: input.category, imageKey, imageWidth: image.width, imageHeight: image.height, imageContentType: image.contentType },
+          this.defaultModel,
+          randomUUID(),
+        );
+        return ok(garment);
+      } catch (error) {
+        await this.blobs.delete(imageKey);
+        if (isUniqueViolation(error)) return refuse<Garment>(userError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
+        throw error;
+      }
+    });
+    if (outcome.ok) for (const listener of this.listeners) listener(tenantId, outcome.value.id);
+    return outcome;
+  }
+
+  async archiveGarment(viewer: Viewer, garmentId: string | null): Promise<Outcome<Garment>> {
+    const { tenantId } = requireScope(viewer, 'CATALOG_WRITE');
+    const garment = garmentId ? await this.garments.archive(tenantId, garmentId) : null;
+    return garment ? ok(garment) : refuse(userError('NOT_FOUND', 'no garment with this id', ['id']));
+  }
+
+  listGarments(viewer: Viewer, page: PageRequest, category?: GarmentCategory | null): Promise<Page<Garment>> {
+    const v = requireCatalogRead(viewer);
+    return this.garments.list(v.tenantId, page, { category: category ?? undefined, includeArchived: v.kind === 'apiKey' });
+  }
+
+  /** Garments by id, in the order asked, null where missing or not visible (batch loader). */
+  async findGarments(viewer: Viewer, ids: readonly string[]): Promise<(Garment | null)[]> {
+    const v = requireCatalogRead(viewer);
+    const rows = await this.garments.findByIds(v.tenantId, ids);
+    const byId = new Map(rows.map((g) => [g.id, g]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /** The default model's cache row of each garment (null where none exists yet). */
+  async findCaches(tenantId: string, garmentIds: readonly string[]): Promise<(ReferenceCache | null)[]> {
+    const rows = await this.garments.findCaches(tenantId, garmentIds, this.defaultModel);
+    const byGarment = new Map(rows.map((c) => [c.garmentId, c]));
+    return garmentIds.map((id) => byGarment.get(id) ?? null);
+  }
+}

@@ -1,0 +1,11 @@
+// What every resolver receives: the caller, the services, per-request loaders.
+import type { Viewer } from '../auth/viewer';
+import type { Services } from '../main/services';
+import type { Loaders } from './loaders';
+
+export interface GraphQLContext {
+  viewer: Viewer;
+  services: Services;
+  loaders: Loaders;
+  requestId: string;
+}

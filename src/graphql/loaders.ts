@@ -1,0 +1,28 @@
+// Per-request DataLoaders: every list field loads its children in one query per level,
+// so a page of outfits with garments and caches costs a constant number of queries.
+import DataLoader from 'dataloader';
+import type { ApiKey, Garment, Outfit, OutfitItem, PersonPhoto, ReferenceCache, Shopper } from '../generated/prisma/client';
+import { requireTenant, type Viewer } from '../auth/viewer';
+import type { Services } from '../main/services';
+
+export interface Loaders {
+  garment: DataLoader<string, Garment | null>;
+  referenceCache: DataLoader<string, ReferenceCache | null>;
+  outfit: DataLoader<string, Outfit | null>;
+  outfitItems: DataLoader<string, OutfitItem[]>;
+  shopper: DataLoader<string, Shopper | null>;
+  personPhoto: DataLoader<string, PersonPhoto | null>;
+  apiKey: DataLoader<string, ApiKey | null>;
+}
+
+export function createLoaders(services: Services, viewer: Viewer): Loaders {
+  return {
+    garment: new DataLoader((ids) => services.garments.findGarments(viewer, ids)),
+    referenceCache: new DataLoader((garmentIds) => services.garments.findCaches(requireTenant(viewer).tenantId, garmentIds)),
+    outfit: new DataLoader((ids) => services.outfits.findOutfits(viewer, ids)),
+    outfitItems: new DataLoader((ids) => services.outfits.findItems(viewer, ids)),
+    shopper: new DataLoader((ids) => services.shoppers.findShoppers(viewer, ids)),
+    personPhoto: new DataLoader((ids) => services.photos.findPhotos(viewer, ids)),
+    apiKey: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.tenants.findApiKey(viewer, id)))),
+  };
+}

@@ -1,0 +1,129 @@
+// The GraphQL transports: Apollo Server over HTTP (express) and graphql-ws over WebSocket
+// on the same path, both executing the one schema with the same context.
+import type { Server as HttpServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { GraphQLSchema } from 'graphql';
+import type express from 'express';
+import { AuthError, type Viewer } from '../auth/viewer';
+import type { Services } from '../main/services';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { schemaPath } from '../main/paths';
+import type { GraphQLContext } from './context';
+import { createLoaders } from './loaders';
+import { resolvers } from './resolvers';
+import { authGraphQLError, createErrorFormatter } from './errors';
+
+export function buildSchema(): GraphQLSchema {
+  return makeExecutableSchema({ typeDefs: readFileSync(schemaPath, 'utf8'), resolvers: resolvers as never });
+}
+
+export interface GraphQLTransport {
+  middleware: express.RequestHandler;
+  /** Stops accepting subscriptions and closes every WebSocket. */
+  close(): Promise<void>;
+}
+
+function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operationName, operation, errors }) {
+          const labels = { operation: operationName ?? 'anonymous', type: operation?.operation ?? 'unknown' };
+          metrics.operations.inc(labels);
+          metrics.operationSeconds.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+          for (const error of errors ?? []) {
+            metrics.operationErrors.inc({ ...labels, code: String(error.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR') });
+          }
+        },
+      };
+    },
+  };
+}
+
+export async function createGraphQLTransport(options: {
+  httpServer: HttpServer;
+  services: Services;
+  logger: Logger;
+  metrics: Metrics;
+  introspection: boolean;
+}): Promise<GraphQLTransport> {
+  const { httpServer, services, logger, metrics } = options;
+  const schema = buildSchema();
+
+  async function authenticate(authorization: unknown): Promise<Viewer> {
+    try {
+      return await services.authenticator.authenticate(typeof authorization === 'string' ? authorization : undefined);
+    } catch (error) {
+      if (error instanceof AuthError) throw authGraphQLError(error);
+      throw error;
+    }
+  }
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        try {
+          ctx.extra.viewer = await authenticate(ctx.connectionParams?.['authorization']);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (ctx): GraphQLContext => {
+        const viewer = ctx.extra.viewer ?? { kind: 'anonymous' };
+        return { viewer, services, loaders: createLoaders(services, viewer), requestId: randomUUID() };
+      },
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: options.introspection,
+    formatError: createErrorFormatter(logger),
+    includeStacktraceInErrorResponses: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      metricsPlugin(metrics),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  const middleware = expressMiddleware(apollo, {
+    context: async ({ req }) => {
+      const viewer = await authenticate(req.headers.authorization);
+      const requestId = String(req.headers['x-request-id'] ?? randomUUID());
+      return { viewer, services, loaders: createLoaders(services, viewer), requestId };
+    },
+  });
+
+  return {
+    middleware,
+    async close() {
+      await apollo.stop();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    },
+  };
+}

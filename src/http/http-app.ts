@@ -1,0 +1,121 @@
+// The express application: health and readiness, metrics, signed file downloads, upload
+// PUTs, and the GraphQL endpoint. Request ids are taken from X-Request-Id or made here.
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import type { BlobStore, UrlSigner } from '../blobs';
+import { createFileRouter } from '../blobs';
+import type { Database } from '../db/database';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import type { UploadService } from '../uploads/upload-service';
+import { DEFAULT_MAX_IMAGE_BYTES } from '../images';
+
+export interface HttpAppDeps {
+  db: Database;
+  blobs: BlobStore;
+  fileSigner: UrlSigner;
+  uploads: UploadService;
+  logger: Logger;
+  metrics: Metrics;
+  /** Set once GraphQL is ready (it needs the HTTP server first). */
+  graphql: () => express.RequestHandler | null;
+}
+
+/** JSON bodies up to this size: an image as a base64 data URL (4/3 of 10 MB) plus the query. */
+export const GRAPHQL_BODY_LIMIT = Math.ceil((DEFAULT_MAX_IMAGE_BYTES * 4) / 3) + 1024 * 1024;
+
+export function createHttpApp(deps: HttpAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.use((req, res, next) => {
+    const requestId = typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,100}$/.test(req.headers['x-request-id'])
+      ? req.headers['x-request-id']
+      : randomUUID();
+    req.headers['x-request-id'] = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    const started = Date.now();
+    res.on('finish', () => {
+      deps.logger.info(
+        { requestId, method: req.method, path: req.path, status: res.statusCode, ms: Date.now() - started },
+        'request',
+      );
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.db.ready();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database: ready });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.use(createFileRouter({ store: deps.blobs, signer: deps.fileSigner }));
+
+  app.put(
+    '/uploads/*key',
+    express.raw({ type: () => true, limit: DEFAULT_MAX_IMAGE_BYTES }),
+    async (req, res, next) => {
+      try {
+        const params = req.params as Record<string, unknown>;
+        const key = Array.isArray(params['key']) ? (params['key'] as string[]).join('/') : String(params['key']);
+        const { exp, sig } = req.query;
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const result =
+          typeof exp === 'string' && typeof sig === 'string' ? await deps.uploads.receive(key, exp, sig, body) : 'forbidden';
+        deps.metrics.httpRequests.inc({ route: 'upload', status: result });
+        const statuses = { ok: 204, forbidden: 403, not_found: 404, too_large: 413, already_received: 409 } as const;
+        const messages = {
+          ok: '',
+          forbidden: 'the upload link is invalid or has expired',
+          not_found: 'no such upload',
+          too_large: 'the body is larger than the byteSize given to createUpload',
+          already_received: 'this upload already has its bytes',
+        } as const;
+        res.status(statuses[result]);
+        if (result === 'ok') res.end();
+        else res.type('text/plain').send(messages[result]);
+      } catch (error) {
+        next(error);
+      }
+    },
+  );
+
+  app.use(
+    '/graphql',
+    express.json({ limit: GRAPHQL_BODY_LIMIT }),
+    (req, res, next) => {
+      const handler = deps.graphql();
+      if (!handler) {
+        res.status(503).json({ errors: [{ message: 'starting up', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+        return;
+      }
+      handler(req, res, next);
+    },
+  );
+
+  // Errors of body parsing and anything unexpected: a clear status, never internals.
+  app.use((error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode ?? 500;
+    const type = (error as { type?: string }).type;
+    if (status >= 500) deps.logger.error({ err: error, requestId: req.headers['x-request-id'] }, 'unhandled HTTP error');
+    const message =
+      type === 'entity.too.large' ? 'request body too large'
+      : type === 'entity.parse.failed' ? 'malformed JSON body'
+      : status < 500 ? 'bad request'
+      : 'internal server error';
+    const code = type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
+    if (req.path.startsWith('/graphql')) res.status(status).json({ errors: [{ message, extensions: { code } }] });
+    else res.status(status).type('text/plain').send(message);
+  });
+
+  return app;
+}

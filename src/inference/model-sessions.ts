@@ -1,0 +1,147 @@
+/**
+ * ModelSessions: one onnxruntime session per graph of a verified package, created once, with
+ * typed helpers that speak the package contract's exact input/output names. The only module
+ * that imports onnxruntime-node.
+ */
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { InferenceError } from './errors';
+import { PARSER_GRAPH, type ModelManifest, type ModelPackage } from './model-package';
+import type { DenoiserBatch } from './denoise-batcher';
+import type { LayerKV } from './reference-cache';
+
+export class ModelSessions {
+  private constructor(
+    private readonly manifest: ModelManifest,
+    private readonly vaeEncoder: ort.InferenceSession,
+    private readonly vaeDecoder: ort.InferenceSession,
+    private readonly referenceEncoder: ort.InferenceSession,
+    private readonly denoiser: ort.InferenceSession,
+    private readonly parser: ort.InferenceSession | null,
+  ) {}
+
+  /** Opens every graph with `threads` intra-op threads and checks its inputs/outputs against the contract. */
+  static async open(pkg: ModelPackage, threads: number): Promise<ModelSessions> {
+    const options: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    };
+    const layers = pkg.manifest.kv.layers;
+    const kvNames = (prefix: string): string[] => layers.flatMap((_, i) => [`${prefix}k_${i}`, `${prefix}v_${i}`]);
+    const open = async (file: string, inputs: string[], outputs: string[]): Promise<ort.InferenceSession> => {
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(path.join(pkg.dir, file), options);
+      } catch (cause) {
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        throw new InferenceError('MODEL_CONTRACT_MISMATCH', `model package ${pkg.dir}: ${file} cannot be loaded by onnxruntime (${reason})`, { files: [file], cause });
+      }
+      const missingInputs = inputs.filter((name) => !session.inputNames.includes(name));
+      const missingOutputs = outputs.filter((name) => !session.outputNames.includes(name));
+      if (missingInputs.length > 0 || missingOutputs.length > 0) {
+        await session.release();
+        throw new InferenceError(
+          'MODEL_CONTRACT_MISMATCH',
+          `model package ${pkg.dir}: ${file} lacks ${[...missingInputs.map((n) => `input ${n}`), ...missingOutputs.map((n) => `output ${n}`)].join(', ')} (has inputs ${session.inputNames.join(', ')}; outputs ${session.outputNames.join(', ')})`,
+          { files: [file] },
+        );
+      }
+      return session;
+    };
+    const vaeEncoder = await open('vae_encoder.onnx', ['image'], ['latent']);
+    const vaeDecoder = await open('vae_decoder.onnx', ['latent'], ['image']);
+    const referenceEncoder = await open('reference_encoder.onnx', ['garment_latent', 'category'], kvNames(''));
+    const denoiser = await open(
+      'denoiser.onnx',
+      ['sample', 'timestep', 'mask', 'masked_latent', ...kvNames('ref_'), 'ref_mask'],
+      ['noise_pred'],
+    );
+    const parser = pkg.hasParser ? await open(PARSER_GRAPH, ['image'], ['logits']) : null;
+    return new ModelSessions(pkg.manifest, vaeEncoder, vaeDecoder, referenceEncoder, denoiser, parser);
+  }
+
+  get hasParser(): boolean {
+    return this.parser !== null;
+  }
+
+  /** images [B,3,H,W] in [-1,1] -> latents [B,C,h,w]. */
+  async vaeEncode(images: Float32Array, batch: number): Promise<Float32Array> {
+    const { width, height } = this.manifest.person;
+    const result = await this.vaeEncoder.run({ image: new ort.Tensor('float32', images, [batch, 3, height, width]) });
+    return tensorData(result['latent'], 'vae_encoder latent');
+  }
+
+  /** Garment image [1,3,Hr,Wr] -> garment latent (reference resolution). */
+  async vaeEncodeReference(image: Float32Array): Promise<Float32Array> {
+    const { width, height } = this.manifest.reference;
+    const result = await this.vaeEncoder.run({ image: new ort.Tensor('float32', image, [1, 3, height, width]) });
+    return tensorData(result['latent'], 'vae_encoder latent');
+  }
+
+  /** latents [B,C,h,w] -> images [B,3,H,W] in [-1,1]. */
+  async vaeDecode(latents: Float32Array, batch: number): Promise<Float32Array> {
+    const { channels, height, width } = this.manifest.latent;
+    const result = await this.vaeDecoder.run({ latent: new ort.Tensor('float32', latents, [batch, channels, height, width]) });
+    return tensorData(result['image'], 'vae_decoder image');
+  }
+
+  /** Per-layer K/V ([heads,tokens,dim] each) of one garment latent of class `categoryId`. */
+  async encodeReference(garmentLatent: Float32Array, categoryId: number): Promise<LayerKV[]> {
+    const { channels, height, width } = this.manifest.referenceLatent;
+    const result = await this.referenceEncoder.run({
+      garment_latent: new ort.Tensor('float32', garmentLatent, [1, channels, height, width]),
+      category: new ort.Tensor('int64', BigInt64Array.from([BigInt(categoryId)]), [1]),
+    });
+    return this.manifest.kv.layers.map((layer, i) => {
+      const k = result[`k_${i}`];
+      const v = result[`v_${i}`];
+      const expected = [1, layer.heads, layer.tokens, layer.dim];
+      for (const [name, tensor] of [[`k_${i}`, k], [`v_${i}`, v]] as const) {
+        if (tensor === undefined || tensor.dims.join(',') !== expected.join(',')) {
+          throw new InferenceError('MODEL_CONTRACT_MISMATCH', `reference_encoder.onnx output ${name} has shape [${tensor?.dims.join(',') ?? 'none'}], manifest kv.layers[${i}] says [${expected.join(',')}]`, { files: ['reference_encoder.onnx'] });
+        }
+      }
+      return { k: tensorData(k, `k_${i}`), v: tensorData(v, `v_${i}`) };
+    });
+  }
+
+  /** One denoiser call over a prepared batch; returns noise_pred [B,C,h,w]. */
+  async denoise(batch: DenoiserBatch): Promise<Float32Array> {
+    const { channels, height, width } = this.manifest.latent;
+    const rows = batch.rows;
+    const feeds: Record<string, ort.Tensor> = {
+      sample: new ort.Tensor('float32', batch.sample, [rows, channels, height, width]),
+      timestep: new ort.Tensor('float32', batch.timestep, [rows]),
+      mask: new ort.Tensor('float32', batch.mask, [rows, 1, height, width]),
+      masked_latent: new ort.Tensor('float32', batch.maskedLatent, [rows, channels, height, width]),
+      ref_mask: new ort.Tensor('float32', batch.refMask, [rows, batch.slots]),
+    };
+    this.manifest.kv.layers.forEach((layer, i) => {
+      const dims = [rows, layer.heads, batch.slots * layer.tokens, layer.dim];
+      feeds[`ref_k_${i}`] = new ort.Tensor('float32', batch.refK[i]!, dims);
+      feeds[`ref_v_${i}`] = new ort.Tensor('float32', batch.refV[i]!, dims);
+    });
+    const result = await this.denoiser.run(feeds);
+    return tensorData(result['noise_pred'], 'denoiser noise_pred');
+  }
+
+  /** Person image [1,3,H,W] -> logits [1,numLabels,H,W]. */
+  async parse(image: Float32Array): Promise<Float32Array> {
+    if (this.parser === null) throw new InferenceError('INTERNAL', 'this model package has no parser.onnx');
+    const { width, height } = this.manifest.person;
+    const result = await this.parser.run({ image: new ort.Tensor('float32', image, [1, 3, height, width]) });
+    return tensorData(result['logits'], 'parser logits');
+  }
+
+  async close(): Promise<void> {
+    const sessions = [this.vaeEncoder, this.vaeDecoder, this.referenceEncoder, this.denoiser, this.parser];
+    for (const session of sessions) if (session) await session.release();
+  }
+}
+
+function tensorData(tensor: ort.Tensor | undefined, what: string): Float32Array {
+  if (tensor === undefined || !(tensor.data instanceof Float32Array)) throw new InferenceError('MODEL_CONTRACT_MISMATCH', `${what}: missing or not float32`);
+  return tensor.data;
+}

@@ -1,0 +1,135 @@
+/**
+ * The engine's public data types (src/inference/index.ts re-exports them). Plain data only, so
+ * every value can cross the worker-thread boundary unchanged.
+ */
+import type { GarmentCategory } from './model-package';
+
+export type { GarmentCategory } from './model-package';
+
+export interface EngineOptions {
+  /** Folder of the model package (manifest.json + graphs). Every file's sha256 is verified at load; a missing or damaged file fails createEngine with MODEL_FILE_MISSING / MODEL_CHECKSUM_MISMATCH naming it. */
+  modelDir: string;
+  /** onnxruntime intra-op threads per graph. Default 1 (small graphs run fastest single-threaded). */
+  threads?: number;
+  /** Most renders that share one denoiser call (each render is two rows: conditional + unconditional). Default 8. */
+  maxBatch?: number;
+}
+
+export interface ModelIdentity {
+  name: string;
+  version: string;
+  /** "name@version", e.g. "tryon-tiny@1"; stamped into every cache blob. */
+  id: string;
+}
+
+export interface ReferenceCacheBlob {
+  data: Buffer;
+  bytes: number;
+  /** sha256 hex of `data`. */
+  checksum: string;
+  computeMs: number;
+}
+
+export interface PersonEncodingBlob {
+  data: Buffer;
+  checksum: string;
+  computeMs: number;
+}
+
+export interface RenderGarment {
+  category: GarmentCategory;
+  /** ReferenceCacheBlob.data */
+  cache: Buffer;
+}
+
+export interface RenderRequest {
+  /** The original photo (PNG/JPEG/WebP); the result has its resolution. */
+  personImage: Buffer;
+  /** PersonEncodingBlob.data of the same photo. */
+  person: Buffer;
+  garments: RenderGarment[];
+  steps: number;
+  guidanceScale: number;
+  /** Safe integer; same seed and inputs give the same bytes on the same machine. */
+  seed: number;
+  /** Optional mask image (white = repaint) overriding the parsed one; same aspect ratio as the photo. */
+  mask?: Buffer;
+}
+
+export interface RenderOptions {
+  /** Called after every denoising step, in order, before the render resolves. */
+  onStep?: (progress: StepProgress) => void;
+  /** Aborting stops the render within one step; it then rejects with code CANCELED. */
+  signal?: AbortSignal;
+  /** Attach a small PNG of the current x0 estimate to step reports (skipped for a step while the previous preview is still being made). */
+  previews?: boolean;
+}
+
+export interface StepProgress {
+  /** 1-based number of the step just completed. */
+  step: number;
+  totalSteps: number;
+  etaMs: number;
+  preview?: Buffer;
+}
+
+export interface RenderTimings {
+  /** Loading the reference caches and building the concatenated K/V. */
+  referenceMs: number;
+  /** The denoising loop (shared denoiser calls included). */
+  denoiseMs: number;
+  /** VAE decode, compositing into the photo, PNG encoding. */
+  decodeMs: number;
+  totalMs: number;
+}
+
+export interface RenderResult {
+  /** PNG at the original photo's resolution; pixels outside the mask are the photo's own. */
+  image: Buffer;
+  width: number;
+  height: number;
+  timings: RenderTimings;
+}
+
+/** How a diagnostic render obtains the garments' reference K/V (benchmarks and quality evaluation). */
+export type ReferencePolicy =
+  /** Atelier: float16 blobs from encodeReference (RenderGarment.cache). */
+  | 'persistent'
+  /** FastFit: reference_encoder once at render start (conditional and unconditional), float32. */
+  | 'perRequest'
+  /** In-context models: reference_encoder re-run at every step for every garment, both branches. */
+  | 'everyStep';
+
+export interface DiagnosticGarment {
+  category: GarmentCategory;
+  /** Needed for 'persistent'. */
+  cache?: Buffer;
+  /** Garment product image; needed for 'perRequest' and 'everyStep'. */
+  image?: Buffer;
+}
+
+export interface DiagnosticRenderRequest extends Omit<RenderRequest, 'garments'> {
+  garments: DiagnosticGarment[];
+}
+
+export interface DiagnosticRenderResult extends RenderResult {
+  /** Decoder output at model resolution, float32 [3,H,W] in [-1,1], before compositing and rounding. */
+  modelImage: Float32Array;
+  modelWidth: number;
+  modelHeight: number;
+  /** The region repainted (model resolution, 1 = repainted): the outfit mask max-pooled to latent cells. */
+  modelMask: Uint8Array;
+}
+
+export interface BareLoopTiming {
+  /** `steps` denoiser calls on ready-made tensors (2 rows per render, `slots` garments). */
+  denoiseMs: number;
+  /** One vae_decoder call over `renders` latents. */
+  decodeMs: number;
+}
+
+/** Measurement hooks for scripts/bench-engine.ts and scripts/eval-quality.ts; not needed to serve renders. */
+export interface EngineDiagnostics {
+  render(request: DiagnosticRenderRequest, policy: ReferencePolicy, options?: RenderOptions): Promise<DiagnosticRenderResult>;
+  timeBareLoop(shape: { slots: number; steps: number; renders?: number }): Promise<BareLoopTiming>;
+}

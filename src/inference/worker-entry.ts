@@ -1,0 +1,80 @@
+/**
+ * Entry point of the inference worker thread: loads the InferenceRuntime from workerData and
+ * serves calls from the engine facade, so decoding, onnxruntime and the sampler never run on
+ * the caller's event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { serializeError } from './errors';
+import { InferenceRuntime } from './inference-runtime';
+import type { FromWorker, ToWorker, WorkerCalls, WorkerInit } from './worker-protocol';
+
+async function serve(): Promise<void> {
+  const port = parentPort;
+  if (port === null) throw new Error('worker-entry must run in a worker thread');
+  const send = (message: FromWorker): void => port.postMessage(message);
+
+  let runtime: InferenceRuntime;
+  try {
+    runtime = await InferenceRuntime.load(workerData as WorkerInit);
+  } catch (error) {
+    send({ type: 'initFailed', error: serializeError(error) });
+    port.close();
+    return;
+  }
+  send({ type: 'ready', model: runtime.model });
+
+  const canceledCalls = new Set<number>();
+  const inFlight = new Set<Promise<unknown>>();
+
+  const handle = async (id: number, method: ToWorker & { type: 'call' }): Promise<WorkerCalls[typeof method.method]['result']> => {
+    switch (method.method) {
+      case 'encodeReference': {
+        const args = method.args as WorkerCalls['encodeReference']['args'];
+        return runtime.encodeReference(args.image, args.category);
+      }
+      case 'encodePerson': {
+        const args = method.args as WorkerCalls['encodePerson']['args'];
+        return runtime.encodePerson(args.image);
+      }
+      case 'render': {
+        const args = method.args as WorkerCalls['render']['args'];
+        const result = await runtime.render(args.request, args.policy, {
+          previews: args.previews,
+          isCanceled: () => canceledCalls.has(id),
+          onStep: args.wantsProgress ? (progress) => send({ type: 'progress', id, progress }) : undefined,
+        });
+        if (args.diagnostic) return result;
+        const { modelImage: _image, modelMask: _mask, ...plain } = result;
+        return plain;
+      }
+      case 'timeBareLoop':
+        return runtime.timeBareLoop(method.args as WorkerCalls['timeBareLoop']['args']);
+    }
+  };
+
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'cancel') {
+      canceledCalls.add(message.id);
+    } else if (message.type === 'call') {
+      const task = handle(message.id, message).then(
+        (value) => send({ type: 'result', id: message.id, value }),
+        (error: unknown) => send({ type: 'error', id: message.id, error: serializeError(error) }),
+      );
+      inFlight.add(task);
+      void task.finally(() => {
+        inFlight.delete(task);
+        canceledCalls.delete(message.id);
+      });
+    } else {
+      // Close: cancel what is running, wait for it to unwind, release the sessions, let the thread end.
+      void (async () => {
+        await Promise.allSettled([...inFlight]);
+        await runtime.close();
+        send({ type: 'closed' });
+        port.close();
+      })();
+    }
+  });
+}
+
+void serve();

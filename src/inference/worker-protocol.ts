@@ -1,0 +1,42 @@
+/**
+ * Messages between the engine facade (caller's thread) and the inference worker thread.
+ * Everything here survives structured cloning: plain objects, Uint8Arrays, typed arrays.
+ */
+import type { SerializedInferenceError } from './errors';
+import type {
+  BareLoopTiming,
+  DiagnosticRenderRequest,
+  DiagnosticRenderResult,
+  GarmentCategory,
+  ModelIdentity,
+  ReferencePolicy,
+  StepProgress,
+} from './types';
+import type { RuntimeOptions } from './inference-runtime';
+
+export type WorkerInit = RuntimeOptions;
+
+export interface WorkerCalls {
+  encodeReference: { args: { image: Uint8Array; category: GarmentCategory }; result: { data: Uint8Array; computeMs: number } };
+  encodePerson: { args: { image: Uint8Array }; result: { data: Uint8Array; computeMs: number } };
+  render: {
+    args: { request: DiagnosticRenderRequest; policy: ReferencePolicy; previews: boolean; wantsProgress: boolean; diagnostic: boolean };
+    result: DiagnosticRenderResult | Omit<DiagnosticRenderResult, 'modelImage' | 'modelMask'>;
+  };
+  timeBareLoop: { args: { slots: number; steps: number; renders?: number }; result: BareLoopTiming };
+}
+
+export type CallMethod = keyof WorkerCalls;
+
+export type ToWorker =
+  | { type: 'call'; id: number; method: CallMethod; args: WorkerCalls[CallMethod]['args'] }
+  | { type: 'cancel'; id: number }
+  | { type: 'close' };
+
+export type FromWorker =
+  | { type: 'ready'; model: ModelIdentity }
+  | { type: 'initFailed'; error: SerializedInferenceError }
+  | { type: 'result'; id: number; value: WorkerCalls[CallMethod]['result'] }
+  | { type: 'error'; id: number; error: SerializedInferenceError }
+  | { type: 'progress'; id: number; progress: StepProgress }
+  | { type: 'closed' };

@@ -1,0 +1,90 @@
+// Configuration: parsed and validated once, here; the only module that reads process.env.
+// A bad value stops start-up with one line naming the variable (ConfigError).
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** An environment variable: blank counts as unset, surrounding spaces are ignored. */
+const variable = <T extends z.ZodType>(inner: T) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined), inner);
+
+const schema = z.object({
+  /** HTTP port; default 4000. */
+  PORT: variable(z.coerce.number().int().min(0).max(65535).default(4000)),
+  /** Interface to bind; default 0.0.0.0. */
+  HOST: variable(z.string().default('0.0.0.0')),
+  /** Data directory (embedded database, blobs, generated secrets); default ./.atelier. */
+  ATELIER_DATA_DIR: variable(z.string().default('./.atelier')),
+  /** PostgreSQL URL; unset: embedded PostgreSQL (PGlite) in the data directory. */
+  DATABASE_URL: variable(
+    z
+      .string()
+      .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  /** Platform operator token (createTenant). Unset on the embedded default: generated once and kept in the data directory. */
+  ATELIER_ADMIN_TOKEN: variable(z.string().min(16, 'must be at least 16 characters').optional()),
+  /** Secrets signing shopper sessions and file URLs, comma-separated, newest first (older ones still verify). Unset on the embedded default: generated once. Required with DATABASE_URL. */
+  ATELIER_SECRETS: variable(
+    z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .refine((list) => list.length > 0 && list.every((s) => s.length >= 32), 'must be comma-separated secrets of at least 32 characters')
+      .optional(),
+  ),
+  /** Base URL of links the API hands out (image and upload URLs); default http://localhost:PORT. */
+  ATELIER_PUBLIC_URL: variable(
+    z
+      .string()
+      .url('must be an absolute http(s) URL')
+      .refine((v) => /^https?:\/\//.test(v), 'must be an absolute http(s) URL')
+      .transform((v) => v.replace(/\/+$/, ''))
+      .optional(),
+  ),
+  /** Model package directory; default models/tryon-tiny. */
+  ATELIER_MODEL_DIR: variable(z.string().default('models/tryon-tiny')),
+  /** Log level (pino); default info. */
+  LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  adminToken: string | undefined;
+  secrets: string[] | undefined;
+  publicUrl: string | undefined;
+  modelDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Parses the environment (process.env by default). Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(variable, `(${JSON.stringify(env[variable] ?? '')}): ${issue.message}`);
+  }
+  const c = result.data;
+  if (c.DATABASE_URL && !c.ATELIER_SECRETS) {
+    throw new ConfigError('ATELIER_SECRETS', 'is required when DATABASE_URL is set (every replica must share it)');
+  }
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    dataDir: c.ATELIER_DATA_DIR,
+    databaseUrl: c.DATABASE_URL,
+    adminToken: c.ATELIER_ADMIN_TOKEN,
+    secrets: c.ATELIER_SECRETS,
+    publicUrl: c.ATELIER_PUBLIC_URL,
+    modelDir: c.ATELIER_MODEL_DIR,
+    logLevel: c.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,62 @@
+// Builds the services from their repositories: the part of the composition root that
+// knows business wiring (src/main/app.ts knows processes and transports).
+import type { Database } from '../db/database';
+import type { BlobStore, UrlSigner } from '../blobs';
+import { FileLinks } from '../blobs/file-links';
+import { SessionTokens } from '../auth/tokens';
+import { Authenticator } from '../auth/authenticator';
+import { TenantRepository } from '../tenants/tenant-repository';
+import { TenantService } from '../tenants/tenant-service';
+import { ShopperRepository } from '../shoppers/shopper-repository';
+import { ShopperService } from '../shoppers/shopper-service';
+import { UploadRepository } from '../uploads/upload-repository';
+import { UploadService } from '../uploads/upload-service';
+import { GarmentRepository } from '../garments/garment-repository';
+import { GarmentService } from '../garments/garment-service';
+import { PhotoRepository } from '../photos/photo-repository';
+import { PhotoService } from '../photos/photo-service';
+import { OutfitRepository } from '../outfits/outfit-repository';
+import { OutfitService } from '../outfits/outfit-service';
+import type { RenderService } from '../renders/render-service';
+
+export interface Services {
+  authenticator: Authenticator;
+  tenants: TenantService;
+  shoppers: ShopperService;
+  uploads: UploadService;
+  garments: GarmentService;
+  photos: PhotoService;
+  outfits: OutfitService;
+  fileLinks: FileLinks;
+  renders: RenderService | null;
+}
+
+export interface ServiceDeps {
+  db: Database;
+  blobs: BlobStore;
+  fileSigner: UrlSigner;
+  uploadSigner: UrlSigner;
+  sessionSecrets: string[];
+  operatorToken: string | undefined;
+  publicUrl: () => string;
+  defaultModel: string;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const tenantRepository = new TenantRepository(deps.db);
+  const sessions = new SessionTokens(deps.sessionSecrets);
+  const shoppers = new ShopperService(new ShopperRepository(deps.db), sessions);
+  const uploads = new UploadService(new UploadRepository(deps.db), deps.blobs, deps.uploadSigner, deps.publicUrl);
+  const garments = new GarmentService(new GarmentRepository(deps.db), uploads, deps.blobs, deps.defaultModel);
+  return {
+    authenticator: new Authenticator(tenantRepository, sessions, deps.operatorToken),
+    tenants: new TenantService(tenantRepository),
+    shoppers,
+    uploads,
+    garments,
+    photos: new PhotoService(new PhotoRepository(deps.db), shoppers, uploads, deps.blobs),
+    outfits: new OutfitService(new OutfitRepository(deps.db), garments, shoppers),
+    fileLinks: new FileLinks(deps.fileSigner, deps.publicUrl),
+    renders: null,
+  };
+}

@@ -1,0 +1,43 @@
+// Prometheus metrics (GET /metrics): GraphQL operations, their errors and durations.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  operations: Counter<'operation' | 'type'>;
+  operationErrors: Counter<'operation' | 'type' | 'code'>;
+  operationSeconds: Histogram<'operation' | 'type'>;
+  httpRequests: Counter<'route' | 'status'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'atelier_' });
+  return {
+    registry,
+    operations: new Counter({
+      name: 'atelier_graphql_operations_total',
+      help: 'GraphQL operations executed, by operation name and type',
+      labelNames: ['operation', 'type'],
+      registers: [registry],
+    }),
+    operationErrors: new Counter({
+      name: 'atelier_graphql_errors_total',
+      help: 'GraphQL errors returned, by operation and error code',
+      labelNames: ['operation', 'type', 'code'],
+      registers: [registry],
+    }),
+    operationSeconds: new Histogram({
+      name: 'atelier_graphql_operation_duration_seconds',
+      help: 'Duration of GraphQL operations',
+      labelNames: ['operation', 'type'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    httpRequests: new Counter({
+      name: 'atelier_http_requests_total',
+      help: 'HTTP requests outside GraphQL (files, uploads, health), by route and status',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,30 @@
+// GraphQL resolvers of outfits.
+import type { Resolvers } from '../generated/graphql';
+import type { Garment } from '../generated/prisma/client';
+import { fromGlobalId, toGlobalId } from '../common/ids';
+import { parsePageArgs, toConnection } from '../common/pagination';
+import { payload } from '../graphql/payloads';
+
+export const outfitResolvers: Resolvers = {
+  Query: {
+    outfits: async (_, args, { services, viewer }) => {
+      const page = parsePageArgs(args.first, args.after);
+      return toConnection(await services.outfits.listOutfits(viewer, page), page);
+    },
+  },
+  Mutation: {
+    createOutfit: async (_, { input }, { services, viewer }) => {
+      const shopperId = input.shopperId === undefined || input.shopperId === null ? undefined : fromGlobalId(input.shopperId, 'Shopper');
+      return payload('outfit', await services.outfits.createOutfit(viewer, { name: input.name, garmentIds: input.garmentIds, shopperId }));
+    },
+  },
+  Outfit: {
+    id: (outfit) => toGlobalId('Outfit', outfit.id),
+    garments: async (outfit, _, { loaders }) => {
+      const items = await loaders.outfitItems.load(outfit.id);
+      const garments = await loaders.garment.loadMany(items.map((item) => item.garmentId));
+      return garments.filter((g): g is Garment => g !== null && !(g instanceof Error));
+    },
+    shopper: (outfit, _, { loaders }) => (outfit.shopperId ? loaders.shopper.load(outfit.shopperId) : null),
+  },
+};

@@ -1,0 +1,88 @@
+// Outfits: a named set of garments (rules in outfit-rules.ts). Created with RENDERS_WRITE
+// for any shopper or none, or by a shopper session for itself; a shopper sees only its own.
+import { randomUUID } from 'node:crypto';
+import type { Outfit, OutfitItem } from '../generated/prisma/client';
+import { requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
+import { fromGlobalId } from '../common/ids';
+import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import type { Page, PageRequest } from '../common/pagination';
+import type { GarmentService } from '../garments/garment-service';
+import type { ShopperService } from '../shoppers/shopper-service';
+import type { OutfitRepository } from './outfit-repository';
+import { checkOutfitCategories, MAX_OUTFIT_GARMENTS } from './outfit-rules';
+
+export interface CreateOutfitInput {
+  name: string;
+  garmentIds: readonly string[];
+  /** undefined when not given, null when given but not a valid shopper ID. */
+  shopperId: string | null | undefined;
+}
+
+export class OutfitService {
+  constructor(
+    private readonly outfits: OutfitRepository,
+    private readonly garments: GarmentService,
+    private readonly shoppers: ShopperService,
+  ) {}
+
+  async createOutfit(viewer: Viewer, input: CreateOutfitInput): Promise<Outcome<Outfit>> {
+    const v = requireScope(viewer, 'RENDERS_WRITE', true);
+    const errors: UserError[] = [];
+    const name = input.name.trim();
+    if (name.length === 0) errors.push(userError('NAME_REQUIRED', 'name must not be empty', ['input', 'name']));
+    if (name.length > 200) errors.push(userError('NAME_TOO_LONG', 'name must be at most 200 characters', ['input', 'name']));
+    if (input.garmentIds.length > MAX_OUTFIT_GARMENTS) {
+      errors.push(userError('TOO_MANY_GARMENTS', `an outfit has at most ${MAX_OUTFIT_GARMENTS} garments`, ['input', 'garmentIds']));
+      return refuse(...errors);
+    }
+    const ids = input.garmentIds.map((id) => fromGlobalId(id, 'Garment'));
+    const found = await this.garments.findGarments(v, ids.filter((id): id is string => id !== null));
+    const byId = new Map(found.filter((g) => g !== null).map((g) => [g!.id, g!]));
+    const chosen = [];
+    const seen = new Set<string>();
+    for (const [index, id] of ids.entries()) {
+      const field = ['input', 'garmentIds', String(index)];
+      const garment = id ? byId.get(id) : undefined;
+      if (!garment) errors.push(userError('GARMENT_NOT_FOUND', 'no garment with this id', field));
+      else if (garment.archived) errors.push(userError('GARMENT_ARCHIVED', `garment ${garment.sku} is archived`, field));
+      else if (seen.has(garment.id)) errors.push(userError('DUPLICATE_GARMENT', 'the same garment is listed twice', field));
+      else {
+        seen.add(garment.id);
+        chosen.push(garment);
+      }
+    }
+    if (errors.length === 0) errors.push(...checkOutfitCategories(chosen.map((g) => g.category), ['input', 'garmentIds']));
+    let shopperId: string | null = v.kind === 'shopper' ? v.shopperId : null;
+    if (input.shopperId !== undefined) {
+      const [shopper] = input.shopperId ? await this.shoppers.findShoppers(v, [input.shopperId]) : [null];
+      if (!shopper) errors.push(userError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
+      else shopperId = shopper.id;
+    }
+    if (errors.length > 0) return refuse(...errors);
+    const outfit = await this.outfits.create(
+      v.tenantId,
+      { id: randomUUID(), name, shopperId },
+      chosen.map((g) => ({ garmentId: g.id, category: g.category })),
+    );
+    return ok(outfit);
+  }
+
+  listOutfits(viewer: Viewer, page: PageRequest): Promise<Page<Outfit>> {
+    const v = requireTenant(viewer);
+    return this.outfits.list(v.tenantId, page, shopperScope(v));
+  }
+
+  async findOutfits(viewer: Viewer, ids: readonly string[]): Promise<(Outfit | null)[]> {
+    const v = requireTenant(viewer);
+    const rows = await this.outfits.findByIds(v.tenantId, ids, shopperScope(v));
+    const byId = new Map(rows.map((o) => [o.id, o]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /** The items of each outfit (batch loader; the caller already may see the outfits). */
+  async findItems(viewer: Viewer, outfitIds: readonly string[]): Promise<OutfitItem[][]> {
+    const v = requireTenant(viewer);
+    const rows = await this.outfits.findItems(v.tenantId, outfitIds);
+    return outfitIds.map((id) => rows.filter((r) => r.outfitId === id));
+  }
+}

@@ -1,0 +1,40 @@
+// The only code that touches person_photos.
+import type { PersonPhoto } from '../generated/prisma/client';
+import type { Database } from '../db/database';
+import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
+
+export interface NewPersonPhoto {
+  id: string;
+  shopperId: string | null;
+  imageKey: string;
+  imageWidth: number;
+  imageHeight: number;
+  imageContentType: string;
+}
+
+export class PhotoRepository {
+  constructor(private readonly db: Database) {}
+
+  create(tenantId: string, photo: NewPersonPhoto): Promise<PersonPhoto> {
+    return this.db.withTenant(tenantId, (tx) => tx.personPhoto.create({ data: { ...photo, tenantId } }));
+  }
+
+  /** Photos by id; with `shopperId`, only that shopper's. */
+  findByIds(tenantId: string, ids: readonly string[], shopperId: string | null): Promise<PersonPhoto[]> {
+    return this.db.withTenant(tenantId, (tx) =>
+      tx.personPhoto.findMany({ where: { tenantId, id: { in: [...ids] }, ...(shopperId ? { shopperId } : {}) } }),
+    );
+  }
+
+  list(tenantId: string, page: PageRequest, shopperId: string | null): Promise<Page<PersonPhoto>> {
+    const where = { tenantId, ...(shopperId ? { shopperId } : {}) };
+    return this.db.withTenant(tenantId, async (tx) => {
+      const q = keysetQuery(page);
+      const [rows, total] = await Promise.all([
+        tx.personPhoto.findMany({ ...q, where: { ...where, ...q.where } }),
+        tx.personPhoto.count({ where }),
+      ]);
+      return toPage(rows, page, total);
+    });
+  }
+}

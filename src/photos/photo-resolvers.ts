@@ -1,0 +1,25 @@
+// GraphQL resolvers of person photos.
+import type { Resolvers } from '../generated/graphql';
+import { fromGlobalId, toGlobalId } from '../common/ids';
+import { parsePageArgs, toConnection } from '../common/pagination';
+import { payload } from '../graphql/payloads';
+
+export const photoResolvers: Resolvers = {
+  Query: {
+    personPhotos: async (_, args, { services, viewer }) => {
+      const page = parsePageArgs(args.first, args.after);
+      return toConnection(await services.photos.listPhotos(viewer, page), page);
+    },
+  },
+  Mutation: {
+    uploadPersonPhoto: async (_, { input }, { services, viewer }) => {
+      const shopperId = input.shopperId === undefined || input.shopperId === null ? undefined : fromGlobalId(input.shopperId, 'Shopper');
+      return payload('personPhoto', await services.photos.uploadPersonPhoto(viewer, { image: input.image, shopperId }));
+    },
+  },
+  PersonPhoto: {
+    id: (photo) => toGlobalId('PersonPhoto', photo.id),
+    image: (photo) => ({ key: photo.imageKey, width: photo.imageWidth, height: photo.imageHeight, contentType: photo.imageContentType }),
+    shopper: (photo, _, { loaders }) => (photo.shopperId ? loaders.shopper.load(photo.shopperId) : null),
+  },
+};

@@ -1,0 +1,78 @@
+// Person photos: uploaded by a tenant (RENDERS_WRITE) for any of its shoppers or none, or
+// by a shopper session for itself. A shopper sees only its own photos.
+import { randomUUID } from 'node:crypto';
+import type { PersonPhoto } from '../generated/prisma/client';
+import type { BlobStore } from '../blobs';
+import { requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
+import { ok, refuse, userError, type Outcome } from '../common/user-errors';
+import type { Page, PageRequest } from '../common/pagination';
+import type { ImageInput, UploadService } from '../uploads/upload-service';
+import type { ShopperService } from '../shoppers/shopper-service';
+import type { PhotoRepository } from './photo-repository';
+
+/** Called after a photo was stored (the render engine encodes it). */
+export type PhotoUploadedListener = (tenantId: string, photoId: string) => void;
+
+export class PhotoService {
+  private readonly listeners: PhotoUploadedListener[] = [];
+
+  constructor(
+    private readonly photos: PhotoRepository,
+    private readonly shoppers: ShopperService,
+    private readonly uploads: UploadService,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  onPhotoUploaded(listener: PhotoUploadedListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** `shopperId`: undefined when not given, null when given but not a valid ID. */
+  async uploadPersonPhoto(viewer: Viewer, input: { image: ImageInput; shopperId: string | null | undefined }): Promise<Outcome<PersonPhoto>> {
+    const v = requireScope(viewer, 'RENDERS_WRITE', true);
+    let shopperId: string | null = null;
+    if (input.shopperId !== undefined) {
+      const [shopper] = input.shopperId ? await this.shoppers.findShoppers(v, [input.shopperId]) : [null];
+      if (!shopper) return refuse(userError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
+      shopperId = shopper.id;
+    }
+    if (v.kind === 'shopper') shopperId = v.shopperId;
+    const resolved = await this.uploads.resolveImage(v, input.image, ['input', 'image']);
+    if (!resolved.ok) return resolved;
+    const { image, uploadId } = resolved.value;
+    const outcome = await this.uploads.withUpload(v.tenantId, uploadId, ['input', 'image'], async () => {
+      const id = randomUUID();
+      const imageKey = `photos/${v.tenantId}/${id}`;
+      await this.blobs.put(imageKey, image.data, image.contentType);
+      try {
+        return ok(
+          await this.photos.create(v.tenantId, {
+            id,
+            shopperId,
+            imageKey,
+            imageWidth: image.width,
+            imageHeight: image.height,
+            imageContentType: image.contentType,
+          }),
+        );
+      } catch (error) {
+        await this.blobs.delete(imageKey);
+        throw error;
+      }
+    });
+    if (outcome.ok) for (const listener of this.listeners) listener(v.tenantId, outcome.value.id);
+    return outcome;
+  }
+
+  listPhotos(viewer: Viewer, page: PageRequest): Promise<Page<PersonPhoto>> {
+    const v = requireTenant(viewer);
+    return this.photos.list(v.tenantId, page, shopperScope(v));
+  }
+
+  async findPhotos(viewer: Viewer, ids: readonly string[]): Promise<(PersonPhoto | null)[]> {
+    const v = requireTenant(viewer);
+    const rows = await this.photos.findByIds(v.tenantId, ids, shopperScope(v));
+    const byId = new Map(rows.map((p) => [p.id, p]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+}

@@ -1,0 +1,54 @@
+// Shoppers (a tenant's end users) and their short-lived session tokens. Managing them
+// needs ADMIN; a shopper session sees only its own shopper.
+import { randomUUID } from 'node:crypto';
+import type { Shopper } from '../generated/prisma/client';
+import { requireScope, requireTenant, type Viewer } from '../auth/viewer';
+import type { SessionTokens } from '../auth/tokens';
+import { isUniqueViolation, ok, refuse, userError, type Outcome } from '../common/user-errors';
+import type { Page, PageRequest } from '../common/pagination';
+import type { ShopperRepository } from './shopper-repository';
+
+/** How long a shopper session token is valid. */
+export const SESSION_TTL_MS = 60 * 60_000;
+
+export class ShopperService {
+  constructor(
+    private readonly shoppers: ShopperRepository,
+    private readonly sessions: SessionTokens,
+  ) {}
+
+  async createShopper(viewer: Viewer, input: { externalId: string }): Promise<Outcome<Shopper>> {
+    const { tenantId } = requireScope(viewer, 'ADMIN');
+    const externalId = input.externalId.trim();
+    if (externalId.length === 0) return refuse(userError('EXTERNAL_ID_REQUIRED', 'externalId must not be empty', ['input', 'externalId']));
+    if (externalId.length > 200) return refuse(userError('EXTERNAL_ID_TOO_LONG', 'externalId must be at most 200 characters', ['input', 'externalId']));
+    try {
+      return ok(await this.shoppers.create(tenantId, { id: randomUUID(), externalId }));
+    } catch (error) {
+      if (isUniqueViolation(error)) return refuse(userError('EXTERNAL_ID_TAKEN', `a shopper with externalId ${externalId} already exists`, ['input', 'externalId']));
+      throw error;
+    }
+  }
+
+  async createSession(viewer: Viewer, shopperId: string | null): Promise<Outcome<{ token: string; expiresAt: Date }>> {
+    const { tenantId } = requireScope(viewer, 'ADMIN');
+    const [shopper] = shopperId ? await this.shoppers.findByIds(tenantId, [shopperId]) : [];
+    if (!shopper) return refuse(userError('NOT_FOUND', 'no shopper with this id', ['shopperId']));
+    const expiresAt = new Date(Math.floor((Date.now() + SESSION_TTL_MS) / 1000) * 1000);
+    return ok({ token: this.sessions.sign({ tenantId, shopperId: shopper.id, expiresAt }), expiresAt });
+  }
+
+  listShoppers(viewer: Viewer, page: PageRequest): Promise<Page<Shopper>> {
+    const { tenantId } = requireScope(viewer, 'ADMIN');
+    return this.shoppers.list(tenantId, page);
+  }
+
+  /** Shoppers by id (batch loader): API keys see all of the tenant's, a shopper session only itself. */
+  async findShoppers(viewer: Viewer, ids: readonly string[]): Promise<(Shopper | null)[]> {
+    const v = requireTenant(viewer);
+    const visible = v.kind === 'shopper' ? ids.filter((id) => id === v.shopperId) : ids;
+    const rows = visible.length > 0 ? await this.shoppers.findByIds(v.tenantId, visible) : [];
+    const byId = new Map(rows.map((s) => [s.id, s]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+}
