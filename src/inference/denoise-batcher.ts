@@ -40,6 +40,8 @@ export interface Denoiser {
 }
 
 export interface StepOutcome {
+  /** Rows in the denoiser call this step ran in (2 per render sharing it). */
+  batchRows: number;
   /** 0-based index of the step just completed. */
   stepIndex: number;
   totalSteps: number;
@@ -182,7 +184,7 @@ export class ContinuousBatcher {
       const { previousSample, predictedOriginal } = this.scheduler.step(guided, t, previousT, job.sample, noise);
       job.sample = previousSample;
       job.stepIndex++;
-      job.spec.onStep?.({ stepIndex: job.stepIndex - 1, totalSteps: timesteps.length, predictedOriginal });
+      job.spec.onStep?.({ stepIndex: job.stepIndex - 1, totalSteps: timesteps.length, predictedOriginal, batchRows: batch.rows });
       if (job.stepIndex >= timesteps.length) this.finish(job, () => job.resolve(job.sample));
     });
   }

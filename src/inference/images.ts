@@ -112,7 +112,7 @@ export async function decodeMask(bytes: Uint8Array, width: number, height: numbe
   return mask;
 }
 
-export async function imageSize(bytes: Uint8Array, what: string): Promise<{ width: number; height: number }> {
+export async function imageSize(bytes: Uint8Array, what: string, code: 'INVALID_IMAGE' | 'INVALID_MASK' = 'INVALID_IMAGE'): Promise<{ width: number; height: number }> {
   try {
     const meta = await sharp(bytes).metadata();
     if (meta.width === undefined || meta.height === undefined) throw new Error('no dimensions');
@@ -121,7 +121,7 @@ export async function imageSize(bytes: Uint8Array, what: string): Promise<{ widt
     return swap ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new InferenceError('INVALID_IMAGE', `${what}: not a decodable image (${reason})`, { cause });
+    throw new InferenceError(code, `${what}: not a decodable image (${reason})`, { cause });
   }
 }
 

@@ -254,6 +254,7 @@ export class InferenceRuntime {
 
     const progress = new ProgressReporter(this, hooks, steps, () => this.lastDecodeMs);
     const denoiseStarted = performance.now();
+    let maxBatchRows = 0;
     let finalLatent: Float32Array;
     try {
       finalLatent = await this.batcher.run({
@@ -265,7 +266,10 @@ export class InferenceRuntime {
         references,
         random,
         isCanceled: hooks.isCanceled,
-        onStep: (outcome) => progress.report(outcome.stepIndex + 1, outcome.predictedOriginal),
+        onStep: (outcome) => {
+          maxBatchRows = Math.max(maxBatchRows, outcome.batchRows);
+          progress.report(outcome.stepIndex + 1, outcome.predictedOriginal);
+        },
         refreshReferences:
           policy === 'everyStep'
             ? async () => {
@@ -297,6 +301,7 @@ export class InferenceRuntime {
       modelWidth: person.width,
       modelHeight: person.height,
       modelMask: repaintMask,
+      maxBatchRows,
     };
   }
 
@@ -336,7 +341,7 @@ export class InferenceRuntime {
   private async outfitMasks(request: DiagnosticRenderRequest, person: PersonEncoding): Promise<{ pixelMask: Uint8Array; compositeMask: Uint8Array | null }> {
     if (request.mask !== undefined) {
       if (!(request.mask instanceof Uint8Array)) throw new InferenceError('INVALID_MASK', 'mask must be image bytes');
-      const size = await imageSize(request.mask, 'mask');
+      const size = await imageSize(request.mask, 'mask', 'INVALID_MASK');
       const photoAspect = person.photo.width / person.photo.height;
       if (Math.abs(size.width / size.height / photoAspect - 1) > 0.02) {
         throw new InferenceError('INVALID_MASK', `mask ${size.width}x${size.height} does not have the photo's aspect ratio (${person.photo.width}x${person.photo.height})`);
@@ -371,6 +376,11 @@ export class InferenceRuntime {
   }
 
   // ---------------------------------------------------------------- diagnostics
+
+  /** A garment's K/V exactly as reference_encoder returns them (float32, no cache round trip). */
+  async referenceKv(image: Uint8Array, category: string): Promise<LayerKV[]> {
+    return (await this.computeGarmentReferences(category, image)).conditional;
+  }
 
   /** Times `steps` bare denoiser calls and one decode on ready-made tensors of a render's shape. */
   async timeBareLoop(shape: { slots: number; steps: number; renders?: number }): Promise<BareLoopTiming> {

@@ -119,6 +119,8 @@ export interface DiagnosticRenderResult extends RenderResult {
   modelHeight: number;
   /** The region repainted (model resolution, 1 = repainted): the outfit mask max-pooled to latent cells. */
   modelMask: Uint8Array;
+  /** Largest denoiser call this render took part in, in rows (2 per render): above 2 means it was batched with others. */
+  maxBatchRows: number;
 }
 
 export interface BareLoopTiming {
@@ -132,4 +134,6 @@ export interface BareLoopTiming {
 export interface EngineDiagnostics {
   render(request: DiagnosticRenderRequest, policy: ReferencePolicy, options?: RenderOptions): Promise<DiagnosticRenderResult>;
   timeBareLoop(shape: { slots: number; steps: number; renders?: number }): Promise<BareLoopTiming>;
+  /** A garment's per-layer K/V straight from reference_encoder (float32, [heads,tokens,dim] each): the reference a cache is compared with. */
+  referenceKv(image: Buffer, category: GarmentCategory): Promise<{ k: Float32Array; v: Float32Array }[]>;
 }

@@ -49,6 +49,7 @@ export class WorkerEngine {
     this.diagnostics = {
       render: (request, policy, options) => this.renderVia(request, policy, options, true) as Promise<DiagnosticRenderResult>,
       timeBareLoop: (shape) => this.call('timeBareLoop', shape) as Promise<BareLoopTiming>,
+      referenceKv: (image, category) => this.call('referenceKv', { image, category }),
     };
     worker.on('message', (message: FromWorker) => this.onMessage(message));
     worker.on('error', (error) => this.failAll(new InferenceError('ENGINE_CRASHED', `inference worker failed: ${error.message}`, { cause: error })));

@@ -44,8 +44,11 @@ async function serve(): Promise<void> {
           onStep: args.wantsProgress ? (progress) => send({ type: 'progress', id, progress }) : undefined,
         });
         if (args.diagnostic) return result;
-        const { modelImage: _image, modelMask: _mask, ...plain } = result;
-        return plain;
+        return { image: result.image, width: result.width, height: result.height, timings: result.timings };
+      }
+      case 'referenceKv': {
+        const args = method.args as WorkerCalls['referenceKv']['args'];
+        return runtime.referenceKv(args.image, args.category);
       }
       case 'timeBareLoop':
         return runtime.timeBareLoop(method.args as WorkerCalls['timeBareLoop']['args']);

@@ -10,6 +10,7 @@ import type {
   GarmentCategory,
   ModelIdentity,
   ReferencePolicy,
+  RenderResult,
   StepProgress,
 } from './types';
 import type { RuntimeOptions } from './inference-runtime';
@@ -21,9 +22,10 @@ export interface WorkerCalls {
   encodePerson: { args: { image: Uint8Array }; result: { data: Uint8Array; computeMs: number } };
   render: {
     args: { request: DiagnosticRenderRequest; policy: ReferencePolicy; previews: boolean; wantsProgress: boolean; diagnostic: boolean };
-    result: DiagnosticRenderResult | Omit<DiagnosticRenderResult, 'modelImage' | 'modelMask'>;
+    result: DiagnosticRenderResult | RenderResult;
   };
   timeBareLoop: { args: { slots: number; steps: number; renders?: number }; result: BareLoopTiming };
+  referenceKv: { args: { image: Uint8Array; category: GarmentCategory }; result: { k: Float32Array; v: Float32Array }[] };
 }
 
 export type CallMethod = keyof WorkerCalls;

@@ -1,0 +1,75 @@
+// Starts a real Atelier server for integration tests: embedded PGlite (in memory) or, when
+// TEST_DATABASE_URL is set, a fresh PostgreSQL database created for the test file.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { startServer, type AtelierServer } from '../../src/main/app';
+import { loadConfig } from '../../src/main/config';
+import { createLogger } from '../../src/observability/logger';
+import { postgresConfig } from '../../src/db/database';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+/** The databases to run a suite on: PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */
+export function databaseKinds(): DatabaseKind[] {
+  return process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+}
+
+export interface TestServer extends AtelierServer {
+  dataDir: string;
+  databaseUrl: string | null;
+  stop(): Promise<void>;
+}
+
+/** Creates an empty PostgreSQL database next to TEST_DATABASE_URL's and returns its URL. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = process.env.TEST_DATABASE_URL;
+  if (!base) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `atelier_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client(postgresConfig(base));
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client(postgresConfig(base));
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startTestServer(kind: DatabaseKind, env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'atelier-test-'));
+  const database = kind === 'postgres' ? await createTestDatabase() : null;
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ATELIER_DATA_DIR: dataDir,
+    ATELIER_ADMIN_TOKEN: 'test-operator-token-0123456789',
+    ATELIER_SECRETS: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: 'silent',
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...env,
+  });
+  const server = await startServer(config, {
+    database: database ? undefined : { kind: 'embedded', dataDir: null },
+    logger: createLogger('silent'),
+  });
+  return {
+    ...server,
+    dataDir,
+    databaseUrl: database?.url ?? null,
+    async stop() {
+      await server.close();
+      await database?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
