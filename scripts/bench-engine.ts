@@ -1,0 +1,138 @@
+/**
+ * Benchmark of the inference engine (not a test): what the persistent reference cache buys.
+ * Same weights, renders of 1, 3 and 5 garments at 20 steps, three ways:
+ *   noCache     reference_encoder re-run at every step for every garment, both guidance branches
+ *               (what an in-context try-on model must do);
+ *   perRequest  reference K/V computed once at render start, unconditional included (FastFit);
+ *   persistent  K/V loaded from serialized float16 blobs (Atelier).
+ * Plus the bare denoiser calls + decode of the same shapes (the floor), and 8 concurrent renders
+ * batched vs one at a time. Medians of a few repetitions. The last line printed is one JSON object.
+ *
+ *   npm run bench:engine [-- <modelDir>] [--reps N]
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createEngine, type DiagnosticGarment, type GarmentCategory, type ReferencePolicy } from '../src/inference';
+
+const STEPS = 20;
+const GARMENT_COUNTS = [1, 3, 5] as const;
+/** Categories worn for each garment count (5 = one of every category; the engine itself accepts any set). */
+const OUTFITS: Record<(typeof GARMENT_COUNTS)[number], GarmentCategory[]> = {
+  1: ['TOP'],
+  3: ['TOP', 'BOTTOM', 'SHOES'],
+  5: ['TOP', 'BOTTOM', 'SHOES', 'BAG', 'DRESS'],
+};
+
+interface SampleIndex {
+  persons: { image: string }[];
+  garments: { category: GarmentCategory; image: string }[];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const repsFlag = args.indexOf('--reps');
+  const reps = repsFlag >= 0 ? Number(args[repsFlag + 1]) : 3;
+  const modelDir = path.resolve(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--reps') ?? 'models/tryon-tiny');
+  const samples = JSON.parse(readFileSync(path.join(modelDir, 'samples/index.json'), 'utf8')) as SampleIndex;
+  const read = (relative: string): Buffer => readFileSync(path.join(modelDir, 'samples', relative));
+
+  const engine = await createEngine({ modelDir, threads: 1, maxBatch: 8 });
+  try {
+    const personImage = read(samples.persons[0]!.image);
+    const person = (await engine.encodePerson(personImage)).data;
+    const garmentImages = new Map<GarmentCategory, Buffer>();
+    for (const g of samples.garments) if (!garmentImages.has(g.category)) garmentImages.set(g.category, read(g.image));
+    const caches = new Map<GarmentCategory, Buffer>();
+    let cacheBytes = 0;
+    const cacheComputeMs: number[] = [];
+    for (const [category, image] of garmentImages) {
+      const blob = await engine.encodeReference(image, category);
+      caches.set(category, blob.data);
+      cacheBytes = blob.bytes;
+      cacheComputeMs.push(blob.computeMs);
+    }
+    const garmentsFor = (categories: GarmentCategory[]): DiagnosticGarment[] =>
+      categories.map((category) => ({ category, image: garmentImages.get(category)!, cache: caches.get(category)! }));
+    const requestFor = (categories: GarmentCategory[], seed: number) => ({
+      personImage,
+      person,
+      garments: garmentsFor(categories),
+      steps: STEPS,
+      guidanceScale: 2.5,
+      seed,
+    });
+    const timeRender = async (categories: GarmentCategory[], policy: ReferencePolicy, seed = 1): Promise<number> => {
+      const started = performance.now();
+      await engine.diagnostics.render(requestFor(categories, seed), policy);
+      return performance.now() - started;
+    };
+
+    // One untimed pass of every shape so allocations and caches are warm.
+    for (const n of GARMENT_COUNTS) await timeRender(OUTFITS[n], 'persistent');
+
+    const perCount: Record<string, { noCache: number; perRequest: number; persistent: number; bare: number }> = {};
+    for (const n of GARMENT_COUNTS) {
+      const times = { noCache: [] as number[], perRequest: [] as number[], persistent: [] as number[], bare: [] as number[] };
+      // Interleaved so background load hits every mode alike.
+      for (let rep = 0; rep < reps; rep++) {
+        times.noCache.push(await timeRender(OUTFITS[n], 'everyStep'));
+        times.perRequest.push(await timeRender(OUTFITS[n], 'perRequest'));
+        times.persistent.push(await timeRender(OUTFITS[n], 'persistent'));
+        const bare = await engine.diagnostics.timeBareLoop({ slots: n, steps: STEPS });
+        times.bare.push(bare.denoiseMs + bare.decodeMs);
+      }
+      perCount[n] = { noCache: median(times.noCache), perRequest: median(times.perRequest), persistent: median(times.persistent), bare: median(times.bare) };
+      console.log(
+        `${n} garment(s), ${STEPS} steps: noCache ${perCount[n]!.noCache.toFixed(0)} ms, perRequest ${perCount[n]!.perRequest.toFixed(0)} ms, ` +
+          `persistent ${perCount[n]!.persistent.toFixed(0)} ms, bare denoiser+decode ${perCount[n]!.bare.toFixed(0)} ms`,
+      );
+    }
+
+    // 8 concurrent renders (mixed garment counts) sharing denoiser calls vs the same 8 one at a time.
+    const mix = [1, 3, 5, 1, 3, 5, 1, 3] as const;
+    const sequential: number[] = [];
+    const batched: number[] = [];
+    for (let rep = 0; rep < reps; rep++) {
+      let started = performance.now();
+      for (const [i, n] of mix.entries()) await engine.diagnostics.render(requestFor(OUTFITS[n], 100 + i), 'persistent');
+      sequential.push(performance.now() - started);
+      started = performance.now();
+      await Promise.all(mix.map((n, i) => engine.diagnostics.render(requestFor(OUTFITS[n], 100 + i), 'persistent')));
+      batched.push(performance.now() - started);
+    }
+    const batchedThroughputGain = median(sequential) / median(batched);
+    console.log(`8 renders: one at a time ${median(sequential).toFixed(0)} ms, batched ${median(batched).toFixed(0)} ms`);
+    console.log(`reference cache: ${cacheBytes} bytes per garment, computed in ${median(cacheComputeMs).toFixed(1)} ms`);
+
+    const ratios = (f: (t: (typeof perCount)[string]) => number) => Object.fromEntries(GARMENT_COUNTS.map((n) => [String(n), round(f(perCount[n]!))]));
+    const summary = {
+      model: engine.model.id,
+      steps: STEPS,
+      reps,
+      speedupVsNoCache: ratios((t) => t.noCache / t.persistent),
+      speedupVsPerRequestCache: ratios((t) => t.perRequest / t.persistent),
+      overheadVsBareLoop: { '5': round(perCount[5]!.persistent / perCount[5]!.bare - 1, 3) },
+      batchedThroughputGain: round(batchedThroughputGain),
+      cacheBytesPerGarment: cacheBytes,
+      renderMs: Object.fromEntries(GARMENT_COUNTS.map((n) => [String(n), Object.fromEntries(Object.entries(perCount[n]!).map(([k, v]) => [k, round(v, 1)]))])),
+      batchMs: { oneAtATime: round(median(sequential), 1), batched: round(median(batched), 1) },
+    };
+    console.log(JSON.stringify(summary));
+  } finally {
+    await engine.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
