@@ -97,20 +97,26 @@ async function main(): Promise<void> {
       );
     }
 
-    // 8 concurrent renders (mixed garment counts) sharing denoiser calls vs the same 8 one at a time.
-    const mix = [1, 3, 5, 1, 3, 5, 1, 3] as const;
-    const sequential: number[] = [];
-    const batched: number[] = [];
-    for (let rep = 0; rep < reps; rep++) {
-      let started = performance.now();
-      for (const [i, n] of mix.entries()) await engine.diagnostics.render(requestFor(OUTFITS[n], 100 + i), 'persistent');
-      sequential.push(performance.now() - started);
-      started = performance.now();
-      await Promise.all(mix.map((n, i) => engine.diagnostics.render(requestFor(OUTFITS[n], 100 + i), 'persistent')));
-      batched.push(performance.now() - started);
-    }
-    const batchedThroughputGain = median(sequential) / median(batched);
-    console.log(`8 renders: one at a time ${median(sequential).toFixed(0)} ms, batched ${median(batched).toFixed(0)} ms`);
+    // 8 concurrent renders sharing denoiser calls vs the same 8 one at a time: all with 3 garments,
+    // and a mix of 1/3/5 garments (rows padded to 5 slots, so the small renders pay for padding).
+    const timeEight = async (counts: readonly (1 | 3 | 5)[]): Promise<{ sequential: number; batched: number }> => {
+      const sequential: number[] = [];
+      const batched: number[] = [];
+      for (let rep = 0; rep < reps; rep++) {
+        let started = performance.now();
+        for (const [i, n] of counts.entries()) await engine.diagnostics.render(requestFor(OUTFITS[n], 100 + i), 'persistent');
+        sequential.push(performance.now() - started);
+        started = performance.now();
+        await Promise.all(counts.map((n, i) => engine.diagnostics.render(requestFor(OUTFITS[n], 100 + i), 'persistent')));
+        batched.push(performance.now() - started);
+      }
+      return { sequential: median(sequential), batched: median(batched) };
+    };
+    const uniform = await timeEight([3, 3, 3, 3, 3, 3, 3, 3]);
+    const mixed = await timeEight([1, 3, 5, 1, 3, 5, 1, 3]);
+    const batchedThroughputGain = uniform.sequential / uniform.batched;
+    console.log(`8 renders x 3 garments: one at a time ${uniform.sequential.toFixed(0)} ms, batched ${uniform.batched.toFixed(0)} ms`);
+    console.log(`8 renders x 1/3/5 garments: one at a time ${mixed.sequential.toFixed(0)} ms, batched ${mixed.batched.toFixed(0)} ms`);
     console.log(`reference cache: ${cacheBytes} bytes per garment, computed in ${median(cacheComputeMs).toFixed(1)} ms`);
 
     const ratios = (f: (t: (typeof perCount)[string]) => number) => Object.fromEntries(GARMENT_COUNTS.map((n) => [String(n), round(f(perCount[n]!))]));
@@ -122,9 +128,13 @@ async function main(): Promise<void> {
       speedupVsPerRequestCache: ratios((t) => t.perRequest / t.persistent),
       overheadVsBareLoop: { '5': round(perCount[5]!.persistent / perCount[5]!.bare - 1, 3) },
       batchedThroughputGain: round(batchedThroughputGain),
+      batchedThroughputGainMixedGarments: round(mixed.sequential / mixed.batched),
       cacheBytesPerGarment: cacheBytes,
       renderMs: Object.fromEntries(GARMENT_COUNTS.map((n) => [String(n), Object.fromEntries(Object.entries(perCount[n]!).map(([k, v]) => [k, round(v, 1)]))])),
-      batchMs: { oneAtATime: round(median(sequential), 1), batched: round(median(batched), 1) },
+      batchMs: {
+        uniform: { oneAtATime: round(uniform.sequential, 1), batched: round(uniform.batched, 1) },
+        mixed: { oneAtATime: round(mixed.sequential, 1), batched: round(mixed.batched, 1) },
+      },
     };
     console.log(JSON.stringify(summary));
   } finally {

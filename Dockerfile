@@ -1,0 +1,14 @@
+# The Atelier server image (API; the same image runs workers once they exist).
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json .npmrc ./
+COPY prisma ./prisma
+COPY prisma.config.ts codegen.ts schema.graphql tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY scripts ./scripts
+COPY models ./models
+RUN npm ci --include=dev && npm prune --omit=dev
+EXPOSE 4000
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:4000/readyz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+CMD ["node", "dist/src/main/start.js"]
