@@ -23,6 +23,8 @@ const config: CodegenConfig = {
           Render: '../graphql/models#RenderModel',
           Image: '../graphql/models#ImageModel',
           RenderProgress: '../graphql/models#RenderProgressModel',
+          WebhookEndpoint: '../graphql/models#WebhookEndpointModel',
+          WebhookDelivery: '../graphql/models#WebhookDeliveryModel',
         },
       },
     },

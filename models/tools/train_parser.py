@@ -25,26 +25,39 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=5)
     ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--resume", action="store_true", help="continue from ckpt/parser.pt")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     net = Parser(len(dg.LABELS))
-    opt = torch.optim.Adam(net.parameters(), 2e-3)
-    t_end = time.time() + args.minutes * 60
+    opt = torch.optim.Adam(net.parameters(), args.lr)
     step = 0
+    path = os.path.join(HERE, "ckpt", "parser.pt")
+    if args.resume and os.path.exists(path):
+        ck = torch.load(path)
+        net.load_state_dict(ck["model"])
+        step = ck["steps"]
+        print("resumed parser at step", step, flush=True)
+    # small / rare classes weigh more (feet, dress, shoes, bag, bag_zone)
+    cw = torch.ones(len(dg.LABELS))
+    for n, wgt in (("feet", 3.0), ("dress", 2.0), ("shoes", 2.0), ("bag", 4.0), ("bag_zone", 3.0), ("skin", 2.0)):
+        cw[dg.LABELS.index(n)] = wgt
+    t_end = time.time() + args.minutes * 60
+    step0 = step
     t0 = time.time()
     while time.time() < t_end:
         frac = 1 - (t_end - time.time()) / (args.minutes * 60)
         for g in opt.param_groups:
-            g["lr"] = 2e-3 * (0.05 if frac > 0.85 else 1.0)
+            g["lr"] = args.lr * (0.05 if frac > 0.85 else 1.0)
         x, y = batch(np.random.default_rng([args.seed, step]), 24)
-        loss = F.cross_entropy(net(x), y)
+        loss = F.cross_entropy(net(x), y, weight=cw)
         opt.zero_grad()
         loss.backward()
         opt.step()
         step += 1
         if step % 25 == 0:
-            print(f"parser step {step} loss {loss.item():.4f} {(time.time()-t0)/step:.2f}s/step", flush=True)
+            print(f"parser step {step} loss {loss.item():.4f} {(time.time()-t0)/(step-step0):.2f}s/step", flush=True)
     net.eval()
     x, y = batch(np.random.default_rng([999, 1]), 64)
     with torch.no_grad():

@@ -10,7 +10,8 @@ export type Viewer =
 
 export type TenantViewer = Extract<Viewer, { kind: 'apiKey' | 'shopper' }>;
 
-export type AuthErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN';
+/** NOT_FOUND: what an operation that needs an existing object (a subscription) answers for a missing or foreign one. */
+export type AuthErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
 
 /** A refused request (no/invalid token, missing scope). Mapped to a GraphQL error with extensions.code. */
 export class AuthError extends Error {

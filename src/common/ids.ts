@@ -1,6 +1,16 @@
 // Opaque global IDs: base64url("<Type>:<uuid>"). A malformed ID, an ID of another type
 // and an ID of another tenant all behave like an ID that does not exist.
-export type NodeType = 'Tenant' | 'ApiKey' | 'Shopper' | 'Garment' | 'PersonPhoto' | 'Outfit' | 'Render' | 'Upload';
+export type NodeType =
+  | 'Tenant'
+  | 'ApiKey'
+  | 'Shopper'
+  | 'Garment'
+  | 'PersonPhoto'
+  | 'Outfit'
+  | 'Render'
+  | 'Upload'
+  | 'WebhookEndpoint'
+  | 'WebhookDelivery';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -14,7 +24,7 @@ export function parseGlobalId(id: string): { type: NodeType; uuid: string } | nu
   const sep = text.indexOf(':');
   const type = text.slice(0, sep) as NodeType;
   const uuid = text.slice(sep + 1);
-  const types: readonly string[] = ['Tenant', 'ApiKey', 'Shopper', 'Garment', 'PersonPhoto', 'Outfit', 'Render', 'Upload'];
+  const types: readonly string[] = ['Tenant', 'ApiKey', 'Shopper', 'Garment', 'PersonPhoto', 'Outfit', 'Render', 'Upload', 'WebhookEndpoint', 'WebhookDelivery'];
   if (sep < 0 || !types.includes(type) || !UUID.test(uuid)) return null;
   return { type, uuid };
 }

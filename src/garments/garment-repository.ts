@@ -62,4 +62,35 @@ export class GarmentRepository {
       tx.referenceCache.findMany({ where: { tenantId, model, garmentId: { in: [...garmentIds] } } }),
     );
   }
+
+  /** The cache row of a garment for a model, creating it PENDING when missing (a new model version). */
+  ensureCache(tenantId: string, garmentId: string, model: string, newId: string): Promise<ReferenceCache> {
+    return this.db.withTenant(tenantId, (tx) =>
+      tx.referenceCache.upsert({
+        where: { garmentId_model: { garmentId, model } },
+        create: { id: newId, tenantId, garmentId, model },
+        update: {},
+      }),
+    );
+  }
+
+  markCacheReady(tenantId: string, cacheId: string, result: { blobKey: string; bytes: number; checksum: string; computeMs: number }): Promise<ReferenceCache> {
+    return this.db.withTenant(tenantId, (tx) =>
+      tx.referenceCache.update({ where: { id: cacheId }, data: { ...result, status: 'READY', error: null, attempts: { increment: 1 } } }),
+    );
+  }
+
+  markCacheFailed(tenantId: string, cacheId: string, error: string): Promise<ReferenceCache> {
+    return this.db.withTenant(tenantId, (tx) =>
+      tx.referenceCache.update({ where: { id: cacheId }, data: { status: 'FAILED', error, attempts: { increment: 1 } } }),
+    );
+  }
+
+  /** FAILED -> PENDING (retry by mutation); null when there is no failed cache. */
+  async resetFailedCache(tenantId: string, garmentId: string, model: string): Promise<ReferenceCache | null> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const { count } = await tx.referenceCache.updateMany({ where: { tenantId, garmentId, model, status: 'FAILED' }, data: { status: 'PENDING', error: null } });
+      return count === 1 ? tx.referenceCache.findFirst({ where: { tenantId, garmentId, model } }) : null;
+    });
+  }
 }

@@ -17,6 +17,8 @@ export const garmentResolvers: Resolvers = {
       return outcome.ok ? { ...outcome.value, userErrors: [] } : { uploadId: null, uploadUrl: null, expiresAt: null, userErrors: outcome.errors };
     },
     createGarment: async (_, { input }, { services, viewer }) => payload('garment', await services.garments.createGarment(viewer, input)),
+    retryReferenceCache: async (_, { garmentId }, { services, viewer }) =>
+      payload('garment', await services.garments.retryReferenceCache(viewer, fromGlobalId(garmentId, 'Garment'))),
     archiveGarment: async (_, { id }, { services, viewer }) =>
       payload('garment', await services.garments.archiveGarment(viewer, fromGlobalId(id, 'Garment'))),
   },

@@ -16,7 +16,7 @@ export interface CreateGarmentInput {
   image: ImageInput;
 }
 
-/** Called after a garment was created (the render engine computes its reference cache). */
+/** Called after a garment was created or its failed cache reset (the engine computes its reference cache). */
 export type GarmentCreatedListener = (tenantId: string, garmentId: string) => void;
 
 /** Reading the catalog: CATALOG_READ for API keys (ADMIN includes it), any shopper session. */
@@ -81,6 +81,17 @@ export class GarmentService {
     });
     if (outcome.ok) for (const listener of this.listeners) listener(tenantId, outcome.value.id);
     return outcome;
+  }
+
+  /** FAILED -> PENDING and computed again. */
+  async retryReferenceCache(viewer: Viewer, garmentId: string | null): Promise<Outcome<Garment>> {
+    const { tenantId } = requireScope(viewer, 'CATALOG_WRITE');
+    const [garment] = garmentId ? await this.garments.findByIds(tenantId, [garmentId]) : [];
+    if (!garment) return refuse(userError('NOT_FOUND', 'no garment with this id', ['garmentId']));
+    const reset = await this.garments.resetFailedCache(tenantId, garment.id, this.defaultModel);
+    if (!reset) return refuse(userError('CACHE_NOT_FAILED', 'the reference cache of this garment has not failed', ['garmentId']));
+    for (const listener of this.listeners) listener(tenantId, garment.id);
+    return ok(garment);
   }
 
   async archiveGarment(viewer: Viewer, garmentId: string | null): Promise<Outcome<Garment>> {

@@ -11,6 +11,8 @@ function httpStatus(code: AuthErrorCode): number {
       return 401;
     case 'FORBIDDEN':
       return 403;
+    case 'NOT_FOUND':
+      return 404;
   }
 }
 

@@ -8,6 +8,8 @@ import type {
   Render,
   Shopper,
   Tenant,
+  WebhookDelivery,
+  WebhookEndpoint,
 } from '../generated/prisma/client';
 
 export type TenantModel = Tenant;
@@ -17,6 +19,8 @@ export type GarmentModel = Garment;
 export type OutfitModel = Outfit;
 export type PersonPhotoModel = PersonPhoto;
 export type RenderModel = Render;
+export type WebhookEndpointModel = WebhookEndpoint;
+export type WebhookDeliveryModel = WebhookDelivery;
 
 /** A stored image: the Image type's url is signed when it is resolved. */
 export interface ImageModel {
@@ -40,6 +44,6 @@ export interface RenderProgressModel {
   status: Render['status'];
   step: number;
   totalSteps: number;
-  previewKey: string | null;
+  preview: ImageModel | null;
   etaMs: number | null;
 }

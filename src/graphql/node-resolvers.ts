@@ -27,8 +27,10 @@ async function loadNode(id: string, { loaders, services, viewer }: GraphQLContex
     case 'Outfit':
       return loaders.outfit.load(parsed.uuid);
     case 'Render':
-      return services.renders ? services.renders.findRender(viewer, parsed.uuid) : null;
+      return services.renders.findRender(viewer, parsed.uuid);
     case 'Upload':
+    case 'WebhookEndpoint':
+    case 'WebhookDelivery':
       return null;
   }
 }

@@ -73,7 +73,7 @@ export function alignedView<T extends Uint16Array | Float32Array>(
 ): T {
   const size = ArrayType.BYTES_PER_ELEMENT;
   if (bytes.byteLength % size !== 0) throw new InferenceError('INVALID_CACHE', `payload section of ${bytes.byteLength} bytes is not a whole number of elements`);
-  const source = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  const source = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes); // a copy (Buffer#slice would be a view)
   return new ArrayType(source.buffer, source.byteOffset, source.byteLength / size);
 }
 

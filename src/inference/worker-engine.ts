@@ -177,8 +177,13 @@ export class WorkerEngine {
       for (const id of this.pending.keys()) this.post({ type: 'cancel', id });
       const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
       this.post({ type: 'close' });
-      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
-      if ((await Promise.race([exited, timeout])) === 'timeout') await this.worker.terminate();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), 10_000);
+      });
+      const outcome = await Promise.race([exited, timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') await this.worker.terminate();
     })();
     return this.closing;
   }

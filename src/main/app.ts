@@ -15,10 +15,32 @@ import type { Config } from './config';
 import { loadSecrets } from './secrets';
 import { createServices, type Services } from './services';
 import { projectRoot } from './paths';
+import type { JobQueue } from '../jobs/job-queue';
+import type { PubSub } from '../jobs/pubsub';
+import { InProcessJobQueue } from '../jobs/in-process-queue';
+import { InProcessPubSub } from '../jobs/in-process-pubsub';
+import { BullMqJobQueue, type BullMqOptions } from '../jobs/bullmq-queue';
+import { RedisPubSub } from '../jobs/redis-pubsub';
+import { createEngine, type Engine } from '../inference';
+import { InferenceJobs, type EventNotifier } from '../worker/inference-jobs';
+import { Sweeps, type SweepOptions } from '../worker/sweeps';
+import { GarmentRepository } from '../garments/garment-repository';
+import { PhotoRepository } from '../photos/photo-repository';
+import { OutfitRepository } from '../outfits/outfit-repository';
+import { RenderRepository } from '../renders/render-repository';
+
+/** What a process runs: the API, the worker (engine jobs and sweeps), or both. */
+export type Role = 'all' | 'api' | 'worker';
 
 export interface AtelierServer {
+  /** Empty for a worker-only process. */
   url: string;
   port: number;
+  role: Role;
+  queue: JobQueue;
+  pubsub: PubSub;
+  engine: Engine | null;
+  sweeps: Sweeps | null;
   adminToken: string | undefined;
   services: Services;
   db: Database;
@@ -28,9 +50,16 @@ export interface AtelierServer {
 }
 
 export interface StartOptions {
+  /** Default 'all'. */
+  role?: Role;
   /** Overrides the database chosen by the config (tests use an in-memory PGlite). */
   database?: DatabaseTarget;
   logger?: Logger;
+  /** BullMQ timing (tests shorten the stalled-job check). */
+  bullmq?: BullMqOptions;
+  sweeps?: SweepOptions;
+  /** Where webhooks are notified; default: nowhere. */
+  notifier?: EventNotifier;
 }
 
 /** Derives a purpose-specific key so one configured secret never signs two kinds of thing. */
@@ -57,6 +86,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const blobs = new FileBlobStore(join(config.dataDir, 'blobs'));
   const fileSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => derive(s, 'files')), basePath: '/files' });
   const uploadSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => derive(s, 'uploads')), basePath: '/uploads' });
+  const role = options.role ?? 'all';
+  const queue: JobQueue = config.redisUrl ? new BullMqJobQueue(config.redisUrl, options.bullmq) : new InProcessJobQueue();
+  const pubsub: PubSub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new InProcessPubSub();
+  const model = modelId(config.modelDir);
 
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
   const services = createServices({
@@ -67,28 +100,65 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessionSecrets: secrets.signingSecrets.map((s) => derive(s, 'sessions')),
     operatorToken: secrets.adminToken,
     publicUrl: () => publicUrl,
-    defaultModel: modelId(config.modelDir),
+    defaultModel: model,
+    queue,
+    pubsub,
+    logger,
   });
+
+  // The worker: the engine runs in its own thread, so the API's event loop stays free.
+  let engine: Engine | null = null;
+  let sweeps: Sweeps | null = null;
+  if (role !== 'api') {
+    engine = await createEngine({ modelDir: resolve(projectRoot, config.modelDir), threads: config.workerThreads });
+    const renderRepository = new RenderRepository(db);
+    new InferenceJobs({
+      engine,
+      blobs,
+      queue,
+      pubsub,
+      garments: new GarmentRepository(db),
+      photos: new PhotoRepository(db),
+      outfits: new OutfitRepository(db),
+      renders: renderRepository,
+      notifier: options.notifier ?? { notify: async () => undefined },
+      logger,
+      renderConcurrency: config.renderConcurrency,
+    }).start();
+    sweeps = new Sweeps(renderRepository, queue, blobs, logger, options.sweeps);
+    // An in-process queue starts empty: resume what the last run left QUEUED or RUNNING.
+    if (!config.redisUrl) await sweeps.resumeAll();
+    sweeps.start();
+  }
 
   let transport: GraphQLTransport | null = null;
-  const app = createHttpApp({ db, blobs, fileSigner, uploads: services.uploads, logger, metrics, graphql: () => transport?.middleware ?? null });
-  const httpServer: Server = createServer(app);
-  transport = await createGraphQLTransport({ httpServer, services, logger, metrics, introspection: target.kind === 'embedded' });
-
-  await new Promise<void>((resolveListen, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.port, config.host, () => resolveListen());
-  });
-  const port = (httpServer.address() as AddressInfo).port;
-  if (!config.publicUrl) publicUrl = `http://localhost:${port}`;
+  let httpServer: Server | null = null;
+  let port = 0;
+  if (role !== 'worker') {
+    const app = createHttpApp({ db, blobs, fileSigner, uploads: services.uploads, logger, metrics, graphql: () => transport?.middleware ?? null });
+    const server = createServer(app);
+    httpServer = server;
+    transport = await createGraphQLTransport({ httpServer: server, services, logger, metrics, introspection: target.kind === 'embedded' });
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolveListen());
+    });
+    port = (server.address() as AddressInfo).port;
+    if (!config.publicUrl) publicUrl = `http://localhost:${port}`;
+  }
   if (secrets.adminTokenGenerated) {
     logger.info({ adminTokenFile: join(config.dataDir, 'admin-token') }, 'generated the operator token (createTenant)');
   }
 
   let closing: Promise<void> | null = null;
   return {
-    url: `http://localhost:${port}`,
+    url: httpServer ? `http://localhost:${port}` : '',
     port,
+    role,
+    queue,
+    pubsub,
+    engine,
+    sweeps,
     adminToken: secrets.adminToken,
     services,
     db,
@@ -96,7 +166,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     close() {
       closing ??= (async () => {
         await transport?.close();
-        if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+        const server = httpServer;
+        if (server?.listening) await new Promise<void>((r) => server.close(() => r()));
+        await sweeps?.stop();
+        await queue.close();
+        await engine?.close();
+        await pubsub.close();
         await db.close();
       })();
       return closing;

@@ -48,6 +48,17 @@ const schema = z.object({
   ),
   /** Model package directory; default models/tryon-tiny. */
   ATELIER_MODEL_DIR: variable(z.string().default('models/tryon-tiny')),
+  /** Redis URL; set: BullMQ job queue and Redis pub/sub (API and workers may run as separate processes). Unset: in-process. */
+  REDIS_URL: variable(
+    z
+      .string()
+      .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+      .optional(),
+  ),
+  /** onnxruntime threads per graph in a worker; default 1. */
+  ATELIER_WORKER_THREADS: variable(z.coerce.number().int().min(1).max(64).default(1)),
+  /** Renders one worker runs at once (they share denoiser calls); default 4. */
+  ATELIER_RENDER_CONCURRENCY: variable(z.coerce.number().int().min(1).max(64).default(4)),
   /** Log level (pino); default info. */
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
@@ -61,6 +72,9 @@ export interface Config {
   secrets: string[] | undefined;
   publicUrl: string | undefined;
   modelDir: string;
+  redisUrl: string | undefined;
+  workerThreads: number;
+  renderConcurrency: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -85,6 +99,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secrets: c.ATELIER_SECRETS,
     publicUrl: c.ATELIER_PUBLIC_URL,
     modelDir: c.ATELIER_MODEL_DIR,
+    redisUrl: c.REDIS_URL,
+    workerThreads: c.ATELIER_WORKER_THREADS,
+    renderConcurrency: c.ATELIER_RENDER_CONCURRENCY,
     logLevel: c.LOG_LEVEL,
   };
 }

@@ -17,7 +17,12 @@ import { PhotoRepository } from '../photos/photo-repository';
 import { PhotoService } from '../photos/photo-service';
 import { OutfitRepository } from '../outfits/outfit-repository';
 import { OutfitService } from '../outfits/outfit-service';
-import type { RenderService } from '../renders/render-service';
+import { RenderService } from '../renders/render-service';
+import { RenderRepository } from '../renders/render-repository';
+import type { JobQueue } from '../jobs/job-queue';
+import type { PubSub } from '../jobs/pubsub';
+import type { Logger } from '../observability/logger';
+import { enqueuePersonEncoding, enqueueReferenceCache } from '../worker/inference-jobs';
 
 export interface Services {
   authenticator: Authenticator;
@@ -28,7 +33,7 @@ export interface Services {
   photos: PhotoService;
   outfits: OutfitService;
   fileLinks: FileLinks;
-  renders: RenderService | null;
+  renders: RenderService;
 }
 
 export interface ServiceDeps {
@@ -40,6 +45,9 @@ export interface ServiceDeps {
   operatorToken: string | undefined;
   publicUrl: () => string;
   defaultModel: string;
+  queue: JobQueue;
+  pubsub: PubSub;
+  logger: Logger;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -48,15 +56,26 @@ export function createServices(deps: ServiceDeps): Services {
   const shoppers = new ShopperService(new ShopperRepository(deps.db), sessions);
   const uploads = new UploadService(new UploadRepository(deps.db), deps.blobs, deps.uploadSigner, deps.publicUrl);
   const garments = new GarmentService(new GarmentRepository(deps.db), uploads, deps.blobs, deps.defaultModel);
+  const photos = new PhotoService(new PhotoRepository(deps.db), shoppers, uploads, deps.blobs);
+  const outfits = new OutfitService(new OutfitRepository(deps.db), garments, shoppers);
+  // New garments and photos are encoded ahead of any render; a failed enqueue is only logged,
+  // since a render computes whatever is missing.
+  const logEnqueueFailure = (error: unknown) => deps.logger.warn({ err: error }, 'could not enqueue an encoding job');
+  garments.onGarmentCreated((tenantId, garmentId) => {
+    enqueueReferenceCache(deps.queue, tenantId, garmentId, deps.defaultModel).catch(logEnqueueFailure);
+  });
+  photos.onPhotoUploaded((tenantId, photoId) => {
+    enqueuePersonEncoding(deps.queue, tenantId, photoId, deps.defaultModel).catch(logEnqueueFailure);
+  });
   return {
     authenticator: new Authenticator(tenantRepository, sessions, deps.operatorToken),
     tenants: new TenantService(tenantRepository),
     shoppers,
     uploads,
     garments,
-    photos: new PhotoService(new PhotoRepository(deps.db), shoppers, uploads, deps.blobs),
-    outfits: new OutfitService(new OutfitRepository(deps.db), garments, shoppers),
+    photos,
+    outfits,
     fileLinks: new FileLinks(deps.fileSigner, deps.publicUrl),
-    renders: null,
+    renders: new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.defaultModel, deps.logger),
   };
 }

@@ -1,7 +1,15 @@
-// `npm start`: the API (and, on the embedded default, the render worker) in one process.
-// Bad configuration stops start-up with one line naming the variable.
+// Process entry point. `npm start`: the API and a worker in one process; `npm run start:api`
+// / `npm run start:worker` (argument api / worker): one role each, which needs REDIS_URL
+// (the queue and pub/sub they share). Bad configuration stops start-up with one line.
 import { ConfigError, loadConfig, type Config } from './config';
-import { startServer } from './app';
+import { startServer, type Role } from './app';
+
+function parseRole(arg: string | undefined): Role {
+  if (arg === undefined || arg === 'all') return 'all';
+  if (arg === 'api' || arg === 'worker') return arg;
+  process.stderr.write(`unknown role ${JSON.stringify(arg)}: use api, worker or nothing (both)\n`);
+  process.exit(2);
+}
 
 async function main(): Promise<void> {
   let config: Config;
@@ -14,8 +22,16 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const server = await startServer(config);
-  const lines = [`Atelier is serving GraphQL at ${server.url}/graphql (WebSocket: ${server.url.replace(/^http/, 'ws')}/graphql)`];
+  const role = parseRole(process.argv[2]);
+  if (role !== 'all' && !config.redisUrl) {
+    process.stderr.write(`invalid configuration: REDIS_URL is required to run the ${role} alone (API and workers share the queue through Redis)\n`);
+    process.exit(2);
+  }
+  const server = await startServer(config, { role });
+  const lines =
+    role === 'worker'
+      ? [`Atelier worker running (model ${server.engine?.model.id})`]
+      : [`Atelier is serving GraphQL at ${server.url}/graphql (WebSocket: ${server.url.replace(/^http/, 'ws')}/graphql)`];
   if (!config.databaseUrl && server.adminToken) lines.push(`Operator token (createTenant): ${server.adminToken}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 

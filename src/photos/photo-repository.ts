@@ -1,5 +1,5 @@
 // The only code that touches person_photos.
-import type { PersonPhoto } from '../generated/prisma/client';
+import type { PersonEncoding, PersonPhoto } from '../generated/prisma/client';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 
@@ -36,5 +36,23 @@ export class PhotoRepository {
       ]);
       return toPage(rows, page, total);
     });
+  }
+
+  ensureEncoding(tenantId: string, photoId: string, model: string, newId: string): Promise<PersonEncoding> {
+    return this.db.withTenant(tenantId, (tx) =>
+      tx.personEncoding.upsert({
+        where: { photoId_model: { photoId, model } },
+        create: { id: newId, tenantId, photoId, model },
+        update: {},
+      }),
+    );
+  }
+
+  markEncodingReady(tenantId: string, id: string, result: { blobKey: string; bytes: number; computeMs: number }): Promise<PersonEncoding> {
+    return this.db.withTenant(tenantId, (tx) => tx.personEncoding.update({ where: { id }, data: { ...result, status: 'READY', error: null } }));
+  }
+
+  markEncodingFailed(tenantId: string, id: string, error: string): Promise<PersonEncoding> {
+    return this.db.withTenant(tenantId, (tx) => tx.personEncoding.update({ where: { id }, data: { status: 'FAILED', error } }));
   }
 }

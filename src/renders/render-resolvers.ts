@@ -1,32 +1,57 @@
-// GraphQL resolvers of renders. Until the render pipeline lands, requesting a render is
-// refused with a userError and the list is empty.
+// GraphQL resolvers of renders and of the renderProgress subscription.
 import type { Resolvers } from '../generated/graphql';
-import { requireTenant } from '../auth/viewer';
-import { parsePageArgs } from '../common/pagination';
-import { toGlobalId } from '../common/ids';
-import { userError } from '../common/user-errors';
+import { fromGlobalId, toGlobalId } from '../common/ids';
+import { parsePageArgs, toConnection } from '../common/pagination';
+import { payload } from '../graphql/payloads';
+import type { RenderProgressModel } from '../graphql/models';
+import type { RenderService } from './render-service';
+import type { GraphQLContext } from '../graphql/context';
 
-const unavailable = userError('RENDERS_UNAVAILABLE', 'this server has no render pipeline yet');
+const renders = (context: GraphQLContext): RenderService => context.services.renders;
 
 export const renderResolvers: Resolvers = {
   Query: {
-    renders: (_, args, { viewer }) => {
-      requireTenant(viewer);
-      parsePageArgs(args.first, args.after);
-      return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }, totalCount: 0 };
+    renders: async (_, args, context) => {
+      const page = parsePageArgs(args.first, args.after);
+      return toConnection(await renders(context).listRenders(context.viewer, page, args.status), page);
     },
   },
   Mutation: {
-    requestRender: (_, __, { viewer }) => {
-      requireTenant(viewer);
-      return { render: null, userErrors: [unavailable] };
+    requestRender: async (_, { input }, context) => payload('render', await renders(context).requestRender(context.viewer, input)),
+    cancelRender: async (_, { id }, context) => payload('render', await renders(context).cancelRender(context.viewer, fromGlobalId(id, 'Render'))),
+  },
+  Subscription: {
+    renderProgress: {
+      subscribe: async function* (_, { renderId, previews }, context) {
+        for await (const event of await renders(context).progress(context.viewer, renderId)) {
+          const model: RenderProgressModel = {
+            render: event.render,
+            status: event.render.status,
+            step: event.step,
+            totalSteps: event.totalSteps,
+            etaMs: event.etaMs,
+            preview: previews && event.preview ? { ...event.preview, contentType: 'image/png' } : null,
+          };
+          yield { renderProgress: model };
+        }
+      },
     },
-    cancelRender: (_, __, { viewer }) => {
-      requireTenant(viewer);
-      return { render: null, userErrors: [unavailable] };
-    },
+  },
+  RenderProgress: {
+    preview: (progress) => progress.preview,
   },
   Render: {
     id: (render) => toGlobalId('Render', render.id),
+    outfit: async (render, _, { loaders }) => (await loaders.outfit.load(render.outfitId))!,
+    personPhoto: async (render, _, { loaders }) => (await loaders.personPhoto.load(render.personPhotoId))!,
+    result: (render) =>
+      render.resultKey && render.resultWidth && render.resultHeight
+        ? { key: render.resultKey, width: render.resultWidth, height: render.resultHeight, contentType: 'image/png' }
+        : null,
+    error: (render) => (render.errorCode ? { code: render.errorCode, message: render.errorMessage ?? '' } : null),
+    timings: (render) =>
+      render.startedAt
+        ? { queueMs: render.queueMs, referenceMs: render.referenceMs, denoiseMs: render.denoiseMs, decodeMs: render.decodeMs, totalMs: render.totalMs }
+        : null,
   },
 };

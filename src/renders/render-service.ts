@@ -1,7 +1,162 @@
-// Renders: placeholder until the render pipeline lands (requestRender, workers, progress).
-import type { Render } from '../generated/prisma/client';
-import type { Viewer } from '../auth/viewer';
+// Renders, API side: requesting (validation, quota, idempotency), cancelling, reading, and
+// the live progress stream. The render itself runs in a worker (src/worker/render-job.ts).
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Render, RenderStatus } from '../generated/prisma/client';
+import { AuthError, requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
+import { fromGlobalId } from '../common/ids';
+import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import type { Page, PageRequest } from '../common/pagination';
+import type { JobQueue } from '../jobs/job-queue';
+import type { PubSub } from '../jobs/pubsub';
+import type { OutfitService } from '../outfits/outfit-service';
+import type { PhotoService } from '../photos/photo-service';
+import type { Logger } from '../observability/logger';
+import type { RenderRepository } from './render-repository';
+import { cancelChannel, decodeEvent, encodeEvent, isTerminal, progressChannel, type RenderEvent } from './render-events';
 
-export interface RenderService {
-  findRender(viewer: Viewer, id: string): Promise<Render | null>;
+export const MAX_RENDER_ATTEMPTS = 3;
+
+export interface RequestRenderInput {
+  outfitId: string;
+  personPhotoId: string;
+  steps?: number | null;
+  guidanceScale?: number | null;
+  seed?: number | null;
+  idempotencyKey?: string | null;
+}
+
+/** Enqueues the render job (also used by the sweep that re-enqueues lost jobs). */
+export function enqueueRender(queue: JobQueue, tenantId: string, renderId: string): Promise<void> {
+  // Worker deaths are retried by the queue's stalled-job handling and the render's own attempt count.
+  return queue.enqueue('render', { tenantId, renderId }, { jobId: renderId, attempts: MAX_RENDER_ATTEMPTS, backoffMs: 1000 });
+}
+
+export class RenderService {
+  constructor(
+    private readonly renders: RenderRepository,
+    private readonly outfits: OutfitService,
+    private readonly photos: PhotoService,
+    private readonly queue: JobQueue,
+    private readonly pubsub: PubSub,
+    private readonly defaultModel: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async requestRender(viewer: Viewer, input: RequestRenderInput): Promise<Outcome<Render>> {
+    const v = requireScope(viewer, 'RENDERS_WRITE', true);
+    const errors: UserError[] = [];
+    const steps = input.steps ?? 20;
+    const guidanceScale = input.guidanceScale ?? 2.5;
+    if (!Number.isInteger(steps) || steps < 1 || steps > 100) errors.push(userError('OUT_OF_RANGE', 'steps must be between 1 and 100', ['input', 'steps']));
+    if (!Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 10) {
+      errors.push(userError('OUT_OF_RANGE', 'guidanceScale must be between 0 and 10', ['input', 'guidanceScale']));
+    }
+    const idempotencyKey = input.idempotencyKey ?? null;
+    if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
+      errors.push(userError('OUT_OF_RANGE', 'idempotencyKey must be 1 to 200 characters', ['input', 'idempotencyKey']));
+    }
+    const outfitId = fromGlobalId(input.outfitId, 'Outfit');
+    const photoId = fromGlobalId(input.personPhotoId, 'PersonPhoto');
+    const [outfit] = outfitId ? await this.outfits.findOutfits(v, [outfitId]) : [null];
+    const [photo] = photoId ? await this.photos.findPhotos(v, [photoId]) : [null];
+    if (!outfit) errors.push(userError('NOT_FOUND', 'no outfit with this id', ['input', 'outfitId']));
+    if (!photo) errors.push(userError('NOT_FOUND', 'no person photo with this id', ['input', 'personPhotoId']));
+    if (errors.length > 0 || !outfit || !photo) return refuse(...errors);
+    const result = await this.renders.create(v.tenantId, {
+      id: randomUUID(),
+      outfitId: outfit.id,
+      personPhotoId: photo.id,
+      shopperId: shopperScope(v) ?? photo.shopperId ?? outfit.shopperId,
+      model: this.defaultModel,
+      steps,
+      guidanceScale,
+      seed: input.seed ?? randomInt(0, 2 ** 31 - 1),
+      idempotencyKey,
+    });
+    if (result.kind === 'over_quota') {
+      return refuse(userError('CONCURRENCY_LIMIT', `this tenant already has ${result.active} of its ${result.limit} renders queued or running`));
+    }
+    if (result.kind === 'created') {
+      // A failed enqueue leaves the render QUEUED; the sweep enqueues it again.
+      await enqueueRender(this.queue, v.tenantId, result.render.id).catch((error: unknown) =>
+        this.logger.warn({ err: error, renderId: result.render.id }, 'enqueue failed; the sweep will retry'),
+      );
+    }
+    return ok(result.render);
+  }
+
+  async cancelRender(viewer: Viewer, renderId: string | null): Promise<Outcome<Render>> {
+    const v = requireScope(viewer, 'RENDERS_WRITE', true);
+    const result = renderId ? await this.renders.cancel(v.tenantId, renderId, shopperScope(v)) : null;
+    if (!result) return refuse(userError('NOT_FOUND', 'no render with this id', ['id']));
+    if (!result.canceled) {
+      return refuse(userError('RENDER_FINISHED', `the render is already ${result.render.status}`, ['id']));
+    }
+    await this.pubsub.publish(cancelChannel(v.tenantId, result.render.id), 'cancel');
+    await this.pubsub.publish(
+      progressChannel(v.tenantId, result.render.id),
+      encodeEvent({ render: result.render, step: result.render.completedSteps, totalSteps: result.render.steps, etaMs: null, preview: null, final: true, publishedAt: Date.now() }),
+    );
+    return ok(result.render);
+  }
+
+  listRenders(viewer: Viewer, page: PageRequest, status?: RenderStatus | null): Promise<Page<Render>> {
+    const v = requireTenant(viewer);
+    return this.renders.list(v.tenantId, page, { shopperId: shopperScope(v), status: status ?? undefined });
+  }
+
+  async findRenders(viewer: Viewer, ids: readonly string[]): Promise<(Render | null)[]> {
+    const v = requireTenant(viewer);
+    const rows = await this.renders.findByIds(v.tenantId, ids, shopperScope(v));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  async findRender(viewer: Viewer, id: string): Promise<Render | null> {
+    return (await this.findRenders(viewer, [id]))[0] ?? null;
+  }
+
+  /**
+   * The render's current state, then every event, ending with its final state. Subscribes
+   * before reading the current state, so nothing published in between is lost. Authorization
+   * is checked here, once: another tenant's or shopper's render is NOT_FOUND.
+   */
+  async progress(viewer: Viewer, renderGlobalId: string): Promise<AsyncIterable<RenderEvent>> {
+    const v = requireTenant(viewer);
+    const renderId = fromGlobalId(renderGlobalId, 'Render');
+    const visible = renderId ? await this.findRender(v, renderId) : null;
+    if (!visible) throw new AuthError('NOT_FOUND', 'no render with this id');
+    const channel = progressChannel(v.tenantId, visible.id);
+    const buffered: RenderEvent[] = [];
+    let wake: (() => void) | null = null;
+    const unsubscribe = await this.pubsub.subscribe(channel, (message) => {
+      buffered.push(decodeEvent(message));
+      wake?.();
+    });
+    const renders = this.renders;
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          const current = (await renders.find(v.tenantId, visible.id)) ?? visible;
+          let lastStep = current.completedSteps;
+          let lastStatus = current.status;
+          yield { render: current, step: current.completedSteps, totalSteps: current.steps, etaMs: null, preview: null, final: isTerminal(current.status), publishedAt: Date.now() };
+          if (isTerminal(current.status)) return;
+          for (;;) {
+            while (buffered.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+            wake = null;
+            const event = buffered.shift()!;
+            // Events older than the state already sent (published while it was read) add nothing.
+            if (!event.final && event.step <= lastStep && event.render.status === lastStatus) continue;
+            lastStep = Math.max(lastStep, event.step);
+            lastStatus = event.render.status;
+            yield event;
+            if (event.final || isTerminal(event.render.status)) return;
+          }
+        } finally {
+          await unsubscribe();
+        }
+      },
+    };
+  }
 }

@@ -145,6 +145,31 @@ describe('inference engine on the shipped package', () => {
     expect(maxAbsDifference(aloneThree.modelImage, batchedThree.modelImage)).toBeLessThanOrEqual(1e-3);
   });
 
+  it('lets a render join a running one and finish first, without either waiting for the other', async () => {
+    const events: string[] = [];
+    let joined: Promise<unknown> | undefined;
+    const long = engine.diagnostics
+      .render({ ...request(['TOP', 'BOTTOM'], 21), steps: 12 }, 'persistent', {
+        onStep: ({ step }) => {
+          if (step === 3) {
+            joined = engine.diagnostics.render({ ...request(['SHOES'], 22), steps: 2 }, 'persistent').then((result) => {
+              events.push('short done');
+              return result;
+            });
+          }
+        },
+      })
+      .then((result) => {
+        events.push('long done');
+        return result;
+      });
+    const longResult = await long;
+    const shortResult = (await joined) as { maxBatchRows: number };
+    expect(events).toEqual(['short done', 'long done']);
+    expect(longResult.maxBatchRows).toBe(4);
+    expect(shortResult.maxBatchRows).toBe(4);
+  });
+
   it('makes the mask from the parsed labels per the manifest rule and keeps unmasked pixels byte-identical', async () => {
     const encoding = deserializePersonEncoding(person, engine.model.id);
     const { width, height } = pkg.manifest.person;

@@ -1,0 +1,87 @@
+// The job queue on Redis with BullMQ (scaled out). A worker that dies mid-job loses its
+// lock; BullMQ's stalled-job check hands the job to another worker.
+import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import type { JobHandler, JobName, JobOptions, JobPayloads, JobQueue } from './job-queue';
+
+export interface BullMqOptions {
+  /** Prefix of every key, so several deployments can share one Redis. Default 'atelier'. */
+  prefix?: string;
+  /** How long a running job's lock lasts without renewal (ms). Default 30000. */
+  lockDurationMs?: number;
+  /** How often stalled jobs are looked for (ms). Default 15000. */
+  stalledIntervalMs?: number;
+  /** Times a job may stall (its worker died) before it fails. Default 2 (3 runs in all). */
+  maxStalledCount?: number;
+}
+
+function connection(url: string): ConnectionOptions {
+  const u = new URL(url);
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    username: u.username || undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times: number) => Math.min(times * 200, 2000),
+  };
+}
+
+export class BullMqJobQueue implements JobQueue {
+  private readonly queues = new Map<JobName, Queue>();
+  private readonly workers: Worker[] = [];
+  private readonly connection: ConnectionOptions;
+
+  constructor(redisUrl: string, private readonly options: BullMqOptions = {}) {
+    this.connection = connection(redisUrl);
+  }
+
+  private queue(name: JobName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.options.prefix ?? 'atelier' });
+      queue.on('error', () => undefined);
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: JobOptions = {}): Promise<void> {
+    await this.queue(name).add(name, payload, {
+      jobId: options.jobId,
+      attempts: options.attempts ?? 1,
+      backoff: { type: 'exponential', delay: options.backoffMs ?? 1000 },
+      delay: options.delayMs,
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
+  process<N extends JobName>(name: N, handler: JobHandler<N>, options: { concurrency?: number } = {}): void {
+    const worker = new Worker(
+      name,
+      async (job) => {
+        await handler(job.data as JobPayloads[N], {
+          id: job.id ?? '',
+          attempt: job.attemptsMade + 1,
+          maxAttempts: job.opts.attempts ?? 1,
+        });
+      },
+      {
+        connection: this.connection,
+        prefix: this.options.prefix ?? 'atelier',
+        concurrency: options.concurrency ?? 1,
+        lockDuration: this.options.lockDurationMs ?? 30_000,
+        stalledInterval: this.options.stalledIntervalMs ?? 15_000,
+        maxStalledCount: this.options.maxStalledCount ?? 2,
+      },
+    );
+    worker.on('error', () => undefined);
+    this.workers.push(worker);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.workers.map((w) => w.close()));
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+  }
+}

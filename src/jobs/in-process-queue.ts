@@ -1,0 +1,106 @@
+// The in-process job queue (embedded default, tests): jobs live in memory; the database
+// stays the source of truth, so a restart re-enqueues unfinished work (render sweep).
+import type { JobContext, JobHandler, JobName, JobOptions, JobPayloads, JobQueue } from './job-queue';
+
+interface PendingJob {
+  name: JobName;
+  id: string;
+  payload: unknown;
+  attempt: number;
+  maxAttempts: number;
+  backoffMs: number;
+}
+
+interface Consumer {
+  handler: (payload: unknown, context: JobContext) => Promise<void>;
+  concurrency: number;
+  running: number;
+}
+
+export class InProcessJobQueue implements JobQueue {
+  private readonly waiting: PendingJob[] = [];
+  private readonly known = new Set<string>();
+  private readonly consumers = new Map<JobName, Consumer>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly running = new Set<Promise<void>>();
+  private nextId = 0;
+  private closed = false;
+
+  /** Errors thrown by handlers on their last attempt (for logging by the owner). */
+  onFinalFailure: (name: JobName, id: string, error: unknown) => void = () => undefined;
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: JobOptions = {}): Promise<void> {
+    if (this.closed) throw new Error('the job queue is closed');
+    const id = options.jobId ?? `job-${(this.nextId += 1)}`;
+    const key = `${name}:${id}`;
+    if (this.known.has(key)) return;
+    this.known.add(key);
+    const job: PendingJob = { name, id, payload, attempt: 1, maxAttempts: options.attempts ?? 1, backoffMs: options.backoffMs ?? 1000 };
+    this.schedule(job, options.delayMs ?? 0);
+  }
+
+  process<N extends JobName>(name: N, handler: JobHandler<N>, options: { concurrency?: number } = {}): void {
+    this.consumers.set(name, {
+      handler: handler as (payload: unknown, context: JobContext) => Promise<void>,
+      concurrency: options.concurrency ?? 1,
+      running: 0,
+    });
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.waiting.length = 0;
+    await Promise.allSettled([...this.running]);
+  }
+
+  private schedule(job: PendingJob, delayMs: number): void {
+    if (delayMs <= 0) {
+      this.waiting.push(job);
+      this.pump();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.waiting.push(job);
+      this.pump();
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    for (let i = 0; i < this.waiting.length; ) {
+      const job = this.waiting[i]!;
+      const consumer = this.consumers.get(job.name);
+      if (!consumer || consumer.running >= consumer.concurrency) {
+        i += 1;
+        continue;
+      }
+      this.waiting.splice(i, 1);
+      consumer.running += 1;
+      const run = this.run(job, consumer).finally(() => {
+        consumer.running -= 1;
+        this.running.delete(run);
+        this.pump();
+      });
+      this.running.add(run);
+    }
+  }
+
+  private async run(job: PendingJob, consumer: Consumer): Promise<void> {
+    try {
+      await consumer.handler(job.payload, { id: job.id, attempt: job.attempt, maxAttempts: job.maxAttempts });
+      this.known.delete(`${job.name}:${job.id}`);
+    } catch (error) {
+      if (job.attempt < job.maxAttempts && !this.closed) {
+        this.schedule({ ...job, attempt: job.attempt + 1 }, job.backoffMs * 2 ** (job.attempt - 1));
+      } else {
+        this.known.delete(`${job.name}:${job.id}`);
+        this.onFinalFailure(job.name, job.id, error);
+      }
+    }
+  }
+}

@@ -1,0 +1,168 @@
+// The only code that touches renders.
+import type { Render, RenderStatus } from '../generated/prisma/client';
+import type { Database } from '../db/database';
+import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
+import { isUniqueViolation } from '../common/user-errors';
+
+export interface NewRender {
+  id: string;
+  outfitId: string;
+  personPhotoId: string;
+  shopperId: string | null;
+  model: string;
+  steps: number;
+  guidanceScale: number;
+  seed: number;
+  idempotencyKey: string | null;
+}
+
+export type CreateRenderResult =
+  | { kind: 'created'; render: Render }
+  | { kind: 'existing'; render: Render }
+  | { kind: 'over_quota'; active: number; limit: number };
+
+export const ACTIVE: RenderStatus[] = ['QUEUED', 'RUNNING'];
+export const TERMINAL: RenderStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
+
+export class RenderRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Writes a QUEUED render unless the idempotency key was used (returns that render) or the
+   * tenant's QUEUED + RUNNING renders would exceed its limit. The tenant row is locked for
+   * the check, so concurrent requests cannot both slip under the limit.
+   */
+  async create(tenantId: string, render: NewRender): Promise<CreateRenderResult> {
+    const attempt = () =>
+      this.db.withTenant(tenantId, async (tx): Promise<CreateRenderResult> => {
+        if (render.idempotencyKey !== null) {
+          const existing = await tx.render.findFirst({ where: { tenantId, idempotencyKey: render.idempotencyKey } });
+          if (existing) return { kind: 'existing', render: existing };
+        }
+        const [tenant] = await tx.$queryRaw<{ max_concurrent_renders: number }[]>`
+          SELECT max_concurrent_renders FROM tenants WHERE id = ${tenantId}::uuid FOR UPDATE`;
+        const limit = tenant?.max_concurrent_renders ?? 0;
+        const active = await tx.render.count({ where: { tenantId, status: { in: ACTIVE } } });
+        if (active + 1 > limit) return { kind: 'over_quota', active, limit };
+        return { kind: 'created', render: await tx.render.create({ data: { ...render, tenantId } }) };
+      });
+    try {
+      return await attempt();
+    } catch (error) {
+      // Two requests with one idempotency key at once: the loser returns the winner's render.
+      if (isUniqueViolation(error) && render.idempotencyKey !== null) return attempt();
+      throw error;
+    }
+  }
+
+  findByIds(tenantId: string, ids: readonly string[], shopperId: string | null): Promise<Render[]> {
+    return this.db.withTenant(tenantId, (tx) =>
+      tx.render.findMany({ where: { tenantId, id: { in: [...ids] }, ...(shopperId ? { shopperId } : {}) } }),
+    );
+  }
+
+  list(tenantId: string, page: PageRequest, filter: { shopperId: string | null; status?: RenderStatus }): Promise<Page<Render>> {
+    const where = { tenantId, ...(filter.shopperId ? { shopperId: filter.shopperId } : {}), ...(filter.status ? { status: filter.status } : {}) };
+    return this.db.withTenant(tenantId, async (tx) => {
+      const q = keysetQuery(page);
+      const [rows, total] = await Promise.all([
+        tx.render.findMany({ ...q, where: { ...where, ...q.where } }),
+        tx.render.count({ where }),
+      ]);
+      return toPage(rows, page, total);
+    });
+  }
+
+  /** QUEUED or RUNNING -> CANCELED; returns the render as it is afterwards (null when missing). */
+  cancel(tenantId: string, id: string, shopperId: string | null): Promise<{ render: Render; canceled: boolean } | null> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const { count } = await tx.render.updateMany({
+        where: { id, tenantId, status: { in: ACTIVE }, ...(shopperId ? { shopperId } : {}) },
+        data: { status: 'CANCELED', finishedAt: new Date() },
+      });
+      const render = await tx.render.findFirst({ where: { id, tenantId, ...(shopperId ? { shopperId } : {}) } });
+      return render ? { render, canceled: count === 1 } : null;
+    });
+  }
+
+  /** A worker takes the render: QUEUED/RUNNING -> RUNNING, one more attempt. Null when it is no longer active. */
+  start(tenantId: string, id: string, now: Date): Promise<Render | null> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const current = await tx.render.findFirst({ where: { id, tenantId, status: { in: ACTIVE } } });
+      if (!current) return null;
+      return tx.render.update({
+        where: { id },
+        data: {
+          status: 'RUNNING',
+          attempts: { increment: 1 },
+          startedAt: current.startedAt ?? now,
+          queueMs: current.queueMs ?? now.getTime() - current.createdAt.getTime(),
+          heartbeatAt: now,
+          completedSteps: 0,
+        },
+      });
+    });
+  }
+
+  /** Progress of a RUNNING render (no effect once it was canceled). */
+  async progress(tenantId: string, id: string, completedSteps: number, now: Date): Promise<void> {
+    await this.db.withTenant(tenantId, (tx) =>
+      tx.render.updateMany({ where: { id, tenantId, status: 'RUNNING' }, data: { completedSteps, heartbeatAt: now } }),
+    );
+  }
+
+  /** RUNNING -> a final state; null when it is no longer RUNNING (canceled meanwhile). */
+  finish(tenantId: string, id: string, data: Partial<Render> & { status: RenderStatus }): Promise<Render | null> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const { count } = await tx.render.updateMany({ where: { id, tenantId, status: 'RUNNING' }, data: { ...data, finishedAt: new Date() } });
+      return count === 1 ? tx.render.findFirst({ where: { id } }) : null;
+    });
+  }
+
+  /** RUNNING -> QUEUED, to be retried after an infrastructure failure. */
+  async requeue(tenantId: string, id: string): Promise<void> {
+    await this.db.withTenant(tenantId, (tx) =>
+      tx.render.updateMany({ where: { id, tenantId, status: 'RUNNING' }, data: { status: 'QUEUED', completedSteps: 0 } }),
+    );
+  }
+
+  find(tenantId: string, id: string): Promise<Render | null> {
+    return this.db.withTenant(tenantId, (tx) => tx.render.findFirst({ where: { id, tenantId } }));
+  }
+
+  /** Platform-wide: active renders that may have lost their job (QUEUED since, or RUNNING without a heartbeat since). */
+  findStale(queuedBefore: Date, heartbeatBefore: Date, limit = 500): Promise<Pick<Render, 'id' | 'tenantId' | 'status'>[]> {
+    return this.db.withSystem((tx) =>
+      tx.render.findMany({
+        where: {
+          OR: [
+            { status: 'QUEUED', createdAt: { lt: queuedBefore } },
+            { status: 'RUNNING', OR: [{ heartbeatAt: { lt: heartbeatBefore } }, { heartbeatAt: null }] },
+          ],
+        },
+        select: { id: true, tenantId: true, status: true },
+        orderBy: { createdAt: 'asc' },
+        take: limit,
+      }),
+    );
+  }
+
+  /** Platform-wide: results older than their tenant's retention. */
+  async findExpiredResults(now: Date, limit = 500): Promise<{ id: string; tenantId: string; resultKey: string }[]> {
+    return this.db.withSystem((tx) =>
+      tx.$queryRaw<{ id: string; tenantId: string; resultKey: string }[]>`
+        SELECT r.id, r.tenant_id AS "tenantId", r.result_key AS "resultKey"
+        FROM renders r JOIN tenants t ON t.id = r.tenant_id
+        WHERE r.result_key IS NOT NULL
+          AND r.finished_at < ${now}::timestamptz - make_interval(hours => t.result_retention_hours)
+        ORDER BY r.finished_at
+        LIMIT ${limit}`,
+    );
+  }
+
+  async markResultExpired(tenantId: string, id: string): Promise<void> {
+    await this.db.withTenant(tenantId, (tx) =>
+      tx.render.updateMany({ where: { id, tenantId }, data: { resultKey: null, resultExpired: true } }),
+    );
+  }
+}

@@ -1,0 +1,129 @@
+// The only code that touches webhook_endpoints and webhook_deliveries.
+import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent } from '../generated/prisma/client';
+import type { Database } from '../db/database';
+import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
+
+export interface NewWebhookEndpoint {
+  id: string;
+  url: string;
+  events: WebhookEvent[];
+}
+
+export interface NewWebhookDelivery {
+  id: string;
+  endpointId: string;
+  event: WebhookEvent;
+  payload: string;
+  createdAt: Date;
+}
+
+/** The outcome of one delivery attempt; `attempts` is incremented by the write itself. */
+export interface DeliveryAttempt {
+  status: WebhookDeliveryStatus;
+  statusCode: number | null;
+  error: string | null;
+  at: Date;
+}
+
+export class WebhookRepository {
+  constructor(private readonly db: Database) {}
+
+  createEndpoint(tenantId: string, endpoint: NewWebhookEndpoint): Promise<WebhookEndpoint> {
+    return this.db.withTenant(tenantId, (tx) => tx.webhookEndpoint.create({ data: { ...endpoint, tenantId } }));
+  }
+
+  /** Marks an active endpoint removed; null when it does not exist in this tenant or was already removed. */
+  removeEndpoint(tenantId: string, id: string, at: Date): Promise<WebhookEndpoint | null> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const { count } = await tx.webhookEndpoint.updateMany({ where: { id, tenantId, removedAt: null }, data: { removedAt: at } });
+      return count === 1 ? tx.webhookEndpoint.findUnique({ where: { id } }) : null;
+    });
+  }
+
+  /** Endpoints by id, removed ones included (the delivery log still refers to them). */
+  findEndpoints(tenantId: string, ids: readonly string[]): Promise<WebhookEndpoint[]> {
+    return this.db.withTenant(tenantId, (tx) => tx.webhookEndpoint.findMany({ where: { tenantId, id: { in: [...ids] } } }));
+  }
+
+  /** Active endpoints subscribed to `event`. */
+  findSubscribers(tenantId: string, event: WebhookEvent): Promise<WebhookEndpoint[]> {
+    return this.db.withTenant(tenantId, (tx) =>
+      tx.webhookEndpoint.findMany({ where: { tenantId, removedAt: null, events: { has: event } }, orderBy: { createdAt: 'asc' } }),
+    );
+  }
+
+  listEndpoints(tenantId: string, page: PageRequest): Promise<Page<WebhookEndpoint>> {
+    const where = { tenantId, removedAt: null };
+    return this.db.withTenant(tenantId, async (tx) => {
+      const q = keysetQuery(page);
+      const [rows, total] = await Promise.all([
+        tx.webhookEndpoint.findMany({ ...q, where: { ...where, ...q.where } }),
+        tx.webhookEndpoint.count({ where }),
+      ]);
+      return toPage(rows, page, total);
+    });
+  }
+
+  createDeliveries(tenantId: string, deliveries: readonly NewWebhookDelivery[]): Promise<void> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      await tx.webhookDelivery.createMany({ data: deliveries.map((d) => ({ ...d, tenantId })) });
+    });
+  }
+
+  findDeliveries(tenantId: string, ids: readonly string[]): Promise<WebhookDelivery[]> {
+    return this.db.withTenant(tenantId, (tx) => tx.webhookDelivery.findMany({ where: { tenantId, id: { in: [...ids] } } }));
+  }
+
+  /** A delivery with its endpoint (removed or not), or null. */
+  findDeliveryWithEndpoint(tenantId: string, id: string): Promise<(WebhookDelivery & { endpoint: WebhookEndpoint }) | null> {
+    return this.db.withTenant(tenantId, (tx) => tx.webhookDelivery.findFirst({ where: { id, tenantId }, include: { endpoint: true } }));
+  }
+
+  listDeliveries(
+    tenantId: string,
+    page: PageRequest,
+    filter: { endpointId?: string; status?: WebhookDeliveryStatus },
+  ): Promise<Page<WebhookDelivery>> {
+    const where = {
+      tenantId,
+      ...(filter.endpointId ? { endpointId: filter.endpointId } : {}),
+      ...(filter.status ? { status: filter.status } : {}),
+    };
+    return this.db.withTenant(tenantId, async (tx) => {
+      const q = keysetQuery(page);
+      const [rows, total] = await Promise.all([
+        tx.webhookDelivery.findMany({ ...q, where: { ...where, ...q.where } }),
+        tx.webhookDelivery.count({ where }),
+      ]);
+      return toPage(rows, page, total);
+    });
+  }
+
+  /**
+   * Records an attempt on a delivery that is still PENDING (a duplicate run never
+   * overwrites a final status); false when it was no longer PENDING.
+   */
+  recordAttempt(tenantId: string, id: string, attempt: DeliveryAttempt): Promise<boolean> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const { count } = await tx.webhookDelivery.updateMany({
+        where: { id, tenantId, status: 'PENDING' },
+        data: {
+          status: attempt.status,
+          attempts: { increment: 1 },
+          lastStatusCode: attempt.statusCode,
+          lastError: attempt.error,
+          lastAttemptAt: attempt.at,
+          ...(attempt.status === 'SUCCEEDED' ? { deliveredAt: attempt.at } : {}),
+        },
+      });
+      return count === 1;
+    });
+  }
+
+  /** Ends a PENDING delivery without an attempt (its endpoint was removed). */
+  abandon(tenantId: string, id: string, error: string): Promise<void> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      await tx.webhookDelivery.updateMany({ where: { id, tenantId, status: 'PENDING' }, data: { status: 'FAILED', lastError: error } });
+    });
+  }
+}

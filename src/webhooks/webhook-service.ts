@@ -1,0 +1,229 @@
+// Webhooks: a tenant's endpoints (managed with ADMIN), the events written to its delivery
+// log, and the job that POSTs each delivery, signed, with retries.
+import { randomUUID } from 'node:crypto';
+import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent } from '../generated/prisma/client';
+import { requireScope, requireTenant, hasScope, type Viewer } from '../auth/viewer';
+import { toGlobalId } from '../common/ids';
+import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import type { Page, PageRequest } from '../common/pagination';
+import type { JobContext, JobPayloads, JobQueue } from '../jobs/job-queue';
+import type { WebhookRepository } from './webhook-repository';
+import { SIGNATURE_HEADER, signWebhookPayload, type WebhookSecrets } from './webhook-signature';
+
+export { verifyWebhookSignature, WebhookSecrets } from './webhook-signature';
+
+export type { WebhookEvent };
+
+export interface WebhookServiceOptions {
+  /** How long one attempt waits for the endpoint's response; default 5000 ms. A timeout is a failed attempt (retried). */
+  fetchTimeoutMs?: number;
+  /** Tries per delivery, the first included; default 6. When the last one fails the delivery is FAILED. */
+  attempts?: number;
+  /** Delay before try n+1 is backoffMs * 2^(n-1); default 2000 ms (2 s, 4 s, ... about a minute over 6 tries). */
+  backoffMs?: number;
+}
+
+export interface AddWebhookEndpointInput {
+  url: string;
+  events: WebhookEvent[];
+}
+
+export interface DeliveryFilter {
+  /** Only this endpoint's deliveries. null: an ID that names no endpoint, so nothing matches. Undefined: any endpoint. */
+  endpointId?: string | null;
+  status?: WebhookDeliveryStatus | null;
+}
+
+const MAX_URL_LENGTH = 2000;
+const MAX_ERROR_LENGTH = 200;
+export const DELIVERY_JOB = 'webhook-delivery';
+
+/** A failed attempt that will be retried: thrown to the job queue. */
+export class WebhookAttemptFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebhookAttemptFailed';
+  }
+}
+
+/** The normalized URL, or the userError explaining why it cannot be an endpoint. */
+function checkUrl(raw: string): { url?: string; error?: UserError } {
+  const field = ['input', 'url'];
+  const refused = (message: string) => ({ error: userError('INVALID_URL', message, field) });
+  const trimmed = raw.trim();
+  if (trimmed.length > MAX_URL_LENGTH) return refused(`the URL must be at most ${MAX_URL_LENGTH} characters`);
+  let parsed: URL;
+  try {
+    parsed = new URL(trimmed);
+  } catch {
+    return refused('the URL must be an absolute http(s) URL');
+  }
+  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.hostname === '') {
+    return refused('the URL must be an absolute http(s) URL');
+  }
+  // Credentials in a URL end up in logs and in the delivery log: refuse them.
+  if (parsed.username !== '' || parsed.password !== '') return refused('the URL must not contain credentials');
+  if (parsed.href.length > MAX_URL_LENGTH) return refused(`the URL must be at most ${MAX_URL_LENGTH} characters`);
+  return { url: parsed.href };
+}
+
+/** A short, single-line reason for a failed request (no stack, no response body). */
+function describeFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `timed out after ${timeoutMs} ms`;
+  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  const text =
+    cause && typeof cause.message === 'string' && cause.message !== ''
+      ? cause.message
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  return text.replace(/\s+/g, ' ').slice(0, MAX_ERROR_LENGTH);
+}
+
+export class WebhookService {
+  private readonly fetchTimeoutMs: number;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+
+  constructor(
+    private readonly webhooks: WebhookRepository,
+    private readonly queue: JobQueue,
+    private readonly secrets: WebhookSecrets,
+    options: WebhookServiceOptions = {},
+  ) {
+    this.fetchTimeoutMs = options.fetchTimeoutMs ?? 5000;
+    this.attempts = options.attempts ?? 6;
+    this.backoffMs = options.backoffMs ?? 2000;
+  }
+
+  /** Starts delivering in this process (the composition root decides which processes do). */
+  processDeliveries(concurrency = 4): void {
+    this.queue.process(DELIVERY_JOB, (payload, context) => this.deliver(payload, context), { concurrency });
+  }
+
+  async addEndpoint(viewer: Viewer, input: AddWebhookEndpointInput): Promise<Outcome<{ endpoint: WebhookEndpoint; secret: string }>> {
+    const { tenantId } = requireScope(viewer, 'ADMIN');
+    const url = checkUrl(input.url);
+    const events = [...new Set(input.events)];
+    const errors = [url.error].filter((e): e is UserError => e !== undefined);
+    if (events.length === 0) errors.push(userError('EVENTS_REQUIRED', 'subscribe the endpoint to at least one event', ['input', 'events']));
+    if (errors.length > 0 || !url.url) return refuse(...errors);
+    const endpoint = await this.webhooks.createEndpoint(tenantId, { id: randomUUID(), url: url.url, events });
+    return ok({ endpoint, secret: this.secrets.secretFor(endpoint.id) });
+  }
+
+  /** Removes an active endpoint; its delivery log is kept, and pending deliveries to it end FAILED. */
+  async removeEndpoint(viewer: Viewer, endpointId: string | null): Promise<Outcome<WebhookEndpoint>> {
+    const { tenantId } = requireScope(viewer, 'ADMIN');
+    const endpoint = endpointId ? await this.webhooks.removeEndpoint(tenantId, endpointId, new Date()) : null;
+    return endpoint ? ok(endpoint) : refuse(userError('NOT_FOUND', 'no webhook endpoint with this id', ['id']));
+  }
+
+  /** Active endpoints, newest first. */
+  listEndpoints(viewer: Viewer, page: PageRequest): Promise<Page<WebhookEndpoint>> {
+    const { tenantId } = requireScope(viewer, 'ADMIN');
+    return this.webhooks.listEndpoints(tenantId, page);
+  }
+
+  /** The delivery log, newest first. */
+  async listDeliveries(viewer: Viewer, page: PageRequest, filter: DeliveryFilter = {}): Promise<Page<WebhookDelivery>> {
+    const { tenantId } = requireScope(viewer, 'ADMIN');
+    if (filter.endpointId === null) return { items: [], hasNextPage: false, totalCount: 0 };
+    return this.webhooks.listDeliveries(tenantId, page, { endpointId: filter.endpointId, status: filter.status ?? undefined });
+  }
+
+  /**
+   * Endpoints by id (removed ones included: deliveries refer to them), in the order asked;
+   * null where missing or when the viewer is not an ADMIN key (node(id:), batch loader).
+   */
+  async findEndpoints(viewer: Viewer, ids: readonly string[]): Promise<(WebhookEndpoint | null)[]> {
+    const v = requireTenant(viewer);
+    if (!hasScope(v, 'ADMIN')) return ids.map(() => null);
+    const rows = await this.webhooks.findEndpoints(v.tenantId, ids);
+    const byId = new Map(rows.map((e) => [e.id, e]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /** Deliveries by id, in the order asked; null where missing or when the viewer is not an ADMIN key. */
+  async findDeliveries(viewer: Viewer, ids: readonly string[]): Promise<(WebhookDelivery | null)[]> {
+    const v = requireTenant(viewer);
+    if (!hasScope(v, 'ADMIN')) return ids.map(() => null);
+    const rows = await this.webhooks.findDeliveries(v.tenantId, ids);
+    const byId = new Map(rows.map((d) => [d.id, d]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /**
+   * Records `event` for every active endpoint of the tenant subscribed to it and enqueues
+   * its delivery; does nothing when none listens. `data` should carry global IDs. Throws
+   * when the database or the queue fails: callers whose own work succeeded should log it.
+   * A delivery written but not enqueued (the queue failed) stays PENDING.
+   */
+  async notify(tenantId: string, event: WebhookEvent, data: Record<string, unknown>): Promise<void> {
+    const endpoints = await this.webhooks.findSubscribers(tenantId, event);
+    if (endpoints.length === 0) return;
+    const createdAt = new Date();
+    const deliveries = endpoints.map((endpoint) => {
+      const id = randomUUID();
+      const payload = JSON.stringify({ id: toGlobalId('WebhookDelivery', id), event, createdAt: createdAt.toISOString(), data });
+      return { id, endpointId: endpoint.id, event, payload, createdAt };
+    });
+    await this.webhooks.createDeliveries(tenantId, deliveries);
+    for (const delivery of deliveries) {
+      await this.queue.enqueue(
+        DELIVERY_JOB,
+        { tenantId, deliveryId: delivery.id },
+        { jobId: delivery.id, attempts: this.attempts, backoffMs: this.backoffMs },
+      );
+    }
+  }
+
+  /**
+   * The 'webhook-delivery' job: one attempt. 2xx marks the delivery SUCCEEDED. Anything
+   * else (another status, a redirect, a timeout, a network error) is recorded and thrown,
+   * so the queue retries, except on the last attempt, which marks it FAILED.
+   */
+  async deliver(job: JobPayloads['webhook-delivery'], context: JobContext): Promise<void> {
+    const { tenantId, deliveryId } = job;
+    const delivery = await this.webhooks.findDeliveryWithEndpoint(tenantId, deliveryId);
+    // Gone (tenant deleted) or already final (a duplicate run): nothing to do.
+    if (!delivery || delivery.status !== 'PENDING') return;
+    if (delivery.endpoint.removedAt) {
+      await this.webhooks.abandon(tenantId, deliveryId, 'endpoint removed');
+      return;
+    }
+
+    const timestamp = Math.floor(Date.now() / 1000);
+    let statusCode: number | null = null;
+    let failure: string | null = null;
+    try {
+      const response = await fetch(delivery.endpoint.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Atelier-Webhooks/1',
+          [SIGNATURE_HEADER]: signWebhookPayload(this.secrets.secretFor(delivery.endpointId), delivery.payload, timestamp),
+          'Atelier-Event': delivery.event,
+          'Atelier-Delivery': toGlobalId('WebhookDelivery', delivery.id),
+        },
+        body: delivery.payload,
+        // A redirect could lead anywhere (and would drop the signature's meaning): it is a failure.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.fetchTimeoutMs),
+      });
+      statusCode = response.status;
+      // The body is not read: release the connection.
+      await response.body?.cancel().catch(() => undefined);
+      if (response.status < 200 || response.status > 299) {
+        failure = response.status >= 300 && response.status < 400 ? `HTTP ${response.status} (redirects are not followed)` : `HTTP ${response.status}`;
+      }
+    } catch (error) {
+      failure = describeFailure(error, this.fetchTimeoutMs);
+    }
+
+    const last = context.attempt >= context.maxAttempts;
+    const status: WebhookDeliveryStatus = failure === null ? 'SUCCEEDED' : last ? 'FAILED' : 'PENDING';
+    const recorded = await this.webhooks.recordAttempt(tenantId, deliveryId, { status, statusCode, error: failure, at: new Date() });
+    if (recorded && status === 'PENDING') throw new WebhookAttemptFailed(failure ?? 'failed');
+  }
+}

@@ -1,0 +1,259 @@
+// The worker side of the platform: runs the jobs that need the try-on engine (reference
+// caches, person encodings, renders), publishes render progress and notifies webhooks.
+import { randomUUID } from 'node:crypto';
+import sharp from 'sharp';
+import type { Garment, PersonPhoto, Render } from '../generated/prisma/client';
+import type { Engine } from '../inference';
+import { InferenceError } from '../inference';
+import type { BlobStore } from '../blobs';
+import type { JobContext, JobQueue } from '../jobs/job-queue';
+import type { PubSub } from '../jobs/pubsub';
+import type { Logger } from '../observability/logger';
+import type { GarmentRepository } from '../garments/garment-repository';
+import type { PhotoRepository } from '../photos/photo-repository';
+import type { OutfitRepository } from '../outfits/outfit-repository';
+import type { RenderRepository } from '../renders/render-repository';
+import { MAX_RENDER_ATTEMPTS } from '../renders/render-service';
+import { cancelChannel, encodeEvent, progressChannel, type RenderEvent } from '../renders/render-events';
+
+export type WebhookEventName = 'RENDER_SUCCEEDED' | 'RENDER_FAILED' | 'REFERENCE_CACHE_READY' | 'REFERENCE_CACHE_FAILED';
+
+/** Where tenant integrations hear about finished work (webhooks). */
+export interface EventNotifier {
+  notify(tenantId: string, event: WebhookEventName, data: Record<string, unknown>): Promise<void>;
+}
+
+export interface InferenceJobsDeps {
+  engine: Engine;
+  blobs: BlobStore;
+  queue: JobQueue;
+  pubsub: PubSub;
+  garments: GarmentRepository;
+  photos: PhotoRepository;
+  outfits: OutfitRepository;
+  renders: RenderRepository;
+  notifier: EventNotifier;
+  logger: Logger;
+  /** Renders run at once in this worker (they share denoiser calls). Default 4. */
+  renderConcurrency?: number;
+}
+
+/** Writes of completedSteps are at most this frequent. */
+const PROGRESS_WRITE_MS = 250;
+export const CACHE_JOB_ATTEMPTS = 3;
+
+const safeKey = (model: string) => model.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+
+/** Enqueues computing a garment's reference cache (API: on createGarment and retryReferenceCache). */
+export function enqueueReferenceCache(queue: JobQueue, tenantId: string, garmentId: string, model: string): Promise<void> {
+  return queue.enqueue('reference-cache', { tenantId, garmentId, model }, { jobId: `${garmentId}:${safeKey(model)}`, attempts: CACHE_JOB_ATTEMPTS, backoffMs: 1000 });
+}
+
+/** Enqueues encoding a person photo (API: on uploadPersonPhoto). */
+export function enqueuePersonEncoding(queue: JobQueue, tenantId: string, photoId: string, model: string): Promise<void> {
+  return queue.enqueue('person-encoding', { tenantId, photoId, model }, { jobId: `${photoId}:${safeKey(model)}`, attempts: CACHE_JOB_ATTEMPTS, backoffMs: 1000 });
+}
+
+export class InferenceJobs {
+  constructor(private readonly deps: InferenceJobsDeps) {}
+
+  get model(): string {
+    return this.deps.engine.model.id;
+  }
+
+  /** Starts consuming the engine's job kinds in this process. */
+  start(): void {
+    const { queue } = this.deps;
+    queue.process('reference-cache', (p, ctx) => this.referenceCacheJob(p.tenantId, p.garmentId, ctx), { concurrency: 1 });
+    queue.process('person-encoding', (p, ctx) => this.personEncodingJob(p.tenantId, p.photoId, ctx), { concurrency: 1 });
+    queue.process('render', (p, ctx) => this.renderJob(p.tenantId, p.renderId, ctx), { concurrency: this.deps.renderConcurrency ?? 4 });
+  }
+
+  // ---- reference caches --------------------------------------------------------------
+
+  private async referenceCacheJob(tenantId: string, garmentId: string, ctx: JobContext): Promise<void> {
+    const [garment] = await this.deps.garments.findByIds(tenantId, [garmentId]);
+    if (!garment) return;
+    const cache = await this.deps.garments.ensureCache(tenantId, garmentId, this.model, randomUUID());
+    if (cache.status === 'READY') return;
+    try {
+      await this.computeReferenceCache(tenantId, garment, cache.id);
+    } catch (error) {
+      const permanent = error instanceof InferenceError;
+      if (!permanent && ctx.attempt < ctx.maxAttempts) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      await this.deps.garments.markCacheFailed(tenantId, cache.id, message.slice(0, 500));
+      await this.deps.notifier.notify(tenantId, 'REFERENCE_CACHE_FAILED', { garmentId, model: this.model, error: message.slice(0, 500) });
+    }
+  }
+
+  /** Encodes the garment, stores the cache blob, marks the row READY; returns the blob. */
+  private async computeReferenceCache(tenantId: string, garment: Garment, cacheId: string): Promise<Buffer> {
+    const image = await this.deps.blobs.get(garment.imageKey);
+    if (!image) throw new InferenceError('INVALID_IMAGE', 'the garment image is missing from storage');
+    const blob = await this.deps.engine.encodeReference(image.data, garment.category);
+    const blobKey = `caches/${tenantId}/${garment.id}/${safeKey(this.model)}`;
+    await this.deps.blobs.put(blobKey, blob.data, 'application/octet-stream');
+    await this.deps.garments.markCacheReady(tenantId, cacheId, { blobKey, bytes: blob.bytes, checksum: blob.checksum, computeMs: blob.computeMs });
+    await this.deps.notifier.notify(tenantId, 'REFERENCE_CACHE_READY', { garmentId: garment.id, model: this.model, bytes: blob.bytes, computeMs: blob.computeMs });
+    return blob.data;
+  }
+
+  /** The cache blob of a garment, computing it when missing (a new model version, a lost job). */
+  private async referenceCacheFor(tenantId: string, garment: Garment): Promise<Buffer> {
+    const cache = await this.deps.garments.ensureCache(tenantId, garment.id, this.model, randomUUID());
+    if (cache.status === 'READY' && cache.blobKey) {
+      const blob = await this.deps.blobs.get(cache.blobKey);
+      if (blob) return blob.data;
+    }
+    return this.computeReferenceCache(tenantId, garment, cache.id);
+  }
+
+  // ---- person encodings --------------------------------------------------------------
+
+  private async personEncodingJob(tenantId: string, photoId: string, ctx: JobContext): Promise<void> {
+    const [photo] = await this.deps.photos.findByIds(tenantId, [photoId], null);
+    if (!photo) return;
+    try {
+      await this.personEncodingFor(tenantId, photo);
+    } catch (error) {
+      if (!(error instanceof InferenceError) && ctx.attempt < ctx.maxAttempts) throw error;
+      const encoding = await this.deps.photos.ensureEncoding(tenantId, photoId, this.model, randomUUID());
+      await this.deps.photos.markEncodingFailed(tenantId, encoding.id, (error as Error).message.slice(0, 500));
+    }
+  }
+
+  private async personEncodingFor(tenantId: string, photo: PersonPhoto): Promise<{ encoding: Buffer; image: Buffer }> {
+    const image = await this.deps.blobs.get(photo.imageKey);
+    if (!image) throw new InferenceError('INVALID_IMAGE', 'the person photo is missing from storage');
+    const row = await this.deps.photos.ensureEncoding(tenantId, photo.id, this.model, randomUUID());
+    if (row.status === 'READY' && row.blobKey) {
+      const blob = await this.deps.blobs.get(row.blobKey);
+      if (blob) return { encoding: blob.data, image: image.data };
+    }
+    const encoded = await this.deps.engine.encodePerson(image.data);
+    const blobKey = `encodings/${tenantId}/${photo.id}/${safeKey(this.model)}`;
+    await this.deps.blobs.put(blobKey, encoded.data, 'application/octet-stream');
+    await this.deps.photos.markEncodingReady(tenantId, row.id, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
+    return { encoding: encoded.data, image: image.data };
+  }
+
+  // ---- renders -----------------------------------------------------------------------
+
+  private publish(render: Render, fields: Omit<RenderEvent, 'render' | 'publishedAt'>): Promise<void> {
+    return this.deps.pubsub.publish(
+      progressChannel(render.tenantId, render.id),
+      encodeEvent({ render, ...fields, publishedAt: Date.now() }),
+    );
+  }
+
+  private async publishFinal(render: Render): Promise<void> {
+    await this.publish(render, { step: render.completedSteps, totalSteps: render.steps, etaMs: 0, preview: null, final: true });
+    if (render.status === 'SUCCEEDED' || render.status === 'FAILED') {
+      await this.deps.notifier.notify(render.tenantId, render.status === 'SUCCEEDED' ? 'RENDER_SUCCEEDED' : 'RENDER_FAILED', {
+        renderId: render.id,
+        status: render.status,
+        ...(render.errorCode ? { error: { code: render.errorCode, message: render.errorMessage } } : {}),
+        totalMs: render.totalMs,
+      });
+    }
+  }
+
+  private async renderJob(tenantId: string, renderId: string, ctx: JobContext): Promise<void> {
+    const { renders, logger } = this.deps;
+    const render = await renders.start(tenantId, renderId, new Date());
+    if (!render) return; // canceled or finished meanwhile
+    if (render.attempts > MAX_RENDER_ATTEMPTS) {
+      const failed = await renders.finish(tenantId, renderId, {
+        status: 'FAILED',
+        errorCode: 'WORKER_LOST',
+        errorMessage: `the render was interrupted ${MAX_RENDER_ATTEMPTS} times (a worker stopped while running it)`,
+      });
+      if (failed) await this.publishFinal(failed);
+      return;
+    }
+    const controller = new AbortController();
+    const stopListening = await this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), () => controller.abort());
+    try {
+      await this.publish(render, { step: 0, totalSteps: render.steps, etaMs: null, preview: null, final: false });
+      const started = performance.now();
+      const items = await this.deps.outfits.findItems(tenantId, [render.outfitId]);
+      const garments = await this.deps.garments.findByIds(tenantId, items.map((i) => i.garmentId));
+      const byId = new Map(garments.map((g) => [g.id, g]));
+      const [photo] = await this.deps.photos.findByIds(tenantId, [render.personPhotoId], null);
+      if (!photo) throw new InferenceError('INVALID_REQUEST', 'the person photo no longer exists');
+      const references = [];
+      for (const item of items) {
+        const garment = byId.get(item.garmentId);
+        if (!garment) throw new InferenceError('INVALID_REQUEST', 'a garment of the outfit no longer exists');
+        references.push({ category: garment.category, cache: await this.referenceCacheFor(tenantId, garment) });
+      }
+      const person = await this.personEncodingFor(tenantId, photo);
+      const referenceMs = performance.now() - started;
+
+      let lastWrite = 0;
+      let running = render;
+      // Reports run one after another, so subscribers see steps in order.
+      let reports = Promise.resolve();
+      const previewKey = `previews/${tenantId}/${renderId}`;
+      const result = await this.deps.engine.render(
+        { personImage: person.image, person: person.encoding, garments: references, steps: render.steps, guidanceScale: render.guidanceScale, seed: render.seed },
+        {
+          signal: controller.signal,
+          previews: true,
+          onStep: (progress) => {
+            reports = reports.then(async () => {
+              let preview: RenderEvent['preview'] = null;
+              if (progress.preview) {
+                const meta = await sharp(progress.preview).metadata();
+                await this.deps.blobs.put(previewKey, progress.preview, 'image/png');
+                preview = { key: previewKey, width: meta.width ?? 0, height: meta.height ?? 0 };
+              }
+              running = { ...running, completedSteps: progress.step };
+              await this.publish(running, { step: progress.step, totalSteps: progress.totalSteps, etaMs: progress.etaMs, preview, final: false });
+              const now = Date.now();
+              if (now - lastWrite >= PROGRESS_WRITE_MS) {
+                lastWrite = now;
+                await renders.progress(tenantId, renderId, progress.step, new Date(now));
+              }
+            }).catch((error: unknown) => logger.warn({ err: error, renderId }, 'progress report failed'));
+          },
+        },
+      );
+      await reports;
+      const resultKey = `results/${tenantId}/${renderId}`;
+      await this.deps.blobs.put(resultKey, result.image, 'image/png');
+      const totalMs = performance.now() - started;
+      const done = await renders.finish(tenantId, renderId, {
+        status: 'SUCCEEDED',
+        completedSteps: render.steps,
+        resultKey,
+        resultWidth: result.width,
+        resultHeight: result.height,
+        referenceMs: referenceMs + result.timings.referenceMs,
+        denoiseMs: result.timings.denoiseMs,
+        decodeMs: result.timings.decodeMs,
+        totalMs,
+      });
+      if (done) await this.publishFinal(done);
+      else await this.deps.blobs.delete(resultKey); // canceled in the last moment
+    } catch (error) {
+      const current = await renders.find(tenantId, renderId);
+      if (!current || current.status === 'CANCELED') return; // cancelRender published the final event
+      if (error instanceof InferenceError && error.code !== 'CANCELED') {
+        const failed = await renders.finish(tenantId, renderId, { status: 'FAILED', errorCode: error.code, errorMessage: error.message });
+        if (failed) await this.publishFinal(failed);
+        return;
+      }
+      logger.error({ err: error, renderId, attempt: ctx.attempt }, 'render failed');
+      if (ctx.attempt < ctx.maxAttempts) {
+        await renders.requeue(tenantId, renderId);
+        throw error;
+      }
+      const failed = await renders.finish(tenantId, renderId, { status: 'FAILED', errorCode: 'INTERNAL', errorMessage: 'the render failed on every attempt' });
+      if (failed) await this.publishFinal(failed);
+    } finally {
+      await stopListening();
+    }
+  }
+}

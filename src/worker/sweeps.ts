@@ -1,0 +1,78 @@
+// Periodic maintenance run by workers: re-enqueue renders whose job was lost (an enqueue
+// that failed after the row was written, a queue that lost its data, a process that
+// stopped), and delete results past their tenant's retention. Both are idempotent, so
+// several workers may run them at once.
+import type { BlobStore } from '../blobs';
+import type { JobQueue } from '../jobs/job-queue';
+import type { Logger } from '../observability/logger';
+import type { RenderRepository } from '../renders/render-repository';
+import { enqueueRender } from '../renders/render-service';
+
+export interface SweepOptions {
+  /** How often the sweeps run (ms). Default 15000. */
+  intervalMs?: number;
+  /** A QUEUED render older than this gets its job enqueued again (ms). Default 30000. */
+  queuedGraceMs?: number;
+  /** A RUNNING render without a heartbeat for this long gets its job enqueued again (ms). Default 60000. */
+  heartbeatGraceMs?: number;
+}
+
+export class Sweeps {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly renders: RenderRepository,
+    private readonly queue: JobQueue,
+    private readonly blobs: BlobStore,
+    private readonly logger: Logger,
+    private readonly options: SweepOptions = {},
+  ) {}
+
+  /** Re-enqueues every active render now (start-up of the embedded server: its queue was in memory). */
+  async resumeAll(): Promise<number> {
+    const future = new Date(Date.now() + 60_000);
+    return this.requeueStale(future, future);
+  }
+
+  async requeueStale(queuedBefore: Date, heartbeatBefore: Date): Promise<number> {
+    const stale = await this.renders.findStale(queuedBefore, heartbeatBefore);
+    for (const render of stale) await enqueueRender(this.queue, render.tenantId, render.id);
+    if (stale.length > 0) this.logger.info({ count: stale.length }, 'enqueued renders whose job was lost');
+    return stale.length;
+  }
+
+  async deleteExpiredResults(now = new Date()): Promise<number> {
+    const expired = await this.renders.findExpiredResults(now);
+    for (const render of expired) {
+      await this.blobs.delete(render.resultKey);
+      await this.renders.markResultExpired(render.tenantId, render.id);
+    }
+    if (expired.length > 0) this.logger.info({ count: expired.length }, 'deleted results past retention');
+    return expired.length;
+  }
+
+  async runOnce(): Promise<void> {
+    const now = Date.now();
+    await this.requeueStale(new Date(now - (this.options.queuedGraceMs ?? 30_000)), new Date(now - (this.options.heartbeatGraceMs ?? 60_000)));
+    await this.deleteExpiredResults(new Date(now));
+  }
+
+  start(): void {
+    const tick = () => {
+      this.running = this.runOnce()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'sweep failed'))
+        .finally(() => {
+          this.running = null;
+        });
+    };
+    this.timer = setInterval(tick, this.options.intervalMs ?? 15_000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}
