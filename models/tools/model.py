@@ -126,7 +126,7 @@ ATTN_NAMES = ["down1.attn", "down2.attn", "mid.attn", "up2.attn", "up1.attn"]
 
 
 class TryOnUNet(nn.Module):
-    def __init__(self, ch=(48, 96, 128), heads=(2, 2), edim=128, n_cat=5):
+    def __init__(self, ch=(32, 64, 96), heads=(2, 2), edim=128, n_cat=5):
         super().__init__()
         c0, c1, c2 = ch
         h1, h2 = heads

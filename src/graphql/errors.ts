@@ -1,7 +1,6 @@
 // One place maps errors to what clients see. Refusals keep their code; anything else is
 // a bug: logged with the request id, returned as INTERNAL_SERVER_ERROR with no details.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { unwrapResolverError } from '@apollo/server/errors';
 import { AuthError, type AuthErrorCode } from '../auth/viewer';
 import type { Logger } from '../observability/logger';
 
@@ -41,7 +40,7 @@ const CLIENT_CODES = new Set([
 
 export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
     if (original instanceof AuthError) {
       return { ...formatted, message: original.message, extensions: { code: original.code } };
     }

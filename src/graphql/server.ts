@@ -69,6 +69,7 @@ export async function createGraphQLTransport(options: {
     }
   }
 
+  const formatError = createErrorFormatter(logger);
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
   const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer }>(
     {
@@ -81,6 +82,10 @@ export async function createGraphQLTransport(options: {
           return false;
         }
       },
+      // Errors over WebSocket get the same codes and masking as over HTTP.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
       context: (ctx): GraphQLContext => {
         const viewer = ctx.extra.viewer ?? { kind: 'anonymous' };
         return { viewer, services, loaders: createLoaders(services, viewer), requestId: randomUUID() };
@@ -92,7 +97,7 @@ export async function createGraphQLTransport(options: {
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: options.introspection,
-    formatError: createErrorFormatter(logger),
+    formatError,
     includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

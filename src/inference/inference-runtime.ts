@@ -243,7 +243,7 @@ export class InferenceRuntime {
     const { pixelMask, compositeMask } = await this.outfitMasks(request, person);
     const { downscale, channels, height: lh, width: lw } = this.manifest.latent;
     const latentMask = maxPoolMask(pixelMask, person.width, person.height, downscale);
-    // The model repaints whole latent cells; training zeroes and pastes back exactly that region.
+    // The model repaints whole latent cells, and training zeroes exactly those pixels for masked_latent.
     const repaintMask = upsampleLatentMask(latentMask, lw, lh, downscale);
     const maskedLatent = await this.maskedPersonLatent(person, repaintMask);
 
@@ -288,7 +288,8 @@ export class InferenceRuntime {
     this.lastDecodeMs = performance.now() - decodeStarted;
     const generated = chwToRgb(modelImage, person.width, person.height);
     const original = await originalPromise;
-    const fullMask = compositeMask ?? resizeMaskNearest(repaintMask, person.width, person.height, original.width, original.height);
+    // Paste only the outfit mask itself: pixels of a repainted cell outside it keep the photo's own bytes.
+    const fullMask = compositeMask ?? resizeMaskNearest(pixelMask, person.width, person.height, original.width, original.height);
     const composited = await compositeIntoPhoto(original, generated, fullMask);
     const image = await encodePng(composited);
     const decodeMs = performance.now() - decodeStarted;
@@ -300,7 +301,7 @@ export class InferenceRuntime {
       modelImage,
       modelWidth: person.width,
       modelHeight: person.height,
-      modelMask: repaintMask,
+      modelMask: pixelMask,
       maxBatchRows,
     };
   }

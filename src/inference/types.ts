@@ -117,7 +117,7 @@ export interface DiagnosticRenderResult extends RenderResult {
   modelImage: Float32Array;
   modelWidth: number;
   modelHeight: number;
-  /** The region repainted (model resolution, 1 = repainted): the outfit mask max-pooled to latent cells. */
+  /** The outfit mask at model resolution (1 = pasted from the generated image); the model itself repaints the latent cells it touches. */
   modelMask: Uint8Array;
   /** Largest denoiser call this render took part in, in rows (2 per render): above 2 means it was batched with others. */
   maxBatchRows: number;

@@ -46,10 +46,13 @@ export class WebhookRepository {
   }
 
   /** Active endpoints subscribed to `event`. */
-  findSubscribers(tenantId: string, event: WebhookEvent): Promise<WebhookEndpoint[]> {
-    return this.db.withTenant(tenantId, (tx) =>
-      tx.webhookEndpoint.findMany({ where: { tenantId, removedAt: null, events: { has: event } }, orderBy: { createdAt: 'asc' } }),
+  async findSubscribers(tenantId: string, event: WebhookEvent): Promise<WebhookEndpoint[]> {
+    // Filtered here, not with `events: { has }`: the PGlite adapter sends that enum-array
+    // parameter as a scalar ("malformed array literal"); a tenant has few endpoints.
+    const active = await this.db.withTenant(tenantId, (tx) =>
+      tx.webhookEndpoint.findMany({ where: { tenantId, removedAt: null }, orderBy: { createdAt: 'asc' } }),
     );
+    return active.filter((endpoint) => endpoint.events.includes(event));
   }
 
   listEndpoints(tenantId: string, page: PageRequest): Promise<Page<WebhookEndpoint>> {

@@ -69,15 +69,13 @@ function checkUrl(raw: string): { url?: string; error?: UserError } {
 
 /** A short, single-line reason for a failed request (no stack, no response body). */
 function describeFailure(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `timed out after ${timeoutMs} ms`;
-  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  const text =
-    cause && typeof cause.message === 'string' && cause.message !== ''
-      ? cause.message
-      : error instanceof Error
-        ? error.message
-        : String(error);
-  return text.replace(/\s+/g, ' ').slice(0, MAX_ERROR_LENGTH);
+  // Duck-typed: fetch's errors (DOMException, TypeError) may come from another realm.
+  const { name, message, cause } = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown; cause?: unknown };
+  if (name === 'TimeoutError' || name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+  // fetch reports network errors as "fetch failed"; the cause says what failed (ECONNREFUSED, ENOTFOUND, ...).
+  const causeMessage = typeof cause === 'object' && cause !== null ? (cause as { message?: unknown }).message : undefined;
+  const text = typeof causeMessage === 'string' && causeMessage !== '' ? causeMessage : typeof message === 'string' ? message : String(error);
+  return text.replace(/\s+/g, ' ').trim().slice(0, MAX_ERROR_LENGTH);
 }
 
 export class WebhookService {
@@ -207,7 +205,7 @@ export class WebhookService {
           'Atelier-Delivery': toGlobalId('WebhookDelivery', delivery.id),
         },
         body: delivery.payload,
-        // A redirect could lead anywhere (and would drop the signature's meaning): it is a failure.
+        // A redirect could point anywhere, not the URL the tenant registered: it counts as a failure.
         redirect: 'manual',
         signal: AbortSignal.timeout(this.fetchTimeoutMs),
       });

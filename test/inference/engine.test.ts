@@ -174,8 +174,25 @@ describe('inference engine on the shipped package', () => {
     const encoding = deserializePersonEncoding(person, engine.model.id);
     const { width, height } = pkg.manifest.person;
     const { downscale, width: lw, height: lh } = pkg.manifest.latent;
-    const pixelMask = outfitMaskFromLabels(encoding.labels!, width, height, ['TOP', 'SHOES'], pkg.manifest.parser!);
-    const expected = upsampleLatentMask(maxPoolMask(pixelMask, width, height, downscale), lw, lh, downscale);
+    const expected = outfitMaskFromLabels(encoding.labels!, width, height, ['TOP', 'SHOES'], pkg.manifest.parser!);
+    // The rule: union of each category's label set, dilated per category (checked against a direct evaluation).
+    const rule = pkg.manifest.parser!;
+    const direct = new Uint8Array(width * height);
+    for (const category of ['TOP', 'SHOES']) {
+      const { labels, dilate } = rule.categoryMask[category]!;
+      const ids = new Set(labels.map((name) => rule.labels.indexOf(name)));
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++)
+          for (let dy = -dilate; dy <= dilate; dy++)
+            for (let dx = -dilate; dx <= dilate; dx++) {
+              const yy = y + dy;
+              const xx = x + dx;
+              if (yy >= 0 && yy < height && xx >= 0 && xx < width && ids.has(encoding.labels![yy * width + xx]!)) direct[y * width + x] = 1;
+            }
+    }
+    expect(Buffer.from(expected).equals(Buffer.from(direct))).toBe(true);
+    const cells = upsampleLatentMask(maxPoolMask(expected, width, height, downscale), lw, lh, downscale);
+    expect(cells.every((v, p) => v >= expected[p]!)).toBe(true);
     const result = await engine.diagnostics.render(request(['TOP', 'SHOES']), 'persistent');
     expect(Buffer.from(result.modelMask).equals(Buffer.from(expected))).toBe(true);
     expect(expected.some((v) => v === 1)).toBe(true);
@@ -186,6 +203,7 @@ describe('inference engine on the shipped package', () => {
     const scaleX = width / original.width;
     const scaleY = height / original.height;
     let outside = 0;
+    let changedOutside = 0;
     for (let y = 0; y < original.height; y++) {
       for (let x = 0; x < original.width; x++) {
         const my = Math.min(height - 1, Math.floor((y + 0.5) * scaleY));
@@ -193,34 +211,44 @@ describe('inference engine on the shipped package', () => {
         if (expected[my * width + mx] === 1) continue;
         outside++;
         const p = 3 * (y * original.width + x);
-        expect(output.data.subarray(p, p + 3).equals(original.data.subarray(p, p + 3))).toBe(true);
+        if (!output.data.subarray(p, p + 3).equals(original.data.subarray(p, p + 3))) changedOutside++;
       }
     }
     expect(outside).toBeGreaterThan(0);
+    expect(changedOutside).toBe(0);
   });
 
-  it('uses a supplied mask instead of the parsed one and pastes only inside it', async () => {
-    const original = await rawRgb(personImage);
+  it('uses a supplied mask instead of the parsed one and pastes only inside it, at the photo\'s own resolution', async () => {
+    // A photo three times the model's size: the result keeps that size.
+    const meta = await sharp(personImage).metadata();
+    const bigPhoto = await sharp(personImage).resize(meta.width! * 3, meta.height! * 3, { kernel: 'nearest' }).png().toBuffer();
+    const bigPerson = (await engine.encodePerson(bigPhoto)).data;
+    const original = await rawRgb(bigPhoto);
     // Repaint only a centered box.
     const box = { left: Math.round(original.width * 0.3), top: Math.round(original.height * 0.3), width: Math.round(original.width * 0.4), height: Math.round(original.height * 0.3) };
     const mask = await sharp({ create: { width: original.width, height: original.height, channels: 3, background: '#000000' } })
       .composite([{ input: { create: { width: box.width, height: box.height, channels: 3, background: '#ffffff' } }, left: box.left, top: box.top }])
       .png()
       .toBuffer();
-    const result = await engine.render({ ...request(['TOP']), mask });
+    const result = await engine.render({ ...request(['TOP']), personImage: bigPhoto, person: bigPerson, mask });
+    expect([result.width, result.height]).toEqual([original.width, original.height]);
     const output = await rawRgb(result.image);
     let changedInside = 0;
+    let changedOutside = 0;
     for (let y = 0; y < original.height; y++) {
       for (let x = 0; x < original.width; x++) {
         const p = 3 * (y * original.width + x);
         const inside = x >= box.left && x < box.left + box.width && y >= box.top && y < box.top + box.height;
-        const same = output.data.subarray(p, p + 3).equals(original.data.subarray(p, p + 3));
-        if (!inside) expect(same).toBe(true);
-        else if (!same) changedInside++;
+        const same = output.data[p] === original.data[p] && output.data[p + 1] === original.data[p + 1] && output.data[p + 2] === original.data[p + 2];
+        if (!inside && !same) changedOutside++;
+        else if (inside && !same) changedInside++;
       }
     }
+    expect(changedOutside).toBe(0);
     expect(changedInside).toBeGreaterThan(0);
     await expect(engine.render({ ...request(['TOP']), mask: Buffer.from('nope') })).rejects.toMatchObject({ code: 'INVALID_MASK' });
+    const wideMask = await sharp({ create: { width: 400, height: 100, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    await expect(engine.render({ ...request(['TOP']), mask: wideMask })).rejects.toMatchObject({ code: 'INVALID_MASK', message: expect.stringMatching(/aspect ratio/) });
   });
 
   it('keeps the caller event loop responsive during a render', async () => {

@@ -15,6 +15,8 @@ interface World {
   photo: string;
   outfit: string;
   apiKey: string;
+  render: string;
+  webhook: string;
 }
 
 async function makeWorld(url: string, name: string): Promise<World> {
@@ -24,7 +26,9 @@ async function makeWorld(url: string, name: string): Promise<World> {
   const photo = (await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: await pngDataUrl() })).uploadPersonPhoto.personPhoto.id;
   const outfit = (await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g: garment })).createOutfit.outfit.id;
   const apiKey = (await ok(url, adminKey, `mutation { createApiKey(input: { name: "k", scopes: [CATALOG_READ] }) { apiKey { id } } }`)).createApiKey.apiKey.id;
-  return { adminKey, garment, shopper, photo, outfit, apiKey };
+  const render = (await ok(url, adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p }) { render { id } userErrors { code } } }`, { o: outfit, p: photo })).requestRender.render.id;
+  const webhook = (await ok(url, adminKey, `mutation { addWebhookEndpoint(input: { url: "http://127.0.0.1:9/hook", events: [RENDER_SUCCEEDED] }) { endpoint { id } userErrors { code } } }`)).addWebhookEndpoint.endpoint.id;
+  return { adminKey, garment, shopper, photo, outfit, apiKey, render, webhook };
 }
 
 /** Every "Type.field(arg)" or "Type.field(input.x)" of the schema whose argument is an ID. */
@@ -55,7 +59,7 @@ const notFoundPayload = (payload: { userErrors: { code: string }[] }, code = 'NO
 /** One probe per ID argument; a new ID argument without a probe fails the test below. */
 const probes: Record<string, Probe> = {
   'Query.node(id)': async (url, a, v) => {
-    for (const id of [v.garment, v.shopper, v.photo, v.outfit, v.apiKey]) {
+    for (const id of [v.garment, v.shopper, v.photo, v.outfit, v.apiKey, v.render, v.webhook]) {
       expect((await ok(url, a.adminKey, `query($id: ID!) { node(id: $id) { id } }`, { id })).node).toBeNull();
     }
   },
@@ -90,17 +94,36 @@ const probes: Record<string, Probe> = {
   'Mutation.requestRender(input.outfitId)': async (url, a, v) => {
     const r = (await ok(url, a.adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p }) { render { id } userErrors { code } } }`, { o: v.outfit, p: a.photo })).requestRender;
     expect(r.render).toBeNull();
+    notFoundPayload(r);
   },
   'Mutation.requestRender(input.personPhotoId)': async (url, a, v) => {
     const r = (await ok(url, a.adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p }) { render { id } userErrors { code } } }`, { o: a.outfit, p: v.photo })).requestRender;
     expect(r.render).toBeNull();
+    notFoundPayload(r);
   },
   'Mutation.cancelRender(id)': async (url, a, v) => {
-    const r = (await ok(url, a.adminKey, `mutation($id: ID!) { cancelRender(id: $id) { render { id } userErrors { code } } }`, { id: v.outfit })).cancelRender;
+    const r = (await ok(url, a.adminKey, `mutation($id: ID!) { cancelRender(id: $id) { render { id } userErrors { code } } }`, { id: v.render })).cancelRender;
     expect(r.render).toBeNull();
+    notFoundPayload(r);
+    const still = await ok(url, v.adminKey, `query($id: ID!) { node(id: $id) { ... on Render { status } } }`, { id: v.render });
+    expect(still.node).toEqual({ status: 'QUEUED' });
   },
-  'Subscription.renderProgress(renderId)': async () => {
-    // Covered by the render subscription tests (authorization when subscribing).
+  'Mutation.retryReferenceCache(garmentId)': async (url, a, v) => {
+    notFoundPayload((await ok(url, a.adminKey, `mutation($id: ID!) { retryReferenceCache(garmentId: $id) { garment { id } userErrors { code } } }`, { id: v.garment })).retryReferenceCache);
+  },
+  'Mutation.removeWebhookEndpoint(id)': async (url, a, v) => {
+    notFoundPayload((await ok(url, a.adminKey, `mutation($id: ID!) { removeWebhookEndpoint(id: $id) { endpoint { id } userErrors { code } } }`, { id: v.webhook })).removeWebhookEndpoint);
+    const still = await ok(url, v.adminKey, `{ webhookEndpoints { totalCount } }`);
+    expect(still.webhookEndpoints.totalCount).toBe(1);
+  },
+  'Query.webhookDeliveries(endpointId)': async (url, a, v) => {
+    const r = await ok(url, a.adminKey, `query($id: ID!) { webhookDeliveries(endpointId: $id) { totalCount } }`, { id: v.webhook });
+    expect(r.webhookDeliveries.totalCount).toBe(0);
+  },
+  'Subscription.renderProgress(renderId)': async (url, a, v) => {
+    const { subscribeOnce } = await import('../support/graphql-ws');
+    const result = await subscribeOnce(url, a.adminKey, `subscription($id: ID!) { renderProgress(renderId: $id) { status } }`, { id: v.render });
+    expect(result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   },
 };
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { startServer, type AtelierServer } from '../../src/main/app';
+import { startServer, type AtelierServer, type StartOptions } from '../../src/main/app';
 import { loadConfig } from '../../src/main/config';
 import { createLogger } from '../../src/observability/logger';
 import { postgresConfig } from '../../src/db/database';
@@ -45,7 +45,15 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
-export async function startTestServer(kind: DatabaseKind, env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * A server on a fresh database. By default only the API runs (role 'api', in-process queue
+ * whose jobs nobody takes); pass { role: 'all' } for the worker and its engine too.
+ */
+export async function startTestServer(
+  kind: DatabaseKind,
+  env: Record<string, string> = {},
+  options: Omit<StartOptions, 'database' | 'logger'> = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'atelier-test-'));
   const database = kind === 'postgres' ? await createTestDatabase() : null;
   const config = loadConfig({
@@ -59,6 +67,8 @@ export async function startTestServer(kind: DatabaseKind, env: Record<string, st
     ...env,
   });
   const server = await startServer(config, {
+    role: 'api',
+    ...options,
     database: database ? undefined : { kind: 'embedded', dataDir: null },
     logger: createLogger('silent'),
   });
