@@ -1,7 +1,7 @@
 // Per-request DataLoaders: every list field loads its children in one query per level,
 // so a page of outfits with garments and caches costs a constant number of queries.
 import DataLoader from 'dataloader';
-import type { ApiKey, Garment, Outfit, OutfitItem, PersonPhoto, ReferenceCache, Shopper } from '../generated/prisma/client';
+import type { ApiKey, Garment, Outfit, OutfitItem, PersonPhoto, ReferenceCache, Shopper, WebhookDelivery, WebhookEndpoint } from '../generated/prisma/client';
 import { requireTenant, type Viewer } from '../auth/viewer';
 import type { Services } from '../main/services';
 
@@ -13,6 +13,8 @@ export interface Loaders {
   shopper: DataLoader<string, Shopper | null>;
   personPhoto: DataLoader<string, PersonPhoto | null>;
   apiKey: DataLoader<string, ApiKey | null>;
+  webhookEndpoint: DataLoader<string, WebhookEndpoint | null>;
+  webhookDelivery: DataLoader<string, WebhookDelivery | null>;
 }
 
 export function createLoaders(services: Services, viewer: Viewer): Loaders {
@@ -24,5 +26,7 @@ export function createLoaders(services: Services, viewer: Viewer): Loaders {
     shopper: new DataLoader((ids) => services.shoppers.findShoppers(viewer, ids)),
     personPhoto: new DataLoader((ids) => services.photos.findPhotos(viewer, ids)),
     apiKey: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.tenants.findApiKey(viewer, id)))),
+    webhookEndpoint: new DataLoader((ids) => services.webhooks.findEndpoints(viewer, ids)),
+    webhookDelivery: new DataLoader((ids) => services.webhooks.findDeliveries(viewer, ids)),
   };
 }

@@ -29,9 +29,11 @@ async function loadNode(id: string, { loaders, services, viewer }: GraphQLContex
     case 'Render':
       return services.renders.findRender(viewer, parsed.uuid);
     case 'Upload':
-    case 'WebhookEndpoint':
-    case 'WebhookDelivery':
       return null;
+    case 'WebhookEndpoint':
+      return loaders.webhookEndpoint.load(parsed.uuid);
+    case 'WebhookDelivery':
+      return loaders.webhookDelivery.load(parsed.uuid);
   }
 }
 

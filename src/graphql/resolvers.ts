@@ -6,6 +6,7 @@ import { photoResolvers } from '../photos/photo-resolvers';
 import { garmentResolvers } from '../garments/garment-resolvers';
 import { outfitResolvers } from '../outfits/outfit-resolvers';
 import { renderResolvers } from '../renders/render-resolvers';
+import { webhookResolvers } from '../webhooks/webhook-resolvers';
 import { nodeResolvers } from './node-resolvers';
 
 export const resolvers: Resolvers[] = [
@@ -16,4 +17,5 @@ export const resolvers: Resolvers[] = [
   garmentResolvers,
   outfitResolvers,
   renderResolvers,
+  webhookResolvers,
 ];

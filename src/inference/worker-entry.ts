@@ -24,7 +24,7 @@ async function serve(): Promise<void> {
   send({ type: 'ready', model: runtime.model });
 
   const canceledCalls = new Set<number>();
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = new Map<number, Promise<unknown>>();
 
   const handle = async (id: number, method: ToWorker & { type: 'call' }): Promise<WorkerCalls[typeof method.method]['result']> => {
     switch (method.method) {
@@ -57,21 +57,21 @@ async function serve(): Promise<void> {
 
   port.on('message', (message: ToWorker) => {
     if (message.type === 'cancel') {
-      canceledCalls.add(message.id);
+      if (inFlight.has(message.id)) canceledCalls.add(message.id); // a late cancel of a finished call is moot
     } else if (message.type === 'call') {
       const task = handle(message.id, message).then(
         (value) => send({ type: 'result', id: message.id, value }),
         (error: unknown) => send({ type: 'error', id: message.id, error: serializeError(error) }),
       );
-      inFlight.add(task);
+      inFlight.set(message.id, task);
       void task.finally(() => {
-        inFlight.delete(task);
+        inFlight.delete(message.id);
         canceledCalls.delete(message.id);
       });
     } else {
-      // Close: cancel what is running, wait for it to unwind, release the sessions, let the thread end.
+      // Close (the facade has already canceled its pending calls): let them unwind, release the sessions, end the thread.
       void (async () => {
-        await Promise.allSettled([...inFlight]);
+        await Promise.allSettled([...inFlight.values()]);
         await runtime.close();
         send({ type: 'closed' });
         port.close();

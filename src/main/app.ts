@@ -104,6 +104,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     queue,
     pubsub,
     logger,
+    webhookSecrets: secrets.signingSecrets,
   });
 
   // The worker: the engine runs in its own thread, so the API's event loop stays free.
@@ -121,7 +122,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       photos: new PhotoRepository(db),
       outfits: new OutfitRepository(db),
       renders: renderRepository,
-      notifier: options.notifier ?? { notify: async () => undefined },
+      notifier: options.notifier ?? services.webhooks,
       logger,
       renderConcurrency: config.renderConcurrency,
     }).start();
@@ -129,6 +130,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // An in-process queue starts empty: resume what the last run left QUEUED or RUNNING.
     if (!config.redisUrl) await sweeps.resumeAll();
     sweeps.start();
+    services.webhooks.processDeliveries();
   }
 
   let transport: GraphQLTransport | null = null;

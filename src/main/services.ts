@@ -23,6 +23,8 @@ import type { JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
 import type { Logger } from '../observability/logger';
 import { enqueuePersonEncoding, enqueueReferenceCache } from '../worker/inference-jobs';
+import { WebhookRepository } from '../webhooks/webhook-repository';
+import { WebhookSecrets, WebhookService } from '../webhooks/webhook-service';
 
 export interface Services {
   authenticator: Authenticator;
@@ -34,6 +36,7 @@ export interface Services {
   outfits: OutfitService;
   fileLinks: FileLinks;
   renders: RenderService;
+  webhooks: WebhookService;
 }
 
 export interface ServiceDeps {
@@ -48,6 +51,8 @@ export interface ServiceDeps {
   queue: JobQueue;
   pubsub: PubSub;
   logger: Logger;
+  /** The server's signing secrets, newest first: each webhook endpoint's secret is derived from the first. */
+  webhookSecrets: string[];
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -76,6 +81,7 @@ export function createServices(deps: ServiceDeps): Services {
     photos,
     outfits,
     fileLinks: new FileLinks(deps.fileSigner, deps.publicUrl),
+    webhooks: new WebhookService(new WebhookRepository(deps.db), deps.queue, new WebhookSecrets(deps.webhookSecrets)),
     renders: new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.defaultModel, deps.logger),
   };
 }

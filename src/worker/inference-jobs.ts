@@ -14,6 +14,7 @@ import type { PhotoRepository } from '../photos/photo-repository';
 import type { OutfitRepository } from '../outfits/outfit-repository';
 import type { RenderRepository } from '../renders/render-repository';
 import { MAX_RENDER_ATTEMPTS } from '../renders/render-service';
+import { toGlobalId } from '../common/ids';
 import { cancelChannel, encodeEvent, progressChannel, type RenderEvent } from '../renders/render-events';
 
 export type WebhookEventName = 'RENDER_SUCCEEDED' | 'RENDER_FAILED' | 'REFERENCE_CACHE_READY' | 'REFERENCE_CACHE_FAILED';
@@ -83,7 +84,7 @@ export class InferenceJobs {
       if (!permanent && ctx.attempt < ctx.maxAttempts) throw error;
       const message = error instanceof Error ? error.message : String(error);
       await this.deps.garments.markCacheFailed(tenantId, cache.id, message.slice(0, 500));
-      await this.deps.notifier.notify(tenantId, 'REFERENCE_CACHE_FAILED', { garmentId, model: this.model, error: message.slice(0, 500) });
+      await this.notify(tenantId, 'REFERENCE_CACHE_FAILED', { garmentId: toGlobalId('Garment', garmentId), model: this.model, error: message.slice(0, 500) });
     }
   }
 
@@ -95,7 +96,7 @@ export class InferenceJobs {
     const blobKey = `caches/${tenantId}/${garment.id}/${safeKey(this.model)}`;
     await this.deps.blobs.put(blobKey, blob.data, 'application/octet-stream');
     await this.deps.garments.markCacheReady(tenantId, cacheId, { blobKey, bytes: blob.bytes, checksum: blob.checksum, computeMs: blob.computeMs });
-    await this.deps.notifier.notify(tenantId, 'REFERENCE_CACHE_READY', { garmentId: garment.id, model: this.model, bytes: blob.bytes, computeMs: blob.computeMs });
+    await this.notify(tenantId, 'REFERENCE_CACHE_READY', { garmentId: toGlobalId('Garment', garment.id), model: this.model, bytes: blob.bytes, computeMs: blob.computeMs });
     return blob.data;
   }
 
@@ -147,11 +148,18 @@ export class InferenceJobs {
     );
   }
 
+  /** Webhook notification is best effort here: its failure must not fail (and retry) finished work. */
+  private async notify(tenantId: string, event: WebhookEventName, data: Record<string, unknown>): Promise<void> {
+    await this.deps.notifier.notify(tenantId, event, data).catch((error: unknown) =>
+      this.deps.logger.error({ err: error, tenantId, event }, 'could not record a webhook event'),
+    );
+  }
+
   private async publishFinal(render: Render): Promise<void> {
     await this.publish(render, { step: render.completedSteps, totalSteps: render.steps, etaMs: 0, preview: null, final: true });
     if (render.status === 'SUCCEEDED' || render.status === 'FAILED') {
-      await this.deps.notifier.notify(render.tenantId, render.status === 'SUCCEEDED' ? 'RENDER_SUCCEEDED' : 'RENDER_FAILED', {
-        renderId: render.id,
+      await this.notify(render.tenantId, render.status === 'SUCCEEDED' ? 'RENDER_SUCCEEDED' : 'RENDER_FAILED', {
+        renderId: toGlobalId('Render', render.id),
         status: render.status,
         ...(render.errorCode ? { error: { code: render.errorCode, message: render.errorMessage } } : {}),
         totalMs: render.totalMs,

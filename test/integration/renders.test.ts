@@ -2,7 +2,7 @@
 // requestRender's rules, live progress over graphql-ws, cancellation, retention, and the
 // sweep that finds renders whose job was lost. On PGlite with the in-process queue, and on
 // PostgreSQL with BullMQ and Redis pub/sub when TEST_DATABASE_URL and TEST_REDIS_URL are set.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
@@ -10,6 +10,7 @@ import { databaseKinds, startTestServer, type TestServer } from '../support/serv
 import { createGarment, createShopperSession, createTenant, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
+import { toGlobalId } from '../../src/common/ids';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
@@ -199,12 +200,11 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const tenantId = (await server.db.withSystem((tx) => tx.tenant.findFirstOrThrow({ where: { name: 'Renders' } }))).id;
     const [o] = await server.db.withTenant(tenantId, (tx) => tx.outfit.findMany({ take: 1 }));
     const [p] = await server.db.withTenant(tenantId, (tx) => tx.personPhoto.findMany({ take: 1 }));
-    const id = (await import('node:crypto')).randomUUID();
+    const id = randomUUID();
     await server.db.withTenant(tenantId, (tx) =>
       tx.render.create({ data: { id, tenantId, outfitId: o!.id, personPhotoId: p!.id, model: server.engine!.model.id, steps: 2, guidanceScale: 2.5, seed: 3, createdAt: new Date(Date.now() - 60_000) } }),
     );
     expect(await server.sweeps!.requeueStale(new Date(Date.now() - 30_000), new Date(Date.now() - 60_000))).toBeGreaterThanOrEqual(1);
-    const { toGlobalId } = await import('../../src/common/ids');
     const done = await waitUntil(async () => (await ok(url, key, RENDER, { id: toGlobalId('Render', id) })).node, (n: any) => n.status === 'SUCCEEDED');
     expect(done.completedSteps).toBe(2);
   });

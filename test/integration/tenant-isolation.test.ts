@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
 import { createGarment, createShopperSession, createTenant, ok, pngDataUrl } from '../support/graphql-client';
 import { schemaPath } from '../../src/main/paths';
+import { subscribeOnce } from '../support/graphql-ws';
 
 interface World {
   adminKey: string;
@@ -121,7 +122,6 @@ const probes: Record<string, Probe> = {
     expect(r.webhookDeliveries.totalCount).toBe(0);
   },
   'Subscription.renderProgress(renderId)': async (url, a, v) => {
-    const { subscribeOnce } = await import('../support/graphql-ws');
     const result = await subscribeOnce(url, a.adminKey, `subscription($id: ID!) { renderProgress(renderId: $id) { status } }`, { id: v.render });
     expect(result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   },

@@ -458,6 +458,9 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
   test("the server's own webhooks service delivers (composition root wiring)", async () => {
     const tenant = await newTenant();
     const { endpoint, secret } = await addEndpoint(tenant, receiver.route('server-wired'), ['REFERENCE_CACHE_READY']);
+    // The test server runs the API role, whose queue has no consumers: consume deliveries here
+    // (replacing the consumer, should the composition root have registered one).
+    server.services.webhooks.processDeliveries();
     await server.services.webhooks.notify(tenant.id, 'REFERENCE_CACHE_READY', { garmentId: 'R2FybWVudDo0' });
     const delivery = await settled(tenant, endpoint.id);
     expect(delivery).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
