@@ -8,7 +8,7 @@
  * Plus the bare denoiser calls + decode of the same shapes (the floor), and 8 concurrent renders
  * batched vs one at a time. Medians of a few repetitions. The last line printed is one JSON object.
  *
- *   npm run bench:engine [-- <modelDir>] [--reps N]
+ *   npm run bench:engine [-- <modelDir>] [--reps N] [--threads N]
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -39,13 +39,17 @@ const round = (value: number, digits = 2): number => Number(value.toFixed(digits
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const repsFlag = args.indexOf('--reps');
-  const reps = repsFlag >= 0 ? Number(args[repsFlag + 1]) : 3;
-  const modelDir = path.resolve(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--reps') ?? 'models/tryon-tiny');
+  const flag = (name: string, fallback: number): number => {
+    const at = args.indexOf(name);
+    return at >= 0 ? Number(args[at + 1]) : fallback;
+  };
+  const reps = flag('--reps', 3);
+  const threads = flag('--threads', 1);
+  const modelDir = path.resolve(args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? 'models/tryon-tiny');
   const samples = JSON.parse(readFileSync(path.join(modelDir, 'samples/index.json'), 'utf8')) as SampleIndex;
   const read = (relative: string): Buffer => readFileSync(path.join(modelDir, 'samples', relative));
 
-  const engine = await createEngine({ modelDir, threads: 1, maxBatch: 8 });
+  const engine = await createEngine({ modelDir, threads, maxBatch: 8 });
   try {
     const personImage = read(samples.persons[0]!.image);
     const person = (await engine.encodePerson(personImage)).data;
@@ -132,6 +136,7 @@ async function main(): Promise<void> {
       model: engine.model.id,
       steps: STEPS,
       reps,
+      threads,
       speedupVsNoCache: ratios((t) => t.noCache / t.persistent),
       speedupVsPerRequestCache: ratios((t) => t.perRequest / t.persistent),
       overheadVsBareLoop: { '5': round(perCount[5]!.persistent / perCount[5]!.bare - 1, 3) },

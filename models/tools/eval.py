@@ -63,6 +63,7 @@ def main():
     ap.add_argument("--pkg", default=os.path.join(HERE, "..", "tryon-tiny"))
     ap.add_argument("--steps", type=int, default=0)
     ap.add_argument("--guidance", type=float, default=-1)
+    ap.add_argument("--n", type=int, default=0, help="only the first n cases")
     ap.add_argument("--grid", default=os.path.join(HERE, "out", "heldout_grid.png"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -78,7 +79,8 @@ def main():
     sched = Schedule()
     res, rows = [], []
     t0 = time.time()
-    for i, h in enumerate(idx["heldout"]):
+    cases = idx["heldout"][:args.n] if args.n else idx["heldout"]
+    for i, h in enumerate(cases):
         person = load_img(os.path.join(sd, h["person"]))
         truth = load_img(os.path.join(sd, h["truth"]))
         mask = np.array(Image.open(os.path.join(sd, h["mask"]))) > 127

@@ -5,6 +5,7 @@ Latent: exact pixel packing, pixel_unshuffle(4): image [B,3,128,96] -> [B,48,32,
 U-Net (one ResBlock per level; self-attention only at 16x12 and 8x6 + mid):
   32x24 C0 -> 16x12 C1 (+attn down1) -> 8x6 C2 (+attn down2) -> mid (res, attn, res)
   -> up2 8x6 C2 (+attn) -> up1 16x12 C1 (+attn) -> up0 32x24 C0 -> 48 ch out
+The denoiser predicts x_0 ("sample" prediction): output = mask * net + (1 - mask) * masked_latent.
 Self-attention layers (K/V cached for references), in order:
   down1.attn, down2.attn, mid.attn, up2.attn, up1.attn
 Person branch: conv_in over [noisy latent 48, mask 1, masked latent 48] and a
@@ -215,7 +216,9 @@ class TryOnUNet(nn.Module):
         u = self.a_u1.forward_person(u, rk[4], rv[4], biases[4])
         u = self.us1(F.interpolate(u, scale_factor=2.0, mode="nearest"))
         u = self.u0(torch.cat([u, h0], 1), emb)
-        return self.conv_out(F.silu(self.n_out(u)))
+        x0 = self.conv_out(F.silu(self.n_out(u)))
+        # x0-prediction: outside the mask the clean latent is known exactly
+        return x0 * mask + masked_latent * (1.0 - mask)
 
 
 def gather_slots(kv_list, counts, S):
@@ -275,6 +278,9 @@ def ddim_sample(model, sched, mask, masked_latent, ref_kv, ref_mask, uncond_kv, 
         if pred == "v_prediction":
             x0 = a.sqrt() * x - (1 - a).sqrt() * out
             eps = a.sqrt() * out + (1 - a).sqrt() * x
+        elif pred == "sample":
+            x0 = out
+            eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
         else:
             eps = out
             x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()

@@ -18,7 +18,7 @@ sys.path.insert(0, HERE)
 import datagen as dg  # noqa: E402
 from model import TryOnUNet, gather_slots, pack, unpack, Schedule, ddim_sample  # noqa: E402
 
-PRED = "v_prediction"
+PRED = "sample"  # x0-prediction: the 32-channel top level cannot carry 48-dim noise
 P_UNCOND = 0.1
 MAX_REFS = 3
 
@@ -141,7 +141,12 @@ def main():
         a = sched.ac[t][:, None, None, None]
         eps = torch.randn_like(x0)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
-        target = a.sqrt() * eps - (1 - a).sqrt() * x0 if PRED == "v_prediction" else eps
+        if PRED == "v_prediction":
+            target = a.sqrt() * eps - (1 - a).sqrt() * x0
+        elif PRED == "sample":
+            target = x0
+        else:
+            target = eps
         kv = model.encode_refs(b["refs"], b["cats"])
         kvs, rm = gather_slots(kv, b["counts"], MAX_REFS)
         out = model.denoise(xt, t.float(), b["mask"], b["masked"], kvs, rm)

@@ -4,7 +4,6 @@ import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
@@ -26,9 +25,12 @@ export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: readFileSync(schemaPath, 'utf8'), resolvers: resolvers as never });
 }
 
+/** How long in-flight HTTP requests may finish when the server stops. */
+const DRAIN_MS = 10_000;
+
 export interface GraphQLTransport {
   middleware: express.RequestHandler;
-  /** Stops accepting subscriptions and closes every WebSocket. */
+  /** Stops accepting requests and subscriptions, drains HTTP, closes every WebSocket and the HTTP server. */
   close(): Promise<void>;
 }
 
@@ -100,18 +102,8 @@ export async function createGraphQLTransport(options: {
     formatError,
     includeStacktraceInErrorResponses: false,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       metricsPlugin(metrics),
-      {
-        async serverWillStart() {
-          return {
-            async drainServer() {
-              await wsCleanup.dispose();
-            },
-          };
-        },
-      },
     ],
   });
   await apollo.start();
@@ -127,8 +119,18 @@ export async function createGraphQLTransport(options: {
   return {
     middleware,
     async close() {
-      await apollo.stop();
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      // Refuse new connections, finish requests in flight (at most DRAIN_MS), close sockets.
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      await wsCleanup.dispose();
+      const force = setTimeout(() => httpServer.closeAllConnections(), DRAIN_MS);
+      await closed;
+      clearTimeout(force);
+      // Nothing reaches Apollo any more; its own stop has been seen to wait indefinitely after
+      // renders ran (not yet understood), so it gets a bounded time.
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([apollo.stop(), new Promise<void>((resolve) => (bound = setTimeout(resolve, 2_000)))]);
+      clearTimeout(bound);
     },
   };
 }

@@ -71,7 +71,7 @@ export class InferenceRuntime {
   private lastDecodeMs = 0;
 
   private constructor(
-    private readonly pkg: ModelPackage,
+    pkg: ModelPackage,
     private readonly sessions: ModelSessions,
     private readonly scheduler: DdimScheduler,
     /** reference_encoder(zeros, category) per category: the classifier-free-guidance branch, computed once at load. */
@@ -104,25 +104,23 @@ export class InferenceRuntime {
     }
   }
 
-  /** Runs every graph once so the first request does not pay for allocations and kernel selection. */
+  /**
+   * Runs the whole request path once (image codec, every graph, the float16 codec, a one-step
+   * render) so the first real request pays for no allocations, kernel selection or JIT warm-up.
+   */
   private async warmUp(): Promise<void> {
-    const { person, latent } = this.manifest;
-    const image = new Float32Array(3 * person.width * person.height);
-    const personLatent = await this.sessions.vaeEncode(image, 1);
-    if (this.sessions.hasParser) await this.sessions.parse(image);
-    await this.sessions.vaeDecode(new Float32Array(latent.channels * latent.height * latent.width), 1);
+    const { person } = this.manifest;
+    const gray = chwToRgb(new Float32Array(3 * person.width * person.height), person.width, person.height);
+    const photo = await encodePng(gray);
+    const mask = await encodePng({ ...gray, data: new Uint8Array(gray.data.length).fill(255) });
+    const encoded = await this.encodePerson(photo);
     const category = this.manifest.categories[0]!;
-    const references = this.slotReferences([{ category, conditional: this.unconditional(category), unconditional: this.unconditional(category) }]);
-    await this.batcher.run({
-      timesteps: [this.scheduler.timesteps(1)[0]!],
-      initialSample: personLatent,
-      mask: new Float32Array(latent.height * latent.width),
-      maskedLatent: personLatent,
-      guidanceScale: 1,
-      references,
-      random: new SeededRandom(0),
-      isCanceled: () => false,
-    });
+    const cache = serializeReferenceCache({ modelId: this.model.id, category, layers: this.unconditional(category) }, this.manifest.kv.layers);
+    await this.render(
+      { personImage: photo, person: encoded.data, garments: [{ category, cache }], steps: 1, guidanceScale: 1, seed: 0, mask },
+      'persistent',
+      { isCanceled: () => false, previews: false },
+    );
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,9 @@ export class ModelSessions {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // Flush denormals to zero: late denoising steps produce subnormal activations, which
+      // made real denoiser calls ~40% slower than the same call on random inputs.
+      extra: { session: { set_denormal_as_zero: '1' } },
     };
     const layers = pkg.manifest.kv.layers;
     const kvNames = (prefix: string): string[] => layers.flatMap((_, i) => [`${prefix}k_${i}`, `${prefix}v_${i}`]);

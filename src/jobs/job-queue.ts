@@ -15,7 +15,7 @@ export interface JobPayloads {
 export type JobName = keyof JobPayloads;
 
 export interface JobOptions {
-  /** Deduplication key: a job with the same id that is still waiting or running is not added again. */
+  /** Deduplication key: a job with the same id that is still waiting or running is not added again. No ':' (BullMQ). */
   jobId?: string;
   /** Total tries (first run included). Default 1. */
   attempts?: number;

@@ -87,7 +87,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const fileSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => derive(s, 'files')), basePath: '/files' });
   const uploadSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => derive(s, 'uploads')), basePath: '/uploads' });
   const role = options.role ?? 'all';
-  const queue: JobQueue = config.redisUrl ? new BullMqJobQueue(config.redisUrl, options.bullmq) : new InProcessJobQueue();
+  const queue: JobQueue = config.redisUrl
+    ? new BullMqJobQueue(config.redisUrl, { lockDurationMs: config.jobLockMs, stalledIntervalMs: Math.ceil(config.jobLockMs / 2), ...options.bullmq })
+    : new InProcessJobQueue();
   const pubsub: PubSub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new InProcessPubSub();
   const model = modelId(config.modelDir);
 
@@ -167,14 +169,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
     close() {
       closing ??= (async () => {
-        await transport?.close();
-        const server = httpServer;
-        if (server?.listening) await new Promise<void>((r) => server.close(() => r()));
-        await sweeps?.stop();
-        await queue.close();
-        await engine?.close();
-        await pubsub.close();
-        await db.close();
+        const step = async (name: string, work: () => Promise<unknown> | undefined) => {
+          await work();
+          logger.debug({ step: name }, 'shutdown step done');
+        };
+        await step('http and websocket', () => transport?.close());
+        await step('sweeps', () => sweeps?.stop());
+        await step('queue', () => queue.close());
+        await step('engine', () => engine?.close());
+        await step('pubsub', () => pubsub.close());
+        await step('database', () => db.close());
       })();
       return closing;
     },

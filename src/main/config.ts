@@ -59,6 +59,8 @@ const schema = z.object({
   ATELIER_WORKER_THREADS: variable(z.coerce.number().int().min(1).max(64).default(1)),
   /** Renders one worker runs at once (they share denoiser calls); default 4. */
   ATELIER_RENDER_CONCURRENCY: variable(z.coerce.number().int().min(1).max(64).default(4)),
+  /** With REDIS_URL: how long a worker's claim on a job lasts without renewal (ms); a job of a worker that died moves to another after this. Default 30000. */
+  ATELIER_JOB_LOCK_MS: variable(z.coerce.number().int().min(1000).max(600_000).default(30_000)),
   /** Log level (pino); default info. */
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
@@ -75,6 +77,7 @@ export interface Config {
   redisUrl: string | undefined;
   workerThreads: number;
   renderConcurrency: number;
+  jobLockMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -102,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: c.REDIS_URL,
     workerThreads: c.ATELIER_WORKER_THREADS,
     renderConcurrency: c.ATELIER_RENDER_CONCURRENCY,
+    jobLockMs: c.ATELIER_JOB_LOCK_MS,
     logLevel: c.LOG_LEVEL,
   };
 }

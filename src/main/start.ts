@@ -40,6 +40,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     server.logger.info({ signal }, 'shutting down: draining HTTP and WebSocket');
+    // Keeps the process alive while it drains, and bounds the wait.
+    setTimeout(() => {
+      server.logger.error('shutdown took over 30 s; exiting');
+      process.exit(1);
+    }, 30_000);
     server
       .close()
       .then(() => process.exit(0))

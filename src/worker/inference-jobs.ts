@@ -47,12 +47,12 @@ const safeKey = (model: string) => model.toLowerCase().replace(/[^a-z0-9_-]/g, '
 
 /** Enqueues computing a garment's reference cache (API: on createGarment and retryReferenceCache). */
 export function enqueueReferenceCache(queue: JobQueue, tenantId: string, garmentId: string, model: string): Promise<void> {
-  return queue.enqueue('reference-cache', { tenantId, garmentId, model }, { jobId: `${garmentId}:${safeKey(model)}`, attempts: CACHE_JOB_ATTEMPTS, backoffMs: 1000 });
+  return queue.enqueue('reference-cache', { tenantId, garmentId, model }, { jobId: `${garmentId}_${safeKey(model)}`, attempts: CACHE_JOB_ATTEMPTS, backoffMs: 1000 });
 }
 
 /** Enqueues encoding a person photo (API: on uploadPersonPhoto). */
 export function enqueuePersonEncoding(queue: JobQueue, tenantId: string, photoId: string, model: string): Promise<void> {
-  return queue.enqueue('person-encoding', { tenantId, photoId, model }, { jobId: `${photoId}:${safeKey(model)}`, attempts: CACHE_JOB_ATTEMPTS, backoffMs: 1000 });
+  return queue.enqueue('person-encoding', { tenantId, photoId, model }, { jobId: `${photoId}_${safeKey(model)}`, attempts: CACHE_JOB_ATTEMPTS, backoffMs: 1000 });
 }
 
 export class InferenceJobs {
@@ -180,6 +180,7 @@ export class InferenceJobs {
       if (failed) await this.publishFinal(failed);
       return;
     }
+    logger.info({ renderId, tenantId, attempt: render.attempts }, 'render started');
     const controller = new AbortController();
     const stopListening = await this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), () => controller.abort());
     try {

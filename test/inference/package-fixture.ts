@@ -7,7 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { GarmentCategory } from '../../src/inference';
 
-export const MODEL_DIR = '/tmp/stub2/tryon-dev';
+export const MODEL_DIR = path.resolve(__dirname, '../../models/tryon-tiny');
 
 export interface SampleIndex {
   persons: { id: string; image: string; labels: string }[];

@@ -17,6 +17,8 @@ export async function gql<T = Record<string, any>>(
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
+    // A request never hangs a test: a server that stops answering fails it.
+    signal: AbortSignal.timeout(30_000),
   });
   const body = (await res.json()) as Omit<GraphQLResponse<T>, 'status'>;
   return { status: res.status, ...body };

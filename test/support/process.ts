@@ -10,8 +10,9 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-export function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/main/start.ts')], {
+/** `role`: api or worker for one role (needs REDIS_URL); nothing for both. */
+export function spawnServer(env: Record<string, string>, role?: 'api' | 'worker'): ServerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/main/start.ts'), ...(role ? [role] : [])], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env },
   });

@@ -1,0 +1,172 @@
+// Scaled out for real: two API processes and two worker processes on one PostgreSQL and
+// one Redis. A render requested through one API is watched through the other; a worker
+// killed with SIGKILL mid-render leaves the render to the other worker. Also: a render
+// left QUEUED or RUNNING by a stopped embedded server resumes when it starts again.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase } from '../support/server';
+import { spawnServer, waitFor, type ServerProcess } from '../support/process';
+import { createGarment, createTenant, ok } from '../support/graphql-client';
+import { collect, wsClient } from '../support/graphql-ws';
+import { projectRoot } from '../../src/main/paths';
+
+const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
+const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
+const index = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as { persons: { image: string }[]; garments: { category: string; image: string }[] };
+const sample = (path: string) => `data:image/png;base64,${readFileSync(join(samples, path)).toString('base64')}`;
+const OPERATOR = 'test-operator-token-0123456789';
+const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { status attempts completedSteps error { code message } } } }`;
+
+async function setUpTenant(url: string) {
+  const { adminKey } = await createTenant(url, 'Scale');
+  const g = await createGarment(url, adminKey, 'top', 'TOP', sample(index.garments.find((x) => x.category === 'TOP')!.image));
+  const photo = (await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(index.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
+  const outfit = (await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g })).createOutfit.outfit.id;
+  return { adminKey, photo, outfit };
+}
+
+async function waitForRender(url: string, key: string, id: string, done: (n: any) => boolean, timeoutMs = 120_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // A connection kept alive to a server that was killed fails once; ask again.
+    const node = await ok(url, key, RENDER, { id }).then((data) => data.node, (error: Error) => ({ requestError: error.message }));
+    if (process.env.DEBUG_WAIT) process.stdout.write(`wait: ${JSON.stringify(node)}\n`);
+    if (done(node)) return node;
+    if (Date.now() > deadline) throw new Error(`render did not finish: ${JSON.stringify(node)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const scaledOut = process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? describe : describe.skip;
+
+scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
+  const processes: ServerProcess[] = [];
+  let dropDatabase: () => Promise<void>;
+  let dataDir: string;
+  let apis: string[];
+  let workers: ServerProcess[];
+
+  jest.setTimeout(240_000);
+
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    dropDatabase = database.drop;
+    dataDir = mkdtempSync(join(tmpdir(), 'atelier-scale-'));
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: process.env.TEST_REDIS_URL!,
+      ATELIER_SECRETS: randomBytes(32).toString('base64url'),
+      ATELIER_ADMIN_TOKEN: OPERATOR,
+      ATELIER_DATA_DIR: dataDir,
+      ATELIER_MODEL_DIR: MODEL_DIR,
+      ATELIER_JOB_LOCK_MS: '2000',
+      ATELIER_RENDER_CONCURRENCY: '1',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    };
+    const base = 41000 + Math.floor(Math.random() * 8000);
+    // The first API applies the migrations; the rest start together.
+    const first = spawnServer({ ...env, PORT: String(base) }, 'api');
+    processes.push(first);
+    await waitFor(() => first.output().includes('serving GraphQL'), 90_000, 'the first API');
+    const second = spawnServer({ ...env, PORT: String(base + 1) }, 'api');
+    workers = [spawnServer(env, 'worker'), spawnServer(env, 'worker')];
+    processes.push(second, ...workers);
+    await waitFor(() => second.output().includes('serving GraphQL') && workers.every((w) => w.output().includes('worker running')), 120_000, 'every process');
+    apis = [`http://127.0.0.1:${base}`, `http://127.0.0.1:${base + 1}`];
+  });
+
+  afterAll(async () => {
+    for (const p of processes) p.child.kill('SIGKILL');
+    await Promise.all(processes.map((p) => p.exited));
+    await dropDatabase?.();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('a render requested through one API is watched through the other, every step arriving', async () => {
+    const [a, b] = apis as [string, string];
+    const { adminKey, photo, outfit } = await setUpTenant(a);
+    const request = (steps: number) =>
+      ok(a, adminKey, `mutation($o: ID!, $p: ID!, $s: Int) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: $s }) { render { id } } }`, { o: outfit, p: photo, s: steps });
+    // Keep both workers busy so the watched render waits QUEUED until every subscriber is in.
+    const blockers = [(await request(100)).requestRender.render.id, (await request(100)).requestRender.render.id];
+    for (const id of blockers) await waitForRender(a, adminKey, id, (n) => n.status === 'RUNNING');
+    const { render } = (await request(8)).requestRender;
+    const clients = [wsClient(b, adminKey), wsClient(a, adminKey)];
+    const subscribed: Promise<void>[] = [];
+    const results = Promise.all(
+      clients.map((c) => {
+        let firstEvent!: () => void;
+        subscribed.push(new Promise<void>((r) => (firstEvent = r)));
+        return collect<any>(c, `subscription($id: ID!) { renderProgress(renderId: $id) { status step } }`, { id: render.id }, () => firstEvent());
+      }),
+    );
+    await Promise.all(subscribed);
+    for (const id of blockers) await ok(a, adminKey, `mutation($id: ID!) { cancelRender(id: $id) { userErrors { code } } }`, { id });
+    const collected = await results;
+    await Promise.all(clients.map((c) => c.dispose()));
+    for (const result of collected) {
+      expect(result.completed).toBe(true);
+      const events = result.events.map((e) => e.renderProgress);
+      expect(events[0]).toEqual({ status: 'QUEUED', step: 0 });
+      expect(events[events.length - 1]).toEqual({ status: 'SUCCEEDED', step: 8 });
+      expect(events.filter((e) => e.status === 'RUNNING' && e.step > 0).map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+  });
+
+  test('kill -9 of the worker running a render: the other worker completes it', async () => {
+    const [a] = apis as [string];
+    const { adminKey, photo, outfit } = await setUpTenant(a);
+    const { render } = (await ok(a, adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: 100 }) { render { id } } }`, { o: outfit, p: photo })).requestRender;
+    const renderUuid = Buffer.from(render.id, 'base64url').toString().split(':')[1]!;
+    await waitForRender(a, adminKey, render.id, (n) => n.status === 'RUNNING' && n.completedSteps >= 1);
+    const victim = workers.find((w) => w.output().includes(renderUuid));
+    expect(victim).toBeDefined();
+    victim!.child.kill('SIGKILL');
+    await victim!.exited;
+    const done = await waitForRender(a, adminKey, render.id, (n) => n.status === 'SUCCEEDED' || n.status === 'FAILED', 180_000);
+    expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 100 });
+    expect(done.attempts).toBe(2);
+  }, 240_000);
+});
+
+describe('embedded server restart', () => {
+  test('a render QUEUED or RUNNING when the server stopped resumes when it starts again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'atelier-restart-'));
+    const port = 30000 + Math.floor(Math.random() * 9000);
+    const env = { PORT: String(port), HOST: '127.0.0.1', ATELIER_DATA_DIR: dataDir, ATELIER_MODEL_DIR: MODEL_DIR, ATELIER_ADMIN_TOKEN: OPERATOR, LOG_LEVEL: 'info' };
+    const url = `http://127.0.0.1:${port}`;
+    const started: ServerProcess[] = [];
+    try {
+      const t0 = Date.now();
+      const mark = (what: string) => process.stdout.write(`restart test: ${what} at ${Date.now() - t0} ms\n`);
+      const first = spawnServer(env);
+      started.push(first);
+      await waitFor(() => first.output().includes('serving GraphQL'), 120_000, 'the server');
+      mark('first server up');
+      const { adminKey, photo, outfit } = await setUpTenant(url);
+      const { render } = (await ok(url, adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: 100 }) { render { id } } }`, { o: outfit, p: photo })).requestRender;
+      await waitForRender(url, adminKey, render.id, (n) => n.status === 'RUNNING' && n.completedSteps >= 1, 60_000);
+      mark('render running');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const second = spawnServer(env);
+      started.push(second);
+      await waitFor(() => second.output().includes('serving GraphQL'), 120_000, 'the restarted server');
+      mark('second server up');
+      const done = await waitForRender(url, adminKey, render.id, (n) => n.status === 'SUCCEEDED', 60_000);
+      expect(done.completedSteps).toBe(100);
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } catch (error) {
+      // What the servers said is the best clue to why a restart did not resume.
+      throw new Error(`${(error as Error).message}\n${started.map((p) => p.output()).join('\n---\n').slice(-4000)}`);
+    } finally {
+      for (const p of started) p.child.kill('SIGKILL');
+      await Promise.all(started.map((p) => p.exited));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 400_000);
+});
