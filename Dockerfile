@@ -1,4 +1,4 @@
-# The Atelier server image (API; the same image runs workers once they exist).
+# The Atelier server image: the same image runs the API (`... start.js api`) and workers (`... start.js worker`).
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production ONNXRUNTIME_NODE_INSTALL=skip

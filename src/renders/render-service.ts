@@ -32,6 +32,14 @@ export function enqueueRender(queue: JobQueue, tenantId: string, renderId: strin
 }
 
 export class RenderService {
+  /** Every subscriber of a render receives the same message: parse it once (events are read-only). */
+  private lastDecoded: { message: string; event: RenderEvent } | null = null;
+
+  private decode(message: string): RenderEvent {
+    if (this.lastDecoded?.message !== message) this.lastDecoded = { message, event: decodeEvent(message) };
+    return this.lastDecoded.event;
+  }
+
   constructor(
     private readonly renders: RenderRepository,
     private readonly outfits: OutfitService,
@@ -130,7 +138,7 @@ export class RenderService {
     const buffered: RenderEvent[] = [];
     let wake: (() => void) | null = null;
     const unsubscribe = await this.pubsub.subscribe(channel, (message) => {
-      buffered.push(decodeEvent(message));
+      buffered.push(this.decode(message));
       wake?.();
     });
     const renders = this.renders;
