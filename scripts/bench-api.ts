@@ -252,7 +252,7 @@ async function profiled<T>(label: string, run: () => Promise<T>): Promise<T> {
 
 const summary: Record<string, unknown> = {
   bench: 'api',
-  machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), one busy with a model-training job`,
+  machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"})`,
   loadAvgStart: round(loadavg()[0]!, 2),
 };
 let exitCode = 0;
