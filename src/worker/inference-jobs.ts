@@ -43,6 +43,10 @@ export interface InferenceJobsDeps {
 const PROGRESS_WRITE_MS = 250;
 export const CACHE_JOB_ATTEMPTS = 3;
 
+/** Engine failures that say nothing about the input: worth another attempt. */
+const TRANSIENT_ENGINE_ERRORS = new Set(['ENGINE_CRASHED', 'ENGINE_CLOSED', 'INTERNAL']);
+const isPermanent = (error: unknown): boolean => error instanceof InferenceError && !TRANSIENT_ENGINE_ERRORS.has(error.code);
+
 const safeKey = (model: string) => model.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
 
 /** Enqueues computing a garment's reference cache (API: on createGarment and retryReferenceCache). */
@@ -80,8 +84,7 @@ export class InferenceJobs {
     try {
       await this.computeReferenceCache(tenantId, garment, cache.id);
     } catch (error) {
-      const permanent = error instanceof InferenceError;
-      if (!permanent && ctx.attempt < ctx.maxAttempts) throw error;
+      if (!isPermanent(error) && ctx.attempt < ctx.maxAttempts) throw error;
       const message = error instanceof Error ? error.message : String(error);
       await this.deps.garments.markCacheFailed(tenantId, cache.id, message.slice(0, 500));
       await this.notify(tenantId, 'REFERENCE_CACHE_FAILED', { garmentId: toGlobalId('Garment', garmentId), model: this.model, error: message.slice(0, 500) });
@@ -118,7 +121,7 @@ export class InferenceJobs {
     try {
       await this.personEncodingFor(tenantId, photo);
     } catch (error) {
-      if (!(error instanceof InferenceError) && ctx.attempt < ctx.maxAttempts) throw error;
+      if (!isPermanent(error) && ctx.attempt < ctx.maxAttempts) throw error;
       const encoding = await this.deps.photos.ensureEncoding(tenantId, photoId, this.model, randomUUID());
       await this.deps.photos.markEncodingFailed(tenantId, encoding.id, (error as Error).message.slice(0, 500));
     }
@@ -249,8 +252,9 @@ export class InferenceJobs {
     } catch (error) {
       const current = await renders.find(tenantId, renderId);
       if (!current || current.status === 'CANCELED') return; // cancelRender published the final event
-      if (error instanceof InferenceError && error.code !== 'CANCELED') {
-        const failed = await renders.finish(tenantId, renderId, { status: 'FAILED', errorCode: error.code, errorMessage: error.message });
+      if (isPermanent(error) && (error as InferenceError).code !== 'CANCELED') {
+        const inferenceError = error as InferenceError;
+        const failed = await renders.finish(tenantId, renderId, { status: 'FAILED', errorCode: inferenceError.code, errorMessage: inferenceError.message });
         if (failed) await this.publishFinal(failed);
         return;
       }
