@@ -34,3 +34,16 @@ export function fromGlobalId(id: string, type: NodeType): string | null {
   const parsed = parseGlobalId(id);
   return parsed && parsed.type === type ? parsed.uuid : null;
 }
+
+/** Rows in the order of `ids`, null where a row is missing (the shape DataLoader batch functions return). */
+export function alignToIds<T extends { id: string }>(ids: readonly string[], rows: readonly T[]): (T | null)[];
+export function alignToIds<T>(ids: readonly string[], rows: readonly T[], keyOf: (row: T) => string): (T | null)[];
+export function alignToIds<T>(ids: readonly string[], rows: readonly T[], keyOf: (row: T) => string = (row) => (row as { id: string }).id): (T | null)[] {
+  const byKey = new Map(rows.map((row) => [keyOf(row), row]));
+  return ids.map((id) => byKey.get(id) ?? null);
+}
+
+/** An optional ID argument: undefined when not given, null when given but not an ID of `type`. */
+export function optionalGlobalId(id: string | null | undefined, type: NodeType): string | null | undefined {
+  return id === undefined || id === null ? undefined : fromGlobalId(id, type);
+}

@@ -6,6 +6,7 @@ import type { BlobStore } from '../blobs';
 import { AuthError, requireScope, requireTenant, hasScope, type TenantViewer, type Viewer } from '../auth/viewer';
 import { isUniqueViolation, ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
 import type { Page, PageRequest } from '../common/pagination';
+import { alignToIds } from '../common/ids';
 import type { ImageInput, UploadService } from '../uploads/upload-service';
 import type { GarmentRepository } from './garment-repository';
 
@@ -49,8 +50,8 @@ export class GarmentService {
   }
 
   async createGarment(viewer: Viewer, input: CreateGarmentInput): Promise<Outcome<Garment>> {
-    const { tenantId } = requireScope(viewer, 'CATALOG_WRITE');
-    const v = requireTenant(viewer);
+    const v = requireScope(viewer, 'CATALOG_WRITE');
+    const { tenantId } = v;
     const sku = text(input.sku, ['input', 'sku'], 'sku', 100);
     const name = text(input.name, ['input', 'name'], 'name', 200);
     const errors = [sku.error, name.error].filter((e): e is UserError => e !== undefined);
@@ -109,14 +110,12 @@ export class GarmentService {
   async findGarments(viewer: Viewer, ids: readonly string[]): Promise<(Garment | null)[]> {
     const v = requireCatalogRead(viewer);
     const rows = await this.garments.findByIds(v.tenantId, ids);
-    const byId = new Map(rows.map((g) => [g.id, g]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignToIds(ids, rows);
   }
 
   /** The default model's cache row of each garment (null where none exists yet). */
   async findCaches(tenantId: string, garmentIds: readonly string[]): Promise<(ReferenceCache | null)[]> {
     const rows = await this.garments.findCaches(tenantId, garmentIds, this.defaultModel);
-    const byGarment = new Map(rows.map((c) => [c.garmentId, c]));
-    return garmentIds.map((id) => byGarment.get(id) ?? null);
+    return alignToIds(garmentIds, rows, (cache) => cache.garmentId);
   }
 }

@@ -8,9 +8,7 @@ import type { GraphQLContext } from './context';
 
 type Tagged = { __typename: string };
 
-async function loadNode(id: string, { loaders, services, viewer }: GraphQLContext): Promise<object | null> {
-  const parsed = parseGlobalId(id);
-  if (!parsed) return null;
+async function loadNode(parsed: NonNullable<ReturnType<typeof parseGlobalId>>, { loaders, services, viewer }: GraphQLContext): Promise<object | null> {
   switch (parsed.type) {
     case 'Tenant': {
       const tenant = await services.tenants.currentTenant(viewer);
@@ -41,8 +39,8 @@ export const nodeResolvers: Resolvers = {
   Query: {
     node: async (_, { id }, context) => {
       requireTenant(context.viewer);
-      const node = await loadNode(id, context);
       const parsed = parseGlobalId(id);
+      const node = parsed ? await loadNode(parsed, context) : null;
       return node && parsed ? ({ ...node, __typename: parsed.type } as never) : null;
     },
   },

@@ -26,8 +26,8 @@ export class InProcessJobQueue implements JobQueue {
   private nextId = 0;
   private closed = false;
 
-  /** Errors thrown by handlers on their last attempt (for logging by the owner). */
-  onFinalFailure: (name: JobName, id: string, error: unknown) => void = () => undefined;
+  /** `onFinalFailure` hears errors a handler threw on its last attempt (the owner logs them). */
+  constructor(private readonly onFinalFailure: (name: JobName, id: string, error: unknown) => void = () => undefined) {}
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: JobOptions = {}): Promise<void> {
     if (this.closed) throw new Error('the job queue is closed');

@@ -89,7 +89,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const role = options.role ?? 'all';
   const queue: JobQueue = config.redisUrl
     ? new BullMqJobQueue(config.redisUrl, { lockDurationMs: config.jobLockMs, stalledIntervalMs: Math.ceil(config.jobLockMs / 2), ...options.bullmq })
-    : new InProcessJobQueue();
+    : new InProcessJobQueue((name, id, error) => logger.error({ err: error, job: name, jobId: id }, 'job failed on its last attempt'));
   const pubsub: PubSub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new InProcessPubSub();
   const model = modelId(config.modelDir);
 

@@ -1,7 +1,7 @@
 // GraphQL resolvers of outfits.
 import type { Resolvers } from '../generated/graphql';
 import type { Garment } from '../generated/prisma/client';
-import { fromGlobalId, toGlobalId } from '../common/ids';
+import { optionalGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/payloads';
 
@@ -14,7 +14,7 @@ export const outfitResolvers: Resolvers = {
   },
   Mutation: {
     createOutfit: async (_, { input }, { services, viewer }) => {
-      const shopperId = input.shopperId === undefined || input.shopperId === null ? undefined : fromGlobalId(input.shopperId, 'Shopper');
+      const shopperId = optionalGlobalId(input.shopperId, 'Shopper');
       return payload('outfit', await services.outfits.createOutfit(viewer, { name: input.name, garmentIds: input.garmentIds, shopperId }));
     },
   },

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Outfit, OutfitItem } from '../generated/prisma/client';
 import { requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
-import { fromGlobalId } from '../common/ids';
+import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
 import type { Page, PageRequest } from '../common/pagination';
 import type { GarmentService } from '../garments/garment-service';
@@ -75,8 +75,7 @@ export class OutfitService {
   async findOutfits(viewer: Viewer, ids: readonly string[]): Promise<(Outfit | null)[]> {
     const v = requireTenant(viewer);
     const rows = await this.outfits.findByIds(v.tenantId, ids, shopperScope(v));
-    const byId = new Map(rows.map((o) => [o.id, o]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignToIds(ids, rows);
   }
 
   /** The items of each outfit (batch loader; the caller already may see the outfits). */

@@ -1,6 +1,6 @@
 // GraphQL resolvers of person photos.
 import type { Resolvers } from '../generated/graphql';
-import { fromGlobalId, toGlobalId } from '../common/ids';
+import { optionalGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/payloads';
 
@@ -13,7 +13,7 @@ export const photoResolvers: Resolvers = {
   },
   Mutation: {
     uploadPersonPhoto: async (_, { input }, { services, viewer }) => {
-      const shopperId = input.shopperId === undefined || input.shopperId === null ? undefined : fromGlobalId(input.shopperId, 'Shopper');
+      const shopperId = optionalGlobalId(input.shopperId, 'Shopper');
       return payload('personPhoto', await services.photos.uploadPersonPhoto(viewer, { image: input.image, shopperId }));
     },
   },

@@ -6,6 +6,7 @@ import type { BlobStore } from '../blobs';
 import { requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
 import { ok, refuse, userError, type Outcome } from '../common/user-errors';
 import type { Page, PageRequest } from '../common/pagination';
+import { alignToIds } from '../common/ids';
 import type { ImageInput, UploadService } from '../uploads/upload-service';
 import type { ShopperService } from '../shoppers/shopper-service';
 import type { PhotoRepository } from './photo-repository';
@@ -72,7 +73,6 @@ export class PhotoService {
   async findPhotos(viewer: Viewer, ids: readonly string[]): Promise<(PersonPhoto | null)[]> {
     const v = requireTenant(viewer);
     const rows = await this.photos.findByIds(v.tenantId, ids, shopperScope(v));
-    const byId = new Map(rows.map((p) => [p.id, p]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignToIds(ids, rows);
   }
 }

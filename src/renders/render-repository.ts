@@ -22,7 +22,6 @@ export type CreateRenderResult =
   | { kind: 'over_quota'; active: number; limit: number };
 
 export const ACTIVE: RenderStatus[] = ['QUEUED', 'RUNNING'];
-export const TERMINAL: RenderStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
 
 export class RenderRepository {
   constructor(private readonly db: Database) {}

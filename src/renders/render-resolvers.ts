@@ -37,9 +37,6 @@ export const renderResolvers: Resolvers = {
       },
     },
   },
-  RenderProgress: {
-    preview: (progress) => progress.preview,
-  },
   Render: {
     id: (render) => toGlobalId('Render', render.id),
     outfit: async (render, _, { loaders }) => (await loaders.outfit.load(render.outfitId))!,

@@ -3,7 +3,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Render, RenderStatus } from '../generated/prisma/client';
 import { AuthError, requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
-import { fromGlobalId } from '../common/ids';
+import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
 import type { Page, PageRequest } from '../common/pagination';
 import type { JobQueue } from '../jobs/job-queue';
@@ -116,8 +116,7 @@ export class RenderService {
   async findRenders(viewer: Viewer, ids: readonly string[]): Promise<(Render | null)[]> {
     const v = requireTenant(viewer);
     const rows = await this.renders.findByIds(v.tenantId, ids, shopperScope(v));
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignToIds(ids, rows);
   }
 
   async findRender(viewer: Viewer, id: string): Promise<Render | null> {
@@ -126,26 +125,31 @@ export class RenderService {
 
   /**
    * The render's current state, then every event, ending with its final state. Subscribes
-   * before reading the current state, so nothing published in between is lost. Authorization
-   * is checked here, once: another tenant's or shopper's render is NOT_FOUND.
+   * before reading the current state, so nothing published in between is lost; that read is
+   * also the authorization check, made once: another tenant's or shopper's render is NOT_FOUND.
    */
   async progress(viewer: Viewer, renderGlobalId: string): Promise<AsyncIterable<RenderEvent>> {
     const v = requireTenant(viewer);
     const renderId = fromGlobalId(renderGlobalId, 'Render');
-    const visible = renderId ? await this.findRender(v, renderId) : null;
-    if (!visible) throw new AuthError('NOT_FOUND', 'no render with this id');
-    const channel = progressChannel(v.tenantId, visible.id);
+    if (!renderId) throw new AuthError('NOT_FOUND', 'no render with this id');
     const buffered: RenderEvent[] = [];
     let wake: (() => void) | null = null;
-    const unsubscribe = await this.pubsub.subscribe(channel, (message) => {
+    // The channel carries the viewer's own tenant, so subscribing before the check reveals nothing.
+    const unsubscribe = await this.pubsub.subscribe(progressChannel(v.tenantId, renderId), (message) => {
       buffered.push(this.decode(message));
       wake?.();
     });
-    const renders = this.renders;
+    const current = await this.findRender(v, renderId).catch(async (error: unknown) => {
+      await unsubscribe();
+      throw error;
+    });
+    if (!current) {
+      await unsubscribe();
+      throw new AuthError('NOT_FOUND', 'no render with this id');
+    }
     return {
       async *[Symbol.asyncIterator]() {
         try {
-          const current = (await renders.find(v.tenantId, visible.id)) ?? visible;
           let lastStep = current.completedSteps;
           let lastStatus = current.status;
           yield { render: current, step: current.completedSteps, totalSteps: current.steps, etaMs: null, preview: null, final: isTerminal(current.status), publishedAt: Date.now() };

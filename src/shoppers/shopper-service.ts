@@ -6,6 +6,7 @@ import { requireScope, requireTenant, type Viewer } from '../auth/viewer';
 import type { SessionTokens } from '../auth/tokens';
 import { isUniqueViolation, ok, refuse, userError, type Outcome } from '../common/user-errors';
 import type { Page, PageRequest } from '../common/pagination';
+import { alignToIds } from '../common/ids';
 import type { ShopperRepository } from './shopper-repository';
 
 /** How long a shopper session token is valid. */
@@ -48,7 +49,6 @@ export class ShopperService {
     const v = requireTenant(viewer);
     const visible = v.kind === 'shopper' ? ids.filter((id) => id === v.shopperId) : ids;
     const rows = visible.length > 0 ? await this.shoppers.findByIds(v.tenantId, visible) : [];
-    const byId = new Map(rows.map((s) => [s.id, s]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignToIds(ids, rows);
   }
 }

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent } from '../generated/prisma/client';
 import { requireScope, requireTenant, hasScope, type Viewer } from '../auth/viewer';
-import { toGlobalId } from '../common/ids';
+import { toGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
 import type { Page, PageRequest } from '../common/pagination';
 import type { JobContext, JobPayloads, JobQueue } from '../jobs/job-queue';
@@ -138,8 +138,7 @@ export class WebhookService {
     const v = requireTenant(viewer);
     if (!hasScope(v, 'ADMIN')) return ids.map(() => null);
     const rows = await this.webhooks.findEndpoints(v.tenantId, ids);
-    const byId = new Map(rows.map((e) => [e.id, e]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignToIds(ids, rows);
   }
 
   /** Deliveries by id, in the order asked; null where missing or when the viewer is not an ADMIN key. */
@@ -147,8 +146,7 @@ export class WebhookService {
     const v = requireTenant(viewer);
     if (!hasScope(v, 'ADMIN')) return ids.map(() => null);
     const rows = await this.webhooks.findDeliveries(v.tenantId, ids);
-    const byId = new Map(rows.map((d) => [d.id, d]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignToIds(ids, rows);
   }
 
   /**
