@@ -1,16 +1,35 @@
 // Turns the bearer token of a request or graphql-ws connection into a Viewer.
 import type { TenantRepository } from '../tenants/tenant-repository';
+import type { PubSub } from '../jobs/pubsub';
+import { ApiKeyCache } from './api-key-cache';
 import { parseApiKey, safeEqual, type SessionTokens } from './tokens';
 import { AuthError, type Viewer } from './viewer';
 
 const TOUCH_INTERVAL_MS = 60_000;
+
+/** Pub/sub channel on which a revoked key's secret hash is announced to every API process. */
+export const API_KEY_REVOKED_CHANNEL = 'auth:api-key-revoked';
 
 export class Authenticator {
   constructor(
     private readonly tenants: TenantRepository,
     private readonly sessions: SessionTokens,
     private readonly operatorToken: string | undefined,
+    private readonly apiKeys: ApiKeyCache = new ApiKeyCache(),
   ) {}
+
+  /** Evicts a revoked key here at once. */
+  forgetApiKey(secretHash: string): void {
+    this.apiKeys.forget(secretHash);
+  }
+
+  /** Evicts keys revoked by any process; resolves once listening. */
+  async followRevocations(pubsub: PubSub): Promise<() => Promise<void>> {
+    return pubsub.subscribe(API_KEY_REVOKED_CHANNEL, (message) => {
+      const { secretHash } = JSON.parse(message) as { secretHash: string };
+      this.apiKeys.forget(secretHash);
+    });
+  }
 
   /** `authorization` is the header value ("Bearer <token>") or the bare token; absent means anonymous. */
   async authenticate(authorization: string | undefined | null): Promise<Viewer> {
@@ -26,6 +45,8 @@ export class Authenticator {
     }
     const apiKey = parseApiKey(token);
     if (apiKey) {
+      const cached = this.apiKeys.get(apiKey.secretHash);
+      if (cached && cached.tenantId === apiKey.tenantId) return cached;
       const key = await this.tenants.findActiveKey(apiKey.tenantId, apiKey.secretHash);
       if (!key) throw new AuthError('UNAUTHENTICATED', 'invalid or revoked API key');
       const now = new Date();
@@ -33,7 +54,9 @@ export class Authenticator {
         // Best effort: a failed bookkeeping write must not fail the request.
         this.tenants.touchKey(key.tenantId, key.id, now).catch(() => undefined);
       }
-      return { kind: 'apiKey', tenantId: key.tenantId, apiKeyId: key.id, scopes: key.scopes };
+      const viewer = { kind: 'apiKey' as const, tenantId: key.tenantId, apiKeyId: key.id, scopes: key.scopes };
+      this.apiKeys.set(apiKey.secretHash, viewer);
+      return viewer;
     }
     if (this.operatorToken && safeEqual(token, this.operatorToken)) return { kind: 'operator' };
     throw new AuthError('UNAUTHENTICATED', 'invalid token');

@@ -1,7 +1,8 @@
 // The only code that touches garments and reference_caches.
 import type { Garment, GarmentCategory, ReferenceCache } from '../generated/prisma/client';
-import type { Database } from '../db/database';
+import type { Database, Tx } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
+import type { CatalogVersions } from './catalog-versions';
 
 export interface NewGarment {
   id: string;
@@ -15,11 +16,22 @@ export interface NewGarment {
 }
 
 export class GarmentRepository {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** Told of every committed write, so cached catalog reads are dropped. */
+    private readonly catalog?: CatalogVersions,
+  ) {}
+
+  /** Runs a write in the tenant's transaction, then announces the change once it has committed. */
+  private async write<T>(tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    const result = await this.db.withTenant(tenantId, work);
+    this.catalog?.changed(tenantId);
+    return result;
+  }
 
   /** Creates the garment and its PENDING reference cache row for `model` together. */
   create(tenantId: string, garment: NewGarment, model: string, cacheId: string): Promise<Garment> {
-    return this.db.withTenant(tenantId, async (tx) => {
+    return this.write(tenantId, async (tx) => {
       const created = await tx.garment.create({ data: { ...garment, tenantId } });
       await tx.referenceCache.create({ data: { id: cacheId, tenantId, garmentId: garment.id, model } });
       return created;
@@ -35,25 +47,46 @@ export class GarmentRepository {
   }
 
   archive(tenantId: string, id: string): Promise<Garment | null> {
-    return this.db.withTenant(tenantId, async (tx) => {
+    return this.write(tenantId, async (tx) => {
       const { count } = await tx.garment.updateMany({ where: { id, tenantId }, data: { archived: true } });
       return count === 1 ? tx.garment.findUnique({ where: { id } }) : null;
     });
   }
 
-  list(tenantId: string, page: PageRequest, filter: { category?: GarmentCategory; includeArchived: boolean }): Promise<Page<Garment>> {
+  /**
+   * A page of garments, newest first, in one transaction: with `cachesForModel`, each garment's
+   * cache row for that model comes along; `count` false leaves totalCount at 0 (not asked for).
+   */
+  list(
+    tenantId: string,
+    page: PageRequest,
+    filter: { category?: GarmentCategory; includeArchived: boolean },
+    options: { count: boolean; cachesForModel?: string } = { count: true },
+  ): Promise<{ page: Page<Garment>; caches: ReferenceCache[] }> {
     const where = {
       tenantId,
       ...(filter.category ? { category: filter.category } : {}),
       ...(filter.includeArchived ? {} : { archived: false }),
     };
+    const model = options.cachesForModel;
     return this.db.withTenant(tenantId, async (tx) => {
       const q = keysetQuery(page);
       const [rows, total] = await Promise.all([
-        tx.garment.findMany({ ...q, where: { ...where, ...q.where } }),
-        tx.garment.count({ where }),
+        model === undefined
+          ? tx.garment.findMany({ ...q, where: { ...where, ...q.where } })
+          : tx.garment.findMany({ ...q, where: { ...where, ...q.where }, include: { caches: { where: { model } } } }),
+        options.count ? tx.garment.count({ where }) : Promise.resolve(0),
       ]);
-      return toPage(rows, page, total);
+      const caches: ReferenceCache[] = [];
+      const garments = rows.map((row) => {
+        if ('caches' in row) {
+          const { caches: own, ...garment } = row as Garment & { caches: ReferenceCache[] };
+          caches.push(...own);
+          return garment;
+        }
+        return row;
+      });
+      return { page: toPage(garments, page, total), caches };
     });
   }
 
@@ -65,7 +98,7 @@ export class GarmentRepository {
 
   /** The cache row of a garment for a model, creating it PENDING when missing (a new model version). */
   ensureCache(tenantId: string, garmentId: string, model: string, newId: string): Promise<ReferenceCache> {
-    return this.db.withTenant(tenantId, (tx) =>
+    return this.write(tenantId, (tx) =>
       tx.referenceCache.upsert({
         where: { garmentId_model: { garmentId, model } },
         create: { id: newId, tenantId, garmentId, model },
@@ -75,20 +108,20 @@ export class GarmentRepository {
   }
 
   markCacheReady(tenantId: string, cacheId: string, result: { blobKey: string; bytes: number; checksum: string; computeMs: number }): Promise<ReferenceCache> {
-    return this.db.withTenant(tenantId, (tx) =>
+    return this.write(tenantId, (tx) =>
       tx.referenceCache.update({ where: { id: cacheId }, data: { ...result, status: 'READY', error: null, attempts: { increment: 1 } } }),
     );
   }
 
   markCacheFailed(tenantId: string, cacheId: string, error: string): Promise<ReferenceCache> {
-    return this.db.withTenant(tenantId, (tx) =>
+    return this.write(tenantId, (tx) =>
       tx.referenceCache.update({ where: { id: cacheId }, data: { status: 'FAILED', error, attempts: { increment: 1 } } }),
     );
   }
 
   /** FAILED -> PENDING (retry by mutation); null when there is no failed cache. */
   async resetFailedCache(tenantId: string, garmentId: string, model: string): Promise<ReferenceCache | null> {
-    return this.db.withTenant(tenantId, async (tx) => {
+    return this.write(tenantId, async (tx) => {
       const { count } = await tx.referenceCache.updateMany({ where: { tenantId, garmentId, model, status: 'FAILED' }, data: { status: 'PENDING', error: null } });
       return count === 1 ? tx.referenceCache.findFirst({ where: { tenantId, garmentId, model } }) : null;
     });

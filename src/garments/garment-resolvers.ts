@@ -3,12 +3,19 @@ import type { Resolvers } from '../generated/graphql';
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/payloads';
+import { selects } from '../graphql/selection';
 
 export const garmentResolvers: Resolvers = {
   Query: {
-    garments: async (_, args, { services, viewer }) => {
+    garments: async (_, args, { services, viewer, loaders }, info) => {
       const page = parsePageArgs(args.first, args.after);
-      return toConnection(await services.garments.listGarments(viewer, page, args.category), page);
+      const result = await services.garments.listGarments(viewer, page, args.category, {
+        count: selects(info, ['totalCount']),
+        caches: selects(info, ['edges', 'node', 'referenceCache']),
+      });
+      // The caches came with the page: Garment.referenceCache finds them in its loader.
+      for (const [garmentId, cache] of result.caches ?? []) loaders.referenceCache.prime(garmentId, cache);
+      return toConnection(result.page, page);
     },
   },
   Mutation: {

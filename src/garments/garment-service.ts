@@ -101,9 +101,27 @@ export class GarmentService {
     return garment ? ok(garment) : refuse(userError('NOT_FOUND', 'no garment with this id', ['id']));
   }
 
-  listGarments(viewer: Viewer, page: PageRequest, category?: GarmentCategory | null): Promise<Page<Garment>> {
+  /**
+   * A page of the catalog. `include.caches`: the default model's cache rows come from the same
+   * transaction (null where a garment has none); `include.count`: totalCount is computed.
+   */
+  async listGarments(
+    viewer: Viewer,
+    page: PageRequest,
+    category: GarmentCategory | null | undefined,
+    include: { count: boolean; caches: boolean } = { count: true, caches: false },
+  ): Promise<{ page: Page<Garment>; caches: Map<string, ReferenceCache | null> | null }> {
     const v = requireCatalogRead(viewer);
-    return this.garments.list(v.tenantId, page, { category: category ?? undefined, includeArchived: v.kind === 'apiKey' });
+    const result = await this.garments.list(
+      v.tenantId,
+      page,
+      { category: category ?? undefined, includeArchived: v.kind === 'apiKey' },
+      { count: include.count, ...(include.caches ? { cachesForModel: this.defaultModel } : {}) },
+    );
+    if (!include.caches) return { page: result.page, caches: null };
+    const caches = new Map<string, ReferenceCache | null>(result.page.items.map((garment) => [garment.id, null]));
+    for (const cache of result.caches) caches.set(cache.garmentId, cache);
+    return { page: result.page, caches };
   }
 
   /** Garments by id, in the order asked, null where missing or not visible (batch loader). */

@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import ApolloServerPluginResponseCache from '@apollo/server-plugin-response-cache';
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { WebSocketServer } from 'ws';
@@ -13,6 +15,7 @@ import type { GraphQLSchema } from 'graphql';
 import type express from 'express';
 import { AuthError, type Viewer } from '../auth/viewer';
 import type { Services } from '../main/services';
+import type { CatalogVersions } from '../garments/catalog-versions';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { schemaPath } from '../main/paths';
@@ -52,9 +55,30 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
   };
 }
 
+/**
+ * Catalog reads (fields marked with @cacheControl in schema.graphql) are answered from memory,
+ * per viewer, keyed by the tenant's catalog version: any garment or cache write moves the
+ * version, so a cached page is never served after a change (other processes hear of it over
+ * pub/sub; the max age bounds a missed announcement).
+ */
+function responseCachePlugin(catalogVersions: CatalogVersions): ApolloServerPlugin<GraphQLContext> {
+  const tenantOf = (viewer: Viewer): string | null => (viewer.kind === 'apiKey' || viewer.kind === 'shopper' ? viewer.tenantId : null);
+  return ApolloServerPluginResponseCache<GraphQLContext>({
+    sessionId: async ({ contextValue: { viewer } }) =>
+      viewer.kind === 'apiKey' ? `key:${viewer.tenantId}:${viewer.apiKeyId}` : viewer.kind === 'shopper' ? `shopper:${viewer.tenantId}:${viewer.shopperId}` : null,
+    extraCacheKeyData: async ({ contextValue: { viewer } }) => {
+      const tenantId = tenantOf(viewer);
+      return tenantId === null ? null : `${tenantId}@${catalogVersions.version(tenantId)}`;
+    },
+    shouldReadFromCache: async ({ contextValue: { viewer } }) => tenantOf(viewer) !== null,
+    shouldWriteToCache: async ({ contextValue: { viewer } }) => tenantOf(viewer) !== null,
+  });
+}
+
 export async function createGraphQLTransport(options: {
   httpServer: HttpServer;
   services: Services;
+  catalogVersions: CatalogVersions;
   logger: Logger;
   metrics: Metrics;
   introspection: boolean;
@@ -103,6 +127,9 @@ export async function createGraphQLTransport(options: {
     includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      // Hints only: no Cache-Control headers, so no browser or proxy keeps a tenant's answers.
+      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      responseCachePlugin(options.catalogVersions),
       metricsPlugin(metrics),
     ],
   });

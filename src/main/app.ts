@@ -25,6 +25,7 @@ import { createEngine, type Engine } from '../inference';
 import { InferenceJobs, type EventNotifier } from '../worker/inference-jobs';
 import { Sweeps, type SweepOptions } from '../worker/sweeps';
 import { GarmentRepository } from '../garments/garment-repository';
+import { CatalogVersions } from '../garments/catalog-versions';
 import { PhotoRepository } from '../photos/photo-repository';
 import { OutfitRepository } from '../outfits/outfit-repository';
 import { RenderRepository } from '../renders/render-repository';
@@ -43,6 +44,8 @@ export interface AtelierServer {
   sweeps: Sweeps | null;
   adminToken: string | undefined;
   services: Services;
+  /** Per-tenant catalog versions (what the GraphQL response cache is keyed by). */
+  catalogVersions: CatalogVersions;
   db: Database;
   logger: Logger;
   /** Drains HTTP and WebSocket, then closes the database. */
@@ -93,8 +96,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const pubsub: PubSub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new InProcessPubSub();
   const model = modelId(config.modelDir);
 
+  const catalogVersions = new CatalogVersions(pubsub, logger);
+  const stopFollowingCatalog = await catalogVersions.follow();
+
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
   const services = createServices({
+    catalogVersions,
     db,
     blobs,
     fileSigner,
@@ -109,6 +116,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     webhookSecrets: secrets.signingSecrets,
   });
 
+  const stopFollowingRevocations = await services.authenticator.followRevocations(pubsub);
+
   // The worker: the engine runs in its own thread, so the API's event loop stays free.
   let engine: Engine | null = null;
   let sweeps: Sweeps | null = null;
@@ -120,7 +129,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       blobs,
       queue,
       pubsub,
-      garments: new GarmentRepository(db),
+      garments: new GarmentRepository(db, catalogVersions),
       photos: new PhotoRepository(db),
       outfits: new OutfitRepository(db),
       renders: renderRepository,
@@ -142,7 +151,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const app = createHttpApp({ db, blobs, fileSigner, uploads: services.uploads, logger, metrics, graphql: () => transport?.middleware ?? null });
     const server = createServer(app);
     httpServer = server;
-    transport = await createGraphQLTransport({ httpServer: server, services, logger, metrics, introspection: target.kind === 'embedded' });
+    transport = await createGraphQLTransport({ httpServer: server, services, catalogVersions, logger, metrics, introspection: target.kind === 'embedded' });
     await new Promise<void>((resolveListen, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolveListen());
@@ -165,6 +174,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sweeps,
     adminToken: secrets.adminToken,
     services,
+    catalogVersions,
     db,
     logger,
     close() {
@@ -177,7 +187,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await step('sweeps', () => sweeps?.stop());
         await step('queue', () => queue.close());
         await step('engine', () => engine?.close());
-        await step('pubsub', () => pubsub.close());
+        await step('pubsub', async () => {
+          await stopFollowingRevocations();
+          await stopFollowingCatalog();
+          await pubsub.close();
+        });
         await step('database', () => db.close());
       })();
       return closing;

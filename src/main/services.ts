@@ -4,7 +4,7 @@ import type { Database } from '../db/database';
 import type { BlobStore, UrlSigner } from '../blobs';
 import { FileLinks } from '../blobs/file-links';
 import { SessionTokens } from '../auth/tokens';
-import { Authenticator } from '../auth/authenticator';
+import { API_KEY_REVOKED_CHANNEL, Authenticator } from '../auth/authenticator';
 import { TenantRepository } from '../tenants/tenant-repository';
 import { TenantService } from '../tenants/tenant-service';
 import { ShopperRepository } from '../shoppers/shopper-repository';
@@ -12,6 +12,7 @@ import { ShopperService } from '../shoppers/shopper-service';
 import { UploadRepository } from '../uploads/upload-repository';
 import { UploadService } from '../uploads/upload-service';
 import { GarmentRepository } from '../garments/garment-repository';
+import type { CatalogVersions } from '../garments/catalog-versions';
 import { GarmentService } from '../garments/garment-service';
 import { PhotoRepository } from '../photos/photo-repository';
 import { PhotoService } from '../photos/photo-service';
@@ -53,6 +54,8 @@ export interface ServiceDeps {
   logger: Logger;
   /** The server's signing secrets, newest first: each webhook endpoint's secret is derived from the first. */
   webhookSecrets: string[];
+  /** Told of every catalog write (the GraphQL response cache keys catalog reads by it). */
+  catalogVersions: CatalogVersions;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -60,7 +63,7 @@ export function createServices(deps: ServiceDeps): Services {
   const sessions = new SessionTokens(deps.sessionSecrets);
   const shoppers = new ShopperService(new ShopperRepository(deps.db), sessions);
   const uploads = new UploadService(new UploadRepository(deps.db), deps.blobs, deps.uploadSigner, deps.publicUrl);
-  const garments = new GarmentService(new GarmentRepository(deps.db), uploads, deps.blobs, deps.defaultModel);
+  const garments = new GarmentService(new GarmentRepository(deps.db, deps.catalogVersions), uploads, deps.blobs, deps.defaultModel);
   const photos = new PhotoService(new PhotoRepository(deps.db), shoppers, uploads, deps.blobs);
   const outfits = new OutfitService(new OutfitRepository(deps.db), garments, shoppers);
   // New garments and photos are encoded ahead of any render; a failed enqueue is only logged,
@@ -72,9 +75,18 @@ export function createServices(deps: ServiceDeps): Services {
   photos.onPhotoUploaded((tenantId, photoId) => {
     enqueuePersonEncoding(deps.queue, tenantId, photoId, deps.defaultModel).catch(logEnqueueFailure);
   });
+  const authenticator = new Authenticator(tenantRepository, sessions, deps.operatorToken);
+  const tenants = new TenantService(tenantRepository);
+  // A revoked key stops working here at once, and in other API processes when they hear of it.
+  tenants.onApiKeyRevoked((key) => {
+    authenticator.forgetApiKey(key.secretHash);
+    deps.pubsub
+      .publish(API_KEY_REVOKED_CHANNEL, JSON.stringify({ tenantId: key.tenantId, secretHash: key.secretHash }))
+      .catch((error: unknown) => deps.logger.error({ err: error }, 'could not announce an API key revocation'));
+  });
   return {
-    authenticator: new Authenticator(tenantRepository, sessions, deps.operatorToken),
-    tenants: new TenantService(tenantRepository),
+    authenticator,
+    tenants,
     shoppers,
     uploads,
     garments,

@@ -22,8 +22,17 @@ function checkName(name: string, field: string[]) {
   return { name: trimmed };
 }
 
+export type ApiKeyRevokedListener = (key: ApiKey) => void;
+
 export class TenantService {
+  private readonly revokedListeners: ApiKeyRevokedListener[] = [];
+
   constructor(private readonly tenants: TenantRepository) {}
+
+  /** Called after a key is revoked (authentication caches forget it). */
+  onApiKeyRevoked(listener: ApiKeyRevokedListener): void {
+    this.revokedListeners.push(listener);
+  }
 
   async createTenant(viewer: Viewer, input: CreateTenantInput): Promise<Outcome<{ tenant: Tenant; apiKey: string }>> {
     if (viewer.kind !== 'operator') {
@@ -84,6 +93,7 @@ export class TenantService {
     const { tenantId } = requireScope(viewer, 'ADMIN');
     const key = apiKeyId ? await this.tenants.revokeApiKey(tenantId, apiKeyId, new Date()) : null;
     if (!key) return refuse(userError('NOT_FOUND', 'no API key with this id', ['id']));
+    for (const listener of this.revokedListeners) listener(key);
     return ok(key);
   }
 

@@ -43,4 +43,17 @@ describe.each(databaseKinds())('query count on %s', (kind) => {
     // auth + page + count + items + garments + caches, each in its tenant transaction
     expect(large).toBeLessThanOrEqual(20);
   });
+
+  test('a garments page with its reference caches is one transaction once the API key is known', async () => {
+    const GARMENTS = `{ garments(first: 50) { edges { node { id sku image { url } referenceCache { status bytes } } } } }`;
+    await ok(server.url, key, GARMENTS); // the key is now in the authentication cache
+    const before = server.db.statementCount;
+    const data = await ok(server.url, key, GARMENTS);
+    expect(data.garments.edges.map((e: any) => e.node.referenceCache.status)).toEqual(['PENDING', 'PENDING', 'PENDING', 'PENDING']);
+    // BEGIN, set_config, garments, their caches, COMMIT: no key lookup, no count, no second transaction.
+    expect(server.db.statementCount - before).toBeLessThanOrEqual(5);
+    const counted = server.db.statementCount;
+    expect((await ok(server.url, key, `{ garments(first: 50) { totalCount } }`)).garments.totalCount).toBe(4);
+    expect(server.db.statementCount - counted).toBeLessThanOrEqual(5);
+  });
 });

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from '../support/server';
 import { spawnServer, waitFor, type ServerProcess } from '../support/process';
-import { createGarment, createTenant, ok } from '../support/graphql-client';
+import { createGarment, createTenant, gql, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
 
@@ -114,6 +114,39 @@ scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
       expect(events[events.length - 1]).toEqual({ status: 'SUCCEEDED', step: 8 });
       expect(events.filter((e) => e.status === 'RUNNING' && e.step > 0).map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     }
+  });
+
+  test('an API key revoked through one API stops working on the other at once, not after its cache expires', async () => {
+    const [a, b] = apis as [string, string];
+    const { adminKey } = await createTenant(a);
+    const { secret, apiKey } = (await ok(a, adminKey, `mutation { createApiKey(input: { name: "k", scopes: [CATALOG_READ] }) { secret apiKey { id } } }`)).createApiKey;
+    await ok(b, secret, `{ tenant { id } }`); // b now holds the key in its authentication cache
+    await ok(a, adminKey, `mutation($id: ID!) { revokeApiKey(id: $id) { userErrors { code } } }`, { id: apiKey.id });
+    const revokedAt = Date.now();
+    let code: unknown;
+    while (Date.now() - revokedAt < 2_000) {
+      code = (await gql(b, secret, `{ tenant { id } }`)).errors?.[0]?.extensions?.code;
+      if (code === 'UNAUTHENTICATED') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The cache trusts a key for 5 s; refusal well within that means the revocation was broadcast.
+    expect(code).toBe('UNAUTHENTICATED');
+  });
+
+  test('a garment created through one API shows at once in the other API\'s cached catalog page', async () => {
+    const [a, b] = apis as [string, string];
+    const { adminKey } = await createTenant(a);
+    const PAGE = `{ garments(first: 10) { totalCount } }`;
+    await ok(b, adminKey, PAGE);
+    expect((await ok(b, adminKey, PAGE)).garments.totalCount).toBe(0); // now cached on b for 5 s
+    await createGarment(a, adminKey, 'X', 'TOP');
+    const createdAt = Date.now();
+    let count = 0;
+    while (count === 0 && Date.now() - createdAt < 2_000) {
+      count = (await ok(b, adminKey, PAGE)).garments.totalCount;
+      if (count === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(count).toBe(1);
   });
 
   test('kill -9 of the worker running a render: the other worker completes it', async () => {

@@ -1,0 +1,68 @@
+// The catalog page is answered from a per-viewer response cache, and never after a change:
+// any garment or reference cache write moves the tenant's catalog version.
+import { databaseKinds, startTestServer, type TestServer } from '../support/server';
+import { createGarment, createShopperSession, createTenant, ok } from '../support/graphql-client';
+import { GarmentRepository } from '../../src/garments/garment-repository';
+import { fromGlobalId } from '../../src/common/ids';
+
+const PAGE = `{ garments(first: 50) { totalCount edges { node { id sku archived referenceCache { status bytes } } } } }`;
+
+describe.each(databaseKinds())('response cache on %s', (kind) => {
+  let server: TestServer;
+  let key: string;
+  let tenantId: string;
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+    const tenant = await createTenant(server.url);
+    key = tenant.adminKey;
+    tenantId = fromGlobalId(tenant.id, 'Tenant')!;
+    await createGarment(server.url, key, 'A', 'TOP');
+  });
+  afterAll(() => server.stop());
+
+  async function page(token = key): Promise<{ data: any; statements: number }> {
+    const before = server.db.statementCount;
+    const data = await ok(server.url, token, PAGE);
+    return { data, statements: server.db.statementCount - before };
+  }
+
+  test('a repeated page costs no SQL; a new garment shows on the next read', async () => {
+    await page();
+    const again = await page();
+    expect(again.statements).toBe(0);
+    expect(again.data.garments.totalCount).toBe(1);
+    await createGarment(server.url, key, 'B', 'BOTTOM');
+    const fresh = await page();
+    expect(fresh.statements).toBeGreaterThan(0);
+    expect(fresh.data.garments.edges.map((e: any) => e.node.sku)).toEqual(['B', 'A']);
+  });
+
+  test("the worker's cache write (another repository instance) is seen at once", async () => {
+    const before = await page();
+    const garmentId = fromGlobalId(before.data.garments.edges[0].node.id, 'Garment')!;
+    expect((await page()).statements).toBe(0);
+    const worker = new GarmentRepository(server.db, server.catalogVersions);
+    const cache = await worker.ensureCache(tenantId, garmentId, server.services.garments.defaultModel, '00000000-0000-4000-8000-00000000c0de');
+    await worker.markCacheReady(tenantId, cache.id, { blobKey: 'k', bytes: 1234, checksum: 'c', computeMs: 1 });
+    const after = await page();
+    expect(after.data.garments.edges[0].node.referenceCache).toEqual({ status: 'READY', bytes: 1234 });
+  });
+
+  test('viewers never share entries: a shopper does not get the API key view with archived garments', async () => {
+    const archivedId = (await ok(server.url, key, `{ garments(first: 1) { edges { node { id } } } }`)).garments.edges[0].node.id;
+    await ok(server.url, key, `mutation($id: ID!) { archiveGarment(id: $id) { userErrors { code } } }`, { id: archivedId });
+    const admin = await page();
+    expect(admin.data.garments.edges.some((e: any) => e.node.archived)).toBe(true);
+    const { token } = await createShopperSession(server.url, key, 'shopper-1');
+    const shopper = await page(token);
+    expect(shopper.data.garments.edges.some((e: any) => e.node.archived)).toBe(false);
+    expect(shopper.data.garments.totalCount).toBe(admin.data.garments.totalCount - 1);
+  });
+
+  test('another tenant never reads this tenant\'s cached page', async () => {
+    await page();
+    const other = await createTenant(server.url, 'Other');
+    const theirs = await page(other.adminKey);
+    expect(theirs.data.garments.totalCount).toBe(0);
+  });
+});
