@@ -57,15 +57,20 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
 
 /**
  * Catalog reads (fields marked with @cacheControl in schema.graphql) are answered from memory,
- * per viewer, keyed by the tenant's catalog version: any garment or cache write moves the
+ * per tenant and kind of viewer, keyed by the tenant's catalog version: any garment or cache write moves the
  * version, so a cached page is never served after a change (other processes hear of it over
  * pub/sub; the max age bounds a missed announcement).
  */
 function responseCachePlugin(catalogVersions: CatalogVersions): ApolloServerPlugin<GraphQLContext> {
   const tenantOf = (viewer: Viewer): string | null => (viewer.kind === 'apiKey' || viewer.kind === 'shopper' ? viewer.tenantId : null);
   return ApolloServerPluginResponseCache<GraphQLContext>({
-    sessionId: async ({ contextValue: { viewer } }) =>
-      viewer.kind === 'apiKey' ? `key:${viewer.tenantId}:${viewer.apiKeyId}` : viewer.kind === 'shopper' ? `shopper:${viewer.tenantId}:${viewer.shopperId}` : null,
+    // A catalog answer depends only on the tenant and the kind of viewer (API keys also see
+    // archived garments; shoppers do not), so every shopper of a tenant shares one entry. A
+    // field that depends on who asks must not carry a cache hint.
+    sessionId: async ({ contextValue: { viewer } }) => {
+      const tenantId = tenantOf(viewer);
+      return tenantId === null ? null : `${viewer.kind}:${tenantId}`;
+    },
     extraCacheKeyData: async ({ contextValue: { viewer } }) => {
       const tenantId = tenantOf(viewer);
       return tenantId === null ? null : `${tenantId}@${catalogVersions.version(tenantId)}`;

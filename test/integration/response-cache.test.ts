@@ -48,7 +48,7 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
     expect(after.data.garments.edges[0].node.referenceCache).toEqual({ status: 'READY', bytes: 1234 });
   });
 
-  test('viewers never share entries: a shopper does not get the API key view with archived garments', async () => {
+  test('shoppers of a tenant share entries, but never get the API key view with archived garments', async () => {
     const archivedId = (await ok(server.url, key, `{ garments(first: 1) { edges { node { id } } } }`)).garments.edges[0].node.id;
     await ok(server.url, key, `mutation($id: ID!) { archiveGarment(id: $id) { userErrors { code } } }`, { id: archivedId });
     const admin = await page();
@@ -57,6 +57,10 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
     const shopper = await page(token);
     expect(shopper.data.garments.edges.some((e: any) => e.node.archived)).toBe(false);
     expect(shopper.data.garments.totalCount).toBe(admin.data.garments.totalCount - 1);
+    const second = await createShopperSession(server.url, key, 'shopper-2');
+    const shared = await page(second.token);
+    expect(shared.statements).toBe(0);
+    expect(shared.data).toEqual(shopper.data);
   });
 
   test('another tenant never reads this tenant\'s cached page', async () => {
