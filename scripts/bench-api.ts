@@ -427,6 +427,7 @@ async function main(): Promise<void> {
     summary.queryUncachedP99Ms = uncached.latency.p99;
     summary.queryUncachedNon2xx = uncached.non2xx;
     log(`query alone, response cache defeated: ${describe(uncached)}; ${summary.queryUncachedStatementsPerRequest} SQL statements per request`);
+    await settle();
 
     // Renders: keep RENDERS_DURING_QUERY running for the whole window, re-requesting when one ends.
     let keepRendering = true;
