@@ -102,6 +102,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
   const services = createServices({
     catalogVersions,
+    webhookPrivateNetworks: config.webhookPrivateNetworks,
     db,
     blobs,
     fileSigner,

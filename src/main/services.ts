@@ -56,6 +56,8 @@ export interface ServiceDeps {
   webhookSecrets: string[];
   /** Told of every catalog write (the GraphQL response cache keys catalog reads by it). */
   catalogVersions: CatalogVersions;
+  /** Webhooks may go to loopback/private addresses (ATELIER_WEBHOOK_PRIVATE_NETWORKS). */
+  webhookPrivateNetworks: boolean;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -93,7 +95,9 @@ export function createServices(deps: ServiceDeps): Services {
     photos,
     outfits,
     fileLinks: new FileLinks(deps.fileSigner, deps.publicUrl),
-    webhooks: new WebhookService(new WebhookRepository(deps.db), deps.queue, new WebhookSecrets(deps.webhookSecrets)),
+    webhooks: new WebhookService(new WebhookRepository(deps.db), deps.queue, new WebhookSecrets(deps.webhookSecrets), {
+      allowPrivateNetworks: deps.webhookPrivateNetworks,
+    }),
     renders: new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.defaultModel, deps.logger),
   };
 }

@@ -9,6 +9,8 @@ import type { Page, PageRequest } from '../common/pagination';
 import type { JobContext, JobPayloads, JobQueue } from '../jobs/job-queue';
 import type { WebhookRepository } from './webhook-repository';
 import { SIGNATURE_HEADER, signWebhookPayload, type WebhookSecrets } from './webhook-signature';
+import { postWebhook } from './webhook-post';
+import { ipLiteral, isPublicAddress } from './public-address';
 
 export { verifyWebhookSignature, WebhookSecrets } from './webhook-signature';
 
@@ -21,6 +23,11 @@ export interface WebhookServiceOptions {
   attempts?: number;
   /** Delay before try n+1 is backoffMs * 2^(n-1); default 2000 ms (2 s, 4 s, ... about a minute over 6 tries). */
   backoffMs?: number;
+  /**
+   * Deliver to loopback, private and link-local addresses too; default false: such endpoints are
+   * refused when added (IP literals) and a delivery whose host resolves to one fails.
+   */
+  allowPrivateNetworks?: boolean;
 }
 
 export interface AddWebhookEndpointInput {
@@ -47,7 +54,7 @@ export class WebhookAttemptFailed extends Error {
 }
 
 /** The normalized URL, or the userError explaining why it cannot be an endpoint. */
-function checkUrl(raw: string): { url?: string; error?: UserError } {
+function checkUrl(raw: string, allowPrivateNetworks: boolean): { url?: string; error?: UserError } {
   const field = ['input', 'url'];
   const refused = (message: string) => ({ error: userError('INVALID_URL', message, field) });
   const trimmed = raw.trim();
@@ -64,15 +71,19 @@ function checkUrl(raw: string): { url?: string; error?: UserError } {
   // Credentials in a URL end up in logs and in the delivery log: refuse them.
   if (parsed.username !== '' || parsed.password !== '') return refused('the URL must not contain credentials');
   if (parsed.href.length > MAX_URL_LENGTH) return refused(`the URL must be at most ${MAX_URL_LENGTH} characters`);
+  const literal = ipLiteral(parsed.hostname);
+  if (!allowPrivateNetworks && literal !== null && !isPublicAddress(literal)) {
+    return refused('the URL must point to a public address, not a loopback, private or link-local one');
+  }
   return { url: parsed.href };
 }
 
 /** A short, single-line reason for a failed request (no stack, no response body). */
 function describeFailure(error: unknown, timeoutMs: number): string {
-  // Duck-typed: fetch's errors (DOMException, TypeError) may come from another realm.
+  // Duck-typed: errors may come from another realm.
   const { name, message, cause } = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown; cause?: unknown };
   if (name === 'TimeoutError' || name === 'AbortError') return `timed out after ${timeoutMs} ms`;
-  // fetch reports network errors as "fetch failed"; the cause says what failed (ECONNREFUSED, ENOTFOUND, ...).
+  // A wrapped network error names its cause (ECONNREFUSED, ENOTFOUND, ...).
   const causeMessage = typeof cause === 'object' && cause !== null ? (cause as { message?: unknown }).message : undefined;
   const text = typeof causeMessage === 'string' && causeMessage !== '' ? causeMessage : typeof message === 'string' ? message : String(error);
   return text.replace(/\s+/g, ' ').trim().slice(0, MAX_ERROR_LENGTH);
@@ -82,6 +93,7 @@ export class WebhookService {
   private readonly fetchTimeoutMs: number;
   private readonly attempts: number;
   private readonly backoffMs: number;
+  private readonly allowPrivateNetworks: boolean;
 
   constructor(
     private readonly webhooks: WebhookRepository,
@@ -92,6 +104,7 @@ export class WebhookService {
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 5000;
     this.attempts = options.attempts ?? 6;
     this.backoffMs = options.backoffMs ?? 2000;
+    this.allowPrivateNetworks = options.allowPrivateNetworks ?? false;
   }
 
   /** Starts delivering in this process (the composition root decides which processes do). */
@@ -101,7 +114,7 @@ export class WebhookService {
 
   async addEndpoint(viewer: Viewer, input: AddWebhookEndpointInput): Promise<Outcome<{ endpoint: WebhookEndpoint; secret: string }>> {
     const { tenantId } = requireScope(viewer, 'ADMIN');
-    const url = checkUrl(input.url);
+    const url = checkUrl(input.url, this.allowPrivateNetworks);
     const events = [...new Set(input.events)];
     const errors = [url.error].filter((e): e is UserError => e !== undefined);
     if (events.length === 0) errors.push(userError('EVENTS_REQUIRED', 'subscribe the endpoint to at least one event', ['input', 'events']));
@@ -193,25 +206,21 @@ export class WebhookService {
     let statusCode: number | null = null;
     let failure: string | null = null;
     try {
-      const response = await fetch(delivery.endpoint.url, {
-        method: 'POST',
-        headers: {
+      statusCode = await postWebhook(
+        delivery.endpoint.url,
+        {
           'content-type': 'application/json',
           'user-agent': 'Atelier-Webhooks/1',
           [SIGNATURE_HEADER]: signWebhookPayload(this.secrets.secretFor(delivery.endpointId), delivery.payload, timestamp),
           'Atelier-Event': delivery.event,
           'Atelier-Delivery': toGlobalId('WebhookDelivery', delivery.id),
         },
-        body: delivery.payload,
+        delivery.payload,
+        { timeoutMs: this.fetchTimeoutMs, allowPrivateNetworks: this.allowPrivateNetworks },
+      );
+      if (statusCode < 200 || statusCode > 299) {
         // A redirect could point anywhere, not the URL the tenant registered: it counts as a failure.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.fetchTimeoutMs),
-      });
-      statusCode = response.status;
-      // The body is not read: release the connection.
-      await response.body?.cancel().catch(() => undefined);
-      if (response.status < 200 || response.status > 299) {
-        failure = response.status >= 300 && response.status < 400 ? `HTTP ${response.status} (redirects are not followed)` : `HTTP ${response.status}`;
+        failure = statusCode >= 300 && statusCode < 400 ? `HTTP ${statusCode} (redirects are not followed)` : `HTTP ${statusCode}`;
       }
     } catch (error) {
       failure = describeFailure(error, this.fetchTimeoutMs);

@@ -28,7 +28,7 @@ async function makeWorld(url: string, name: string): Promise<World> {
   const outfit = (await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g: garment })).createOutfit.outfit.id;
   const apiKey = (await ok(url, adminKey, `mutation { createApiKey(input: { name: "k", scopes: [CATALOG_READ] }) { apiKey { id } } }`)).createApiKey.apiKey.id;
   const render = (await ok(url, adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p }) { render { id } userErrors { code } } }`, { o: outfit, p: photo })).requestRender.render.id;
-  const webhook = (await ok(url, adminKey, `mutation { addWebhookEndpoint(input: { url: "http://127.0.0.1:9/hook", events: [RENDER_SUCCEEDED] }) { endpoint { id } userErrors { code } } }`)).addWebhookEndpoint.endpoint.id;
+  const webhook = (await ok(url, adminKey, `mutation { addWebhookEndpoint(input: { url: "https://hooks.example.com/hook", events: [RENDER_SUCCEEDED] }) { endpoint { id } userErrors { code } } }`)).addWebhookEndpoint.endpoint.id;
   return { adminKey, garment, shopper, photo, outfit, apiKey, render, webhook };
 }
 

@@ -131,7 +131,8 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
   function deliveryService(options: WebhookServiceOptions, process = true): WebhookService {
     const queue = new InProcessJobQueue();
     queues.push(queue);
-    const service = new WebhookService(new WebhookRepository(server.db), queue, new WebhookSecrets([serverSecret]), options);
+    // The receiver listens on 127.0.0.1: private networks are allowed here (the guard has its own tests).
+    const service = new WebhookService(new WebhookRepository(server.db), queue, new WebhookSecrets([serverSecret]), { allowPrivateNetworks: true, ...options });
     if (process) service.processDeliveries();
     return service;
   }
@@ -143,7 +144,7 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer(kind, { ATELIER_SECRETS: serverSecret });
+    server = await startTestServer(kind, { ATELIER_SECRETS: serverSecret, ATELIER_WEBHOOK_PRIVATE_NETWORKS: 'true' });
     url = server.url;
     await receiver.start();
     webhooks = deliveryService({ attempts: ATTEMPTS, backoffMs: 20, fetchTimeoutMs: 2000 });
@@ -453,6 +454,38 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
     await webhooks.notify(quiet.id, 'RENDER_SUCCEEDED', { renderId: 'UmVuZGVyOjk' });
     const count = await server.db.withSystem((tx) => tx.webhookDelivery.count({ where: { tenantId: { in: [tenant.id, quiet.id] } } }));
     expect(count).toBe(0);
+  });
+
+  test('private networks refused: loopback, private and link-local endpoints cannot be added, and a name resolving to one is never connected to', async () => {
+    const tenant = await newTenant();
+    const viewer = { kind: 'apiKey' as const, tenantId: tenant.id, apiKeyId: '00000000-0000-4000-8000-000000000000', scopes: ['ADMIN' as const] };
+    const guarded = deliveryService({ attempts: 1, allowPrivateNetworks: false });
+    const refusedUrls = [
+      'http://127.0.0.1:8080/hook',
+      'http://2130706433/hook', // 127.0.0.1 written as one number
+      'http://10.0.0.5/hook',
+      'http://192.168.1.20/hook',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://100.64.0.1/hook',
+      'http://0.0.0.0/hook',
+      'http://[::1]/hook',
+      'http://[::ffff:127.0.0.1]/hook',
+      'http://[fd00::1]/hook',
+    ];
+    for (const endpointUrl of refusedUrls) {
+      const outcome = await guarded.addEndpoint(viewer, { url: endpointUrl, events: ['REFERENCE_CACHE_READY'] });
+      expect(outcome.ok ? endpointUrl : outcome.errors.map((e) => e.code)).toEqual(['INVALID_URL']);
+    }
+    expect((await guarded.addEndpoint(viewer, { url: 'https://hooks.example.com/atelier', events: ['REFERENCE_CACHE_READY'] })).ok).toBe(true);
+
+    // "localhost" is a name, accepted when added; the delivery resolves it and refuses to connect.
+    const local = await guarded.addEndpoint(viewer, { url: receiver.route('guarded').replace('127.0.0.1', 'localhost'), events: ['REFERENCE_CACHE_FAILED'] });
+    if (!local.ok) throw new Error('localhost endpoint refused when added');
+    await guarded.notify(tenant.id, 'REFERENCE_CACHE_FAILED', { garmentId: 'R2FybWVudDoy' });
+    const delivery = await settled(tenant, toGlobalId('WebhookEndpoint', local.value.endpoint.id));
+    expect(delivery).toMatchObject({ status: 'FAILED', attempts: 1, lastStatusCode: null });
+    expect(delivery.lastError).toMatch(/localhost resolves to .* not a public address/);
+    expect(receiver.requests.filter((r) => r.path === '/guarded')).toEqual([]);
   });
 
   test("the server's own webhooks service delivers (composition root wiring)", async () => {
