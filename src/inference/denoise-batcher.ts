@@ -174,15 +174,17 @@ export class ContinuousBatcher {
       if (job.spec.isCanceled()) return; // dropped at the top of the next iteration
       const conditional = output.subarray(2 * j * latentSize, (2 * j + 1) * latentSize);
       const unconditional = output.subarray((2 * j + 1) * latentSize, (2 * j + 2) * latentSize);
-      const scale = job.spec.guidanceScale;
-      const guided = new Float32Array(latentSize);
-      for (let i = 0; i < latentSize; i++) guided[i] = unconditional[i]! + scale * (conditional[i]! - unconditional[i]!);
       const { timesteps } = job.spec;
       const t = timesteps[job.stepIndex]!;
       const previousT = job.stepIndex + 1 < timesteps.length ? timesteps[job.stepIndex + 1]! : -1;
       const noise = this.scheduler.isStochastic && previousT >= 0 ? job.spec.random.fillGaussian(new Float32Array(latentSize)) : undefined;
-      const { previousSample, predictedOriginal } = this.scheduler.step(guided, t, previousT, job.sample, noise);
-      job.sample = previousSample;
+      // Guidance and the update in one pass; the job's own sample is updated in place (element i
+      // is read before it is written, and nothing else reads it meanwhile). The x0 estimate is a
+      // new array each step: a preview may still be reading the previous one.
+      const { predictedOriginal } = this.scheduler.guidedStep(conditional, unconditional, job.spec.guidanceScale, t, previousT, job.sample, noise, {
+        previousSample: job.sample,
+        predictedOriginal: new Float32Array(latentSize),
+      });
       job.stepIndex++;
       job.spec.onStep?.({ stepIndex: job.stepIndex - 1, totalSteps: timesteps.length, predictedOriginal, batchRows: batch.rows });
       if (job.stepIndex >= timesteps.length) this.finish(job, () => job.resolve(job.sample));

@@ -60,6 +60,25 @@ export class DdimScheduler {
    * `modelOutput` is interpreted per the manifest's predictionType.
    */
   step(modelOutput: Float32Array, t: number, previousT: number, sample: Float32Array, noise?: Float32Array): DenoiseStepResult {
+    return this.guidedStep(modelOutput, null, 1, t, previousT, sample, noise);
+  }
+
+  /**
+   * Classifier-free guidance (output = unconditional + scale * (conditional - unconditional))
+   * and the DDIM update in one pass over the latent, with no intermediate arrays: this runs
+   * once per render per step, so it is kept as cheap as the arithmetic allows. `into` receives
+   * the result (new arrays when absent). `unconditional` null: `conditional` is the output.
+   */
+  guidedStep(
+    conditional: Float32Array,
+    unconditional: Float32Array | null,
+    scale: number,
+    t: number,
+    previousT: number,
+    sample: Float32Array,
+    noise?: Float32Array,
+    into?: DenoiseStepResult,
+  ): DenoiseStepResult {
     const alphaT = this.alphasCumprod[t];
     if (alphaT === undefined) throw new RangeError(`timestep ${t} outside 0..${this.trainTimesteps - 1}`);
     const alphaPrev = previousT >= 0 ? this.alphasCumprod[previousT]! : this.finalAlphaCumprod;
@@ -71,34 +90,47 @@ export class DdimScheduler {
     const directionScale = Math.sqrt(Math.max(1 - alphaPrev - sigma * sigma, 0));
     if (sigma > 0 && noise === undefined) throw new Error('a stochastic DDIM step (eta > 0) needs noise');
     const clip = this.config.clipSample ?? true; // diffusers' DDIMScheduler default
-    const clipRange = this.config.clipSampleRange ?? 1;
+    const high = this.config.clipSampleRange ?? 1;
+    const low = -high;
     const prediction = this.config.predictionType;
-
-    const previousSample = new Float32Array(sample.length);
-    const predictedOriginal = new Float32Array(sample.length);
-    for (let i = 0; i < sample.length; i++) {
+    const n = sample.length;
+    const previousSample = into?.previousSample ?? new Float32Array(n);
+    const predictedOriginal = into?.predictedOriginal ?? new Float32Array(n);
+    const uncond = unconditional ?? conditional;
+    // Without an unconditional output, u = c and weight 1 give the conditional output itself.
+    const weight = unconditional === null ? 1 : scale;
+    const invSqrtAlpha = 1 / sqrtAlpha;
+    const invSqrtOneMinusAlpha = 1 / sqrtOneMinusAlpha;
+    const noiseScale = sigma > 0 ? sigma : 0;
+    const zeros = noiseScale > 0 ? noise! : null;
+    if (prediction === 'sample' && clip && noiseScale === 0) {
+      // The shipped package's configuration (x0 prediction, clipped, eta 0), without branches on configuration per element.
+      for (let i = 0; i < n; i++) {
+        const u = uncond[i]!;
+        let x0 = u + weight * (conditional[i]! - u);
+        x0 = x0 < low ? low : x0 > high ? high : x0;
+        predictedOriginal[i] = x0;
+        previousSample[i] = sqrtAlphaPrev * x0 + directionScale * (sample[i]! - sqrtAlpha * x0) * invSqrtOneMinusAlpha;
+      }
+      return { previousSample, predictedOriginal };
+    }
+    for (let i = 0; i < n; i++) {
+      const u = uncond[i]!;
+      const out = u + weight * (conditional[i]! - u);
       const x = sample[i]!;
-      const out = modelOutput[i]!;
       let x0: number;
+      if (prediction === 'sample') x0 = out;
+      else if (prediction === 'epsilon') x0 = (x - sqrtOneMinusAlpha * out) * invSqrtAlpha;
+      else x0 = sqrtAlpha * x - sqrtOneMinusAlpha * out;
       let eps: number;
-      if (prediction === 'epsilon') {
-        x0 = (x - sqrtOneMinusAlpha * out) / sqrtAlpha;
-        eps = out;
-      } else if (prediction === 'sample') {
-        x0 = out;
-        eps = (x - sqrtAlpha * out) / sqrtOneMinusAlpha;
-      } else {
-        x0 = sqrtAlpha * x - sqrtOneMinusAlpha * out;
-        eps = sqrtAlpha * out + sqrtOneMinusAlpha * x;
-      }
       if (clip) {
-        x0 = Math.min(clipRange, Math.max(-clipRange, x0));
-        eps = (x - sqrtAlpha * x0) / sqrtOneMinusAlpha; // keep eps consistent with the clipped x0, as diffusers does
-      }
+        x0 = x0 < low ? low : x0 > high ? high : x0;
+        eps = (x - sqrtAlpha * x0) * invSqrtOneMinusAlpha; // eps consistent with the clipped x0, as diffusers does
+      } else if (prediction === 'sample') eps = (x - sqrtAlpha * out) * invSqrtOneMinusAlpha;
+      else if (prediction === 'epsilon') eps = out;
+      else eps = sqrtAlpha * out + sqrtOneMinusAlpha * x;
       predictedOriginal[i] = x0;
-      let next = sqrtAlphaPrev * x0 + directionScale * eps;
-      if (sigma > 0) next += sigma * noise![i]!;
-      previousSample[i] = next;
+      previousSample[i] = sqrtAlphaPrev * x0 + directionScale * eps + (zeros === null ? 0 : noiseScale * zeros[i]!);
     }
     return { previousSample, predictedOriginal };
   }

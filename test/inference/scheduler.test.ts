@@ -66,4 +66,24 @@ describe('DdimScheduler', () => {
     expect(() => stochastic.step(new Float32Array(1), 500, 400, new Float32Array(1))).toThrow();
     expect(new DdimScheduler(base).isStochastic).toBe(false);
   });
+
+  it('guidedStep equals guidance followed by step, for every prediction type, and may update the sample in place', () => {
+    const n = 64;
+    const wave = (k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 1.3);
+    const [conditional, unconditional, sample] = [wave(0.7), wave(1.9), wave(0.3)];
+    for (const predictionType of ['epsilon', 'v_prediction', 'sample'] as const) {
+      for (const clipSample of [true, false]) {
+        const scheduler = new DdimScheduler({ ...base, predictionType, clipSample });
+        const guided = conditional.map((c, i) => unconditional[i]! + 2.5 * (c - unconditional[i]!));
+        const expected = scheduler.step(guided, 700, 650, sample);
+        const inPlace = sample.slice();
+        const fused = scheduler.guidedStep(conditional, unconditional, 2.5, 700, 650, inPlace, undefined, { previousSample: inPlace, predictedOriginal: new Float32Array(n) });
+        expect(fused.previousSample).toBe(inPlace);
+        for (let i = 0; i < n; i++) {
+          expect(fused.previousSample[i]).toBeCloseTo(expected.previousSample[i]!, 5);
+          expect(fused.predictedOriginal[i]).toBeCloseTo(expected.predictedOriginal[i]!, 5);
+        }
+      }
+    }
+  });
 });
