@@ -61,6 +61,19 @@ const schema = z.object({
   ATELIER_RENDER_CONCURRENCY: variable(z.coerce.number().int().min(1).max(64).default(4)),
   /** With REDIS_URL: how long a worker's claim on a job lasts without renewal (ms); a job of a worker that died moves to another after this. Default 30000. */
   ATELIER_JOB_LOCK_MS: variable(z.coerce.number().int().min(1000).max(600_000).default(30_000)),
+  /**
+   * Demo tenant (sample garments and person photos) and the demo-only shopper session endpoint.
+   * auto (default): created on the first start of the embedded default (empty data directory);
+   * on: created when missing, on any database; off: never, and the demo endpoint is disabled.
+   */
+  ATELIER_DEMO: variable(
+    z
+      .string()
+      .transform((v) => v.toLowerCase())
+      .pipe(z.enum(['auto', 'on', 'off', '1', '0', 'true', 'false']))
+      .transform((v): 'auto' | 'on' | 'off' => (v === '1' || v === 'true' ? 'on' : v === '0' || v === 'false' ? 'off' : v))
+      .default('auto'),
+  ),
   /** Log level (pino); default info. */
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
@@ -78,6 +91,7 @@ export interface Config {
   workerThreads: number;
   renderConcurrency: number;
   jobLockMs: number;
+  demo: 'auto' | 'on' | 'off';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -106,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerThreads: c.ATELIER_WORKER_THREADS,
     renderConcurrency: c.ATELIER_RENDER_CONCURRENCY,
     jobLockMs: c.ATELIER_JOB_LOCK_MS,
+    demo: c.ATELIER_DEMO,
     logLevel: c.LOG_LEVEL,
   };
 }

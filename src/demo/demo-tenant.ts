@@ -1,0 +1,56 @@
+// The demo tenant: created through the ordinary services (as the operator, then with the
+// tenant's own ADMIN key), with the model package's sample garments and person photos. Its
+// API key is stored hashed like any other, so the credentials are also kept in the data
+// directory (demo.json, mode 0600) to be printed on every start, like the operator token.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Services } from '../main/services';
+import type { Logger } from '../observability/logger';
+import type { DemoSamples } from './demo-samples';
+
+export interface DemoCredentials {
+  tenantId: string;
+  /** The tenant's ADMIN API key: for the catalog page and the demo session endpoint. */
+  apiKey: string;
+}
+
+export const DEMO_TENANT_NAME = 'Atelier demo';
+const fileName = 'demo.json';
+
+/** The credentials kept by an earlier seeding, or null. */
+export function readDemoCredentials(dataDir: string): DemoCredentials | null {
+  const path = join(dataDir, fileName);
+  if (!existsSync(path)) return null;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DemoCredentials>;
+  return typeof parsed.tenantId === 'string' && typeof parsed.apiKey === 'string' ? { tenantId: parsed.tenantId, apiKey: parsed.apiKey } : null;
+}
+
+/** Creates the demo tenant, its garments (their caches are enqueued as usual) and person photos. */
+export async function seedDemoTenant(
+  services: Services,
+  samples: DemoSamples,
+  dataDir: string,
+  logger: Logger,
+): Promise<DemoCredentials> {
+  const created = await services.tenants.createTenant({ kind: 'operator' }, { name: DEMO_TENANT_NAME });
+  if (!created.ok) throw new Error(`could not create the demo tenant: ${created.errors.map((e) => e.message).join('; ')}`);
+  const credentials: DemoCredentials = { tenantId: created.value.tenant.id, apiKey: created.value.apiKey };
+  const viewer = await services.authenticator.authenticate(credentials.apiKey);
+  for (const garment of samples.garments) {
+    const outcome = await services.garments.createGarment(viewer, {
+      sku: garment.sku,
+      name: garment.name,
+      category: garment.category,
+      image: { dataUrl: garment.dataUrl },
+    });
+    if (!outcome.ok) throw new Error(`could not create demo garment ${garment.sku}: ${outcome.errors.map((e) => e.message).join('; ')}`);
+  }
+  for (const person of samples.persons) {
+    const outcome = await services.photos.uploadPersonPhoto(viewer, { image: { dataUrl: person.dataUrl }, shopperId: undefined });
+    if (!outcome.ok) throw new Error(`could not upload a demo person photo: ${outcome.errors.map((e) => e.message).join('; ')}`);
+  }
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, fileName), `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  logger.info({ tenantId: credentials.tenantId, garments: samples.garments.length, photos: samples.persons.length }, 'created the demo tenant');
+  return credentials;
+}
