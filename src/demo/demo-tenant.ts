@@ -17,6 +17,20 @@ export interface DemoCredentials {
 export const DEMO_TENANT_NAME = 'Atelier demo';
 const fileName = 'demo.json';
 
+/**
+ * Whether this start creates the demo tenant (when it does not exist yet). `forced`: the
+ * start option (tests); otherwise ATELIER_DEMO: on always, auto only on the embedded default's
+ * first start (an empty data directory, the config's own database), off never.
+ */
+export function demoWanted(
+  setting: 'auto' | 'on' | 'off',
+  start: { forced: boolean | undefined; firstStart: boolean; embedded: boolean; databaseOverridden: boolean },
+): boolean {
+  if (start.forced !== undefined) return start.forced;
+  if (setting === 'on') return true;
+  return setting === 'auto' && start.firstStart && start.embedded && !start.databaseOverridden;
+}
+
 /** The credentials kept by an earlier seeding, or null. */
 export function readDemoCredentials(dataDir: string): DemoCredentials | null {
   const path = join(dataDir, fileName);

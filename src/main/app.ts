@@ -29,7 +29,7 @@ import { PhotoRepository } from '../photos/photo-repository';
 import { OutfitRepository } from '../outfits/outfit-repository';
 import { RenderRepository } from '../renders/render-repository';
 import { readDemoSamples } from '../demo/demo-samples';
-import { readDemoCredentials, seedDemoTenant, type DemoCredentials } from '../demo/demo-tenant';
+import { demoWanted, readDemoCredentials, seedDemoTenant, type DemoCredentials } from '../demo/demo-tenant';
 import { DemoSessions } from '../demo/demo-sessions';
 
 /** What a process runs: the API, the worker (engine jobs and sweeps), or both. */
@@ -157,8 +157,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // The demo tenant (src/demo/): API processes create it when asked and serve its session endpoint.
   let demo: AtelierServer['demo'] = null;
   let demoSessions: DemoSessions | null = null;
-  const wantDemo = options.demo ?? (config.demo === 'on' || (config.demo === 'auto' && firstStart && !config.databaseUrl && !options.database));
-  if (role !== 'worker' && config.demo !== 'off' && options.demo !== false) {
+  const wantDemo = demoWanted(config.demo, { forced: options.demo, firstStart, embedded: !config.databaseUrl, databaseOverridden: options.database !== undefined });
+  if (role !== 'worker' && (options.demo ?? config.demo !== 'off')) {
     const samples = readDemoSamples(join(resolve(projectRoot, config.modelDir), 'samples'));
     const existing = readDemoCredentials(config.dataDir);
     if (existing) demo = { ...existing, created: false };

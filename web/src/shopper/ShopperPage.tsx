@@ -57,7 +57,10 @@ export function ShopperPage() {
         const list = data.personPhotos.edges.map((e) => e.node);
         setPhotos(list);
         setPhotoId(list[0]?.id ?? null);
-        setGarments(data.garments.edges.map((e) => e.node).filter((g) => !g.archived));
+        // By category, then by name ("Sample top 2" before "Sample top 10").
+        const byShelf = (a: Garment, b: Garment) =>
+          CATEGORIES.indexOf(a.category) - CATEGORIES.indexOf(b.category) || a.name.localeCompare(b.name, undefined, { numeric: true });
+        setGarments(data.garments.edges.map((e) => e.node).filter((g) => !g.archived).sort(byShelf));
         await loadHistory();
         setLoaded(true);
       } catch (e) {
