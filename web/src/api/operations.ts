@@ -8,7 +8,15 @@ import { graphql } from '../generated';
 export const shopperHome = graphql(`
   query ShopperHome {
     personPhotos(first: 20) { edges { node { id createdAt image { url width height } } } }
-    garments(first: 100) { edges { node { id sku name category archived image { url width height } } } }
+  }
+`);
+
+export const shopperGarments = graphql(`
+  query ShopperGarments($after: String) {
+    garments(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { id sku name category archived image { url width height } } }
+    }
   }
 `);
 
@@ -74,10 +82,11 @@ export const renderProgress = graphql(`
 // ---- catalog page --------------------------------------------------------------------
 
 export const catalog = graphql(`
-  query Catalog {
+  query Catalog($after: String) {
     tenant { id name }
-    garments(first: 100) {
+    garments(first: 100, after: $after) {
       totalCount
+      pageInfo { hasNextPage endCursor }
       edges { node { id sku name category archived createdAt image { url width height } referenceCache { status computeMs error } } }
     }
   }

@@ -82,7 +82,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
     setError(null);
     try {
       const tokens: TokenSource = { token: async () => trimmed, refresh: async () => null };
-      await new ApiClient(tokens).request(catalog, {});
+      await new ApiClient(tokens).request(catalog, { after: null });
       onSignedIn(trimmed);
     } catch (e) {
       setError(e instanceof ApiError ? `Sign-in failed: ${e.message}` : 'Sign-in failed: the server did not answer.');
@@ -120,11 +120,21 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
   // createGarment answer that adds its garment to the list arrives.
   const liveCaches = useRef(new Map<string, Garment['referenceCache']>());
 
-  const loadCatalog = useCallback(async () => {
-    const data = await api.request(catalog, {});
-    setTenantName(data.tenant.name);
-    setGarments(data.garments.edges.map((e) => e.node));
-  }, [api]);
+  const [moreGarments, setMoreGarments] = useState<string | null>(null);
+  const [totalGarments, setTotalGarments] = useState(0);
+
+  /** A page of 100 garments, newest first, added to the list; null: the first page. */
+  const loadCatalog = useCallback(
+    async (after: string | null = null) => {
+      const data = await api.request(catalog, { after });
+      setTenantName(data.tenant.name);
+      setTotalGarments(data.garments.totalCount);
+      const page = data.garments.edges.map((e) => e.node);
+      setGarments((list) => (after ? [...list, ...page.filter((g) => !list.some((l) => l.id === g.id))] : page));
+      setMoreGarments(data.garments.pageInfo.hasNextPage ? (data.garments.pageInfo.endCursor ?? null) : null);
+    },
+    [api],
+  );
 
   const loadRenders = useCallback(async () => {
     const data = await api.request(recentRenders, {});
@@ -200,6 +210,7 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
         const garment = answered ? { ...answered, referenceCache: liveCaches.current.get(answered.id) ?? answered.referenceCache } : null;
         if (garment) {
           created += 1;
+          setTotalGarments((n) => n + 1);
           setGarments((list) => [garment, ...list.filter((g) => g.id !== garment.id)]);
           removeDraft(draft);
         } else updateDraft(draft.id, { state: 'failed', error: describeUserErrors(data.createGarment.userErrors) });
@@ -301,7 +312,7 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
       </section>
 
       <section aria-labelledby="garments-heading" className="panel">
-        <h2 id="garments-heading">Garments ({garments.length})</h2>
+        <h2 id="garments-heading">Garments ({totalGarments})</h2>
         <div className="table-wrap">
           <table>
             <thead>
@@ -341,6 +352,11 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
             </tbody>
           </table>
         </div>
+        {moreGarments && (
+          <button type="button" onClick={() => void loadCatalog(moreGarments).catch((e: unknown) => setError(String(e)))}>
+            Show more garments
+          </button>
+        )}
       </section>
 
       <section aria-labelledby="renders-heading" className="panel">

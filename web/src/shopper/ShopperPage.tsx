@@ -3,13 +3,13 @@
 // download it or look through past renders. It acts with a shopper session only.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiClient, ApiError, describeUserErrors, readAsDataUrl } from '../api/client';
-import { cancelRender, createOutfit, pastRenders, renderProgress, requestRender, shopperHome, uploadPersonPhoto } from '../api/operations';
-import type { GarmentCategory, PastRendersQuery, RenderStatus, ShopperHomeQuery } from '../generated/graphql';
+import { cancelRender, createOutfit, pastRenders, renderProgress, requestRender, shopperGarments, shopperHome, uploadPersonPhoto } from '../api/operations';
+import type { GarmentCategory, PastRendersQuery, RenderStatus, ShopperGarmentsQuery, ShopperHomeQuery } from '../generated/graphql';
 import { CATEGORIES, CATEGORY_LABEL, CATEGORY_PLURAL, formatTime } from '../common/labels';
 import { NoSessionError, ShopperSession } from './shopper-session';
 
 type Photo = ShopperHomeQuery['personPhotos']['edges'][number]['node'];
-type Garment = ShopperHomeQuery['garments']['edges'][number]['node'];
+type Garment = ShopperGarmentsQuery['garments']['edges'][number]['node'];
 type PastRender = PastRendersQuery['renders']['edges'][number]['node'];
 
 /** The render shown in the try-on area: live while it runs, or one picked from the past. */
@@ -26,6 +26,11 @@ interface Shown {
 }
 
 const TERMINAL: readonly RenderStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
+
+/** By category, then by name ("Sample top 2" before "Sample top 10"). */
+function byShelf(a: Garment, b: Garment): number {
+  return CATEGORIES.indexOf(a.category) - CATEGORIES.indexOf(b.category) || a.name.localeCompare(b.name, undefined, { numeric: true });
+}
 
 export function ShopperPage() {
   const session = useMemo(() => new ShopperSession(), []);
@@ -45,6 +50,19 @@ export function ShopperPage() {
   const [history, setHistory] = useState<PastRender[]>([]);
   const stopProgress = useRef<(() => void) | null>(null);
 
+  const [moreGarments, setMoreGarments] = useState<string | null>(null);
+
+  /** A page of the catalog (100 garments), added to what is shown; null: the first page. */
+  const loadGarments = useCallback(
+    async (after: string | null) => {
+      const data = await api.request(shopperGarments, { after });
+      const page = data.garments.edges.map((e) => e.node).filter((g) => !g.archived);
+      setGarments((list) => (after ? [...list, ...page] : page).sort(byShelf));
+      setMoreGarments(data.garments.pageInfo.hasNextPage ? (data.garments.pageInfo.endCursor ?? null) : null);
+    },
+    [api],
+  );
+
   const loadHistory = useCallback(async () => {
     const data = await api.request(pastRenders, {});
     setHistory(data.renders.edges.map((e) => e.node));
@@ -57,10 +75,7 @@ export function ShopperPage() {
         const list = data.personPhotos.edges.map((e) => e.node);
         setPhotos(list);
         setPhotoId(list[0]?.id ?? null);
-        // By category, then by name ("Sample top 2" before "Sample top 10").
-        const byShelf = (a: Garment, b: Garment) =>
-          CATEGORIES.indexOf(a.category) - CATEGORIES.indexOf(b.category) || a.name.localeCompare(b.name, undefined, { numeric: true });
-        setGarments(data.garments.edges.map((e) => e.node).filter((g) => !g.archived).sort(byShelf));
+        await loadGarments(null);
         await loadHistory();
         setLoaded(true);
       } catch (e) {
@@ -71,7 +86,7 @@ export function ShopperPage() {
       stopProgress.current?.();
       api.close();
     };
-  }, [api, loadHistory]);
+  }, [api, loadGarments, loadHistory]);
 
   const photo = photos.find((p) => p.id === photoId) ?? null;
   const outfit = CATEGORIES.map((c) => chosen[c]).filter((g): g is Garment => g !== undefined);
@@ -119,6 +134,8 @@ export function ShopperPage() {
     stopProgress.current?.();
     stopProgress.current = api.subscribe(renderProgress, { renderId }, {
       next: ({ renderProgress: event }) => {
+        if (event.status === 'SUCCEEDED') setNotice('Your try-on is ready: it is shown beside your photo.');
+        else if (event.status === 'FAILED') setNotice('Your try-on failed.');
         setShown((s) =>
           s && s.renderId === renderId
             ? {
@@ -254,6 +271,11 @@ export function ShopperPage() {
           ))}
         </div>
         {loaded && visible.length === 0 && <p>No garments in this category yet.</p>}
+        {moreGarments && (
+          <button type="button" onClick={() => void loadGarments(moreGarments).catch((e: unknown) => setError(String(e)))}>
+            Show more garments
+          </button>
+        )}
       </section>
 
       <section aria-labelledby="outfit-heading" className="panel">
