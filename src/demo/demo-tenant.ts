@@ -46,9 +46,13 @@ export async function seedDemoTenant(
   dataDir: string,
   logger: Logger,
 ): Promise<DemoCredentials> {
+  // The server itself acts as the platform operator here, as createTenant requires.
   const created = await services.tenants.createTenant({ kind: 'operator' }, { name: DEMO_TENANT_NAME });
   if (!created.ok) throw new Error(`could not create the demo tenant: ${created.errors.map((e) => e.message).join('; ')}`);
   const credentials: DemoCredentials = { tenantId: created.value.tenant.id, apiKey: created.value.apiKey };
+  // Kept at once: the key is shown only now, and a start interrupted below must not lose it.
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, fileName), `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   const viewer = await services.authenticator.authenticate(credentials.apiKey);
   for (const garment of samples.garments) {
     const outcome = await services.garments.createGarment(viewer, {
@@ -63,8 +67,6 @@ export async function seedDemoTenant(
     const outcome = await services.photos.uploadPersonPhoto(viewer, { image: { dataUrl: person.dataUrl }, shopperId: undefined });
     if (!outcome.ok) throw new Error(`could not upload a demo person photo: ${outcome.errors.map((e) => e.message).join('; ')}`);
   }
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(join(dataDir, fileName), `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   logger.info({ tenantId: credentials.tenantId, garments: samples.garments.length, photos: samples.persons.length }, 'created the demo tenant');
   return credentials;
 }

@@ -25,6 +25,12 @@ interface Shown {
   outfitLabel: string;
 }
 
+type Section = 'page' | 'photo' | 'outfit' | 'try-on';
+
+function ErrorNote({ error, section }: { error: { section: Section; text: string } | null; section: Section }) {
+  return error?.section === section ? <p role="alert" className="error" data-testid="error">{error.text}</p> : null;
+}
+
 const TERMINAL: readonly RenderStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
 
 /** By category, then by name ("Sample top 2" before "Sample top 10"). */
@@ -43,7 +49,8 @@ export function ShopperPage() {
   const [filter, setFilter] = useState<GarmentCategory | 'ALL'>('ALL');
   const [chosen, setChosen] = useState<Partial<Record<GarmentCategory, Garment>>>({});
   const [notice, setNotice] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  // Shown in the section where the shopper acted (and announced), not at the top of a long page.
+  const [error, setError] = useState<{ section: Section; text: string } | null>(null);
   const [uploading, setUploading] = useState(false);
   const [starting, setStarting] = useState(false);
   const [shown, setShown] = useState<Shown | null>(null);
@@ -117,14 +124,14 @@ export function ShopperPage() {
       const data = await api.request(uploadPersonPhoto, { dataUrl: await readAsDataUrl(file) });
       const uploaded = data.uploadPersonPhoto.personPhoto;
       if (!uploaded) {
-        setError(describeUserErrors(data.uploadPersonPhoto.userErrors));
+        setError({ section: 'photo', text: describeUserErrors(data.uploadPersonPhoto.userErrors) });
         return;
       }
       setPhotos((list) => [uploaded, ...list]);
       setPhotoId(uploaded.id);
       setNotice('Your photo was uploaded and chosen.');
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError({ section: 'photo', text: e instanceof Error ? e.message : String(e) });
     } finally {
       setUploading(false);
     }
@@ -150,7 +157,7 @@ export function ShopperPage() {
             : s,
         );
       },
-      error: (e) => setError(`Lost the live progress: ${e.message}`),
+      error: (e) => setError({ section: 'try-on', text: `Lost the live progress: ${e.message}` }),
       complete: () => {
         stopProgress.current = null;
         void loadHistory().catch(() => undefined);
@@ -166,13 +173,13 @@ export function ShopperPage() {
       const name = outfit.map((g) => g.name).join(' + ');
       const created = await api.request(createOutfit, { name, garmentIds: outfit.map((g) => g.id) });
       if (!created.createOutfit.outfit) {
-        setError(`This outfit is not possible: ${describeUserErrors(created.createOutfit.userErrors)}`);
+        setError({ section: 'outfit', text: `This outfit is not possible: ${describeUserErrors(created.createOutfit.userErrors)}` });
         return;
       }
       const requested = await api.request(requestRender, { outfitId: created.createOutfit.outfit.id, personPhotoId: photo.id });
       const render = requested.requestRender.render;
       if (!render) {
-        setError(describeUserErrors(requested.requestRender.userErrors));
+        setError({ section: 'outfit', text: describeUserErrors(requested.requestRender.userErrors) });
         return;
       }
       setShown({
@@ -189,7 +196,7 @@ export function ShopperPage() {
       setNotice('Your try-on is on its way.');
       watch(render.id);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError({ section: 'outfit', text: e instanceof Error ? e.message : String(e) });
     } finally {
       setStarting(false);
     }
@@ -198,7 +205,7 @@ export function ShopperPage() {
   async function cancel() {
     if (!shown) return;
     const data = await api.request(cancelRender, { id: shown.renderId }).catch(() => null);
-    if (data && data.cancelRender.userErrors.length > 0) setError(describeUserErrors(data.cancelRender.userErrors));
+    if (data && data.cancelRender.userErrors.length > 0) setError({ section: 'try-on', text: describeUserErrors(data.cancelRender.userErrors) });
   }
 
   function showPast(render: PastRender) {
@@ -235,7 +242,7 @@ export function ShopperPage() {
     <main className="page" aria-busy={!loaded}>
       <Header demo={session.isDemo} />
       <p className="visually-hidden" role="status" aria-live="polite">{notice}</p>
-      {error && <p role="alert" className="error" data-testid="error">{error}</p>}
+      <ErrorNote error={error} section="page" />
 
       <section aria-labelledby="photo-heading" className="panel">
         <h2 id="photo-heading">1. Your photo</h2>
@@ -251,6 +258,7 @@ export function ShopperPage() {
           </label>
         </div>
         {loaded && photos.length === 0 && <p>Upload a photo of yourself, standing, to start.</p>}
+        <ErrorNote error={error} section="photo" />
       </section>
 
       <section aria-labelledby="catalog-heading" className="panel">
@@ -272,7 +280,7 @@ export function ShopperPage() {
         </div>
         {loaded && visible.length === 0 && <p>No garments in this category yet.</p>}
         {moreGarments && (
-          <button type="button" onClick={() => void loadGarments(moreGarments).catch((e: unknown) => setError(String(e)))}>
+          <button type="button" onClick={() => void loadGarments(moreGarments).catch((e: unknown) => setError({ section: 'page', text: String(e) }))}>
             Show more garments
           </button>
         )}
@@ -294,6 +302,7 @@ export function ShopperPage() {
             ))}
           </ul>
         )}
+        <ErrorNote error={error} section="outfit" />
         <button type="button" className="primary" disabled={!photo || outfit.length === 0 || starting || running} onClick={() => void tryOn()}>
           {starting ? 'Starting…' : 'Try on'}
         </button>
@@ -337,6 +346,7 @@ export function ShopperPage() {
               <figcaption>{shown.resultUrl ? 'Try-on' : 'Preview'}</figcaption>
             </figure>
           </div>
+          <ErrorNote error={error} section="try-on" />
           <div className="actions">
             {shown.resultUrl && (
               <a className="button primary" href={shown.resultUrl} download={`atelier-try-on-${shown.renderId.slice(-8)}.png`}>
