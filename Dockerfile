@@ -7,6 +7,8 @@ COPY prisma ./prisma
 COPY prisma.config.ts codegen.ts schema.graphql tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts ./scripts
+# The web app (built into dist/web by npm ci's postinstall, served at / and /catalog).
+COPY web ./web
 COPY models ./models
 RUN npm ci --include=dev && npm prune --omit=dev
 EXPOSE 4000

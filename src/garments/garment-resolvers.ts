@@ -4,6 +4,7 @@ import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/payloads';
 import { selects } from '../graphql/selection';
+import type { GarmentModel } from '../graphql/models';
 
 export const garmentResolvers: Resolvers = {
   Query: {
@@ -28,6 +29,13 @@ export const garmentResolvers: Resolvers = {
       payload('garment', await services.garments.retryReferenceCache(viewer, fromGlobalId(garmentId, 'Garment'))),
     archiveGarment: async (_, { id }, { services, viewer }) =>
       payload('garment', await services.garments.archiveGarment(viewer, fromGlobalId(id, 'Garment'))),
+  },
+  Subscription: {
+    referenceCacheChanged: {
+      // The iterator yields garments rather than { referenceCacheChanged }: resolve passes each through.
+      subscribe: async (_, __, { services, viewer }) => services.garments.cacheChanges(viewer),
+      resolve: (garment: GarmentModel) => garment,
+    },
   },
   Garment: {
     id: (garment) => toGlobalId('Garment', garment.id),

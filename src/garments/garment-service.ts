@@ -9,6 +9,8 @@ import type { Page, PageRequest } from '../common/pagination';
 import { alignToIds } from '../common/ids';
 import type { ImageInput, UploadService } from '../uploads/upload-service';
 import type { GarmentRepository } from './garment-repository';
+import { listen, type PubSub } from '../jobs/pubsub';
+import { catalogChannel } from './catalog-events';
 
 export interface CreateGarmentInput {
   sku: string;
@@ -43,6 +45,7 @@ export class GarmentService {
     private readonly blobs: BlobStore,
     /** Model package id ("name@version") whose cache Garment.referenceCache shows. */
     readonly defaultModel: string,
+    private readonly pubsub: PubSub,
   ) {}
 
   onGarmentCreated(listener: GarmentCreatedListener): void {
@@ -129,6 +132,31 @@ export class GarmentService {
     const v = requireCatalogRead(viewer);
     const rows = await this.garments.findByIds(v.tenantId, ids);
     return alignToIds(ids, rows);
+  }
+
+  /**
+   * Garments of the viewer's tenant as their reference cache changes state (READY or
+   * FAILED), read when the event arrives; endless until the caller returns the iterator.
+   */
+  async cacheChanges(viewer: Viewer): Promise<AsyncIterableIterator<Garment>> {
+    const v = requireCatalogRead(viewer);
+    const messages = await listen(this.pubsub, catalogChannel(v.tenantId));
+    const iterator: AsyncIterableIterator<Garment> = {
+      next: async () => {
+        for (;;) {
+          const message = await messages.next();
+          if (message.done) return { value: undefined, done: true };
+          const [garment] = await this.findGarments(v, [message.value]);
+          if (garment) return { value: garment, done: false };
+        }
+      },
+      return: async () => {
+        await messages.return?.();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** The default model's cache row of each garment (null where none exists yet). */

@@ -1,6 +1,9 @@
 // The express application: health and readiness, metrics, signed file downloads, upload
-// PUTs, and the GraphQL endpoint. Request ids are taken from X-Request-Id or made here.
+// PUTs, the GraphQL endpoint, the demo session endpoint and, last, the web app (shopper
+// page at /, catalog page at /catalog). Request ids are taken from X-Request-Id or made here.
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import express from 'express';
 import type { BlobStore, UrlSigner } from '../blobs';
 import { createFileRouter } from '../blobs';
@@ -9,6 +12,7 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { UploadService } from '../uploads/upload-service';
 import { DEFAULT_MAX_IMAGE_BYTES } from '../images';
+import type { DemoSessions } from '../demo/demo-sessions';
 
 export interface HttpAppDeps {
   db: Database;
@@ -19,7 +23,14 @@ export interface HttpAppDeps {
   metrics: Metrics;
   /** Set once GraphQL is ready (it needs the HTTP server first). */
   graphql: () => express.RequestHandler | null;
+  /** The demo-only shopper session endpoint (POST /demo/session); null: not served (404). */
+  demo: DemoSessions | null;
+  /** The built web app (vite's output, with index.html); null or missing: / explains how to build it. */
+  webAppDir: string | null;
 }
+
+/** The web app's client-side routes: each answers index.html. */
+export const WEB_APP_ROUTES = ['/', '/catalog'];
 
 /** JSON bodies up to this size: an image as a base64 data URL (4/3 of 10 MB) plus the query. */
 export const GRAPHQL_BODY_LIMIT = Math.ceil((DEFAULT_MAX_IMAGE_BYTES * 4) / 3) + 1024 * 1024;
@@ -101,6 +112,36 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       handler(req, res, next);
     },
   );
+
+  if (deps.demo) {
+    const demo = deps.demo;
+    app.post('/demo/session', express.json({ limit: 4096 }), async (req, res, next) => {
+      try {
+        const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor);
+        res.set('Cache-Control', 'no-store');
+        if (result.kind === 'ok') res.json({ token: result.token, expiresAt: result.expiresAt.toISOString() });
+        else if (result.kind === 'invalid_visitor') res.status(400).json({ error: 'visitor must be 22 to 64 characters of [A-Za-z0-9_-]' });
+        else res.status(503).json({ error: result.reason });
+      } catch (error) {
+        next(error);
+      }
+    });
+  }
+
+  // The web app comes after every API route, so it can shadow none of them.
+  const indexHtml = deps.webAppDir ? join(deps.webAppDir, 'index.html') : null;
+  if (deps.webAppDir && indexHtml && existsSync(indexHtml)) {
+    // Asset names carry a content hash: cached for good. index.html is always revalidated.
+    app.use('/assets', express.static(join(deps.webAppDir, 'assets'), { immutable: true, maxAge: '1y' }));
+    app.use(express.static(deps.webAppDir, { index: false, maxAge: '1h' }));
+    app.get(WEB_APP_ROUTES, (_req, res) => {
+      res.set('Cache-Control', 'no-cache').sendFile(indexHtml);
+    });
+  } else {
+    app.get(WEB_APP_ROUTES, (_req, res) => {
+      res.status(503).type('text/plain').send('The web app is not built: run `npm run build:web` (npm install does it), then reload.');
+    });
+  }
 
   // Errors of body parsing and anything unexpected: a clear status, never internals.
   app.use((error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {

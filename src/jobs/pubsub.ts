@@ -6,3 +6,45 @@ export interface PubSub {
   subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+/**
+ * The messages of a channel as an endless async iterator, active once this resolves.
+ * Written by hand rather than as an async generator: a generator waiting for the next
+ * message cannot be stopped by return() until a message arrives, so a subscriber that goes
+ * away would stay subscribed; here return() ends a pending next() and unsubscribes at once.
+ */
+export async function listen(pubsub: PubSub, channel: string): Promise<AsyncIterableIterator<string>> {
+  const buffered: string[] = [];
+  let waiting: ((result: IteratorResult<string>) => void) | null = null;
+  let done = false;
+  const unsubscribe = await pubsub.subscribe(channel, (message) => {
+    if (done) return;
+    if (waiting) {
+      const resolve = waiting;
+      waiting = null;
+      resolve({ value: message, done: false });
+    } else buffered.push(message);
+  });
+  const iterator: AsyncIterableIterator<string> = {
+    next() {
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      const message = buffered.shift();
+      if (message !== undefined) return Promise.resolve({ value: message, done: false });
+      return new Promise((resolve) => (waiting = resolve));
+    },
+    async return() {
+      if (!done) {
+        done = true;
+        buffered.length = 0;
+        waiting?.({ value: undefined, done: true });
+        waiting = null;
+        await unsubscribe();
+      }
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

@@ -2,7 +2,7 @@
 // starts the HTTP + WebSocket server. Nothing else creates long-lived objects.
 import { createServer, type Server } from 'node:http';
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { openDatabase, type Database, type DatabaseTarget } from '../db/database';
@@ -29,6 +29,9 @@ import { CatalogVersions } from '../garments/catalog-versions';
 import { PhotoRepository } from '../photos/photo-repository';
 import { OutfitRepository } from '../outfits/outfit-repository';
 import { RenderRepository } from '../renders/render-repository';
+import { readDemoSamples } from '../demo/demo-samples';
+import { demoWanted, readDemoCredentials, seedDemoTenant, type DemoCredentials } from '../demo/demo-tenant';
+import { DemoSessions } from '../demo/demo-sessions';
 
 /** What a process runs: the API, the worker (engine jobs and sweeps), or both. */
 export type Role = 'all' | 'api' | 'worker';
@@ -43,6 +46,8 @@ export interface AtelierServer {
   engine: Engine | null;
   sweeps: Sweeps | null;
   adminToken: string | undefined;
+  /** The demo tenant's credentials when the demo is on (see src/demo/); created: by this start. */
+  demo: (DemoCredentials & { created: boolean }) | null;
   services: Services;
   /** Per-tenant catalog versions (what the GraphQL response cache is keyed by). */
   catalogVersions: CatalogVersions;
@@ -63,11 +68,23 @@ export interface StartOptions {
   sweeps?: SweepOptions;
   /** Where webhooks are notified; default: nowhere. */
   notifier?: EventNotifier;
+  /**
+   * true: create the demo tenant when missing, whatever the config says; false: never.
+   * Default: the config's ATELIER_DEMO (auto seeds on the embedded default's first start,
+   * never when `database` is given, so tests get no demo unless they ask).
+   */
+  demo?: boolean;
+  /** The built web app; default dist/web of the project. */
+  webAppDir?: string | null;
 }
 
 /** Derives a purpose-specific key so one configured secret never signs two kinds of thing. */
 function derive(secret: string, purpose: string): string {
   return createHmac('sha256', secret).update(purpose).digest('base64url');
+}
+
+function isEmptyDir(dir: string): boolean {
+  return !existsSync(dir) || readdirSync(dir).length === 0;
 }
 
 /** "name@version" of the model package, or a placeholder when none is installed. */
@@ -81,6 +98,8 @@ export function modelId(modelDir: string): string {
 export async function startServer(config: Config, options: StartOptions = {}): Promise<AtelierServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
+  // Read before anything is written there: "first start" means an empty data directory.
+  const firstStart = isEmptyDir(config.dataDir);
   const secrets = loadSecrets(config);
   const target: DatabaseTarget =
     options.database ??
@@ -145,11 +164,34 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     services.webhooks.processDeliveries();
   }
 
+  // The demo tenant (src/demo/): API processes create it when asked and serve its session endpoint.
+  let demo: AtelierServer['demo'] = null;
+  let demoSessions: DemoSessions | null = null;
+  const wantDemo = demoWanted(config.demo, { forced: options.demo, firstStart, embedded: !config.databaseUrl, databaseOverridden: options.database !== undefined });
+  if (role !== 'worker' && (options.demo ?? config.demo !== 'off')) {
+    const samples = readDemoSamples(join(resolve(projectRoot, config.modelDir), 'samples'));
+    const existing = readDemoCredentials(config.dataDir);
+    if (existing) demo = { ...existing, created: false };
+    else if (wantDemo && samples) demo = { ...(await seedDemoTenant(services, samples, config.dataDir, logger)), created: true };
+    else if (wantDemo) logger.warn({ modelDir: config.modelDir }, 'no demo tenant: the model package has no samples/index.json');
+    if (demo) demoSessions = new DemoSessions(services, demo, samples);
+  }
+
   let transport: GraphQLTransport | null = null;
   let httpServer: Server | null = null;
   let port = 0;
   if (role !== 'worker') {
-    const app = createHttpApp({ db, blobs, fileSigner, uploads: services.uploads, logger, metrics, graphql: () => transport?.middleware ?? null });
+    const app = createHttpApp({
+      db,
+      blobs,
+      fileSigner,
+      uploads: services.uploads,
+      logger,
+      metrics,
+      graphql: () => transport?.middleware ?? null,
+      demo: demoSessions,
+      webAppDir: options.webAppDir === undefined ? join(projectRoot, 'dist', 'web') : options.webAppDir,
+    });
     const server = createServer(app);
     httpServer = server;
     transport = await createGraphQLTransport({ httpServer: server, services, catalogVersions, logger, metrics, introspection: target.kind === 'embedded' });
@@ -174,6 +216,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     engine,
     sweeps,
     adminToken: secrets.adminToken,
+    demo,
     services,
     catalogVersions,
     db,

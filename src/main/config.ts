@@ -63,6 +63,19 @@ const schema = z.object({
   ATELIER_JOB_LOCK_MS: variable(z.coerce.number().int().min(1000).max(600_000).default(30_000)),
   /** Deliver webhooks to loopback, private and link-local addresses too; default false (such endpoints are refused: a tenant must not reach the platform's own network). */
   ATELIER_WEBHOOK_PRIVATE_NETWORKS: variable(z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1')),
+  /**
+   * Demo tenant (sample garments and person photos) and the demo-only shopper session endpoint.
+   * auto (default): created on the first start of the embedded default (empty data directory);
+   * on: created when missing, on any database; off: never, and the demo endpoint is disabled.
+   */
+  ATELIER_DEMO: variable(
+    z
+      .string()
+      .transform((v) => v.toLowerCase())
+      .pipe(z.enum(['auto', 'on', 'off', '1', '0', 'true', 'false']))
+      .transform((v): 'auto' | 'on' | 'off' => (v === '1' || v === 'true' ? 'on' : v === '0' || v === 'false' ? 'off' : v))
+      .default('auto'),
+  ),
   /** Log level (pino); default info. */
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
@@ -81,6 +94,7 @@ export interface Config {
   renderConcurrency: number;
   jobLockMs: number;
   webhookPrivateNetworks: boolean;
+  demo: 'auto' | 'on' | 'off';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -110,6 +124,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     renderConcurrency: c.ATELIER_RENDER_CONCURRENCY,
     jobLockMs: c.ATELIER_JOB_LOCK_MS,
     webhookPrivateNetworks: c.ATELIER_WEBHOOK_PRIVATE_NETWORKS,
+    demo: c.ATELIER_DEMO,
     logLevel: c.LOG_LEVEL,
   };
 }

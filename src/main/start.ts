@@ -31,8 +31,17 @@ async function main(): Promise<void> {
   const lines =
     role === 'worker'
       ? [`Atelier worker running (model ${server.engine?.model.id})`]
-      : [`Atelier is serving GraphQL at ${server.url}/graphql (WebSocket: ${server.url.replace(/^http/, 'ws')}/graphql)`];
+      : [
+          `Atelier is serving GraphQL at ${server.url}/graphql (WebSocket: ${server.url.replace(/^http/, 'ws')}/graphql)`,
+          `Web app: ${server.url}/ (shopper try-on), ${server.url}/catalog (retailer catalog)`,
+        ];
   if (!config.databaseUrl && server.adminToken) lines.push(`Operator token (createTenant): ${server.adminToken}`);
+  if (server.demo) {
+    lines.push(
+      `Demo tenant${server.demo.created ? ' created' : ''}: open ${server.url}/ to try garments on a sample person;`,
+      `  sign in to ${server.url}/catalog with its API key: ${server.demo.apiKey}`,
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 
   let stopping = false;

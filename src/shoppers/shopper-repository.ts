@@ -14,6 +14,10 @@ export class ShopperRepository {
     return this.db.withTenant(tenantId, (tx) => tx.shopper.findMany({ where: { tenantId, id: { in: [...ids] } } }));
   }
 
+  findByExternalId(tenantId: string, externalId: string): Promise<Shopper | null> {
+    return this.db.withTenant(tenantId, (tx) => tx.shopper.findFirst({ where: { tenantId, externalId } }));
+  }
+
   list(tenantId: string, page: PageRequest): Promise<Page<Shopper>> {
     return this.db.withTenant(tenantId, async (tx) => {
       const q = keysetQuery(page);

@@ -39,6 +39,12 @@ export class ShopperService {
     return ok({ token: this.sessions.sign({ tenantId, shopperId: shopper.id, expiresAt }), expiresAt });
   }
 
+  /** The shopper a retailer knows by `externalId` (ADMIN), or null. */
+  findByExternalId(viewer: Viewer, externalId: string): Promise<Shopper | null> {
+    const { tenantId } = requireScope(viewer, 'ADMIN');
+    return this.shoppers.findByExternalId(tenantId, externalId.trim());
+  }
+
   listShoppers(viewer: Viewer, page: PageRequest): Promise<Page<Shopper>> {
     const { tenantId } = requireScope(viewer, 'ADMIN');
     return this.shoppers.list(tenantId, page);

@@ -8,6 +8,7 @@ import { InferenceError } from '../inference';
 import type { BlobStore } from '../blobs';
 import type { JobContext, JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
+import { catalogChannel } from '../garments/catalog-events';
 import type { Logger } from '../observability/logger';
 import type { GarmentRepository } from '../garments/garment-repository';
 import type { PhotoRepository } from '../photos/photo-repository';
@@ -87,6 +88,7 @@ export class InferenceJobs {
       if (!isPermanent(error) && ctx.attempt < ctx.maxAttempts) throw error;
       const message = error instanceof Error ? error.message : String(error);
       await this.deps.garments.markCacheFailed(tenantId, cache.id, message.slice(0, 500));
+      await this.publishCacheChange(tenantId, garmentId);
       await this.notify(tenantId, 'REFERENCE_CACHE_FAILED', { garmentId: toGlobalId('Garment', garmentId), model: this.model, error: message.slice(0, 500) });
     }
   }
@@ -99,6 +101,7 @@ export class InferenceJobs {
     const blobKey = `caches/${tenantId}/${garment.id}/${safeKey(this.model)}`;
     await this.deps.blobs.put(blobKey, blob.data, 'application/octet-stream');
     await this.deps.garments.markCacheReady(tenantId, cacheId, { blobKey, bytes: blob.bytes, checksum: blob.checksum, computeMs: blob.computeMs });
+    await this.publishCacheChange(tenantId, garment.id);
     await this.notify(tenantId, 'REFERENCE_CACHE_READY', { garmentId: toGlobalId('Garment', garment.id), model: this.model, bytes: blob.bytes, computeMs: blob.computeMs });
     return blob.data;
   }
@@ -148,6 +151,13 @@ export class InferenceJobs {
     return this.deps.pubsub.publish(
       progressChannel(render.tenantId, render.id),
       encodeEvent({ render, ...fields, publishedAt: Date.now() }),
+    );
+  }
+
+  /** Live catalog pages learn of it (best effort: a lost event only delays what a reload shows). */
+  private async publishCacheChange(tenantId: string, garmentId: string): Promise<void> {
+    await this.deps.pubsub.publish(catalogChannel(tenantId), garmentId).catch((error: unknown) =>
+      this.deps.logger.warn({ err: error, tenantId, garmentId }, 'could not publish a reference cache change'),
     );
   }
 

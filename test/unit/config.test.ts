@@ -7,6 +7,13 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ port: 4000, dataDir: './.atelier', databaseUrl: undefined, adminToken: undefined, modelDir: 'models/tryon-tiny' });
   });
 
+  test('ATELIER_DEMO: auto by default; on/off, 1/0 and true/false accepted', () => {
+    expect(loadConfig({}).demo).toBe('auto');
+    expect(loadConfig({ ATELIER_DEMO: '1' }).demo).toBe('on');
+    expect(loadConfig({ ATELIER_DEMO: 'OFF' }).demo).toBe('off');
+    expect(loadConfig({ ATELIER_DEMO: 'false' }).demo).toBe('off');
+  });
+
   test('blank values count as unset', () => {
     expect(loadConfig({ PORT: '  ', DATABASE_URL: '' }).port).toBe(4000);
   });
@@ -22,6 +29,7 @@ describe('loadConfig', () => {
     ['ATELIER_SECRETS', { ATELIER_SECRETS: 'too-short' }],
     ['ATELIER_SECRETS', { DATABASE_URL: 'postgres://127.0.0.1/x' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['ATELIER_DEMO', { ATELIER_DEMO: 'maybe' }],
   ])('a bad %s is refused with its name', (variable, env) => {
     let error: unknown;
     try {

@@ -1,0 +1,58 @@
+// DEMO ONLY: plays the retailer's back end for the demo tenant, so the shopper page works
+// without one. A real back end authenticates its shopper, then calls createShopper and
+// createShopperSession with its API key and hands the session token to the browser; the
+// browser never holds a tenant key. Here the "authentication" is a random visitor id the
+// page keeps in localStorage: whoever has it acts as that demo shopper, which is acceptable
+// only because the demo tenant holds nothing but sample data. Enabled only when the demo
+// tenant exists and ATELIER_DEMO is not off.
+import type { Services } from '../main/services';
+import type { Shopper } from '../generated/prisma/client';
+import type { DemoCredentials } from './demo-tenant';
+import type { DemoSamples } from './demo-samples';
+
+/** What the page sends: 128 bits or more of randomness, base64url or hex. */
+export const VISITOR_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
+
+export type DemoSessionResult =
+  | { kind: 'ok'; token: string; expiresAt: Date }
+  | { kind: 'invalid_visitor' }
+  | { kind: 'unavailable'; reason: string };
+
+export class DemoSessions {
+  constructor(
+    private readonly services: Services,
+    private readonly credentials: DemoCredentials,
+    private readonly samples: DemoSamples | null,
+  ) {}
+
+  /** A fresh one-hour session for the visitor's shopper; a new shopper gets the sample person photos. */
+  async createSession(visitor: unknown): Promise<DemoSessionResult> {
+    if (typeof visitor !== 'string' || !VISITOR_PATTERN.test(visitor)) return { kind: 'invalid_visitor' };
+    let viewer;
+    try {
+      viewer = await this.services.authenticator.authenticate(this.credentials.apiKey);
+    } catch {
+      return { kind: 'unavailable', reason: 'the demo API key no longer works (revoked, or the database was reset)' };
+    }
+    const externalId = `demo-visitor-${visitor}`;
+    let shopper: Shopper | null = await this.services.shoppers.findByExternalId(viewer, externalId);
+    if (!shopper) {
+      const created = await this.services.shoppers.createShopper(viewer, { externalId });
+      if (created.ok) {
+        shopper = created.value;
+        // The samples become the new shopper's own photos: a shopper sees only its own.
+        // Oldest first, so the first sample is the newest photo: the one the page shows first.
+        for (const person of [...(this.samples?.persons ?? [])].reverse()) {
+          await this.services.photos.uploadPersonPhoto(viewer, { image: { dataUrl: person.dataUrl }, shopperId: shopper.id });
+        }
+      } else {
+        // Created meanwhile by a parallel request of the same visitor.
+        shopper = await this.services.shoppers.findByExternalId(viewer, externalId);
+      }
+    }
+    if (!shopper) return { kind: 'unavailable', reason: 'could not create the demo shopper' };
+    const session = await this.services.shoppers.createSession(viewer, shopper.id);
+    if (!session.ok) return { kind: 'unavailable', reason: session.errors.map((e) => e.message).join('; ') };
+    return { kind: 'ok', ...session.value };
+  }
+}

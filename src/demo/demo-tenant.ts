@@ -1,0 +1,72 @@
+// The demo tenant: created through the ordinary services (as the operator, then with the
+// tenant's own ADMIN key), with the model package's sample garments and person photos. Its
+// API key is stored hashed like any other, so the credentials are also kept in the data
+// directory (demo.json, mode 0600) to be printed on every start, like the operator token.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Services } from '../main/services';
+import type { Logger } from '../observability/logger';
+import type { DemoSamples } from './demo-samples';
+
+export interface DemoCredentials {
+  tenantId: string;
+  /** The tenant's ADMIN API key: for the catalog page and the demo session endpoint. */
+  apiKey: string;
+}
+
+export const DEMO_TENANT_NAME = 'Atelier demo';
+const fileName = 'demo.json';
+
+/**
+ * Whether this start creates the demo tenant (when it does not exist yet). `forced`: the
+ * start option (tests); otherwise ATELIER_DEMO: on always, auto only on the embedded default's
+ * first start (an empty data directory, the config's own database), off never.
+ */
+export function demoWanted(
+  setting: 'auto' | 'on' | 'off',
+  start: { forced: boolean | undefined; firstStart: boolean; embedded: boolean; databaseOverridden: boolean },
+): boolean {
+  if (start.forced !== undefined) return start.forced;
+  if (setting === 'on') return true;
+  return setting === 'auto' && start.firstStart && start.embedded && !start.databaseOverridden;
+}
+
+/** The credentials kept by an earlier seeding, or null. */
+export function readDemoCredentials(dataDir: string): DemoCredentials | null {
+  const path = join(dataDir, fileName);
+  if (!existsSync(path)) return null;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DemoCredentials>;
+  return typeof parsed.tenantId === 'string' && typeof parsed.apiKey === 'string' ? { tenantId: parsed.tenantId, apiKey: parsed.apiKey } : null;
+}
+
+/** Creates the demo tenant, its garments (their caches are enqueued as usual) and person photos. */
+export async function seedDemoTenant(
+  services: Services,
+  samples: DemoSamples,
+  dataDir: string,
+  logger: Logger,
+): Promise<DemoCredentials> {
+  // The server itself acts as the platform operator here, as createTenant requires.
+  const created = await services.tenants.createTenant({ kind: 'operator' }, { name: DEMO_TENANT_NAME });
+  if (!created.ok) throw new Error(`could not create the demo tenant: ${created.errors.map((e) => e.message).join('; ')}`);
+  const credentials: DemoCredentials = { tenantId: created.value.tenant.id, apiKey: created.value.apiKey };
+  // Kept at once: the key is shown only now, and a start interrupted below must not lose it.
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, fileName), `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  const viewer = await services.authenticator.authenticate(credentials.apiKey);
+  for (const garment of samples.garments) {
+    const outcome = await services.garments.createGarment(viewer, {
+      sku: garment.sku,
+      name: garment.name,
+      category: garment.category,
+      image: { dataUrl: garment.dataUrl },
+    });
+    if (!outcome.ok) throw new Error(`could not create demo garment ${garment.sku}: ${outcome.errors.map((e) => e.message).join('; ')}`);
+  }
+  for (const person of samples.persons) {
+    const outcome = await services.photos.uploadPersonPhoto(viewer, { image: { dataUrl: person.dataUrl }, shopperId: undefined });
+    if (!outcome.ok) throw new Error(`could not upload a demo person photo: ${outcome.errors.map((e) => e.message).join('; ')}`);
+  }
+  logger.info({ tenantId: credentials.tenantId, garments: samples.garments.length, photos: samples.persons.length }, 'created the demo tenant');
+  return credentials;
+}
