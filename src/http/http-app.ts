@@ -2,6 +2,7 @@
 // PUTs, and the GraphQL endpoint. Request ids are taken from X-Request-Id or made here.
 import { randomUUID } from 'node:crypto';
 import express from 'express';
+import cors from 'cors';
 import type { BlobStore, UrlSigner } from '../blobs';
 import { createFileRouter } from '../blobs';
 import type { Database } from '../db/database';
@@ -17,6 +18,8 @@ export interface HttpAppDeps {
   uploads: UploadService;
   logger: Logger;
   metrics: Metrics;
+  /** Origins allowed to call /graphql from a browser ('*': any); empty: no CORS headers at all. */
+  corsOrigins: readonly string[];
   /** Set once GraphQL is ready (it needs the HTTP server first). */
   graphql: () => express.RequestHandler | null;
 }
@@ -88,6 +91,21 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       }
     },
   );
+
+  if (deps.corsOrigins.length > 0) {
+    app.use(
+      '/graphql',
+      cors({
+        origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins],
+        methods: ['GET', 'POST', 'OPTIONS'],
+        allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'apollo-require-preflight', 'x-apollo-operation-name'],
+        exposedHeaders: ['x-request-id', 'retry-after'],
+        // Tokens travel in the Authorization header, never in cookies.
+        credentials: false,
+        maxAge: 600,
+      }),
+    );
+  }
 
   app.use(
     '/graphql',

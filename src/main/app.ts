@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { createHttpApp } from '../http/http-app';
 import { createGraphQLTransport, type GraphQLTransport } from '../graphql/server';
+import { MemoryTokenBuckets, RateLimiter, RedisTokenBuckets } from '../limits';
 import type { Config } from './config';
 import { loadSecrets } from './secrets';
 import { createServices, type Services } from './services';
@@ -135,14 +136,39 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     services.webhooks.processDeliveries();
   }
 
+  // Rate-limit buckets: in Redis when there is one, so every API process shares them.
+  const rateLimiter = new RateLimiter(
+    config.redisUrl ? new RedisTokenBuckets(config.redisUrl, config.rateKeyPrefix, logger) : new MemoryTokenBuckets(),
+    config.rateLimits,
+  );
   let transport: GraphQLTransport | null = null;
   let httpServer: Server | null = null;
   let port = 0;
   if (role !== 'worker') {
-    const app = createHttpApp({ db, blobs, fileSigner, uploads: services.uploads, logger, metrics, graphql: () => transport?.middleware ?? null });
+    const app = createHttpApp({
+      db,
+      blobs,
+      fileSigner,
+      uploads: services.uploads,
+      logger,
+      metrics,
+      corsOrigins: config.corsOrigins,
+      graphql: () => transport?.middleware ?? null,
+    });
     const server = createServer(app);
     httpServer = server;
-    transport = await createGraphQLTransport({ httpServer: server, services, logger, metrics, introspection: target.kind === 'embedded' });
+    transport = await createGraphQLTransport({
+      httpServer: server,
+      services,
+      logger,
+      metrics,
+      limits: {
+        query: { ...config.queryLimits, introspection: config.introspection ?? target.kind === 'embedded' },
+        maxBatchSize: config.maxBatchSize,
+        rateLimiter,
+        webSocket: config.webSocket,
+      },
+    });
     await new Promise<void>((resolveListen, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolveListen());
@@ -174,6 +200,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           logger.debug({ step: name }, 'shutdown step done');
         };
         await step('http and websocket', () => transport?.close());
+        await step('rate limits', () => rateLimiter.close());
         await step('sweeps', () => sweeps?.stop());
         await step('queue', () => queue.close());
         await step('engine', () => engine?.close());
