@@ -10,8 +10,9 @@
 //   - on an interface or union, the most expensive possible type counts;
 //   - a field selected twice (e.g. through two fragments) counts twice;
 //   - introspection (`__schema`, `__type`, `__typename`) costs 0.
-// The document must be valid for the schema (validate it first), so fragments are acyclic;
-// costs of selection sets are memoized, so nested fragment spreads cost linear time.
+// It runs before validation (it is the cheaper check): unknown fields and types cost nothing,
+// a fragment cycle counts 0 where it closes; costs of selection sets are memoized, so nested
+// fragment spreads cost linear time.
 import {
   getNamedType,
   isAbstractType,
@@ -50,6 +51,8 @@ function isConnection(field: GraphQLField<unknown, unknown>): boolean {
 
 class CostCounter {
   private readonly memo = new Map<SelectionSetNode, Map<string, number>>();
+  /** Fragments being counted, to stop at a cycle (invalid documents are counted before validation). */
+  private readonly visiting = new Set<string>();
   private readonly defaults: Record<string, unknown> = {};
 
   constructor(private readonly input: CostInput) {
@@ -97,8 +100,13 @@ class CostCounter {
       else if (selection.kind === Kind.INLINE_FRAGMENT) {
         if (this.matches(selection.typeCondition?.name.value, type)) sum += this.on(selection.selectionSet, type, role);
       } else {
-        const fragment = this.input.fragments.get(selection.name.value);
-        if (fragment && this.matches(fragment.typeCondition.name.value, type)) sum += this.on(fragment.selectionSet, type, role);
+        const name = selection.name.value;
+        const fragment = this.input.fragments.get(name);
+        if (fragment && !this.visiting.has(name) && this.matches(fragment.typeCondition.name.value, type)) {
+          this.visiting.add(name);
+          sum += this.on(fragment.selectionSet, type, role);
+          this.visiting.delete(name);
+        }
       }
     }
     if (!byType) this.memo.set(set, (byType = new Map()));

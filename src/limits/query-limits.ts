@@ -28,6 +28,8 @@ export interface QueryLimits {
   maxAliases: number;
   /** Most directives in a document. */
   maxDirectives: number;
+  /** Most field selections written in a document (graphql's validation is quadratic in repeated fields). */
+  maxFields: number;
   /** Most fields at the root of the operation (fragments expanded). */
   maxRootFields: number;
   /** Deepest nesting of fields: `{ a { b } }` is 2 deep (introspection subtrees count 1). */
@@ -42,6 +44,7 @@ export const DEFAULT_QUERY_LIMITS: Omit<QueryLimits, 'introspection'> = {
   maxDocumentBytes: 32 * 1024,
   maxTokens: 1000,
   maxAliases: 30,
+  maxFields: 250,
   maxDirectives: 20,
   maxRootFields: 20,
   maxDepth: 10,
@@ -55,6 +58,7 @@ export type QueryRefusalCode =
   | 'GRAPHQL_VALIDATION_FAILED'
   | 'OPERATION_RESOLUTION_FAILURE'
   | 'TOO_MANY_ALIASES'
+  | 'TOO_MANY_FIELDS'
   | 'TOO_MANY_DIRECTIVES'
   | 'TOO_MANY_ROOT_FIELDS'
   | 'QUERY_TOO_DEEP'
@@ -79,9 +83,19 @@ export type QueryAnalysis =
   | { ok: true; document: DocumentNode; operation: OperationDefinitionNode; cost: number }
   | { ok: false; refusals: QueryRefusal[] };
 
-/** What does not depend on the variables: the parsed document, or why it is refused. */
+/**
+ * What does not depend on the variables: the parsed document (not yet validated: the cost is
+ * checked first, so a costly document never reaches the slower validation), or why it is refused.
+ */
 type StaticAnalysis =
-  | { ok: true; document: DocumentNode; operation: OperationDefinitionNode; fragments: Map<string, FragmentDefinitionNode> }
+  | {
+      ok: true;
+      document: DocumentNode;
+      operation: OperationDefinitionNode;
+      fragments: Map<string, FragmentDefinitionNode>;
+      /** Set once validated: the errors (empty when valid). */
+      validation?: readonly QueryRefusal[];
+    }
   | { ok: false; refusals: QueryRefusal[] };
 
 function refuse(code: QueryRefusalCode, message: string, details?: Record<string, unknown>): StaticAnalysis {
@@ -152,7 +166,7 @@ function selectOperation(document: DocumentNode, operationName: string | null | 
   return operations.length === 0 ? 'The document contains no operation.' : 'Must provide operation name if query contains multiple operations.';
 }
 
-/** Every check that does not depend on the variables, cheapest first (validation after the counts). */
+/** Every check that does not depend on the variables, cheapest first; validation comes later (validated()). */
 export function analyzeDocument(schema: GraphQLSchema, limits: QueryLimits, source: string, operationName?: string | null): StaticAnalysis {
   const bytes = Buffer.byteLength(source, 'utf8');
   if (bytes > limits.maxDocumentBytes) {
@@ -174,8 +188,10 @@ export function analyzeDocument(schema: GraphQLSchema, limits: QueryLimits, sour
 
   let aliases = 0;
   let directives = 0;
+  let fields = 0;
   visit(document, {
     Field(node) {
+      fields += 1;
       if (node.alias) aliases += 1;
     },
     Directive() {
@@ -184,6 +200,9 @@ export function analyzeDocument(schema: GraphQLSchema, limits: QueryLimits, sour
   });
   if (aliases > limits.maxAliases) {
     return refuse('TOO_MANY_ALIASES', `the query has ${aliases} aliases; at most ${limits.maxAliases} are allowed`, { limit: limits.maxAliases });
+  }
+  if (fields > limits.maxFields) {
+    return refuse('TOO_MANY_FIELDS', `the query selects ${fields} fields; at most ${limits.maxFields} are allowed`, { limit: limits.maxFields });
   }
   if (directives > limits.maxDirectives) {
     return refuse('TOO_MANY_DIRECTIVES', `the query has ${directives} directives; at most ${limits.maxDirectives} are allowed`, { limit: limits.maxDirectives });
@@ -200,10 +219,16 @@ export function analyzeDocument(schema: GraphQLSchema, limits: QueryLimits, sour
   if (depth > limits.maxDepth) {
     return refuse('QUERY_TOO_DEEP', `the query is ${depth} levels deep; at most ${limits.maxDepth} are allowed`, { depth, limit: limits.maxDepth });
   }
-  const rules = limits.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
-  const errors = validate(schema, document, rules, { maxErrors: 20 });
-  if (errors.length > 0) return { ok: false, refusals: errors.map((e) => fromGraphQLError('GRAPHQL_VALIDATION_FAILED', e)) };
   return { ok: true, document, operation, fragments };
+}
+
+/** graphql's specified rules (and no introspection when it is off); remembered on the analysis. */
+function validated(schema: GraphQLSchema, limits: QueryLimits, analysis: Extract<StaticAnalysis, { ok: true }>): readonly QueryRefusal[] {
+  if (!analysis.validation) {
+    const rules = limits.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+    analysis.validation = validate(schema, analysis.document, rules, { maxErrors: 20 }).map((e) => fromGraphQLError('GRAPHQL_VALIDATION_FAILED', e));
+  }
+  return analysis.validation;
 }
 
 /** The whole analysis of one operation: the static checks, then its cost with these variables. */
@@ -211,6 +236,7 @@ export function analyzeOperation(schema: GraphQLSchema, limits: QueryLimits, req
   return withCost(schema, limits, analyzeDocument(schema, limits, request.query, request.operationName), request.variables);
 }
 
+/** The cost with these variables (unknown fields cost nothing), then validation. */
 function withCost(schema: GraphQLSchema, limits: QueryLimits, analysis: StaticAnalysis, variables: OperationRequest['variables']): QueryAnalysis {
   if (!analysis.ok) return analysis;
   const { document, operation, fragments } = analysis;
@@ -227,12 +253,13 @@ function withCost(schema: GraphQLSchema, limits: QueryLimits, analysis: StaticAn
       ],
     };
   }
+  const errors = validated(schema, limits, analysis);
+  if (errors.length > 0) return { ok: false, refusals: [...errors] };
   return { ok: true, document, operation, cost };
 }
 
 /** Most documents whose static analysis is remembered, and the largest one remembered. */
-const CACHE_ENTRIES = 1000;
-const CACHE_MAX_SOURCE = 8 * 1024;
+const CACHE_ENTRIES = 500;
 
 /**
  * analyzeOperation with the static part remembered per (document, operation name), so a client
@@ -251,7 +278,8 @@ export class QueryAnalyzer {
     let analysis = this.cache.get(key);
     if (!analysis) {
       analysis = analyzeDocument(this.schema, this.limits, request.query, request.operationName);
-      if (request.query.length <= CACHE_MAX_SOURCE) {
+      // Larger documents are refused by their size alone, at no cost: not remembered.
+      if (request.query.length <= this.limits.maxDocumentBytes) {
         if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
         this.cache.set(key, analysis);
       }

@@ -76,6 +76,8 @@ const schema = z.object({
   ATELIER_MAX_QUERY_COST: int(1, 1_000_000, 1000),
   /** Most aliases in a query document; default 30. More: TOO_MANY_ALIASES. */
   ATELIER_MAX_ALIASES: int(0, 10_000, 30),
+  /** Most field selections written in a query document; default 250. More: TOO_MANY_FIELDS. */
+  ATELIER_MAX_QUERY_FIELDS: int(1, 100_000, 250),
   /** Most root fields in an operation; default 20. More: TOO_MANY_ROOT_FIELDS. */
   ATELIER_MAX_ROOT_FIELDS: int(1, 10_000, 20),
   /** Most directives in a query document; default 20. More: TOO_MANY_DIRECTIVES. */
@@ -183,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDepth: c.ATELIER_MAX_QUERY_DEPTH,
       maxCost: c.ATELIER_MAX_QUERY_COST,
       maxAliases: c.ATELIER_MAX_ALIASES,
+      maxFields: c.ATELIER_MAX_QUERY_FIELDS,
       maxRootFields: c.ATELIER_MAX_ROOT_FIELDS,
       maxDirectives: c.ATELIER_MAX_DIRECTIVES,
     },

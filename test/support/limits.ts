@@ -26,6 +26,8 @@ export async function post(baseUrl: string, token: string | null, body: unknown,
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
+type CloseLike = { code: number; reason: string } | undefined;
+
 export interface WsAnswer {
   data?: any;
   extensions?: any;
@@ -43,7 +45,7 @@ export async function wsOnce(baseUrl: string, token: string | null, query: strin
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
     retryAttempts: 0,
     lazy: true,
-    on: { closed: (event) => (closed = { code: (event as CloseEvent).code, reason: (event as CloseEvent).reason }) },
+    on: { closed: (event) => (closed = event as { code: number; reason: string }) },
   });
   try {
     return await new Promise<WsAnswer>((resolve) => {
@@ -53,7 +55,7 @@ export async function wsOnce(baseUrl: string, token: string | null, query: strin
           next: (value) => resolve({ data: value.data, extensions: value.extensions, ...(value.errors ? { errors: value.errors as WsAnswer['errors'] } : {}) }),
           error: (error) => {
             if (Array.isArray(error)) resolve({ errors: error });
-            else resolve({ closeCode: (error as CloseEvent)?.code ?? closed?.code, closeReason: (error as CloseEvent)?.reason ?? closed?.reason });
+            else resolve({ closeCode: (error as CloseLike)?.code ?? closed?.code, closeReason: (error as CloseLike)?.reason ?? closed?.reason });
           },
           complete: () => resolve({}),
         },

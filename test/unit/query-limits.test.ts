@@ -89,6 +89,16 @@ describe('query limits', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  test('fields written in a document: at the limit passes, one more is refused', () => {
+    const fields = (n: number) => `{ tenant { ${Array.from({ length: n - 1 }, () => 'id').join(' ')} } }`;
+    expect(refusal(fields(10), { maxFields: 10 })).toBeNull();
+    expect(refusal(fields(11), { maxFields: 10 })).toBe('TOO_MANY_FIELDS');
+  });
+
+  test('a fragment cycle is counted without looping, then refused by validation', () => {
+    expect(refusal('{ tenant { ...A } } fragment A on Tenant { id ...B } fragment B on Tenant { ...A }')).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
   test('invalid documents and introspection', () => {
     expect(refusal('{ tenant { ')).toBe('GRAPHQL_PARSE_FAILED');
     expect(refusal('{ nope }')).toBe('GRAPHQL_VALIDATION_FAILED');
