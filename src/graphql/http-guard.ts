@@ -1,6 +1,7 @@
 // What an HTTP GraphQL request must pass before Apollo sees it (and before its context
-// authenticates against the database): the caller's rate limit, the batch size, and every
-// operation's query limits. Refusals are answered here, in GraphQL's error shape.
+// authenticates against the database): the caller's rate limit (before the body is even
+// read), the batch size, and every operation's query limits. Refusals are answered here, in
+// GraphQL's error shape.
 import type express from 'express';
 import { callerOf, rateLimitMessage, refusalJson, type OperationRequest, type QueryAnalyzer, type QueryRefusal, type RateLimiter } from '../limits';
 import type { Metrics } from '../observability/metrics';
@@ -46,14 +47,40 @@ function operationsOf(req: express.Request): (OperationRequest | null)[] | null 
   return Array.isArray(body) ? body.map(toOperation) : [toOperation(body)];
 }
 
-/** An express middleware: answers refused requests itself, passes the others on. */
-export function createHttpGuard(options: HttpGuardOptions): express.RequestHandler {
+export interface HttpGuard {
+  /** Before the body is parsed: takes one request from the caller's bucket. */
+  beforeBody: express.RequestHandler;
+  /** After: the batch size (a batch takes one more per extra operation) and the query limits. */
+  afterBody: express.RequestHandler;
+}
+
+export function createHttpGuard(options: HttpGuardOptions): HttpGuard {
   const { analyzer, rateLimiter, maxBatchSize, metrics } = options;
   const refuse = (res: express.Response, status: number, code: string, errors: object[]) => {
     metrics.refusals.inc({ transport: 'http', code });
     res.status(status).json({ errors });
   };
-  return (req, res, next) => {
+  const take = (req: express.Request, res: express.Response, count: number): Promise<boolean> =>
+    rateLimiter.take(callerOf(req.headers.authorization, req.socket.remoteAddress), count).then((decision) => {
+      if (decision.allowed) return true;
+      res.setHeader('Retry-After', String(Math.ceil(decision.retryAfterMs / 1000)));
+      refuse(res, 429, 'RATE_LIMITED', [
+        { message: rateLimitMessage(decision.retryAfterMs), extensions: { code: 'RATE_LIMITED', retryAfterMs: decision.retryAfterMs } },
+      ]);
+      return false;
+    });
+
+  const beforeBody: express.RequestHandler = (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      next();
+      return;
+    }
+    take(req, res, 1)
+      .then((allowed) => allowed && next())
+      .catch(next);
+  };
+
+  const afterBody: express.RequestHandler = (req, res, next) => {
     const operations = operationsOf(req);
     if (!operations) {
       next();
@@ -66,16 +93,9 @@ export function createHttpGuard(options: HttpGuardOptions): express.RequestHandl
       refuse(res, 400, 'BATCH_TOO_LARGE', [{ message, extensions: { code: 'BATCH_TOO_LARGE', limit: maxBatchSize } }]);
       return;
     }
-    rateLimiter
-      .take(callerOf(req.headers.authorization, req.socket.remoteAddress), Math.max(1, operations.length))
-      .then((decision) => {
-        if (!decision.allowed) {
-          res.setHeader('Retry-After', String(Math.ceil(decision.retryAfterMs / 1000)));
-          refuse(res, 429, 'RATE_LIMITED', [
-            { message: rateLimitMessage(decision.retryAfterMs), extensions: { code: 'RATE_LIMITED', retryAfterMs: decision.retryAfterMs } },
-          ]);
-          return;
-        }
+    (operations.length > 1 ? take(req, res, operations.length - 1) : Promise.resolve(true))
+      .then((allowed) => {
+        if (!allowed) return;
         const refusals: QueryRefusal[] = [];
         operations.forEach((operation, index) => {
           if (!operation) return;
@@ -93,4 +113,6 @@ export function createHttpGuard(options: HttpGuardOptions): express.RequestHandl
       })
       .catch(next);
   };
+
+  return { beforeBody, afterBody };
 }

@@ -41,6 +41,9 @@ export function buildSchema(): GraphQLSchema {
 const DRAIN_MS = 10_000;
 
 export interface GraphQLTransport {
+  /** Runs before the request body is read (the rate limit). */
+  beforeBody: express.RequestHandler;
+  /** The rest: query limits, then Apollo. */
   middleware: express.RequestHandler;
   /** Stops accepting requests and subscriptions, drains HTTP, closes every WebSocket and the HTTP server. */
   close(): Promise<void>;
@@ -261,13 +264,14 @@ export async function createGraphQLTransport(options: {
   });
   const guard = createHttpGuard({ analyzer, rateLimiter, maxBatchSize: limits.maxBatchSize, metrics });
   const middleware: express.RequestHandler = (req, res, next) => {
-    guard(req, res, (error?: unknown) => {
+    guard.afterBody(req, res, (error?: unknown) => {
       if (error) next(error);
       else void apolloMiddleware(req, res, next);
     });
   };
 
   return {
+    beforeBody: guard.beforeBody,
     middleware,
     async close() {
       // Refuse new connections, finish requests in flight (at most DRAIN_MS), close sockets.

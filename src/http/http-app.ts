@@ -21,7 +21,7 @@ export interface HttpAppDeps {
   /** Origins allowed to call /graphql from a browser ('*': any); empty: no CORS headers at all. */
   corsOrigins: readonly string[];
   /** Set once GraphQL is ready (it needs the HTTP server first). */
-  graphql: () => express.RequestHandler | null;
+  graphql: () => { beforeBody: express.RequestHandler; middleware: express.RequestHandler } | null;
 }
 
 /** JSON bodies up to this size: an image as a base64 data URL (4/3 of 10 MB) plus the query. */
@@ -109,15 +109,17 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   app.use(
     '/graphql',
-    express.json({ limit: GRAPHQL_BODY_LIMIT }),
     (req, res, next) => {
-      const handler = deps.graphql();
-      if (!handler) {
+      const graphql = deps.graphql();
+      if (!graphql) {
         res.status(503).json({ errors: [{ message: 'starting up', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
         return;
       }
-      handler(req, res, next);
+      // A rate-limited caller's body is never read.
+      graphql.beforeBody(req, res, next);
     },
+    express.json({ limit: GRAPHQL_BODY_LIMIT }),
+    (req, res, next) => deps.graphql()!.middleware(req, res, next),
   );
 
   // Errors of body parsing and anything unexpected: a clear status, never internals.

@@ -153,7 +153,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       metrics,
       corsOrigins: config.corsOrigins,
-      graphql: () => transport?.middleware ?? null,
+      graphql: () => transport,
     });
     const server = createServer(app);
     httpServer = server;
