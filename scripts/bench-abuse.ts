@@ -3,13 +3,16 @@
  * another tenant keep its latency? One in-process API server (role 'api', in-memory PGlite,
  * in-process queue, the DEFAULT limits of src/main/config.ts):
  *   victim   tenant V's API key: a garments page (first: 10) at a steady rate under its rate
- *            limit (default 40 req/s; autocannon, 4 connections, in its own thread), first alone
+ *            limit (default 40 req/s; autocannon, 4 connections), first alone
  *            (victimP99MsIdle), then during the abuse (victimP99MsUnderAbuse);
- *   abuser   tenant A's API key at 10x its rate limit (autocannon in its own thread), cycling
+ *   abuser   tenant A's API key at 10x its rate limit (autocannon, 16 connections), cycling
  *            through an alias bomb, a fragment bomb (exponential spreads), an over-cost query,
  *            a batch of 50 and an ordinary query; plus, in another thread, many graphql-ws
  *            connections with its token (each sends connection_init, and those accepted send
  *            alias bombs as subscriptions).
+ * The load (both autocannons, the WebSocket flood) runs in a child process at nice 10, each part
+ * in its own thread, so that on a small shared machine the load generators do not starve the
+ * server they measure (in production they would be other machines).
  * abusiveRequestsRefused counts the abuser's HTTP answers 4xx plus its refused WebSocket
  * connections and operations; serverErrors counts 5xx answers, and the victim's connection
  * errors and timeouts. Target: victimP99MsUnderAbuse <= 2 x victimP99MsIdle, serverErrors 0.
