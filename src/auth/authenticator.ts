@@ -1,6 +1,6 @@
 // Turns the bearer token of a request or graphql-ws connection into a Viewer.
 import type { TenantRepository } from '../tenants/tenant-repository';
-import { parseApiKey, safeEqual, type SessionTokens } from './tokens';
+import { digestEqual, parseApiKey, safeEqual, type SessionTokens } from './tokens';
 import { AuthError, type Viewer } from './viewer';
 
 const TOUCH_INTERVAL_MS = 60_000;
@@ -26,7 +26,11 @@ export class Authenticator {
     }
     const apiKey = parseApiKey(token);
     if (apiKey) {
-      const key = await this.tenants.findActiveKey(apiKey.tenantId, apiKey.secretHash);
+      // Looked up by its visible prefix, then the hash compared here in constant time (not by
+      // the database's index, whose comparison time depends on the bytes that match).
+      const candidates = await this.tenants.findActiveKeysByPrefix(apiKey.tenantId, apiKey.prefix);
+      let key: (typeof candidates)[number] | undefined;
+      for (const candidate of candidates) if (digestEqual(candidate.secretHash, apiKey.secretHash)) key = candidate;
       if (!key) throw new AuthError('UNAUTHENTICATED', 'invalid or revoked API key');
       const now = new Date();
       if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
