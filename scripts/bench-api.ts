@@ -268,6 +268,9 @@ async function main(): Promise<void> {
     ATELIER_SECRETS: randomBytes(32).toString('base64url'),
     ATELIER_MODEL_DIR: MODEL_DIR,
     LOG_LEVEL: 'silent',
+    // This measures throughput from one API key and 1,000 sockets of one token, not abuse (bench:abuse).
+    ATELIER_RATE_API_KEY_PER_S: '0',
+    ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: String(SUBSCRIBERS + 10),
   });
   summary.renderConcurrency = config.renderConcurrency;
   summary.workerThreads = config.workerThreads;

@@ -2,7 +2,7 @@
 import type { TenantRepository } from '../tenants/tenant-repository';
 import type { PubSub } from '../jobs/pubsub';
 import { ApiKeyCache } from './api-key-cache';
-import { parseApiKey, safeEqual, type SessionTokens } from './tokens';
+import { digestEqual, parseApiKey, safeEqual, type SessionTokens } from './tokens';
 import { AuthError, type Viewer } from './viewer';
 
 const TOUCH_INTERVAL_MS = 60_000;
@@ -45,9 +45,14 @@ export class Authenticator {
     }
     const apiKey = parseApiKey(token);
     if (apiKey) {
+      // Remembered keys are found by their hash (which reveals nothing of the secret).
       const cached = this.apiKeys.get(apiKey.secretHash);
       if (cached && cached.tenantId === apiKey.tenantId) return cached;
-      const key = await this.tenants.findActiveKey(apiKey.tenantId, apiKey.secretHash);
+      // Looked up by its visible prefix, then the hash compared here in constant time (not by
+      // the database's index, whose comparison time depends on the bytes that match).
+      const candidates = await this.tenants.findActiveKeysByPrefix(apiKey.tenantId, apiKey.prefix);
+      let key: (typeof candidates)[number] | undefined;
+      for (const candidate of candidates) if (digestEqual(candidate.secretHash, apiKey.secretHash)) key = candidate;
       if (!key) throw new AuthError('UNAUTHENTICATED', 'invalid or revoked API key');
       const now = new Date();
       if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {

@@ -33,12 +33,19 @@ export function generateApiKey(tenantId: string): NewApiKey {
   return { secret, prefix: `atk_${visible}`, secretHash: sha256Hex(secret) };
 }
 
-/** The tenant an API key claims, or null when the text is not an API key. */
-export function parseApiKey(token: string): { tenantId: string; secretHash: string } | null {
+/** The tenant an API key claims (and its visible prefix), or null when the text is not an API key. */
+export function parseApiKey(token: string): { tenantId: string; prefix: string; secretHash: string } | null {
   const m = API_KEY.exec(token);
   if (!m) return null;
   const tenantId = base64urlToUuid(m[2]!);
-  return tenantId ? { tenantId, secretHash: sha256Hex(token) } : null;
+  return tenantId ? { tenantId, prefix: `atk_${m[1]}`, secretHash: sha256Hex(token) } : null;
+}
+
+/** Constant-time equality of two hex digests of the same length (false for different lengths). */
+export function digestEqual(a: string, b: string): boolean {
+  const da = Buffer.from(a, 'hex');
+  const db = Buffer.from(b, 'hex');
+  return da.length === db.length && da.length > 0 && timingSafeEqual(da, db);
 }
 
 /** Constant-time equality of two strings of any length. */

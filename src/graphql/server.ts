@@ -11,18 +11,30 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type express from 'express';
 import { AuthError, type Viewer } from '../auth/viewer';
 import type { Services } from '../main/services';
 import type { CatalogVersions } from '../garments/catalog-versions';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import type { WebSocketLimits } from '../main/config';
 import { schemaPath } from '../main/paths';
+import {
+  callerOf,
+  ConnectionCounter,
+  QueryAnalyzer,
+  rateLimitedError,
+  refusalError,
+  type Caller,
+  type QueryLimits,
+  type RateLimiter,
+} from '../limits';
 import type { GraphQLContext } from './context';
 import { createLoaders } from './loaders';
 import { resolvers } from './resolvers';
-import { authGraphQLError, createErrorFormatter } from './errors';
+import { authGraphQLError, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
+import { createHttpGuard } from './http-guard';
 
 export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: readFileSync(schemaPath, 'utf8'), resolvers: resolvers as never });
@@ -32,6 +44,9 @@ export function buildSchema(): GraphQLSchema {
 const DRAIN_MS = 10_000;
 
 export interface GraphQLTransport {
+  /** Runs before the request body is read (the rate limit). */
+  beforeBody: express.RequestHandler;
+  /** The rest: query limits, then Apollo. */
   middleware: express.RequestHandler;
   /** Stops accepting requests and subscriptions, drains HTTP, closes every WebSocket and the HTTP server. */
   close(): Promise<void>;
@@ -80,16 +95,67 @@ function responseCachePlugin(catalogVersions: CatalogVersions): ApolloServerPlug
   });
 }
 
+/** Adds the operation's requested cost to every answer: extensions.cost { requested, maximum }. */
+function costPlugin(analyzer: QueryAnalyzer): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      let requested: number | undefined;
+      return {
+        async didResolveOperation({ document, operation, request }) {
+          if (operation) requested = analyzer.costOf(document, operation, request.variables);
+        },
+        async willSendResponse({ response }) {
+          if (requested === undefined || response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          result.extensions = { ...result.extensions, cost: { requested, maximum: analyzer.limits.maxCost } };
+        },
+      };
+    },
+  };
+}
+
+/** Unexpected errors of an operation go to the log with the request id (clients see them masked). */
+function errorLogPlugin(logger: Logger): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) if (isUnexpected(error)) logUnexpected(logger, error, contextValue.requestId, error.path);
+        },
+      };
+    },
+  };
+}
+
+/** What a graphql-ws connection carries between its hooks. */
+type WsExtra = {
+  viewer?: Viewer;
+  caller?: Caller;
+  /** Set once the connection counts against its caller's connection limit. */
+  counted?: boolean;
+  /** Per running operation id: its request id (logs) and cost (extensions.cost). */
+  operations?: Map<string, { requestId: string; cost: number }>;
+};
+
+export interface TransportLimits {
+  query: QueryLimits;
+  maxBatchSize: number;
+  rateLimiter: RateLimiter;
+  webSocket: WebSocketLimits;
+}
+
 export async function createGraphQLTransport(options: {
   httpServer: HttpServer;
   services: Services;
   catalogVersions: CatalogVersions;
   logger: Logger;
   metrics: Metrics;
-  introspection: boolean;
+  limits: TransportLimits;
 }): Promise<GraphQLTransport> {
-  const { httpServer, services, logger, metrics } = options;
+  const { httpServer, services, logger, metrics, limits } = options;
   const schema = buildSchema();
+  const analyzer = new QueryAnalyzer(schema, limits.query);
+  const { rateLimiter } = limits;
 
   async function authenticate(authorization: unknown): Promise<Viewer> {
     try {
@@ -101,25 +167,93 @@ export async function createGraphQLTransport(options: {
   }
 
   const formatError = createErrorFormatter(logger);
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer }>(
+  const connections = new ConnectionCounter(limits.webSocket.maxConnectionsPerToken);
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: limits.webSocket.maxMessageBytes });
+  const wsRefused = (code: string) => metrics.refusals.inc({ transport: 'websocket', code });
+  /** 4429 (graphql-ws's "too many requests" range): the client should not retry at once. */
+  const closeRefused = (socket: { close(code: number, reason: string): void }, reason: string) => socket.close(4429, reason.slice(0, 120));
+  const operationOf = (extra: WsExtra, id: string) => extra.operations?.get(id) ?? { requestId: id, cost: 0 };
+  const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
     {
       schema,
+      connectionInitWaitTimeout: limits.webSocket.initTimeoutMs,
       onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.['authorization'];
+        // Limits first, from the token alone: a refused connection costs no database work.
+        const caller = callerOf(authorization, ctx.extra.request.socket.remoteAddress);
+        const decision = await rateLimiter.take(caller);
+        if (!decision.allowed) {
+          wsRefused('RATE_LIMITED');
+          closeRefused(ctx.extra.socket, `RATE_LIMITED: retry after ${decision.retryAfterMs} ms`);
+          return false;
+        }
+        if (!connections.acquire(caller.key)) {
+          wsRefused('TOO_MANY_CONNECTIONS');
+          closeRefused(ctx.extra.socket, `TOO_MANY_CONNECTIONS: at most ${connections.maxPerKey} per token`);
+          return false;
+        }
+        ctx.extra.caller = caller;
+        ctx.extra.counted = true;
+        ctx.extra.operations = new Map();
         try {
-          ctx.extra.viewer = await authenticate(ctx.connectionParams?.['authorization']);
+          ctx.extra.viewer = await authenticate(authorization);
           return true;
         } catch {
           return false;
         }
       },
-      // Errors over WebSocket get the same codes and masking as over HTTP.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
-      context: (ctx): GraphQLContext => {
+      onClose: (ctx) => {
+        if (ctx.extra.counted && ctx.extra.caller) connections.release(ctx.extra.caller.key);
+        ctx.extra.counted = false;
+      },
+      // The same checks as over HTTP (http-guard.ts), then the document parsed there is executed.
+      onSubscribe: async (ctx, id, payload) => {
+        const refused = (code: string, errors: GraphQLError[]) => {
+          wsRefused(code);
+          return errors;
+        };
+        // ctx.subscriptions holds every operation of this connection in flight, this one included.
+        const running = Object.keys(ctx.subscriptions).length;
+        if (running > limits.webSocket.maxSubscriptionsPerConnection) {
+          return refused('TOO_MANY_SUBSCRIPTIONS', [
+            new GraphQLError(`at most ${limits.webSocket.maxSubscriptionsPerConnection} operations may run at once on one connection`, {
+              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: limits.webSocket.maxSubscriptionsPerConnection },
+            }),
+          ]);
+        }
+        const decision = await rateLimiter.take(ctx.extra.caller ?? callerOf(undefined, ctx.extra.request.socket.remoteAddress));
+        if (!decision.allowed) return refused('RATE_LIMITED', [rateLimitedError(decision.retryAfterMs)]);
+        const variables = payload.variables ?? null;
+        const analysis = analyzer.analyze({ query: payload.query, variables, operationName: payload.operationName ?? null });
+        if (!analysis.ok) return refused(analysis.refusals[0]!.code, analysis.refusals.map(refusalError));
+        ctx.extra.operations?.set(id, { requestId: randomUUID(), cost: analysis.cost });
+        return {
+          schema,
+          document: analysis.document,
+          operationName: payload.operationName ?? null,
+          variableValues: variables,
+        };
+      },
+      // Errors over WebSocket get the same codes and masking as over HTTP; results carry their cost.
+      onNext: (ctx, id, _payload, _args, result) => {
+        const operation = operationOf(ctx.extra, id);
+        return {
+          ...result,
+          ...(result.errors ? { errors: result.errors.map((error) => formatError(error.toJSON(), error, operation.requestId)) } : {}),
+          extensions: { ...result.extensions, cost: { requested: operation.cost, maximum: limits.query.maxCost } },
+        };
+      },
+      onError: (ctx, id, _payload, errors) => {
+        const { requestId } = operationOf(ctx.extra, id);
+        ctx.extra.operations?.delete(id);
+        return errors.map((error) => formatError(error.toJSON(), error, requestId));
+      },
+      onComplete: (ctx, id) => {
+        ctx.extra.operations?.delete(id);
+      },
+      context: (ctx, id): GraphQLContext => {
         const viewer = ctx.extra.viewer ?? { kind: 'anonymous' };
-        return { viewer, services, loaders: createLoaders(services, viewer), requestId: randomUUID() };
+        return { viewer, services, loaders: createLoaders(services, viewer), requestId: operationOf(ctx.extra, id).requestId };
       },
     },
     wsServer,
@@ -127,28 +261,49 @@ export async function createGraphQLTransport(options: {
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    introspection: options.introspection,
-    formatError,
+    introspection: limits.query.introspection,
+    // Only what a client may see; the log line (with the request id) comes from errorLogPlugin.
+    formatError: maskError,
     includeStacktraceInErrorResponses: false,
+    // A request must be JSON or carry a custom header, so a browser cannot send it cross-site unasked.
+    csrfPrevention: true,
+    // Every operation must bring its query text, so the query limits always see it.
+    persistedQueries: false,
+    allowBatchedHttpRequests: limits.maxBatchSize > 1,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       // Hints only: no Cache-Control headers, so no browser or proxy keeps a tenant's answers.
       ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
       responseCachePlugin(options.catalogVersions),
       metricsPlugin(metrics),
+      costPlugin(analyzer),
+      errorLogPlugin(logger),
     ],
   });
   await apollo.start();
 
-  const middleware = expressMiddleware(apollo, {
+  const apolloMiddleware = expressMiddleware(apollo, {
     context: async ({ req }) => {
-      const viewer = await authenticate(req.headers.authorization);
       const requestId = String(req.headers['x-request-id'] ?? randomUUID());
-      return { viewer, services, loaders: createLoaders(services, viewer), requestId };
+      try {
+        const viewer = await authenticate(req.headers.authorization);
+        return { viewer, services, loaders: createLoaders(services, viewer), requestId };
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) logUnexpected(logger, error, requestId);
+        throw error;
+      }
     },
   });
+  const guard = createHttpGuard({ analyzer, rateLimiter, maxBatchSize: limits.maxBatchSize, metrics });
+  const middleware: express.RequestHandler = (req, res, next) => {
+    guard.afterBody(req, res, (error?: unknown) => {
+      if (error) next(error);
+      else void apolloMiddleware(req, res, next);
+    });
+  };
 
   return {
+    beforeBody: guard.beforeBody,
     middleware,
     async close() {
       // Refuse new connections, finish requests in flight (at most DRAIN_MS), close sockets.

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express from 'express';
+import cors from 'cors';
 import type { BlobStore, UrlSigner } from '../blobs';
 import { createFileRouter } from '../blobs';
 import type { Database } from '../db/database';
@@ -21,8 +22,10 @@ export interface HttpAppDeps {
   uploads: UploadService;
   logger: Logger;
   metrics: Metrics;
+  /** Origins allowed to call /graphql from a browser ('*': any); empty: no CORS headers at all. */
+  corsOrigins: readonly string[];
   /** Set once GraphQL is ready (it needs the HTTP server first). */
-  graphql: () => express.RequestHandler | null;
+  graphql: () => { beforeBody: express.RequestHandler; middleware: express.RequestHandler } | null;
   /** The demo-only shopper session endpoint (POST /demo/session); null: not served (404). */
   demo: DemoSessions | null;
   /** The built web app (vite's output, with index.html); null or missing: / explains how to build it. */
@@ -100,17 +103,34 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     },
   );
 
+  if (deps.corsOrigins.length > 0) {
+    app.use(
+      '/graphql',
+      cors({
+        origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins],
+        methods: ['GET', 'POST', 'OPTIONS'],
+        allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'apollo-require-preflight', 'x-apollo-operation-name'],
+        exposedHeaders: ['x-request-id', 'retry-after'],
+        // Tokens travel in the Authorization header, never in cookies.
+        credentials: false,
+        maxAge: 600,
+      }),
+    );
+  }
+
   app.use(
     '/graphql',
-    express.json({ limit: GRAPHQL_BODY_LIMIT }),
     (req, res, next) => {
-      const handler = deps.graphql();
-      if (!handler) {
+      const graphql = deps.graphql();
+      if (!graphql) {
         res.status(503).json({ errors: [{ message: 'starting up', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
         return;
       }
-      handler(req, res, next);
+      // A rate-limited caller's body is never read.
+      graphql.beforeBody(req, res, next);
     },
+    express.json({ limit: GRAPHQL_BODY_LIMIT }),
+    (req, res, next) => deps.graphql()!.middleware(req, res, next),
   );
 
   if (deps.demo) {

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { createHttpApp } from '../http/http-app';
 import { createGraphQLTransport, type GraphQLTransport } from '../graphql/server';
+import { MemoryTokenBuckets, RateLimiter, RedisTokenBuckets } from '../limits';
 import type { Config } from './config';
 import { loadSecrets } from './secrets';
 import { createServices, type Services } from './services';
@@ -177,6 +178,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (demo) demoSessions = new DemoSessions(services, demo, samples);
   }
 
+  // Rate-limit buckets: in Redis when there is one, so every API process shares them.
+  const rateLimiter = new RateLimiter(
+    config.redisUrl ? new RedisTokenBuckets(config.redisUrl, config.rateKeyPrefix, logger) : new MemoryTokenBuckets(),
+    config.rateLimits,
+  );
   let transport: GraphQLTransport | null = null;
   let httpServer: Server | null = null;
   let port = 0;
@@ -188,13 +194,26 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       uploads: services.uploads,
       logger,
       metrics,
-      graphql: () => transport?.middleware ?? null,
+      graphql: () => transport,
+      corsOrigins: config.corsOrigins,
       demo: demoSessions,
       webAppDir: options.webAppDir === undefined ? join(projectRoot, 'dist', 'web') : options.webAppDir,
     });
     const server = createServer(app);
     httpServer = server;
-    transport = await createGraphQLTransport({ httpServer: server, services, catalogVersions, logger, metrics, introspection: target.kind === 'embedded' });
+    transport = await createGraphQLTransport({
+      httpServer: server,
+      services,
+      catalogVersions,
+      logger,
+      metrics,
+      limits: {
+        query: { ...config.queryLimits, introspection: config.introspection ?? target.kind === 'embedded' },
+        maxBatchSize: config.maxBatchSize,
+        rateLimiter,
+        webSocket: config.webSocket,
+      },
+    });
     await new Promise<void>((resolveListen, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolveListen());
@@ -228,6 +247,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           logger.debug({ step: name }, 'shutdown step done');
         };
         await step('http and websocket', () => transport?.close());
+        await step('rate limits', () => rateLimiter.close());
         await step('sweeps', () => sweeps?.stop());
         await step('queue', () => queue.close());
         await step('engine', () => engine?.close());

@@ -1,6 +1,8 @@
 // Configuration: parsed and validated once, here; the only module that reads process.env.
 // A bad value stops start-up with one line naming the variable (ConfigError).
 import { z } from 'zod';
+import type { QueryLimits } from '../limits/query-limits';
+import type { RateLimitOptions } from '../limits/rate-limits';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, detail: string) {
@@ -12,6 +14,9 @@ export class ConfigError extends Error {
 /** An environment variable: blank counts as unset, surrounding spaces are ignored. */
 const variable = <T extends z.ZodType>(inner: T) =>
   z.preprocess((value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined), inner);
+
+const int = (min: number, max: number, fallback: number) => variable(z.coerce.number().int().min(min).max(max).default(fallback));
+const number = (min: number, max: number, fallback: number) => variable(z.coerce.number().min(min).max(max).default(fallback));
 
 const schema = z.object({
   /** HTTP port; default 4000. */
@@ -76,6 +81,56 @@ const schema = z.object({
       .transform((v): 'auto' | 'on' | 'off' => (v === '1' || v === 'true' ? 'on' : v === '0' || v === 'false' ? 'off' : v))
       .default('auto'),
   ),
+  /** Largest GraphQL query document in bytes; default 32768. Larger: QUERY_TOO_LARGE (nothing runs). */
+  ATELIER_MAX_QUERY_BYTES: int(256, 1024 * 1024, 32 * 1024),
+  /** Most lexical tokens in a query document; default 1000. More: TOO_MANY_TOKENS. */
+  ATELIER_MAX_QUERY_TOKENS: int(10, 100_000, 1000),
+  /** Deepest field nesting of an operation; default 10. Deeper: QUERY_TOO_DEEP. */
+  ATELIER_MAX_QUERY_DEPTH: int(1, 100, 10),
+  /** Highest requested cost of one operation (objects 1, connections 2 + first x node); default 1000. Higher: QUERY_TOO_COSTLY. */
+  ATELIER_MAX_QUERY_COST: int(1, 1_000_000, 1000),
+  /** Most aliases in a query document; default 30. More: TOO_MANY_ALIASES. */
+  ATELIER_MAX_ALIASES: int(0, 10_000, 30),
+  /** Most field selections written in a query document; default 250. More: TOO_MANY_FIELDS. */
+  ATELIER_MAX_QUERY_FIELDS: int(1, 100_000, 250),
+  /** Most root fields in an operation; default 20. More: TOO_MANY_ROOT_FIELDS. */
+  ATELIER_MAX_ROOT_FIELDS: int(1, 10_000, 20),
+  /** Most directives in a query document; default 20. More: TOO_MANY_DIRECTIVES. */
+  ATELIER_MAX_DIRECTIVES: int(0, 10_000, 20),
+  /** Most operations in one batched HTTP request (a JSON array); default 10; 1 refuses batches. More: BATCH_TOO_LARGE. */
+  ATELIER_MAX_BATCH_SIZE: int(1, 1000, 10),
+  /** Requests per second regained by each tenant API key's bucket; default 50; 0: no limit. Over: RATE_LIMITED. */
+  ATELIER_RATE_API_KEY_PER_S: number(0, 1_000_000, 50),
+  /** Burst (bucket size) of each API key; default 200. */
+  ATELIER_RATE_API_KEY_BURST: int(1, 10_000_000, 200),
+  /** Requests per second regained by each shopper session's bucket; default 10; 0: no limit. */
+  ATELIER_RATE_SHOPPER_PER_S: number(0, 1_000_000, 10),
+  /** Burst of each shopper session; default 50. */
+  ATELIER_RATE_SHOPPER_BURST: int(1, 10_000_000, 50),
+  /** Requests per second regained by each remote address without a tenant token (anonymous, operator); default 5; 0: no limit. */
+  ATELIER_RATE_ANONYMOUS_PER_S: number(0, 1_000_000, 5),
+  /** Burst per remote address without a tenant token; default 30. */
+  ATELIER_RATE_ANONYMOUS_BURST: int(1, 10_000_000, 30),
+  /** Prefix of the rate-limit keys in Redis (with REDIS_URL); default atelier:rate:. Processes sharing it share buckets. */
+  ATELIER_RATE_KEY_PREFIX: variable(z.string().max(200).default('atelier:rate:')),
+  /** Most open graphql-ws connections per token (per remote address without one), per API process; default 20. More: closed with 4429. */
+  ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: int(1, 1_000_000, 20),
+  /** Most subscriptions running at once on one graphql-ws connection; default 25. More: TOO_MANY_SUBSCRIPTIONS. */
+  ATELIER_WS_MAX_SUBSCRIPTIONS: int(1, 10_000, 25),
+  /** Largest graphql-ws message in bytes; default 65536. Larger: the socket is closed (1009). */
+  ATELIER_WS_MAX_MESSAGE_BYTES: int(1024, 16 * 1024 * 1024, 64 * 1024),
+  /** Time a WebSocket has to send connection_init (ms); default 3000. Later: closed with 4408. */
+  ATELIER_WS_INIT_TIMEOUT_MS: int(100, 600_000, 3000),
+  /** Origins allowed to call /graphql from a browser (CORS), comma-separated, or *; default unset: no CORS headers (same origin only). */
+  ATELIER_CORS_ORIGINS: variable(
+    z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean))
+      .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or comma-separated origins like https://shop.example.com')
+      .optional(),
+  ),
+  /** Whether GraphQL introspection is allowed (true/false); default: true on the embedded default, false with DATABASE_URL. */
+  ATELIER_INTROSPECTION: variable(z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').optional()),
   /** Log level (pino); default info. */
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
@@ -96,6 +151,23 @@ export interface Config {
   webhookPrivateNetworks: boolean;
   demo: 'auto' | 'on' | 'off';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** What one operation may ask (introspection is decided in app.ts when unset). */
+  queryLimits: Omit<QueryLimits, 'introspection'>;
+  maxBatchSize: number;
+  rateLimits: RateLimitOptions;
+  rateKeyPrefix: string;
+  webSocket: WebSocketLimits;
+  /** Allowed browser origins; empty: none. */
+  corsOrigins: string[];
+  /** Unset: on only for the embedded database. */
+  introspection: boolean | undefined;
+}
+
+export interface WebSocketLimits {
+  maxConnectionsPerToken: number;
+  maxSubscriptionsPerConnection: number;
+  maxMessageBytes: number;
+  initTimeoutMs: number;
 }
 
 /** Parses the environment (process.env by default). Throws ConfigError naming the first bad variable. */
@@ -126,5 +198,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookPrivateNetworks: c.ATELIER_WEBHOOK_PRIVATE_NETWORKS,
     demo: c.ATELIER_DEMO,
     logLevel: c.LOG_LEVEL,
+    queryLimits: {
+      maxDocumentBytes: c.ATELIER_MAX_QUERY_BYTES,
+      maxTokens: c.ATELIER_MAX_QUERY_TOKENS,
+      maxDepth: c.ATELIER_MAX_QUERY_DEPTH,
+      maxCost: c.ATELIER_MAX_QUERY_COST,
+      maxAliases: c.ATELIER_MAX_ALIASES,
+      maxFields: c.ATELIER_MAX_QUERY_FIELDS,
+      maxRootFields: c.ATELIER_MAX_ROOT_FIELDS,
+      maxDirectives: c.ATELIER_MAX_DIRECTIVES,
+    },
+    maxBatchSize: c.ATELIER_MAX_BATCH_SIZE,
+    rateLimits: {
+      apiKey: { perSecond: c.ATELIER_RATE_API_KEY_PER_S, burst: c.ATELIER_RATE_API_KEY_BURST },
+      shopper: { perSecond: c.ATELIER_RATE_SHOPPER_PER_S, burst: c.ATELIER_RATE_SHOPPER_BURST },
+      anonymous: { perSecond: c.ATELIER_RATE_ANONYMOUS_PER_S, burst: c.ATELIER_RATE_ANONYMOUS_BURST },
+    },
+    rateKeyPrefix: c.ATELIER_RATE_KEY_PREFIX,
+    webSocket: {
+      maxConnectionsPerToken: c.ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN,
+      maxSubscriptionsPerConnection: c.ATELIER_WS_MAX_SUBSCRIPTIONS,
+      maxMessageBytes: c.ATELIER_WS_MAX_MESSAGE_BYTES,
+      initTimeoutMs: c.ATELIER_WS_INIT_TIMEOUT_MS,
+    },
+    corsOrigins: c.ATELIER_CORS_ORIGINS ?? [],
+    introspection: c.ATELIER_INTROSPECTION,
   };
 }

@@ -1,4 +1,5 @@
-// JSON logs (pino). Authorization headers and tokens are redacted wherever they appear.
+// JSON logs (pino). Authorization headers, graphql-ws connectionParams, tokens, secrets and
+// operation variables (which may hold tokens or images) are redacted wherever they appear.
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
@@ -9,7 +10,24 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'atelier' },
       redact: {
-        paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', 'secret', 'apiKey', '*.token', '*.secret'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'headers.authorization',
+          'headers.cookie',
+          'authorization',
+          '*.authorization',
+          'connectionParams',
+          '*.connectionParams',
+          'token',
+          '*.token',
+          'secret',
+          '*.secret',
+          'apiKey',
+          '*.apiKey',
+          'variables',
+          '*.variables',
+        ],
         censor: '[redacted]',
       },
     },

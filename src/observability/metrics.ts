@@ -7,6 +7,8 @@ export interface Metrics {
   operationErrors: Counter<'operation' | 'type' | 'code'>;
   operationSeconds: Histogram<'operation' | 'type'>;
   httpRequests: Counter<'route' | 'status'>;
+  /** Operations refused before they ran (query limits, rate limits), by code. */
+  refusals: Counter<'transport' | 'code'>;
 }
 
 export function createMetrics(): Metrics {
@@ -31,6 +33,12 @@ export function createMetrics(): Metrics {
       help: 'Duration of GraphQL operations',
       labelNames: ['operation', 'type'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    refusals: new Counter({
+      name: 'atelier_graphql_refusals_total',
+      help: 'GraphQL operations refused before running (query limits, rate limits), by transport and code',
+      labelNames: ['transport', 'code'],
       registers: [registry],
     }),
     httpRequests: new Counter({

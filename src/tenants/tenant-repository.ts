@@ -30,9 +30,10 @@ export class TenantRepository {
   }
 
   /** An active (not revoked) key by the hash of its secret. */
-  findActiveKey(tenantId: string, secretHash: string): Promise<ApiKey | null> {
+  /** Active keys of a tenant with this visible prefix (the caller compares the secret's hash in constant time). */
+  findActiveKeysByPrefix(tenantId: string, prefix: string): Promise<ApiKey[]> {
     return this.db.withTenant(tenantId, (tx) =>
-      tx.apiKey.findFirst({ where: { tenantId, secretHash, revokedAt: null } }),
+      tx.apiKey.findMany({ where: { tenantId, prefix, revokedAt: null }, take: 10 }),
     );
   }
 

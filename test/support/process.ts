@@ -1,7 +1,9 @@
 // Runs `npm start`'s entry point (through tsx, so no build is needed) as a child process.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { projectRoot } from '../../src/main/paths';
+import { GENEROUS_LIMITS } from './server';
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams;
@@ -14,7 +16,14 @@ export interface ServerProcess {
 export function spawnServer(env: Record<string, string>, role?: 'api' | 'worker'): ServerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/main/start.ts'), ...(role ? [role] : [])], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      LOG_LEVEL: 'warn',
+      ...GENEROUS_LIMITS,
+      ATELIER_RATE_KEY_PREFIX: `atelier-test:${randomBytes(6).toString('hex')}:`,
+      ...env,
+    },
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));

@@ -46,6 +46,21 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
 }
 
 /**
+ * Rate and connection limits far above what any test sends, so suites that fire requests
+ * quickly are not refused; limits tests pass their own. With Redis, the rate-limit keys get a
+ * prefix of their own per server, so test files running at once never share buckets.
+ */
+export const GENEROUS_LIMITS: Record<string, string> = {
+  ATELIER_RATE_API_KEY_PER_S: '100000',
+  ATELIER_RATE_API_KEY_BURST: '100000',
+  ATELIER_RATE_SHOPPER_PER_S: '100000',
+  ATELIER_RATE_SHOPPER_BURST: '100000',
+  ATELIER_RATE_ANONYMOUS_PER_S: '100000',
+  ATELIER_RATE_ANONYMOUS_BURST: '100000',
+  ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: '10000',
+};
+
+/**
  * A server on a fresh database. By default only the API runs (role 'api', in-process queue
  * whose jobs nobody takes); pass { role: 'all' } for the worker and its engine too.
  */
@@ -63,6 +78,8 @@ export async function startTestServer(
     ATELIER_ADMIN_TOKEN: 'test-operator-token-0123456789',
     ATELIER_SECRETS: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'silent',
+    ...GENEROUS_LIMITS,
+    ATELIER_RATE_KEY_PREFIX: `atelier-test:${randomBytes(6).toString('hex')}:`,
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });

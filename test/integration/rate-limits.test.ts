@@ -1,0 +1,113 @@
+// Rate limits: token buckets per API key, per shopper session and per remote address,
+// refusing with RATE_LIMITED and retryAfterMs over HTTP and graphql-ws; in Redis, shared by
+// every API process (when TEST_REDIS_URL is set).
+import { randomBytes } from 'node:crypto';
+import { startTestServer, type TestServer } from '../support/server';
+import { createShopperSession, createTenant } from '../support/graphql-client';
+import { post, wsOnce } from '../support/limits';
+
+const TENANT = '{ tenant { id } }';
+
+describe('rate limits (in memory)', () => {
+  let server: TestServer;
+  let keyA: string;
+  let keyB: string;
+  let shopper: string;
+  beforeAll(async () => {
+    // Small buckets that refill slowly; the tests' set-up requests are counted in.
+    server = await startTestServer('pglite', {
+      ATELIER_RATE_API_KEY_PER_S: '0.5',
+      ATELIER_RATE_API_KEY_BURST: '8',
+      ATELIER_RATE_SHOPPER_PER_S: '0.5',
+      ATELIER_RATE_SHOPPER_BURST: '3',
+      ATELIER_RATE_ANONYMOUS_PER_S: '0.5',
+      ATELIER_RATE_ANONYMOUS_BURST: '4',
+    });
+  });
+  afterAll(() => server.stop());
+
+  test('an API key gets its burst, then RATE_LIMITED with retryAfterMs; another key is unaffected', async () => {
+    // The operator token counts as anonymous: two createTenant calls use 2 of its 4.
+    keyA = (await createTenant(server.url, 'A')).adminKey;
+    keyB = (await createTenant(server.url, 'B')).adminKey;
+    for (let i = 0; i < 8; i += 1) expect((await post(server.url, keyA, { query: TENANT })).status).toBe(200);
+    const before = server.db.statementCount;
+    const refused = await post(server.url, keyA, { query: TENANT });
+    expect(refused.status).toBe(429);
+    expect(refused.body.errors[0].extensions.code).toBe('RATE_LIMITED');
+    expect(refused.body.errors[0].extensions.retryAfterMs).toBeGreaterThan(0);
+    expect(refused.body.errors[0].extensions.retryAfterMs).toBeLessThanOrEqual(2000);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // Refused before authentication: no SQL.
+    expect(server.db.statementCount).toBe(before);
+    expect((await post(server.url, keyB, { query: TENANT })).status).toBe(200);
+  });
+
+  test('a shopper session has its own, smaller bucket', async () => {
+    // keyB's bucket pays for the set-up (2 requests).
+    shopper = (await createShopperSession(server.url, keyB, `s-${randomBytes(4).toString('hex')}`)).token;
+    for (let i = 0; i < 3; i += 1) expect((await post(server.url, shopper, { query: TENANT })).status).toBe(200);
+    const refused = await post(server.url, shopper, { query: TENANT });
+    expect(refused.body.errors[0].extensions.code).toBe('RATE_LIMITED');
+  });
+
+  test('graphql-ws: each subscribe takes from the same bucket', async () => {
+    // keyB has 8 - 1 - 2 = 5 left, minus what refilled; the connection takes one, each operation one.
+    const { createClient } = await import('graphql-ws');
+    const WebSocket = (await import('ws')).default;
+    const client = createClient({ url: `${server.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${keyB}` }, retryAttempts: 0 });
+    const run = () =>
+      new Promise<{ code?: string; retryAfterMs?: number }>((resolve) => {
+        client.subscribe({ query: TENANT }, {
+          next: () => resolve({}),
+          error: (e) => resolve(Array.isArray(e) ? { code: e[0]?.extensions?.code as string, retryAfterMs: e[0]?.extensions?.retryAfterMs as number } : { code: 'closed' }),
+          complete: () => resolve({}),
+        });
+      });
+    const results = [];
+    for (let i = 0; i < 8; i += 1) results.push(await run());
+    await client.dispose();
+    const refused = results.filter((r) => r.code === 'RATE_LIMITED');
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    expect(refused[0]!.retryAfterMs).toBeGreaterThan(0);
+    expect(results.slice(0, 3).every((r) => r.code === undefined)).toBe(true);
+  });
+
+  test('graphql-ws: a connection attempt over the limit is closed with 4429', async () => {
+    const answer = await wsOnce(server.url, keyA, TENANT);
+    expect(answer.closeCode).toBe(4429);
+    expect(answer.closeReason).toMatch(/RATE_LIMITED/);
+  });
+
+  test('anonymous callers share a bucket per address', async () => {
+    // 2 of the 4 went to createTenant (operator token).
+    const codes = [];
+    for (let i = 0; i < 4; i += 1) codes.push((await post(server.url, null, { query: '{ __typename }' })).status);
+    expect(codes.slice(0, 2)).toEqual([200, 200]);
+    expect(codes.slice(-1)).toEqual([429]);
+  });
+});
+
+const redisUrl = process.env.TEST_REDIS_URL;
+(redisUrl ? describe : describe.skip)('rate limits in Redis', () => {
+  test('two API servers share one bucket per caller', async () => {
+    const prefix = `atelier-test:${randomBytes(6).toString('hex')}:`;
+    const env = {
+      REDIS_URL: redisUrl!,
+      ATELIER_RATE_KEY_PREFIX: prefix,
+      ATELIER_RATE_ANONYMOUS_PER_S: '0.2',
+      ATELIER_RATE_ANONYMOUS_BURST: '4',
+    };
+    const [a, b] = await Promise.all([startTestServer('pglite', env), startTestServer('pglite', env)]);
+    try {
+      const statuses = [];
+      for (const server of [a, b, a, b, a, b]) statuses.push((await post(server.url, null, { query: '{ __typename }' })).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+      const refused = await post(b.url, null, { query: '{ __typename }' });
+      expect(refused.body.errors[0].extensions.code).toBe('RATE_LIMITED');
+      expect(refused.body.errors[0].extensions.retryAfterMs).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});

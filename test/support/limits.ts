@@ -1,0 +1,67 @@
+// Helpers for the limits suites: raw GraphQL-over-HTTP answers (status, headers, whole body)
+// and graphql-ws answers that keep the close code.
+import WebSocket from 'ws';
+import { createClient } from 'graphql-ws';
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export async function post(baseUrl: string, token: string | null, body: unknown, headers: Record<string, string> = {}): Promise<RawResponse> {
+  const res = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: kept as text
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+type CloseLike = { code: number; reason: string } | undefined;
+
+export interface WsAnswer {
+  data?: any;
+  extensions?: any;
+  errors?: { message: string; extensions?: Record<string, any> }[];
+  closeCode?: number;
+  closeReason?: string;
+}
+
+/** One operation over a fresh graphql-ws connection: its first result, its errors, or the close. */
+export async function wsOnce(baseUrl: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<WsAnswer> {
+  let closed: { code: number; reason: string } | undefined;
+  const client = createClient({
+    url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+    lazy: true,
+    on: { closed: (event) => (closed = event as { code: number; reason: string }) },
+  });
+  try {
+    return await new Promise<WsAnswer>((resolve) => {
+      client.subscribe(
+        { query, variables },
+        {
+          next: (value) => resolve({ data: value.data, extensions: value.extensions, ...(value.errors ? { errors: value.errors as WsAnswer['errors'] } : {}) }),
+          error: (error) => {
+            if (Array.isArray(error)) resolve({ errors: error });
+            else resolve({ closeCode: (error as CloseLike)?.code ?? closed?.code, closeReason: (error as CloseLike)?.reason ?? closed?.reason });
+          },
+          complete: () => resolve({}),
+        },
+      );
+    });
+  } finally {
+    await client.dispose();
+  }
+}
