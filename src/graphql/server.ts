@@ -9,7 +9,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, getOperationAST, getVariableValues, parse, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type express from 'express';
 import { AuthError, type Viewer } from '../auth/viewer';
 import type { Services } from '../main/services';
@@ -20,6 +20,34 @@ import type { GraphQLContext } from './context';
 import { createLoaders } from './loaders';
 import { resolvers } from './resolvers';
 import { authGraphQLError, createErrorFormatter } from './errors';
+
+/**
+ * Parses, validates and coerces the variables of a graphql-ws subscribe message, so that
+ * its refusals carry the codes they get over HTTP (graphql-ws alone closes the socket on a
+ * syntax error and reports the others without a code, which would read as internal errors).
+ */
+export function prepareOperation(schema: GraphQLSchema, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): ExecutionArgs | readonly GraphQLError[] {
+  const refused = (errors: readonly GraphQLError[], code: string) =>
+    errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code } }));
+  let document: DocumentNode;
+  try {
+    document = parse(payload.query);
+  } catch (error) {
+    if (error instanceof GraphQLError) return refused([error], 'GRAPHQL_PARSE_FAILED');
+    throw error;
+  }
+  const invalid = validate(schema, document);
+  if (invalid.length > 0) return refused(invalid, 'GRAPHQL_VALIDATION_FAILED');
+  const operation = getOperationAST(document, payload.operationName);
+  if (!operation) return [new GraphQLError('Unable to identify the operation to run', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+  const variables = payload.variables ?? {};
+  if (typeof variables !== 'object' || Array.isArray(variables)) {
+    return [new GraphQLError('variables must be an object', { extensions: { code: 'BAD_USER_INPUT' } })];
+  }
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+  if (coerced.errors) return refused(coerced.errors, 'BAD_USER_INPUT');
+  return { schema, document, operationName: payload.operationName, variableValues: variables };
+}
 
 export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: readFileSync(schemaPath, 'utf8'), resolvers: resolvers as never });
@@ -84,6 +112,7 @@ export async function createGraphQLTransport(options: {
           return false;
         }
       },
+      onSubscribe: (_ctx, _id, payload) => prepareOperation(schema, payload),
       // Errors over WebSocket get the same codes and masking as over HTTP.
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,

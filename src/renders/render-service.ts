@@ -5,6 +5,7 @@ import type { Render, RenderStatus } from '../generated/prisma/client';
 import { AuthError, requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import { characterCount, hasForbiddenCharacters, invalidCharacters } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import type { JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
@@ -60,8 +61,10 @@ export class RenderService {
       errors.push(userError('OUT_OF_RANGE', 'guidanceScale must be between 0 and 10', ['input', 'guidanceScale']));
     }
     const idempotencyKey = input.idempotencyKey ?? null;
-    if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
+    if (idempotencyKey !== null && (idempotencyKey.length === 0 || characterCount(idempotencyKey) > 200)) {
       errors.push(userError('OUT_OF_RANGE', 'idempotencyKey must be 1 to 200 characters', ['input', 'idempotencyKey']));
+    } else if (idempotencyKey !== null && hasForbiddenCharacters(idempotencyKey)) {
+      errors.push(invalidCharacters('idempotencyKey', ['input', 'idempotencyKey']));
     }
     const outfitId = fromGlobalId(input.outfitId, 'Outfit');
     const photoId = fromGlobalId(input.personPhotoId, 'PersonPhoto');
