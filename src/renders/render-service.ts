@@ -17,6 +17,26 @@ import { cancelChannel, decodeEvent, encodeEvent, isTerminal, progressChannel, t
 
 export const MAX_RENDER_ATTEMPTS = 3;
 
+/**
+ * How long a request waits for the job queue or pub/sub (Redis, when scaled out) before it
+ * answers without them: the render row is the truth, and what could not be sent then is sent
+ * when Redis is back (the client queues it) or by the sweep that re-enqueues lost renders.
+ */
+const BROKER_WAIT_MS = 2_000;
+
+/** Waits for `work` at most `ms`; rejects when it fails or takes longer (it goes on in the background). */
+async function waitBriefly(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the job queue or pub/sub in ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface RequestRenderInput {
   outfitId: string;
   personPhotoId: string;
@@ -89,7 +109,7 @@ export class RenderService {
     }
     if (result.kind === 'created') {
       // A failed enqueue leaves the render QUEUED; the sweep enqueues it again.
-      await enqueueRender(this.queue, v.tenantId, result.render.id).catch((error: unknown) =>
+      await waitBriefly(enqueueRender(this.queue, v.tenantId, result.render.id), BROKER_WAIT_MS).catch((error: unknown) =>
         this.logger.warn({ err: error, renderId: result.render.id }, 'enqueue failed; the sweep will retry'),
       );
     }
@@ -103,12 +123,19 @@ export class RenderService {
     if (!result.canceled) {
       return refuse(userError('RENDER_FINISHED', `the render is already ${result.render.status}`, ['id']));
     }
-    await this.pubsub.publish(cancelChannel(v.tenantId, result.render.id), 'cancel');
-    await this.pubsub.publish(
-      progressChannel(v.tenantId, result.render.id),
-      encodeEvent({ render: result.render, step: result.render.completedSteps, totalSteps: result.render.steps, etaMs: null, preview: null, final: true, publishedAt: Date.now() }),
+    const render = result.render;
+    const announce = async () => {
+      await this.pubsub.publish(cancelChannel(v.tenantId, render.id), 'cancel');
+      await this.pubsub.publish(
+        progressChannel(v.tenantId, render.id),
+        encodeEvent({ render, step: render.completedSteps, totalSteps: render.steps, etaMs: null, preview: null, final: true, publishedAt: Date.now() }),
+      );
+    };
+    // The row says CANCELED already: a worker that misses the message cannot finish the render.
+    await waitBriefly(announce(), BROKER_WAIT_MS).catch((error: unknown) =>
+      this.logger.warn({ err: error, renderId: render.id }, 'cancellation not published yet; it goes out when pub/sub is back'),
     );
-    return ok(result.render);
+    return ok(render);
   }
 
   listRenders(viewer: Viewer, page: PageRequest, status?: RenderStatus | null): Promise<Page<Render>> {
