@@ -60,6 +60,8 @@ export interface StartOptions {
   sweeps?: SweepOptions;
   /** Where webhooks are notified; default: nowhere. */
   notifier?: EventNotifier;
+  /** A silent progress subscription re-reads its render after this long (ms); default 10000. */
+  progressResyncMs?: number;
 }
 
 /** Derives a purpose-specific key so one configured secret never signs two kinds of thing. */
@@ -107,6 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     pubsub,
     logger,
     webhookSecrets: secrets.signingSecrets,
+    progressResyncMs: options.progressResyncMs,
   });
 
   // The worker: the engine runs in its own thread, so the API's event loop stays free.

@@ -53,6 +53,8 @@ export interface ServiceDeps {
   logger: Logger;
   /** The server's signing secrets, newest first: each webhook endpoint's secret is derived from the first. */
   webhookSecrets: string[];
+  /** A progress subscription that hears nothing for this long re-reads its render (ms). Default 10000. */
+  progressResyncMs?: number;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -82,6 +84,6 @@ export function createServices(deps: ServiceDeps): Services {
     outfits,
     fileLinks: new FileLinks(deps.fileSigner, deps.publicUrl),
     webhooks: new WebhookService(new WebhookRepository(deps.db), deps.queue, new WebhookSecrets(deps.webhookSecrets)),
-    renders: new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.defaultModel, deps.logger),
+    renders: new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.defaultModel, deps.logger, deps.progressResyncMs),
   };
 }

@@ -69,6 +69,8 @@ export class RenderService {
     private readonly pubsub: PubSub,
     private readonly defaultModel: string,
     private readonly logger: Logger,
+    /** A subscription that hears nothing for this long re-reads its render (ms). */
+    private readonly progressResyncMs = 10_000,
   ) {}
 
   async requestRender(viewer: Viewer, input: RequestRenderInput): Promise<Outcome<Render>> {
@@ -177,27 +179,68 @@ export class RenderService {
       await unsubscribe();
       throw new AuthError('NOT_FOUND', 'no render with this id');
     }
-    return {
-      async *[Symbol.asyncIterator]() {
-        try {
-          let lastStep = current.completedSteps;
-          let lastStatus = current.status;
-          yield { render: current, step: current.completedSteps, totalSteps: current.steps, etaMs: null, preview: null, final: isTerminal(current.status), publishedAt: Date.now() };
-          if (isTerminal(current.status)) return;
-          for (;;) {
-            while (buffered.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    const resyncMs = this.progressResyncMs;
+    const findRow = () => this.findRender(v, renderId).catch(() => null);
+    let closed = false;
+    let started = false;
+    const initial: Render = current;
+    async function* events(): AsyncGenerator<RenderEvent, void, undefined> {
+      started = true;
+      try {
+        let lastStep = initial.completedSteps;
+        let lastStatus = initial.status;
+        yield { render: initial, step: initial.completedSteps, totalSteps: initial.steps, etaMs: null, preview: null, final: isTerminal(initial.status), publishedAt: Date.now() };
+        if (isTerminal(initial.status)) return;
+        for (;;) {
+          if (buffered.length === 0) {
+            let timer: NodeJS.Timeout | undefined;
+            const heard = await new Promise<boolean>((resolve) => {
+              wake = () => resolve(true);
+              timer = setTimeout(() => resolve(false), resyncMs);
+            });
+            clearTimeout(timer);
             wake = null;
-            const event = buffered.shift()!;
-            // Events older than the state already sent (published while it was read) add nothing.
-            if (!event.final && event.step <= lastStep && event.render.status === lastStatus) continue;
-            lastStep = Math.max(lastStep, event.step);
-            lastStatus = event.render.status;
-            yield event;
-            if (event.final || isTerminal(event.render.status)) return;
+            if (closed) return;
+            if (!heard) {
+              // Silence: an event may have been lost (pub/sub reconnecting after a Redis
+              // restart drops what was published meanwhile). The row has the truth.
+              const row = await findRow();
+              if (row && (row.status !== lastStatus || row.completedSteps > lastStep)) {
+                buffered.push({ render: row, step: row.completedSteps, totalSteps: row.steps, etaMs: null, preview: null, final: isTerminal(row.status), publishedAt: Date.now() });
+              }
+            }
+            if (buffered.length === 0) continue;
           }
-        } finally {
-          await unsubscribe();
+          const event = buffered.shift()!;
+          // Events older than the state already sent (published while it was read) add nothing.
+          if (!event.final && event.step <= lastStep && event.render.status === lastStatus) continue;
+          lastStep = Math.max(lastStep, event.step);
+          lastStatus = event.render.status;
+          yield event;
+          if (event.final || isTerminal(event.render.status)) return;
         }
+      } finally {
+        await unsubscribe();
+      }
+    }
+    return {
+      [Symbol.asyncIterator]() {
+        const generator = events();
+        return {
+          next: () => generator.next(),
+          // A client that leaves ends the wait for the next event at once (an async generator
+          // would only see return() at its next yield, holding the subscription until then).
+          return: async () => {
+            closed = true;
+            if (!started) await unsubscribe();
+            wake?.();
+            return generator.return(undefined);
+          },
+          throw: (error: unknown) => generator.throw(error),
+          [Symbol.asyncIterator]() {
+            return this;
+          },
+        };
       },
     };
   }

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { startTestServer, type TestServer } from '../support/server';
 import { spawnServer, waitFor, type ServerProcess } from '../support/process';
-import { createGarment, createTenant, gql, ok, OPERATOR } from '../support/graphql-client';
+import { createGarment, createTenant, gql, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { postgresConfig } from '../../src/db/database';
 import { projectRoot } from '../../src/main/paths';
@@ -232,6 +232,36 @@ withRedis('Redis restarted without persistence during renders', () => {
       expect(result.completed).toBe(true);
       expect(result.events[result.events.length - 1].renderProgress.status).toBe('SUCCEEDED');
     }
+  });
+});
+
+describe('a progress event lost on the way', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // No worker: the render stays QUEUED until the test finishes it behind pub/sub's back.
+    server = await startTestServer('pglite', {}, { role: 'api', progressResyncMs: 300 });
+  });
+  afterAll(() => server?.stop());
+
+  test('a subscriber that hears nothing reads the render again and sees it finish', async () => {
+    const url = server.url;
+    const adminKey = (await ok(url, OPERATOR, `mutation { createTenant(input: { name: "Lost" }) { apiKey } }`)).createTenant.apiKey as string;
+    const garment = await createGarment(url, adminKey, 'g', 'TOP');
+    const photo = (await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: await pngDataUrl() })).uploadPersonPhoto.personPhoto.id;
+    const outfit = (await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g: garment })).createOutfit.outfit.id;
+    const render = (await ok(url, adminKey, REQUEST, { o: outfit, p: photo, s: 3 })).requestRender.render.id;
+    const client = wsClient(url, adminKey);
+    let first!: () => void;
+    const subscribed = new Promise<void>((r) => (first = r));
+    const watched = collect<any>(client, PROGRESS, { id: render }, () => first());
+    await subscribed;
+    // The render finishes and its final event is lost (as when pub/sub reconnects after a Redis restart).
+    const uuid = Buffer.from(render, 'base64url').toString().split(':')[1]!;
+    await server.db.withSystem((tx) => tx.render.update({ where: { id: uuid }, data: { status: 'SUCCEEDED', completedSteps: 3, finishedAt: new Date() } }));
+    const result = await Promise.race([watched, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the subscriber never saw the render finish')), 10_000))]);
+    await client.dispose();
+    expect(result.completed).toBe(true);
+    expect(result.events.map((e) => e.renderProgress)).toEqual([{ status: 'QUEUED', step: 0 }, { status: 'SUCCEEDED', step: 3 }]);
   });
 });
 
