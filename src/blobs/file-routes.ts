@@ -29,8 +29,11 @@ export function createFileRouter(options: FileRouterOptions): express.Router {
     const key = routeKey(req.params as Record<string, unknown>);
     const { exp, sig } = req.query;
     const at = now();
-    if (key === null || typeof exp !== 'string' || typeof sig !== 'string' || signer.verify(key, exp, sig, at) !== 'ok') {
-      refuse(res, 403, 'Forbidden: the link is invalid or has expired.');
+    const check = key === null || typeof exp !== 'string' || typeof sig !== 'string' ? 'invalid' : signer.verify(key, exp, sig, at);
+    if (check !== 'ok' || key === null) {
+      // Only a genuine signature can be 'expired': telling it apart says nothing about which blobs exist.
+      if (check === 'expired') refuse(res, 403, 'LINK_EXPIRED', 'The link has expired; ask the API for a new one.');
+      else refuse(res, 403, 'LINK_INVALID', 'The link is invalid.');
       return;
     }
     let blob;
@@ -42,7 +45,7 @@ export function createFileRouter(options: FileRouterOptions): express.Router {
       else throw error;
     }
     if (blob === null) {
-      refuse(res, 404, 'Not found.');
+      refuse(res, 404, 'NOT_FOUND', 'Not found.');
       return;
     }
     const secondsLeft = Math.floor(Number(exp) - at.getTime() / 1000);
@@ -67,6 +70,7 @@ function routeKey(params: Record<string, unknown>): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-function refuse(res: express.Response, status: 403 | 404, message: string): void {
-  res.status(status).set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }).type('text/plain').send(message);
+/** Refusals are JSON, { error: { code, message } }, like every other HTTP error of the API. */
+function refuse(res: express.Response, status: 403 | 404, code: 'LINK_INVALID' | 'LINK_EXPIRED' | 'NOT_FOUND', message: string): void {
+  res.status(status).set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }).json({ error: { code, message } });
 }

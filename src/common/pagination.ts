@@ -15,6 +15,9 @@ export interface Page<T> {
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
+const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 function badInput(message: string, code: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code } });
 }
@@ -32,15 +35,19 @@ export function parsePageArgs(first: number | null | undefined, after: string | 
   if (after === null || after === undefined) return { first: size, after: null };
   try {
     const parsed: unknown = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'));
+    // Only what encodeCursor writes: a canonical ISO instant of years 0001-9999 (what a
+    // PostgreSQL timestamp column holds) and a uuid. Anything else would reach the database
+    // as a value it refuses, or page from a point no row can have.
     if (
       Array.isArray(parsed) &&
       parsed.length === 2 &&
       typeof parsed[0] === 'string' &&
       typeof parsed[1] === 'string' &&
-      /^[0-9a-f-]{36}$/.test(parsed[1])
+      CURSOR_INSTANT.test(parsed[0]) &&
+      UUID.test(parsed[1])
     ) {
       const createdAt = new Date(parsed[0]);
-      if (!Number.isNaN(createdAt.getTime())) return { first: size, after: { createdAt, id: parsed[1] } };
+      if (!Number.isNaN(createdAt.getTime()) && createdAt.toISOString() === parsed[0]) return { first: size, after: { createdAt, id: parsed[1] } };
     }
   } catch {
     // fall through

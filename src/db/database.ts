@@ -34,6 +34,27 @@ export interface Database {
 }
 
 const APP_ROLE = 'atelier_app';
+/** Extra tries of a transaction whose connection was lost (50 ms, then 200 ms apart). */
+const CONNECTION_RETRIES = 2;
+
+// SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting the
+// connection down), node's socket errors, and Prisma's "cannot reach / closed" codes.
+const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', 'ECONNRESET', 'EPIPE', 'P1001', 'P1017']);
+const CONNECTION_LOST_MESSAGE = /Connection terminated|terminating connection|server closed the connection|Server has closed the connection|Client has encountered a connection error/i;
+
+/** True when `error` (a Prisma error, its driver adapter error, or a pg error) says the connection was lost. */
+export function isConnectionLost(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  const visit = (value: unknown, depth: number): boolean => {
+    if (typeof value !== 'object' || value === null || depth > 5 || seen.has(value)) return false;
+    seen.add(value);
+    const { code, originalCode, message, cause, meta } = value as { code?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+    if ((typeof code === 'string' && CONNECTION_LOST_CODES.has(code)) || (typeof originalCode === 'string' && CONNECTION_LOST_CODES.has(originalCode))) return true;
+    if (typeof message === 'string' && CONNECTION_LOST_MESSAGE.test(message)) return true;
+    return visit(cause, depth + 1) || visit(meta?.driverAdapterError, depth + 1);
+  };
+  return visit(error, 0);
+}
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function pgliteSession(db: PGlite): SqlSession {
@@ -119,10 +140,24 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   });
 
   async function transaction<T>(setup: (tx: Tx) => Promise<unknown>, fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return prisma.$transaction(async (tx) => {
-      await setup(tx);
-      return fn(tx);
-    });
+    const run = () =>
+      prisma.$transaction(async (tx) => {
+        await setup(tx);
+        return fn(tx);
+      });
+    // A connection that PostgreSQL dropped (restart, failover, pg_terminate_backend) fails
+    // the transaction on it; the pool has already discarded it, so the transaction runs again
+    // on a fresh one. A loss during COMMIT itself is ambiguous (it may have committed); rows
+    // are created with ids chosen before the transaction, so such a repeat fails on the
+    // primary key rather than writing twice.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await run();
+      } catch (error) {
+        if (target.kind !== 'postgres' || attempt > CONNECTION_RETRIES || !isConnectionLost(error)) throw error;
+        await new Promise((resolveDelay) => setTimeout(resolveDelay, 50 * 4 ** (attempt - 1)));
+      }
+    }
   }
 
   const database: Database = {

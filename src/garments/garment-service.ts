@@ -6,6 +6,7 @@ import type { BlobStore } from '../blobs';
 import { AuthError, requireScope, requireTenant, hasScope, type TenantViewer, type Viewer } from '../auth/viewer';
 import { isUniqueViolation, ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
 import type { Page, PageRequest } from '../common/pagination';
+import { checkText } from '../common/text';
 import { alignToIds } from '../common/ids';
 import type { ImageInput, UploadService } from '../uploads/upload-service';
 import type { GarmentRepository } from './garment-repository';
@@ -29,13 +30,6 @@ export function requireCatalogRead(viewer: Viewer): TenantViewer {
   return v;
 }
 
-function text(value: string, field: string[], label: string, max: number): { value?: string; error?: UserError } {
-  const trimmed = value.trim();
-  if (trimmed.length === 0) return { error: userError(`${label.toUpperCase()}_REQUIRED`, `${label} must not be empty`, field) };
-  if (trimmed.length > max) return { error: userError(`${label.toUpperCase()}_TOO_LONG`, `${label} must be at most ${max} characters`, field) };
-  return { value: trimmed };
-}
-
 export class GarmentService {
   private readonly listeners: GarmentCreatedListener[] = [];
 
@@ -55,8 +49,8 @@ export class GarmentService {
   async createGarment(viewer: Viewer, input: CreateGarmentInput): Promise<Outcome<Garment>> {
     const v = requireScope(viewer, 'CATALOG_WRITE');
     const { tenantId } = v;
-    const sku = text(input.sku, ['input', 'sku'], 'sku', 100);
-    const name = text(input.name, ['input', 'name'], 'name', 200);
+    const sku = checkText(input.sku, ['input', 'sku'], 'sku', 100);
+    const name = checkText(input.name, ['input', 'name'], 'name', 200);
     const errors = [sku.error, name.error].filter((e): e is UserError => e !== undefined);
     if (errors.length > 0 || !sku.value || !name.value) return refuse(...errors);
     if (await this.garments.skuTaken(tenantId, sku.value)) {

@@ -11,7 +11,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, getOperationAST, getVariableValues, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type express from 'express';
 import { AuthError, type Viewer } from '../auth/viewer';
 import type { Services } from '../main/services';
@@ -35,6 +35,24 @@ import { createLoaders } from './loaders';
 import { resolvers } from './resolvers';
 import { authGraphQLError, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
 import { createHttpGuard } from './http-guard';
+
+/**
+ * Parses, validates and coerces the variables of a graphql-ws subscribe message, so that
+ * its refusals carry the codes they get over HTTP (graphql-ws alone closes the socket on a
+ * syntax error and reports the others without a code, which would read as internal errors).
+ */
+/**
+ * graphql-ws executes with the variables as sent; a missing or mistyped one would surface as an
+ * execution error without a code. Checked before execution, it is BAD_USER_INPUT as over HTTP.
+ */
+export function variableErrors(schema: GraphQLSchema, document: DocumentNode, operationName: string | null, variables: unknown): GraphQLError[] | null {
+  const given = variables ?? {};
+  if (typeof given !== 'object' || Array.isArray(given)) return [new GraphQLError('variables must be an object', { extensions: { code: 'BAD_USER_INPUT' } })];
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return [new GraphQLError('Unable to identify the operation to run', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], given as Record<string, unknown>);
+  return coerced.errors ? coerced.errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } })) : null;
+}
 
 export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: readFileSync(schemaPath, 'utf8'), resolvers: resolvers as never });
@@ -226,6 +244,8 @@ export async function createGraphQLTransport(options: {
         const variables = payload.variables ?? null;
         const analysis = analyzer.analyze({ query: payload.query, variables, operationName: payload.operationName ?? null });
         if (!analysis.ok) return refused(analysis.refusals[0]!.code, analysis.refusals.map(refusalError));
+        const invalidVariables = variableErrors(schema, analysis.document, payload.operationName ?? null, variables);
+        if (invalidVariables) return refused('BAD_USER_INPUT', invalidVariables);
         ctx.extra.operations?.set(id, { requestId: randomUUID(), cost: analysis.cost });
         return {
           schema,

@@ -4,6 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import express from 'express';
 import cors from 'cors';
 import type { BlobStore, UrlSigner } from '../blobs';
@@ -59,6 +61,11 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     next();
   });
 
+  // Every HTTP error of the API outside /graphql has this JSON body.
+  const refuse = (res: express.Response, status: number, code: string, message: string) => {
+    res.status(status).json({ error: { code, message } });
+  };
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -70,6 +77,11 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.all(['/healthz', '/readyz', '/metrics'], (_req, res) => {
+    res.setHeader('Allow', 'GET, HEAD');
+    refuse(res, 405, 'METHOD_NOT_ALLOWED', 'only GET and HEAD are served here');
   });
 
   app.use(createFileRouter({ store: deps.blobs, signer: deps.fileSigner }));
@@ -86,17 +98,19 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
         const result =
           typeof exp === 'string' && typeof sig === 'string' ? await deps.uploads.receive(key, exp, sig, body) : 'forbidden';
         deps.metrics.httpRequests.inc({ route: 'upload', status: result });
-        const statuses = { ok: 204, forbidden: 403, not_found: 404, too_large: 413, already_received: 409 } as const;
-        const messages = {
-          ok: '',
-          forbidden: 'the upload link is invalid or has expired',
-          not_found: 'no such upload',
-          too_large: 'the body is larger than the byteSize given to createUpload',
-          already_received: 'this upload already has its bytes',
+        if (result === 'ok') {
+          res.status(204).end();
+          return;
+        }
+        const refusals = {
+          forbidden: [403, 'LINK_INVALID', 'the upload link is invalid'],
+          expired: [403, 'LINK_EXPIRED', 'the upload link has expired; create another upload'],
+          not_found: [404, 'NOT_FOUND', 'no such upload'],
+          too_large: [413, 'PAYLOAD_TOO_LARGE', 'the body is larger than the byteSize given to createUpload'],
+          already_received: [409, 'UPLOAD_ALREADY_RECEIVED', 'this upload already has its bytes'],
         } as const;
-        res.status(statuses[result]);
-        if (result === 'ok') res.end();
-        else res.type('text/plain').send(messages[result]);
+        const [status, code, message] = refusals[result];
+        refuse(res, status, code, message);
       } catch (error) {
         next(error);
       }
@@ -162,6 +176,9 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       res.status(503).type('text/plain').send('The web app is not built: run `npm run build:web` (npm install does it), then reload.');
     });
   }
+  app.use((req, res) => {
+    refuse(res, 404, 'NOT_FOUND', `nothing is served at ${req.method} ${req.path.slice(0, 100)}`);
+  });
 
   // Errors of body parsing and anything unexpected: a clear status, never internals.
   app.use((error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
@@ -175,8 +192,30 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       : 'internal server error';
     const code = type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
     if (req.path.startsWith('/graphql')) res.status(status).json({ errors: [{ message, extensions: { code } }] });
-    else res.status(status).type('text/plain').send(message);
+    else refuse(res, status, code, message);
   });
 
   return app;
+}
+
+/**
+ * Requests that Node's HTTP parser refuses before express sees them (headers over 16 kB,
+ * malformed request lines) get the same JSON error body as every other refusal.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'HEADERS_TOO_LARGE', 'request headers too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'REQUEST_TIMEOUT', 'the request took too long to arrive']
+      : [400, 'BAD_REQUEST', 'malformed HTTP request'];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }

@@ -9,7 +9,7 @@ import { openDatabase, type Database, type DatabaseTarget } from '../db/database
 import { FileBlobStore, UrlSigner } from '../blobs';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
-import { createHttpApp } from '../http/http-app';
+import { answerClientErrors, createHttpApp } from '../http/http-app';
 import { createGraphQLTransport, type GraphQLTransport } from '../graphql/server';
 import { MemoryTokenBuckets, RateLimiter, RedisTokenBuckets } from '../limits';
 import type { Config } from './config';
@@ -77,10 +77,12 @@ export interface StartOptions {
   demo?: boolean;
   /** The built web app; default dist/web of the project. */
   webAppDir?: string | null;
+  /** A silent progress subscription re-reads its render after this long (ms); default 10000. */
+  progressResyncMs?: number;
 }
 
 /** Derives a purpose-specific key so one configured secret never signs two kinds of thing. */
-function derive(secret: string, purpose: string): string {
+export function deriveSecret(secret: string, purpose: string): string {
   return createHmac('sha256', secret).update(purpose).digest('base64url');
 }
 
@@ -107,8 +109,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     (config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'embedded', dataDir: join(config.dataDir, 'db') });
   const db = await openDatabase(target);
   const blobs = new FileBlobStore(join(config.dataDir, 'blobs'));
-  const fileSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => derive(s, 'files')), basePath: '/files' });
-  const uploadSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => derive(s, 'uploads')), basePath: '/uploads' });
+  const fileSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => deriveSecret(s, 'files')), basePath: '/files' });
+  const uploadSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => deriveSecret(s, 'uploads')), basePath: '/uploads' });
   const role = options.role ?? 'all';
   const queue: JobQueue = config.redisUrl
     ? new BullMqJobQueue(config.redisUrl, { lockDurationMs: config.jobLockMs, stalledIntervalMs: Math.ceil(config.jobLockMs / 2), ...options.bullmq })
@@ -127,7 +129,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     blobs,
     fileSigner,
     uploadSigner,
-    sessionSecrets: secrets.signingSecrets.map((s) => derive(s, 'sessions')),
+    sessionSecrets: secrets.signingSecrets.map((s) => deriveSecret(s, 'sessions')),
     operatorToken: secrets.adminToken,
     publicUrl: () => publicUrl,
     defaultModel: model,
@@ -135,6 +137,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     pubsub,
     logger,
     webhookSecrets: secrets.signingSecrets,
+    progressResyncMs: options.progressResyncMs,
   });
 
   const stopFollowingRevocations = await services.authenticator.followRevocations(pubsub);
@@ -200,6 +203,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       webAppDir: options.webAppDir === undefined ? join(projectRoot, 'dist', 'web') : options.webAppDir,
     });
     const server = createServer(app);
+    answerClientErrors(server);
     httpServer = server;
     transport = await createGraphQLTransport({
       httpServer: server,

@@ -58,6 +58,8 @@ export interface ServiceDeps {
   catalogVersions: CatalogVersions;
   /** Webhooks may go to loopback/private addresses (ATELIER_WEBHOOK_PRIVATE_NETWORKS). */
   webhookPrivateNetworks: boolean;
+  /** A progress subscription that hears nothing for this long re-reads its render (ms). Default 10000. */
+  progressResyncMs?: number;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -98,6 +100,6 @@ export function createServices(deps: ServiceDeps): Services {
     webhooks: new WebhookService(new WebhookRepository(deps.db), deps.queue, new WebhookSecrets(deps.webhookSecrets), {
       allowPrivateNetworks: deps.webhookPrivateNetworks,
     }),
-    renders: new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.defaultModel, deps.logger),
+    renders: new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.defaultModel, deps.logger, deps.progressResyncMs),
   };
 }

@@ -5,6 +5,7 @@ import type { Outfit, OutfitItem } from '../generated/prisma/client';
 import { requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import { checkText } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import type { GarmentService } from '../garments/garment-service';
 import type { ShopperService } from '../shoppers/shopper-service';
@@ -28,9 +29,9 @@ export class OutfitService {
   async createOutfit(viewer: Viewer, input: CreateOutfitInput): Promise<Outcome<Outfit>> {
     const v = requireScope(viewer, 'RENDERS_WRITE', true);
     const errors: UserError[] = [];
-    const name = input.name.trim();
-    if (name.length === 0) errors.push(userError('NAME_REQUIRED', 'name must not be empty', ['input', 'name']));
-    if (name.length > 200) errors.push(userError('NAME_TOO_LONG', 'name must be at most 200 characters', ['input', 'name']));
+    const checked = checkText(input.name, ['input', 'name'], 'name', 200);
+    if (checked.error) errors.push(checked.error);
+    const name = checked.value ?? '';
     if (input.garmentIds.length > MAX_OUTFIT_GARMENTS) {
       errors.push(userError('TOO_MANY_GARMENTS', `an outfit has at most ${MAX_OUTFIT_GARMENTS} garments`, ['input', 'garmentIds']));
       return refuse(...errors);

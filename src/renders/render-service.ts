@@ -5,6 +5,7 @@ import type { Render, RenderStatus } from '../generated/prisma/client';
 import { AuthError, requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import { characterCount, hasForbiddenCharacters, invalidCharacters } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import type { JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
@@ -15,6 +16,26 @@ import type { RenderRepository } from './render-repository';
 import { cancelChannel, decodeEvent, encodeEvent, isTerminal, progressChannel, type RenderEvent } from './render-events';
 
 export const MAX_RENDER_ATTEMPTS = 3;
+
+/**
+ * How long a request waits for the job queue or pub/sub (Redis, when scaled out) before it
+ * answers without them: the render row is the truth, and what could not be sent then is sent
+ * when Redis is back (the client queues it) or by the sweep that re-enqueues lost renders.
+ */
+const BROKER_WAIT_MS = 2_000;
+
+/** Waits for `work` at most `ms`; rejects when it fails or takes longer (it goes on in the background). */
+async function waitBriefly(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the job queue or pub/sub in ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface RequestRenderInput {
   outfitId: string;
@@ -48,6 +69,8 @@ export class RenderService {
     private readonly pubsub: PubSub,
     private readonly defaultModel: string,
     private readonly logger: Logger,
+    /** A subscription that hears nothing for this long re-reads its render (ms). */
+    private readonly progressResyncMs = 10_000,
   ) {}
 
   async requestRender(viewer: Viewer, input: RequestRenderInput): Promise<Outcome<Render>> {
@@ -60,8 +83,10 @@ export class RenderService {
       errors.push(userError('OUT_OF_RANGE', 'guidanceScale must be between 0 and 10', ['input', 'guidanceScale']));
     }
     const idempotencyKey = input.idempotencyKey ?? null;
-    if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {
+    if (idempotencyKey !== null && (idempotencyKey.length === 0 || characterCount(idempotencyKey) > 200)) {
       errors.push(userError('OUT_OF_RANGE', 'idempotencyKey must be 1 to 200 characters', ['input', 'idempotencyKey']));
+    } else if (idempotencyKey !== null && hasForbiddenCharacters(idempotencyKey)) {
+      errors.push(invalidCharacters('idempotencyKey', ['input', 'idempotencyKey']));
     }
     const outfitId = fromGlobalId(input.outfitId, 'Outfit');
     const photoId = fromGlobalId(input.personPhotoId, 'PersonPhoto');
@@ -86,7 +111,7 @@ export class RenderService {
     }
     if (result.kind === 'created') {
       // A failed enqueue leaves the render QUEUED; the sweep enqueues it again.
-      await enqueueRender(this.queue, v.tenantId, result.render.id).catch((error: unknown) =>
+      await waitBriefly(enqueueRender(this.queue, v.tenantId, result.render.id), BROKER_WAIT_MS).catch((error: unknown) =>
         this.logger.warn({ err: error, renderId: result.render.id }, 'enqueue failed; the sweep will retry'),
       );
     }
@@ -100,12 +125,19 @@ export class RenderService {
     if (!result.canceled) {
       return refuse(userError('RENDER_FINISHED', `the render is already ${result.render.status}`, ['id']));
     }
-    await this.pubsub.publish(cancelChannel(v.tenantId, result.render.id), 'cancel');
-    await this.pubsub.publish(
-      progressChannel(v.tenantId, result.render.id),
-      encodeEvent({ render: result.render, step: result.render.completedSteps, totalSteps: result.render.steps, etaMs: null, preview: null, final: true, publishedAt: Date.now() }),
+    const render = result.render;
+    const announce = async () => {
+      await this.pubsub.publish(cancelChannel(v.tenantId, render.id), 'cancel');
+      await this.pubsub.publish(
+        progressChannel(v.tenantId, render.id),
+        encodeEvent({ render, step: render.completedSteps, totalSteps: render.steps, etaMs: null, preview: null, final: true, publishedAt: Date.now() }),
+      );
+    };
+    // The row says CANCELED already: a worker that misses the message cannot finish the render.
+    await waitBriefly(announce(), BROKER_WAIT_MS).catch((error: unknown) =>
+      this.logger.warn({ err: error, renderId: render.id }, 'cancellation not published yet; it goes out when pub/sub is back'),
     );
-    return ok(result.render);
+    return ok(render);
   }
 
   listRenders(viewer: Viewer, page: PageRequest, status?: RenderStatus | null): Promise<Page<Render>> {
@@ -147,27 +179,68 @@ export class RenderService {
       await unsubscribe();
       throw new AuthError('NOT_FOUND', 'no render with this id');
     }
-    return {
-      async *[Symbol.asyncIterator]() {
-        try {
-          let lastStep = current.completedSteps;
-          let lastStatus = current.status;
-          yield { render: current, step: current.completedSteps, totalSteps: current.steps, etaMs: null, preview: null, final: isTerminal(current.status), publishedAt: Date.now() };
-          if (isTerminal(current.status)) return;
-          for (;;) {
-            while (buffered.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    const resyncMs = this.progressResyncMs;
+    const findRow = () => this.findRender(v, renderId).catch(() => null);
+    let closed = false;
+    let started = false;
+    const initial: Render = current;
+    async function* events(): AsyncGenerator<RenderEvent, void, undefined> {
+      started = true;
+      try {
+        let lastStep = initial.completedSteps;
+        let lastStatus = initial.status;
+        yield { render: initial, step: initial.completedSteps, totalSteps: initial.steps, etaMs: null, preview: null, final: isTerminal(initial.status), publishedAt: Date.now() };
+        if (isTerminal(initial.status)) return;
+        for (;;) {
+          if (buffered.length === 0) {
+            let timer: NodeJS.Timeout | undefined;
+            const heard = await new Promise<boolean>((resolve) => {
+              wake = () => resolve(true);
+              timer = setTimeout(() => resolve(false), resyncMs);
+            });
+            clearTimeout(timer);
             wake = null;
-            const event = buffered.shift()!;
-            // Events older than the state already sent (published while it was read) add nothing.
-            if (!event.final && event.step <= lastStep && event.render.status === lastStatus) continue;
-            lastStep = Math.max(lastStep, event.step);
-            lastStatus = event.render.status;
-            yield event;
-            if (event.final || isTerminal(event.render.status)) return;
+            if (closed) return;
+            if (!heard) {
+              // Silence: an event may have been lost (pub/sub reconnecting after a Redis
+              // restart drops what was published meanwhile). The row has the truth.
+              const row = await findRow();
+              if (row && (row.status !== lastStatus || row.completedSteps > lastStep)) {
+                buffered.push({ render: row, step: row.completedSteps, totalSteps: row.steps, etaMs: null, preview: null, final: isTerminal(row.status), publishedAt: Date.now() });
+              }
+            }
+            if (buffered.length === 0) continue;
           }
-        } finally {
-          await unsubscribe();
+          const event = buffered.shift()!;
+          // Events older than the state already sent (published while it was read) add nothing.
+          if (!event.final && event.step <= lastStep && event.render.status === lastStatus) continue;
+          lastStep = Math.max(lastStep, event.step);
+          lastStatus = event.render.status;
+          yield event;
+          if (event.final || isTerminal(event.render.status)) return;
         }
+      } finally {
+        await unsubscribe();
+      }
+    }
+    return {
+      [Symbol.asyncIterator]() {
+        const generator = events();
+        return {
+          next: () => generator.next(),
+          // A client that leaves ends the wait for the next event at once (an async generator
+          // would only see return() at its next yield, holding the subscription until then).
+          return: async () => {
+            closed = true;
+            if (!started) await unsubscribe();
+            wake?.();
+            return generator.return(undefined);
+          },
+          throw: (error: unknown) => generator.throw(error),
+          [Symbol.asyncIterator]() {
+            return this;
+          },
+        };
       },
     };
   }

@@ -5,6 +5,7 @@ import type { Shopper } from '../generated/prisma/client';
 import { requireScope, requireTenant, type Viewer } from '../auth/viewer';
 import type { SessionTokens } from '../auth/tokens';
 import { isUniqueViolation, ok, refuse, userError, type Outcome } from '../common/user-errors';
+import { checkText } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import { alignToIds } from '../common/ids';
 import type { ShopperRepository } from './shopper-repository';
@@ -20,9 +21,9 @@ export class ShopperService {
 
   async createShopper(viewer: Viewer, input: { externalId: string }): Promise<Outcome<Shopper>> {
     const { tenantId } = requireScope(viewer, 'ADMIN');
-    const externalId = input.externalId.trim();
-    if (externalId.length === 0) return refuse(userError('EXTERNAL_ID_REQUIRED', 'externalId must not be empty', ['input', 'externalId']));
-    if (externalId.length > 200) return refuse(userError('EXTERNAL_ID_TOO_LONG', 'externalId must be at most 200 characters', ['input', 'externalId']));
+    const checked = checkText(input.externalId, ['input', 'externalId'], 'externalId', 200);
+    if (checked.error) return refuse(checked.error);
+    const externalId = checked.value;
     try {
       return ok(await this.shoppers.create(tenantId, { id: randomUUID(), externalId }));
     } catch (error) {

@@ -4,6 +4,7 @@ import type { ApiKey, ApiScope, Tenant } from '../generated/prisma/client';
 import { AuthError, requireScope, requireTenant, type Viewer } from '../auth/viewer';
 import { generateApiKey } from '../auth/tokens';
 import { ok, refuse, userError, type Outcome } from '../common/user-errors';
+import { checkText } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import type { TenantRepository } from './tenant-repository';
 
@@ -16,10 +17,8 @@ export interface CreateTenantInput {
 const ALL_SCOPES: readonly ApiScope[] = ['CATALOG_READ', 'CATALOG_WRITE', 'RENDERS_WRITE', 'ADMIN'];
 
 function checkName(name: string, field: string[]) {
-  const trimmed = name.trim();
-  if (trimmed.length === 0) return { error: userError('NAME_REQUIRED', 'name must not be empty', field) };
-  if (trimmed.length > 200) return { error: userError('NAME_TOO_LONG', 'name must be at most 200 characters', field) };
-  return { name: trimmed };
+  const checked = checkText(name, field, 'name', 200);
+  return checked.error ? { error: checked.error } : { name: checked.value };
 }
 
 export type ApiKeyRevokedListener = (key: ApiKey) => void;

@@ -22,7 +22,7 @@ export interface CreatedUpload {
   expiresAt: Date;
 }
 
-export type ReceiveResult = 'ok' | 'forbidden' | 'not_found' | 'too_large' | 'already_received';
+export type ReceiveResult = 'ok' | 'forbidden' | 'expired' | 'not_found' | 'too_large' | 'already_received';
 
 export class UploadService {
   constructor(
@@ -62,7 +62,8 @@ export class UploadService {
 
   /** Stores the bytes of an HTTP PUT to a signed upload URL (key "<tenantId>/<uploadId>"). */
   async receive(key: string, exp: string, sig: string, body: Buffer): Promise<ReceiveResult> {
-    if (this.uploadSigner.verify(key, exp, sig) !== 'ok') return 'forbidden';
+    const check = this.uploadSigner.verify(key, exp, sig);
+    if (check !== 'ok') return check === 'expired' ? 'expired' : 'forbidden';
     const [tenantId, uploadId] = key.split('/');
     if (!tenantId || !uploadId) return 'forbidden';
     const upload = await this.uploads.find(tenantId, uploadId);

@@ -5,6 +5,7 @@ import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEv
 import { requireScope, requireTenant, hasScope, type Viewer } from '../auth/viewer';
 import { toGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import { hasForbiddenCharacters } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import type { JobContext, JobPayloads, JobQueue } from '../jobs/job-queue';
 import type { WebhookRepository } from './webhook-repository';
@@ -59,6 +60,8 @@ function checkUrl(raw: string, allowPrivateNetworks: boolean): { url?: string; e
   const refused = (message: string) => ({ error: userError('INVALID_URL', message, field) });
   const trimmed = raw.trim();
   if (trimmed.length > MAX_URL_LENGTH) return refused(`the URL must be at most ${MAX_URL_LENGTH} characters`);
+  // The URL parser would quietly percent-encode these; a URL that holds them is a mistake or a trick.
+  if (hasForbiddenCharacters(trimmed)) return refused('the URL must not contain control characters, bidirectional overrides or unpaired surrogates');
   let parsed: URL;
   try {
     parsed = new URL(trimmed);

@@ -1,7 +1,7 @@
 // Scaled out for real: two API processes and two worker processes on one PostgreSQL and
 // one Redis. A render requested through one API is watched through the other; a worker
-// killed with SIGKILL mid-render leaves the render to the other worker. Also: a render
-// left QUEUED or RUNNING by a stopped embedded server resumes when it starts again.
+// killed with SIGKILL mid-render leaves the render to the other worker. (The embedded
+// server stopped mid-render is in faults.test.ts.)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -163,43 +163,4 @@ scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
     expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 100 });
     expect(done.attempts).toBe(2);
   }, 240_000);
-});
-
-describe('embedded server restart', () => {
-  test('a render QUEUED or RUNNING when the server stopped resumes when it starts again', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'atelier-restart-'));
-    const port = 30000 + Math.floor(Math.random() * 9000);
-    const env = { PORT: String(port), HOST: '127.0.0.1', ATELIER_DATA_DIR: dataDir, ATELIER_MODEL_DIR: MODEL_DIR, ATELIER_ADMIN_TOKEN: OPERATOR, LOG_LEVEL: 'info' };
-    const url = `http://127.0.0.1:${port}`;
-    const started: ServerProcess[] = [];
-    try {
-      const t0 = Date.now();
-      const mark = (what: string) => process.stdout.write(`restart test: ${what} at ${Date.now() - t0} ms\n`);
-      const first = spawnServer(env);
-      started.push(first);
-      await waitFor(() => first.output().includes('serving GraphQL'), 120_000, 'the server');
-      mark('first server up');
-      const { adminKey, photo, outfit } = await setUpTenant(url);
-      const { render } = (await ok(url, adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: 100 }) { render { id } } }`, { o: outfit, p: photo })).requestRender;
-      await waitForRender(url, adminKey, render.id, (n) => n.status === 'RUNNING' && n.completedSteps >= 1, 60_000);
-      mark('render running');
-      first.child.kill('SIGKILL');
-      await first.exited;
-      const second = spawnServer(env);
-      started.push(second);
-      await waitFor(() => second.output().includes('serving GraphQL'), 120_000, 'the restarted server');
-      mark('second server up');
-      const done = await waitForRender(url, adminKey, render.id, (n) => n.status === 'SUCCEEDED', 60_000);
-      expect(done.completedSteps).toBe(100);
-      second.child.kill('SIGTERM');
-      expect(await second.exited).toBe(0);
-    } catch (error) {
-      // What the servers said is the best clue to why a restart did not resume.
-      throw new Error(`${(error as Error).message}\n${started.map((p) => p.output()).join('\n---\n').slice(-4000)}`);
-    } finally {
-      for (const p of started) p.child.kill('SIGKILL');
-      await Promise.all(started.map((p) => p.exited));
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }, 400_000);
 });

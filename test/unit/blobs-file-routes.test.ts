@@ -140,7 +140,8 @@ describe('GET /files/*key', () => {
     it.each(cases)('%s', async (_, makePath) => {
       const response = await rawGet(makePath());
       expect(response.status).toBe(403);
-      expect(response.contentType).toMatch(/^text\/plain/);
+      expect(response.contentType).toMatch(/^application\/json/);
+      expect(JSON.parse(response.body).error.code).toMatch(/^LINK_(INVALID|EXPIRED)$/);
       expect(response.body).not.toContain('PNG');
     });
   });
