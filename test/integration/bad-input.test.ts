@@ -372,11 +372,13 @@ const cases: Case[] = [
   // -- webhooks
   gq('addWebhookEndpoint: not a URL', 'admin', ADD_WEBHOOK, { i: { url: 'not a url', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
   gq('addWebhookEndpoint: file: URL', 'admin', ADD_WEBHOOK, { i: { url: 'file:///etc/passwd', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
-  gq('addWebhookEndpoint: URL with a NUL', 'admin', ADD_WEBHOOK, { i: { url: 'http://127.0.0.1:9/\u0000', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
+  gq('addWebhookEndpoint: URL with a NUL', 'admin', ADD_WEBHOOK, { i: { url: 'https://hooks.example.com/\u0000', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
   gq('addWebhookEndpoint: 1 MB URL', 'admin', ADD_WEBHOOK, { i: { url: `http://example.com/${'a'.repeat(1_000_000)}`, events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
-  gq('addWebhookEndpoint: no events', 'admin', ADD_WEBHOOK, { i: { url: 'http://127.0.0.1:9/h', events: [] } }, 200, 'EVENTS_REQUIRED'),
-  gq('addWebhookEndpoint: unknown event', 'admin', ADD_WEBHOOK, { i: { url: 'http://127.0.0.1:9/h', events: ['EVERYTHING'] } }, 400, 'BAD_USER_INPUT'),
-  gq('addWebhookEndpoint: with a shopper session', 'shopper', ADD_WEBHOOK, { i: { url: 'http://127.0.0.1:9/h', events: ['RENDER_SUCCEEDED'] } }, 200, 'FORBIDDEN'),
+  gq('addWebhookEndpoint: the cloud metadata address', 'admin', ADD_WEBHOOK, { i: { url: 'http://169.254.169.254/latest/meta-data/', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
+  gq('addWebhookEndpoint: a loopback address', 'admin', ADD_WEBHOOK, { i: { url: 'http://[::1]:6379/', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
+  gq('addWebhookEndpoint: no events', 'admin', ADD_WEBHOOK, { i: { url: 'https://hooks.example.com/h', events: [] } }, 200, 'EVENTS_REQUIRED'),
+  gq('addWebhookEndpoint: unknown event', 'admin', ADD_WEBHOOK, { i: { url: 'https://hooks.example.com/h', events: ['EVERYTHING'] } }, 400, 'BAD_USER_INPUT'),
+  gq('addWebhookEndpoint: with a shopper session', 'shopper', ADD_WEBHOOK, { i: { url: 'https://hooks.example.com/h', events: ['RENDER_SUCCEEDED'] } }, 200, 'FORBIDDEN'),
   gq('removeWebhookEndpoint: a render ID', 'admin', REMOVE_WEBHOOK, (w) => ({ id: w.render }), 200, 'NOT_FOUND'),
   gq('removeWebhookEndpoint: ID is null', 'admin', REMOVE_WEBHOOK, { id: null }, 400, 'BAD_USER_INPUT'),
   // -- queries: IDs, cursors, page sizes
@@ -493,7 +495,7 @@ async function makeWorld(url: string): Promise<World> {
   const canceledRender = await requested();
   await ok(url, admin, CANCEL, { id: canceledRender });
   const apiKey = (await ok(url, admin, `mutation { createApiKey(input: { name: "k2", scopes: [CATALOG_READ] }) { apiKey { id } } }`)).createApiKey.apiKey.id;
-  const webhook = (await ok(url, admin, ADD_WEBHOOK, { i: { url: 'http://127.0.0.1:9/hook', events: ['RENDER_SUCCEEDED'] } })).addWebhookEndpoint.endpoint.id;
+  const webhook = (await ok(url, admin, ADD_WEBHOOK, { i: { url: 'https://hooks.example.com/hook', events: ['RENDER_SUCCEEDED'] } })).addWebhookEndpoint.endpoint.id;
   const upload = (await ok(url, admin, `mutation { createUpload(input: { contentType: "image/png", byteSize: 100 }) { uploadId uploadUrl } }`)).createUpload;
   const victim = await createTenant(url, 'Victim');
   const foreignGarment = await createGarment(url, victim.adminKey, 'TEE', 'TOP');
