@@ -34,8 +34,11 @@ export interface Database {
 }
 
 const APP_ROLE = 'atelier_app';
-/** Extra tries of a transaction whose connection was lost (50 ms, then 200 ms apart). */
-const CONNECTION_RETRIES = 2;
+/**
+ * Extra tries of a transaction whose connection was lost (50, 200, 800 ms apart): the pool
+ * may still hold other connections that died at the same moment and are not yet noticed.
+ */
+const CONNECTION_RETRIES = 3;
 
 // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting the
 // connection down), node's socket errors, and Prisma's "cannot reach / closed" codes.

@@ -69,13 +69,20 @@ withPostgres('PostgreSQL connections terminated', () => {
   let database: string;
   let key: string;
 
-  /** Terminates every backend of the test database except `keep`; returns how many. */
+  /** Terminates every backend of the test database except `keep`, waits until they are gone; returns how many. */
   async function terminateBackends(keep: number[] = []): Promise<number> {
-    const result = await admin.query<{ n: number }>(
-      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND NOT (pid = ANY($2::int[]))`,
+    const { rows } = await admin.query<{ pid: number }>(
+      // In the select list, so it runs only for the rows the WHERE clause kept.
+      `SELECT pid, pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND NOT (pid = ANY($2::int[]))`,
       [database, keep],
     );
-    return result.rows[0]!.n;
+    const pids = rows.map((r) => r.pid);
+    const deadline = Date.now() + 10_000;
+    while ((await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])`, [pids])).rows[0]!.n > 0) {
+      if (Date.now() > deadline) throw new Error('terminated backends did not go away');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return pids.length;
   }
 
   beforeAll(async () => {
@@ -190,7 +197,7 @@ withRedis('Redis restarted without persistence during renders', () => {
     const url = server.url;
     const { adminKey, request } = await setUpTenant(url);
     // One worker slot: the first render runs while the others wait in BullMQ (lost with Redis).
-    const renders = [await request(12), await request(4), await request(4)];
+    const renders = [await request(30), await request(4), await request(4)];
     const clients = renders.map(() => wsClient(url, adminKey));
     const subscribed: Promise<void>[] = [];
     const watched = Promise.all(
@@ -288,7 +295,7 @@ describe('embedded server stopped mid-render', () => {
       await waitFor(() => first.output().includes('serving GraphQL'), 120_000, 'the server');
       const { adminKey, request } = await setUpTenant(url);
       // SIGTERM lets the running render finish (so it is short); SIGKILL cuts it off (so it is long).
-      const running = await request(signal === 'SIGTERM' ? 12 : 100);
+      const running = await request(signal === 'SIGTERM' ? 30 : 100);
       const queued = await request(3);
       await waitForRender(url, adminKey, running, (n) => n.status === 'RUNNING' && n.completedSteps >= 1, 60_000);
       first.child.kill(signal);
