@@ -3,7 +3,7 @@
  * another tenant keep its latency? One in-process API server (role 'api', in-memory PGlite,
  * in-process queue, the DEFAULT limits of src/main/config.ts):
  *   victim   tenant V's API key: a garments page (first: 10) at a steady rate under its rate
- *            limit (default 20 req/s; autocannon, 4 connections), first alone
+ *            limit (default 40 req/s; autocannon, 4 connections), first alone
  *            (victimP99MsIdle), then during the abuse (victimP99MsUnderAbuse);
  *   abuser   tenant A's API key at 10x its rate limit (autocannon, 16 connections), cycling
  *            through an alias bomb, a fragment bomb (exponential spreads), an over-cost query,
@@ -38,7 +38,7 @@ const flag = (name: string, fallback: number): number => {
   return at >= 0 ? Number(args[at + 1]) : fallback;
 };
 const DURATION_S = flag('--duration', 10);
-const VICTIM_RATE = flag('--victim-rate', 20);
+const VICTIM_RATE = flag('--victim-rate', 40);
 const WS_CONNECTIONS = flag('--ws-connections', 200);
 const GLOBAL_TIMEOUT_MS = flag('--timeout', 180) * 1000;
 
