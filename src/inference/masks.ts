@@ -36,20 +36,26 @@ export function outfitMaskFromLabels(
   parser: ParserSpec,
 ): Uint8Array {
   if (labels.length !== width * height) throw new RangeError(`labels hold ${labels.length} pixels, expected ${width}x${height}`);
-  const union = new Uint8Array(width * height);
+  // Dilation distributes over union, so categories with the same radius are dilated together:
+  // one pass per distinct radius (2 for the shipped package) instead of one per category.
+  const selectedByRadius = new Map<number, Uint8Array>();
   for (const category of new Set(categories)) {
     const rule = parser.categoryMask[category];
     if (rule === undefined) {
       throw new InferenceError('UNKNOWN_CATEGORY', `the model's parser has no mask rule for category ${category}; supply a mask`);
     }
-    const selected = new Uint8Array(parser.labels.length);
+    let selected = selectedByRadius.get(rule.dilate);
+    if (selected === undefined) selectedByRadius.set(rule.dilate, (selected = new Uint8Array(parser.labels.length)));
     for (const name of rule.labels) {
       const index = parser.labels.indexOf(name);
       if (index >= 0) selected[index] = 1;
     }
+  }
+  const union = new Uint8Array(width * height);
+  for (const [radius, selected] of selectedByRadius) {
     const categoryMask = new Uint8Array(width * height);
     for (let p = 0; p < labels.length; p++) categoryMask[p] = selected[labels[p]!] ?? 0;
-    const dilated = dilateSquare(categoryMask, width, height, rule.dilate);
+    const dilated = dilateSquare(categoryMask, width, height, radius);
     for (let p = 0; p < union.length; p++) union[p] = union[p]! | dilated[p]!;
   }
   return union;

@@ -1,4 +1,7 @@
 /** Mask operations on synthetic label maps: argmax, union, square dilation, max-pool, pixel zeroing. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/main/paths';
 import { dilateSquare, labelsFromLogits, maskPersonPixels, maxPoolMask, outfitMaskFromLabels, upsampleLatentMask } from '../../src/inference/masks';
 import type { ParserSpec } from '../../src/inference/model-package';
 
@@ -35,6 +38,20 @@ describe('masks', () => {
     const outfit = outfitMaskFromLabels(labels, 6, 6, ['TOP', 'BOTTOM'], parser);
     expect(Array.from(outfit)).toEqual(Array.from(grid(['111000', '111000', '111000', '000000', '000010', '000000'])));
     expect(() => outfitMaskFromLabels(labels, 6, 6, ['BAG'], parser)).toThrow(/no mask rule for category BAG/);
+  });
+
+  it('equals the union of each category dilated alone, whatever radii the categories share', () => {
+    const shipped = JSON.parse(readFileSync(join(projectRoot, 'models/tryon-tiny/manifest.json'), 'utf8')).parser;
+    const [width, height] = [24, 32];
+    let state = 7;
+    const labels = Uint8Array.from({ length: width * height }, () => ((state = (state * 1103515245 + 12345) % 2 ** 31) >> 16) % shipped.labels.length);
+    const categories = Object.keys(shipped.categoryMask);
+    const expected = new Uint8Array(width * height);
+    for (const category of categories) {
+      const alone = outfitMaskFromLabels(labels, width, height, [category], shipped);
+      for (let p = 0; p < alone.length; p++) expected[p] = expected[p]! | alone[p]!;
+    }
+    expect(Array.from(outfitMaskFromLabels(labels, width, height, categories, shipped))).toEqual(Array.from(expected));
   });
 
   it('max-pools to latent resolution and upsamples back to whole cells', () => {
