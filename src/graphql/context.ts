@@ -8,4 +8,6 @@ export interface GraphQLContext {
   services: Services;
   loaders: Loaders;
   requestId: string;
+  /** HTTP only: the answer cache's key for this request, when its answer may be kept. */
+  answerKey?: string;
 }

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
-import ApolloServerPluginResponseCache from '@apollo/server-plugin-response-cache';
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { WebSocketServer } from 'ws';
@@ -35,6 +34,7 @@ import { createLoaders } from './loaders';
 import { resolvers } from './resolvers';
 import { authGraphQLError, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
 import { createHttpGuard } from './http-guard';
+import { AnswerCache, answerCacheMiddleware, answerCachePlugin } from './answer-cache';
 
 /**
  * Parses, validates and coerces the variables of a graphql-ws subscribe message, so that
@@ -86,31 +86,6 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
       };
     },
   };
-}
-
-/**
- * Catalog reads (fields marked with @cacheControl in schema.graphql) are answered from memory,
- * per tenant and kind of viewer, keyed by the tenant's catalog version: any garment or cache write moves the
- * version, so a cached page is never served after a change (other processes hear of it over
- * pub/sub; the max age bounds a missed announcement).
- */
-function responseCachePlugin(catalogVersions: CatalogVersions): ApolloServerPlugin<GraphQLContext> {
-  const tenantOf = (viewer: Viewer): string | null => (viewer.kind === 'apiKey' || viewer.kind === 'shopper' ? viewer.tenantId : null);
-  return ApolloServerPluginResponseCache<GraphQLContext>({
-    // A catalog answer depends only on the tenant and the kind of viewer (API keys also see
-    // archived garments; shoppers do not), so every shopper of a tenant shares one entry. A
-    // field that depends on who asks must not carry a cache hint.
-    sessionId: async ({ contextValue: { viewer } }) => {
-      const tenantId = tenantOf(viewer);
-      return tenantId === null ? null : `${viewer.kind}:${tenantId}`;
-    },
-    extraCacheKeyData: async ({ contextValue: { viewer } }) => {
-      const tenantId = tenantOf(viewer);
-      return tenantId === null ? null : `${tenantId}@${catalogVersions.version(tenantId)}`;
-    },
-    shouldReadFromCache: async ({ contextValue: { viewer } }) => tenantOf(viewer) !== null,
-    shouldWriteToCache: async ({ contextValue: { viewer } }) => tenantOf(viewer) !== null,
-  });
 }
 
 /** Adds the operation's requested cost to every answer: extensions.cost { requested, maximum }. */
@@ -172,6 +147,7 @@ export async function createGraphQLTransport(options: {
 }): Promise<GraphQLTransport> {
   const { httpServer, services, logger, metrics, limits } = options;
   const schema = buildSchema();
+  const answers = new AnswerCache(options.catalogVersions);
   const analyzer = new QueryAnalyzer(schema, limits.query);
   const { rateLimiter } = limits;
 
@@ -294,20 +270,22 @@ export async function createGraphQLTransport(options: {
       ApolloServerPluginLandingPageDisabled(),
       // Hints only: no Cache-Control headers, so no browser or proxy keeps a tenant's answers.
       ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
-      responseCachePlugin(options.catalogVersions),
       metricsPlugin(metrics),
       costPlugin(analyzer),
+      // After costPlugin: a kept answer carries its extensions.cost like any other.
+      answerCachePlugin(answers),
       errorLogPlugin(logger),
     ],
   });
   await apollo.start();
 
   const apolloMiddleware = expressMiddleware(apollo, {
-    context: async ({ req }) => {
+    context: async ({ req, res }) => {
       const requestId = String(req.headers['x-request-id'] ?? randomUUID());
       try {
         const viewer = await authenticate(req.headers.authorization);
-        return { viewer, services, loaders: createLoaders(services, viewer), requestId };
+        const answerKey = res.locals['answerKey'] as string | undefined;
+        return { viewer, services, loaders: createLoaders(services, viewer), requestId, ...(answerKey === undefined ? {} : { answerKey }) };
       } catch (error) {
         if (!(error instanceof GraphQLError)) logUnexpected(logger, error, requestId);
         throw error;
@@ -315,10 +293,14 @@ export async function createGraphQLTransport(options: {
     },
   });
   const guard = createHttpGuard({ analyzer, rateLimiter, maxBatchSize: limits.maxBatchSize, metrics });
+  const answered = answerCacheMiddleware(answers, (authorization) => services.authenticator.authenticate(authorization), metrics);
   const middleware: express.RequestHandler = (req, res, next) => {
     guard.afterBody(req, res, (error?: unknown) => {
-      if (error) next(error);
-      else void apolloMiddleware(req, res, next);
+      if (error) return next(error);
+      answered(req, res, (missed?: unknown) => {
+        if (missed) next(missed);
+        else void apolloMiddleware(req, res, next);
+      });
     });
   };
 

@@ -9,6 +9,8 @@ export interface Metrics {
   httpRequests: Counter<'route' | 'status'>;
   /** Operations refused before they ran (query limits, rate limits), by code. */
   refusals: Counter<'transport' | 'code'>;
+  /** Catalog answers served from the answer cache, before Apollo. */
+  answerCacheHits: Counter;
 }
 
 export function createMetrics(): Metrics {
@@ -39,6 +41,11 @@ export function createMetrics(): Metrics {
       name: 'atelier_graphql_refusals_total',
       help: 'GraphQL operations refused before running (query limits, rate limits), by transport and code',
       labelNames: ['transport', 'code'],
+      registers: [registry],
+    }),
+    answerCacheHits: new Counter({
+      name: 'atelier_graphql_answer_cache_hits_total',
+      help: 'GraphQL answers served from the answer cache (catalog reads), without executing',
       registers: [registry],
     }),
     httpRequests: new Counter({

@@ -63,6 +63,20 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
     expect(shared.data).toEqual(shopper.data);
   });
 
+  test('a stored answer is byte-identical to the executed one, and is served without executing', async () => {
+    const post = () =>
+      fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: PAGE }) });
+    await createGarment(server.url, key, 'C', 'SHOES'); // a new catalog version: the next answer is executed
+    const executed = await post();
+    const hitsBefore = (await (await fetch(`${server.url}/metrics`)).text()).match(/atelier_graphql_answer_cache_hits_total (\d+)/)?.[1];
+    const stored = await post();
+    expect(stored.status).toBe(200);
+    expect(stored.headers.get('content-type')).toBe(executed.headers.get('content-type'));
+    expect(await stored.text()).toBe(await executed.text());
+    const hitsAfter = (await (await fetch(`${server.url}/metrics`)).text()).match(/atelier_graphql_answer_cache_hits_total (\d+)/)?.[1];
+    expect(Number(hitsAfter)).toBe(Number(hitsBefore) + 1);
+  });
+
   test('another tenant never reads this tenant\'s cached page', async () => {
     await page();
     const other = await createTenant(server.url, 'Other');

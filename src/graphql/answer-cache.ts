@@ -1,0 +1,128 @@
+// Answers of cacheable reads (the catalog: fields with @cacheControl in schema.graphql), kept
+// serialized and served before Apollo: a catalog page is read constantly and changes rarely,
+// and going through Apollo's pipeline for a stored answer costs several times more than
+// sending it. An answer is shared by the viewers of one kind in one tenant (API keys see
+// archived garments, shoppers do not) and keyed by the tenant's catalog version, read when the
+// request arrives: any garment or reference cache write moves it, so an answer is never
+// served after a change, in any API process (catalog-versions.ts). Its max age (the cache hint)
+// bounds a missed announcement.
+import { createHash } from 'node:crypto';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type express from 'express';
+import type { Viewer } from '../auth/viewer';
+import type { CatalogVersions } from '../garments/catalog-versions';
+import type { Metrics } from '../observability/metrics';
+import type { GraphQLContext } from './context';
+
+/** Apollo's media type for a request without an Accept header (or one that accepts anything or JSON). */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export interface AnswerCacheOptions {
+  /** Most answers kept; the oldest is dropped first. Default 1000. */
+  maxEntries?: number;
+}
+
+export class AnswerCache {
+  private readonly entries = new Map<string, { body: string; expiresAt: number }>();
+  private readonly maxEntries: number;
+
+  constructor(
+    private readonly catalogVersions: CatalogVersions,
+    options: AnswerCacheOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.maxEntries = options.maxEntries ?? 1000;
+  }
+
+  /**
+   * The key of one POSTed operation, or null when its answer is not shared (no tenant viewer,
+   * a batch, an Accept header asking for another media type). Computed when the request arrives.
+   */
+  keyFor(viewer: Viewer, body: unknown, accept: string | undefined): string | null {
+    if (viewer.kind !== 'apiKey' && viewer.kind !== 'shopper') return null;
+    if (accept !== undefined && accept !== '*/*' && accept !== 'application/json') return null;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+    const { query, variables, operationName } = body as Record<string, unknown>;
+    if (typeof query !== 'string') return null;
+    const version = this.catalogVersions.version(viewer.tenantId);
+    return createHash('sha256')
+      .update(JSON.stringify([viewer.kind, viewer.tenantId, version, query, variables ?? null, operationName ?? null]))
+      .digest('base64url');
+  }
+
+  get(key: string): string | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.body;
+  }
+
+  set(key: string, body: string, maxAgeSeconds: number): void {
+    if (maxAgeSeconds <= 0) return;
+    this.entries.delete(key);
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, { body, expiresAt: this.now() + maxAgeSeconds * 1000 });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** Keeps, after Apollo answered, what may be shared: no errors, and a cache hint on every field. */
+export function answerCachePlugin(cache: AnswerCache): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response, overallCachePolicy }) {
+          const key = contextValue.answerKey;
+          if (key === undefined || response.body.kind !== 'single') return;
+          const { data, errors, extensions } = response.body.singleResult;
+          const policy = overallCachePolicy.policyIfCacheable();
+          if (errors || !data || !policy || (response.http.status ?? 200) !== 200) return;
+          // As Apollo writes it (its field order, a final newline), so a stored answer is byte-identical.
+          cache.set(key, `${JSON.stringify(extensions === undefined ? { data } : { data, extensions })}\n`, policy.maxAge);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Serves a stored answer before Apollo, or notes the request's key (res.locals.answerKey) for
+ * the plugin to keep Apollo's answer. Runs after the rate limit and the query limits; a token
+ * that does not authenticate goes on to Apollo, which refuses it.
+ */
+export function answerCacheMiddleware(
+  cache: AnswerCache,
+  authenticate: (authorization: string | undefined) => Promise<Viewer>,
+  metrics: Metrics,
+): express.RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'POST') {
+      next();
+      return;
+    }
+    authenticate(req.headers.authorization).then(
+      (viewer) => {
+        const key = cache.keyFor(viewer, req.body, req.headers.accept);
+        if (key === null) return next();
+        const body = cache.get(key);
+        if (body === undefined) {
+          res.locals['answerKey'] = key;
+          return next();
+        }
+        metrics.answerCacheHits.inc();
+        res.status(200).setHeader('content-type', JSON_TYPE);
+        res.end(body);
+      },
+      () => next(),
+    );
+  };
+}
