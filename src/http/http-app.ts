@@ -149,7 +149,13 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   if (deps.demo) {
     const demo = deps.demo;
-    app.post('/demo/session', express.json({ limit: 4096 }), async (req, res, next) => {
+    // Each call may create a shopper and copy photos: it takes from the caller's rate-limit bucket like /graphql.
+    const rateLimited: express.RequestHandler = (req, res, next) => {
+      const graphql = deps.graphql();
+      if (graphql) graphql.beforeBody(req, res, next);
+      else next();
+    };
+    app.post('/demo/session', rateLimited, express.json({ limit: 4096 }), async (req, res, next) => {
       try {
         const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor);
         res.set('Cache-Control', 'no-store');

@@ -100,3 +100,19 @@ describe('without the demo', () => {
     expect((await demoSession(server.url, randomBytes(24).toString('base64url'))).status).toBe(404);
   });
 });
+
+describe('the demo endpoint is rate limited like /graphql', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('pglite', { ATELIER_RATE_ANONYMOUS_PER_S: '0.01', ATELIER_RATE_ANONYMOUS_BURST: '2' }, { demo: true });
+  }, 120_000);
+  afterAll(() => server.stop());
+
+  test('past the anonymous burst a caller gets 429 RATE_LIMITED before the body is read', async () => {
+    expect((await demoSession(server.url, 'short')).status).toBe(400);
+    expect((await demoSession(server.url, 'short')).status).toBe(400);
+    const refused = await demoSession(server.url, randomBytes(24).toString('base64url'));
+    expect(refused.status).toBe(429);
+    expect(JSON.stringify(await refused.json())).toContain('RATE_LIMITED');
+  });
+});
