@@ -119,6 +119,18 @@ export class GarmentRepository {
     );
   }
 
+  /** Caches still PENDING, untouched since `updatedBefore`, of every tenant (maintenance: their job may be lost). */
+  findStalePending(updatedBefore: Date, limit = 500): Promise<Pick<ReferenceCache, 'tenantId' | 'garmentId' | 'model'>[]> {
+    return this.db.withSystem((tx) =>
+      tx.referenceCache.findMany({
+        where: { status: 'PENDING', updatedAt: { lt: updatedBefore } },
+        select: { tenantId: true, garmentId: true, model: true },
+        orderBy: { updatedAt: 'asc' },
+        take: limit,
+      }),
+    );
+  }
+
   /** FAILED -> PENDING (retry by mutation); null when there is no failed cache. */
   async resetFailedCache(tenantId: string, garmentId: string, model: string): Promise<ReferenceCache | null> {
     return this.write(tenantId, async (tx) => {

@@ -148,12 +148,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (role !== 'api') {
     engine = await createEngine({ modelDir: resolve(projectRoot, config.modelDir), threads: config.workerThreads });
     const renderRepository = new RenderRepository(db);
+    const garmentRepository = new GarmentRepository(db, catalogVersions);
     new InferenceJobs({
       engine,
       blobs,
       queue,
       pubsub,
-      garments: new GarmentRepository(db, catalogVersions),
+      garments: garmentRepository,
       photos: new PhotoRepository(db),
       outfits: new OutfitRepository(db),
       renders: renderRepository,
@@ -161,7 +162,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       renderConcurrency: config.renderConcurrency,
     }).start();
-    sweeps = new Sweeps(renderRepository, queue, blobs, logger, options.sweeps);
+    sweeps = new Sweeps(renderRepository, garmentRepository, queue, blobs, logger, options.sweeps);
     // An in-process queue starts empty: resume what the last run left QUEUED or RUNNING.
     if (!config.redisUrl) await sweeps.resumeAll();
     sweeps.start();

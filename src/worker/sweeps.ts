@@ -1,12 +1,14 @@
-// Periodic maintenance run by workers: re-enqueue renders whose job was lost (an enqueue
-// that failed after the row was written, a queue that lost its data, a process that
-// stopped), and delete results past their tenant's retention. Both are idempotent, so
-// several workers may run them at once.
+// Periodic maintenance run by workers: re-enqueue renders and reference caches whose job was
+// lost (an enqueue that failed after the row was written, a queue that lost its data, a
+// process that stopped), and delete results past their tenant's retention. All are
+// idempotent (jobs are deduplicated by id), so several workers may run them at once.
 import type { BlobStore } from '../blobs';
 import type { JobQueue } from '../jobs/job-queue';
 import type { Logger } from '../observability/logger';
 import type { RenderRepository } from '../renders/render-repository';
 import { enqueueRender } from '../renders/render-service';
+import type { GarmentRepository } from '../garments/garment-repository';
+import { enqueueReferenceCache } from './inference-jobs';
 
 export interface SweepOptions {
   /** How often the sweeps run (ms). Default 15000. */
@@ -15,6 +17,8 @@ export interface SweepOptions {
   queuedGraceMs?: number;
   /** A RUNNING render without a heartbeat for this long gets its job enqueued again (ms). Default 60000. */
   heartbeatGraceMs?: number;
+  /** A reference cache PENDING for this long gets its job enqueued again (ms). Default 60000. */
+  pendingCacheGraceMs?: number;
 }
 
 export class Sweeps {
@@ -23,16 +27,26 @@ export class Sweeps {
 
   constructor(
     private readonly renders: RenderRepository,
+    private readonly garments: GarmentRepository,
     private readonly queue: JobQueue,
     private readonly blobs: BlobStore,
     private readonly logger: Logger,
     private readonly options: SweepOptions = {},
   ) {}
 
-  /** Re-enqueues every active render now (start-up of the embedded server: its queue was in memory). */
+  /** Re-enqueues every active render and pending cache now (start-up of the embedded server: its queue was in memory). */
   async resumeAll(): Promise<number> {
     const future = new Date(Date.now() + 60_000);
+    await this.requeuePendingCaches(future);
     return this.requeueStale(future, future);
+  }
+
+  /** Enqueues the job of every reference cache still PENDING since before `updatedBefore`. */
+  async requeuePendingCaches(updatedBefore: Date): Promise<number> {
+    const pending = await this.garments.findStalePending(updatedBefore);
+    for (const cache of pending) await enqueueReferenceCache(this.queue, cache.tenantId, cache.garmentId, cache.model);
+    if (pending.length > 0) this.logger.info({ count: pending.length }, 'enqueued reference caches whose job was lost');
+    return pending.length;
   }
 
   async requeueStale(queuedBefore: Date, heartbeatBefore: Date): Promise<number> {
@@ -55,6 +69,7 @@ export class Sweeps {
   async runOnce(): Promise<void> {
     const now = Date.now();
     await this.requeueStale(new Date(now - (this.options.queuedGraceMs ?? 30_000)), new Date(now - (this.options.heartbeatGraceMs ?? 60_000)));
+    await this.requeuePendingCaches(new Date(now - (this.options.pendingCacheGraceMs ?? 60_000)));
     await this.deleteExpiredResults(new Date(now));
   }
 
