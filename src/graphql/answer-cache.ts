@@ -23,7 +23,7 @@ export interface AnswerCacheOptions {
 }
 
 export class AnswerCache {
-  private readonly entries = new Map<string, { body: string; expiresAt: number }>();
+  private readonly entries = new Map<string, { body: Buffer; expiresAt: number }>();
   private readonly maxEntries: number;
 
   constructor(
@@ -50,7 +50,7 @@ export class AnswerCache {
       .digest('base64url');
   }
 
-  get(key: string): string | undefined {
+  get(key: string): Buffer | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
@@ -67,7 +67,8 @@ export class AnswerCache {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(key, { body, expiresAt: this.now() + maxAgeSeconds * 1000 });
+    // Encoded once: every answer served from here is written as these bytes.
+    this.entries.set(key, { body: Buffer.from(body, 'utf8'), expiresAt: this.now() + maxAgeSeconds * 1000 });
   }
 
   get size(): number {

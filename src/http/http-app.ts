@@ -66,6 +66,37 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.status(status).json({ error: { code, message } });
   };
 
+  // GraphQL first: it is by far the busiest route, so it is matched before the others.
+  if (deps.corsOrigins.length > 0) {
+    app.use(
+      '/graphql',
+      cors({
+        origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins],
+        methods: ['GET', 'POST', 'OPTIONS'],
+        allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'apollo-require-preflight', 'x-apollo-operation-name'],
+        exposedHeaders: ['x-request-id', 'retry-after'],
+        // Tokens travel in the Authorization header, never in cookies.
+        credentials: false,
+        maxAge: 600,
+      }),
+    );
+  }
+
+  app.use(
+    '/graphql',
+    (req, res, next) => {
+      const graphql = deps.graphql();
+      if (!graphql) {
+        res.status(503).json({ errors: [{ message: 'starting up', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+        return;
+      }
+      // A rate-limited caller's body is never read.
+      graphql.beforeBody(req, res, next);
+    },
+    express.json({ limit: GRAPHQL_BODY_LIMIT }),
+    (req, res, next) => deps.graphql()!.middleware(req, res, next),
+  );
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -117,35 +148,6 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     },
   );
 
-  if (deps.corsOrigins.length > 0) {
-    app.use(
-      '/graphql',
-      cors({
-        origin: deps.corsOrigins.includes('*') ? '*' : [...deps.corsOrigins],
-        methods: ['GET', 'POST', 'OPTIONS'],
-        allowedHeaders: ['content-type', 'authorization', 'x-request-id', 'apollo-require-preflight', 'x-apollo-operation-name'],
-        exposedHeaders: ['x-request-id', 'retry-after'],
-        // Tokens travel in the Authorization header, never in cookies.
-        credentials: false,
-        maxAge: 600,
-      }),
-    );
-  }
-
-  app.use(
-    '/graphql',
-    (req, res, next) => {
-      const graphql = deps.graphql();
-      if (!graphql) {
-        res.status(503).json({ errors: [{ message: 'starting up', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
-        return;
-      }
-      // A rate-limited caller's body is never read.
-      graphql.beforeBody(req, res, next);
-    },
-    express.json({ limit: GRAPHQL_BODY_LIMIT }),
-    (req, res, next) => deps.graphql()!.middleware(req, res, next),
-  );
 
   if (deps.demo) {
     const demo = deps.demo;

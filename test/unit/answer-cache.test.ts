@@ -40,10 +40,10 @@ describe('AnswerCache', () => {
     cache.set('a', 'A', 5);
     cache.set('b', 'B', 5);
     now = 4_999;
-    expect(cache.get('a')).toBe('A');
+    expect(cache.get('a')?.toString()).toBe('A');
     cache.set('c', 'C', 5);
     expect(cache.get('a')).toBeUndefined();
-    expect(cache.get('c')).toBe('C');
+    expect(cache.get('c')?.toString()).toBe('C');
     now = 20_000;
     expect(cache.get('c')).toBeUndefined();
     cache.set('d', 'D', 0);
