@@ -31,6 +31,7 @@ import { startServer, type AtelierServer } from '../src/main/app';
 import { loadConfig } from '../src/main/config';
 import { createLogger } from '../src/observability/logger';
 import { createGarment, createTenant, ok, OPERATOR, pngDataUrl } from '../test/support/graphql-client';
+import { runBench } from './bench-support';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -213,7 +214,6 @@ const summary: Record<string, unknown> = {
   machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'})`,
   loadAvgStart: round(loadavg()[0]!, 2),
 };
-let exitCode = 0;
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'atelier-bench-abuse-'));
@@ -277,24 +277,7 @@ if (isMainThread && loadAt >= 0) {
     },
   );
 } else if (isMainThread) {
-  const started = Date.now();
-  const guard = setTimeout(() => {
-    summary.error = `global timeout of ${GLOBAL_TIMEOUT_MS / 1000} s; partial results`;
-    console.log(JSON.stringify(summary));
-    process.exit(2);
-  }, GLOBAL_TIMEOUT_MS);
-  guard.unref();
-  main()
-    .catch((error: unknown) => {
-      exitCode = 1;
-      summary.error = String((error as Error)?.stack ?? error);
-      console.error(error);
-    })
-    .finally(() => {
-      summary.elapsedS = round((Date.now() - started) / 1000);
-      console.log(JSON.stringify(summary));
-      process.exit(exitCode);
-    });
+  runBench(main, summary, GLOBAL_TIMEOUT_MS);
 } else if ((workerData as { flood?: FloodInit })?.flood) {
   void floodThread((workerData as { flood: FloodInit }).flood);
 }

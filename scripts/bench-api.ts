@@ -34,6 +34,7 @@ import { decodeEvent, isTerminal, progressChannel } from '../src/renders/render-
 import { fromGlobalId } from '../src/common/ids';
 import { createGarment, ok, OPERATOR } from '../test/support/graphql-client';
 import { wsClient } from '../test/support/graphql-ws';
+import { runBench } from './bench-support';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -256,7 +257,6 @@ const summary: Record<string, unknown> = {
   machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"})`,
   loadAvgStart: round(loadavg()[0]!, 2),
 };
-let exitCode = 0;
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'atelier-bench-api-'));
@@ -622,25 +622,7 @@ async function main(): Promise<void> {
 }
 
 if (isMainThread) {
-  const started = Date.now();
-  const guard = setTimeout(() => {
-    summary.error = `global timeout of ${GLOBAL_TIMEOUT_MS / 1000} s; partial results`;
-    summary.elapsedS = round((Date.now() - started) / 1000);
-    console.log(JSON.stringify(summary));
-    process.exit(2);
-  }, GLOBAL_TIMEOUT_MS);
-  guard.unref();
-  main()
-    .catch((error: unknown) => {
-      exitCode = 1;
-      summary.error = String((error as Error)?.stack ?? error);
-      console.error(error);
-    })
-    .finally(() => {
-      summary.elapsedS = round((Date.now() - started) / 1000);
-      console.log(JSON.stringify(summary));
-      process.exit(exitCode);
-    });
+  runBench(main, summary, GLOBAL_TIMEOUT_MS);
 } else if ((workerData as { fanout?: FanoutInit })?.fanout) {
   subscriberThread((workerData as { fanout: FanoutInit }).fanout).catch((error: unknown) => {
     parentPort?.postMessage({ kind: 'log', line: `subscriber thread failed: ${String(error)}` } satisfies FanoutMessage);

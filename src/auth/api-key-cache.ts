@@ -3,6 +3,7 @@
 // API process (it is broadcast over pub/sub); the TTL bounds how long a missed broadcast can
 // keep a revoked key usable.
 import type { Viewer } from './viewer';
+import { BoundedMap } from '../common/bounded-map';
 
 export type ApiKeyViewer = Extract<Viewer, { kind: 'apiKey' }>;
 
@@ -14,34 +15,21 @@ export interface ApiKeyCacheOptions {
 }
 
 export class ApiKeyCache {
-  private readonly entries = new Map<string, { viewer: ApiKeyViewer; expiresAt: number }>();
+  private readonly entries: BoundedMap<string, ApiKeyViewer>;
   private readonly ttlMs: number;
-  private readonly maxEntries: number;
 
-  constructor(options: ApiKeyCacheOptions = {}, private readonly now: () => number = Date.now) {
+  constructor(options: ApiKeyCacheOptions = {}, now: () => number = Date.now) {
     this.ttlMs = options.ttlMs ?? 5_000;
-    this.maxEntries = options.maxEntries ?? 10_000;
+    this.entries = new BoundedMap(options.maxEntries ?? 10_000, now);
   }
 
   /** `secretHash` is the sha256 of the key's secret, never the secret itself. */
   get(secretHash: string): ApiKeyViewer | undefined {
-    const entry = this.entries.get(secretHash);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.entries.delete(secretHash);
-      return undefined;
-    }
-    return entry.viewer;
+    return this.entries.get(secretHash);
   }
 
   set(secretHash: string, viewer: ApiKeyViewer): void {
-    if (this.ttlMs <= 0) return;
-    this.entries.delete(secretHash);
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
-    this.entries.set(secretHash, { viewer, expiresAt: this.now() + this.ttlMs });
+    this.entries.set(secretHash, viewer, this.ttlMs);
   }
 
   forget(secretHash: string): void {

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type express from 'express';
 import type { Viewer } from '../auth/viewer';
+import { BoundedMap } from '../common/bounded-map';
 import type { CatalogVersions } from '../garments/catalog-versions';
 import type { Metrics } from '../observability/metrics';
 import type { GraphQLContext } from './context';
@@ -23,15 +24,14 @@ export interface AnswerCacheOptions {
 }
 
 export class AnswerCache {
-  private readonly entries = new Map<string, { body: Buffer; expiresAt: number }>();
-  private readonly maxEntries: number;
+  private readonly entries: BoundedMap<string, Buffer>;
 
   constructor(
     private readonly catalogVersions: CatalogVersions,
     options: AnswerCacheOptions = {},
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
-    this.maxEntries = options.maxEntries ?? 1000;
+    this.entries = new BoundedMap(options.maxEntries ?? 1000, now);
   }
 
   /**
@@ -51,24 +51,12 @@ export class AnswerCache {
   }
 
   get(key: string): Buffer | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry.body;
+    return this.entries.get(key);
   }
 
   set(key: string, body: string, maxAgeSeconds: number): void {
-    if (maxAgeSeconds <= 0) return;
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
     // Encoded once: every answer served from here is written as these bytes.
-    this.entries.set(key, { body: Buffer.from(body, 'utf8'), expiresAt: this.now() + maxAgeSeconds * 1000 });
+    this.entries.set(key, Buffer.from(body, 'utf8'), maxAgeSeconds * 1000);
   }
 
   get size(): number {
@@ -97,8 +85,9 @@ export function answerCachePlugin(cache: AnswerCache): ApolloServerPlugin<GraphQ
 
 /**
  * Serves a stored answer before Apollo, or notes the request's key (res.locals.answerKey) for
- * the plugin to keep Apollo's answer. Runs after the rate limit and the query limits; a token
- * that does not authenticate goes on to Apollo, which refuses it.
+ * the plugin to keep Apollo's answer. Runs after the rate limit and the query limits. The
+ * authentication it starts is left in res.locals.viewer for Apollo's context, so a request is
+ * authenticated once; a token that does not authenticate goes on to Apollo, which refuses it.
  */
 export function answerCacheMiddleware(
   cache: AnswerCache,
@@ -110,7 +99,9 @@ export function answerCacheMiddleware(
       next();
       return;
     }
-    authenticate(req.headers.authorization).then(
+    const pending = authenticate(req.headers.authorization);
+    res.locals['viewer'] = pending;
+    pending.then(
       (viewer) => {
         const key = cache.keyFor(viewer, req.body, req.headers.accept);
         if (key === null) return next();

@@ -151,9 +151,10 @@ export async function createGraphQLTransport(options: {
   const analyzer = new QueryAnalyzer(schema, limits.query);
   const { rateLimiter } = limits;
 
-  async function authenticate(authorization: unknown): Promise<Viewer> {
+  /** `pending`: the same request's authentication, already started (by the answer cache). */
+  async function authenticate(authorization: unknown, pending?: Promise<Viewer>): Promise<Viewer> {
     try {
-      return await services.authenticator.authenticate(typeof authorization === 'string' ? authorization : undefined);
+      return await (pending ?? services.authenticator.authenticate(typeof authorization === 'string' ? authorization : undefined));
     } catch (error) {
       if (error instanceof AuthError) throw authGraphQLError(error);
       throw error;
@@ -283,7 +284,7 @@ export async function createGraphQLTransport(options: {
     context: async ({ req, res }) => {
       const requestId = String(req.headers['x-request-id'] ?? randomUUID());
       try {
-        const viewer = await authenticate(req.headers.authorization);
+        const viewer = await authenticate(req.headers.authorization, res.locals['viewer'] as Promise<Viewer> | undefined);
         const answerKey = res.locals['answerKey'] as string | undefined;
         return { viewer, services, loaders: createLoaders(services, viewer), requestId, ...(answerKey === undefined ? {} : { answerKey }) };
       } catch (error) {

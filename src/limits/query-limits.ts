@@ -18,6 +18,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { operationCost } from './query-cost';
+import { BoundedMap } from '../common/bounded-map';
 
 export interface QueryLimits {
   /** Largest query document, in bytes (UTF-8). */
@@ -266,7 +267,7 @@ const CACHE_ENTRIES = 500;
  * repeating a query (or an attack) pays parsing and validation once. Bounded: oldest first out.
  */
 export class QueryAnalyzer {
-  private readonly cache = new Map<string, StaticAnalysis>();
+  private readonly cache = new BoundedMap<string, StaticAnalysis>(CACHE_ENTRIES);
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -280,7 +281,6 @@ export class QueryAnalyzer {
       analysis = analyzeDocument(this.schema, this.limits, request.query, request.operationName);
       // Larger documents are refused by their size alone, at no cost: not remembered.
       if (request.query.length <= this.limits.maxDocumentBytes) {
-        if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
         this.cache.set(key, analysis);
       }
     }
