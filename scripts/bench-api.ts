@@ -271,6 +271,9 @@ async function main(): Promise<void> {
     // This measures throughput from one API key and 1,000 sockets of one token, not abuse (bench:abuse).
     ATELIER_RATE_API_KEY_PER_S: '0',
     ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: String(SUBSCRIBERS + 10),
+    // The engine's settings may be varied from the environment, as for `npm start`.
+    ATELIER_ENGINE_NICE: process.env.ATELIER_ENGINE_NICE,
+    ATELIER_WORKER_THREADS: process.env.ATELIER_WORKER_THREADS,
   });
   summary.renderConcurrency = config.renderConcurrency;
   summary.workerThreads = config.workerThreads;
@@ -286,6 +289,7 @@ async function main(): Promise<void> {
     const srv = server;
     const url = `http://127.0.0.1:${srv.port}`;
     summary.model = srv.engine?.model.id;
+    summary.engineNice = srv.engine?.threadNice ?? null;
     log(`server on ${url} (role all, in-memory PGlite, model ${srv.engine?.model.id}, render concurrency ${config.renderConcurrency})`);
 
     // ---- set-up: tenant, 50 garments with READY caches, a person photo, an outfit

@@ -38,11 +38,14 @@ export type {
   RenderRequest,
   RenderResult,
   RenderTimings,
+  StepPreview,
   StepProgress,
 } from './types';
 
 export interface Engine {
   readonly model: ModelIdentity;
+  /** The inference thread's nice value as the OS reports it after start; null where it cannot be set per thread. */
+  readonly threadNice: number | null;
   /** Garment product image -> its persistent reference cache (float16 K/V of every attention layer). INVALID_IMAGE / UNKNOWN_CATEGORY on bad input. */
   encodeReference(image: Buffer, category: GarmentCategory): Promise<ReferenceCacheBlob>;
   /** Person photo -> resized pixels, latent and body-part labels, computed once per photo. INVALID_IMAGE / INVALID_IMAGE_SIZE on bad input. */
@@ -64,8 +67,10 @@ export interface Engine {
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const threads = options.threads ?? 1;
   const maxBatch = options.maxBatch ?? 8;
+  const nice = options.nice ?? 0;
   if (typeof options.modelDir !== 'string' || options.modelDir.length === 0) throw new InferenceError('INVALID_REQUEST', 'modelDir is required');
   if (!Number.isInteger(threads) || threads < 1) throw new InferenceError('INVALID_REQUEST', `threads must be a positive integer, got ${threads}`);
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new InferenceError('INVALID_REQUEST', `maxBatch must be a positive integer, got ${maxBatch}`);
-  return WorkerEngine.start({ modelDir: options.modelDir, threads, maxBatch });
+  if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new InferenceError('INVALID_REQUEST', `nice must be an integer in 0..19, got ${nice}`);
+  return WorkerEngine.start({ modelDir: options.modelDir, threads, maxBatch, nice });
 }

@@ -33,6 +33,7 @@ import type {
   DiagnosticRenderResult,
   ModelIdentity,
   ReferencePolicy,
+  StepPreview,
   StepProgress,
 } from './types';
 
@@ -40,12 +41,15 @@ export interface RuntimeOptions {
   modelDir: string;
   threads: number;
   maxBatch: number;
+  /** Nice value (0..19) the worker thread lowers itself to before it opens the graphs. */
+  nice: number;
 }
 
 export interface RenderHooks {
   onStep?: (progress: StepProgress) => void;
   isCanceled: () => boolean;
   previews: boolean;
+  previewIntervalMs: number;
 }
 
 /** A person photo's aspect ratio may differ from the model's by this much (relative) before it is refused rather than stretched. */
@@ -119,7 +123,7 @@ export class InferenceRuntime {
     await this.render(
       { personImage: photo, person: encoded.data, garments: [{ category, cache }], steps: 1, guidanceScale: 1, seed: 0, mask },
       'persistent',
-      { isCanceled: () => false, previews: false },
+      { isCanceled: () => false, previews: false, previewIntervalMs: 0 },
     );
   }
 
@@ -363,7 +367,7 @@ export class InferenceRuntime {
   }
 
   /** Small PNG of an x0 estimate (one vae_decoder call + downscale). */
-  async previewPng(predictedOriginal: Float32Array): Promise<Buffer> {
+  async preview(predictedOriginal: Float32Array): Promise<StepPreview> {
     const { width, height } = this.manifest.person;
     const decoded = await this.sessions.vaeDecode(predictedOriginal, 1);
     let image: RgbImage = chwToRgb(decoded, width, height);
@@ -371,7 +375,7 @@ export class InferenceRuntime {
       const scale = PREVIEW_MAX_HEIGHT / height;
       image = await resizeRgb(image, Math.max(1, Math.round(width * scale)), PREVIEW_MAX_HEIGHT, 'fill');
     }
-    return encodePng(image, 3);
+    return { png: await encodePng(image, 3), width: image.width, height: image.height };
   }
 
   // ---------------------------------------------------------------- diagnostics
@@ -407,6 +411,7 @@ export class InferenceRuntime {
 class ProgressReporter {
   private chain: Promise<void> = Promise.resolve();
   private previewInFlight = false;
+  private lastPreviewAt = -Infinity;
   private readonly started = performance.now();
 
   constructor(
@@ -421,10 +426,12 @@ class ProgressReporter {
     if (onStep === undefined) return;
     const elapsed = performance.now() - this.started;
     const etaMs = (elapsed / step) * (this.totalSteps - step) + this.decodeEstimate();
-    let preview: Promise<Buffer | undefined> = Promise.resolve(undefined);
-    if (this.hooks.previews && !this.previewInFlight) {
+    let preview: Promise<StepPreview | undefined> = Promise.resolve(undefined);
+    const now = performance.now();
+    if (this.hooks.previews && !this.previewInFlight && now - this.lastPreviewAt >= this.hooks.previewIntervalMs) {
       this.previewInFlight = true;
-      preview = this.runtime.previewPng(predictedOriginal).then(
+      this.lastPreviewAt = now;
+      preview = this.runtime.preview(predictedOriginal).then(
         (png) => png,
         () => undefined, // a failed preview must not fail the render
       );
@@ -433,9 +440,9 @@ class ProgressReporter {
       });
     }
     this.chain = this.chain.then(async () => {
-      const png = await preview;
+      const made = await preview;
       if (this.hooks.isCanceled()) return;
-      onStep(png === undefined ? { step, totalSteps: this.totalSteps, etaMs } : { step, totalSteps: this.totalSteps, etaMs, preview: png });
+      onStep(made === undefined ? { step, totalSteps: this.totalSteps, etaMs } : { step, totalSteps: this.totalSteps, etaMs, preview: made });
     });
   }
 

@@ -13,6 +13,12 @@ export interface EngineOptions {
   threads?: number;
   /** Most renders that share one denoiser call (each render is two rows: conditional + unconditional). Default 8. */
   maxBatch?: number;
+  /**
+   * Nice value (0..19) of the inference thread and its onnxruntime threads: 0 (default) is the
+   * caller's priority; higher yields the CPU to the rest of the process (an API's event loop)
+   * when both want it. Linux only; elsewhere it is ignored (Engine.threadNice is null).
+   */
+  nice?: number;
 }
 
 export interface ModelIdentity {
@@ -63,6 +69,8 @@ export interface RenderOptions {
   signal?: AbortSignal;
   /** Attach a small PNG of the current x0 estimate to step reports (skipped for a step while the previous preview is still being made). */
   previews?: boolean;
+  /** With previews: at least this long (ms) between the starts of two previews; default 0 (as often as they can be made). The first step always has one. */
+  previewIntervalMs?: number;
 }
 
 export interface StepProgress {
@@ -70,7 +78,13 @@ export interface StepProgress {
   step: number;
   totalSteps: number;
   etaMs: number;
-  preview?: Buffer;
+  preview?: StepPreview;
+}
+
+export interface StepPreview {
+  png: Buffer;
+  width: number;
+  height: number;
 }
 
 export interface RenderTimings {

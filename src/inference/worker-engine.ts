@@ -45,6 +45,7 @@ export class WorkerEngine {
   private constructor(
     private readonly worker: Worker,
     readonly model: ModelIdentity,
+    readonly threadNice: number | null,
   ) {
     this.diagnostics = {
       render: (request, policy, options) => this.renderVia(request, policy, options, true) as Promise<DiagnosticRenderResult>,
@@ -62,9 +63,9 @@ export class WorkerEngine {
   /** Starts the worker and resolves once it has verified and loaded the package. */
   static async start(init: WorkerInit): Promise<WorkerEngine> {
     const worker = launchInferenceWorker(init);
-    const model = await new Promise<ModelIdentity>((resolve, reject) => {
+    const ready = await new Promise<{ model: ModelIdentity; nice: number | null }>((resolve, reject) => {
       const onMessage = (message: FromWorker): void => {
-        if (message.type === 'ready') resolve(message.model);
+        if (message.type === 'ready') resolve(message);
         else if (message.type === 'initFailed') reject(deserializeError(message.error));
         else return;
         cleanup();
@@ -89,7 +90,7 @@ export class WorkerEngine {
       await worker.terminate();
       throw error;
     });
-    return new WorkerEngine(worker, model);
+    return new WorkerEngine(worker, ready.model, ready.nice);
   }
 
   async encodeReference(image: Buffer, category: GarmentCategory): Promise<ReferenceCacheBlob> {
@@ -111,15 +112,18 @@ export class WorkerEngine {
   private async renderVia(request: DiagnosticRenderRequest, policy: ReferencePolicy, options: RenderOptions | undefined, diagnostic: boolean): Promise<RenderResult> {
     const signal = options?.signal;
     if (signal?.aborted) throw new InferenceError('CANCELED', 'render canceled before it started');
+    const previewIntervalMs = options?.previewIntervalMs ?? 0;
+    if (!Number.isFinite(previewIntervalMs) || previewIntervalMs < 0) throw new InferenceError('INVALID_REQUEST', `previewIntervalMs must be a finite number >= 0, got ${previewIntervalMs}`);
     const args: WorkerCalls['render']['args'] = {
       request,
       policy,
       previews: options?.previews === true,
+      previewIntervalMs,
       wantsProgress: options?.onStep !== undefined,
       diagnostic,
     };
     const onProgress = options?.onStep;
-    const result = (await this.call('render', args, onProgress === undefined ? undefined : (p) => onProgress(p.preview ? { ...p, preview: asBuffer(p.preview) } : p), signal)) as RenderResult;
+    const result = (await this.call('render', args, onProgress === undefined ? undefined : (p) => onProgress(p.preview ? { ...p, preview: { ...p.preview, png: asBuffer(p.preview.png) } } : p), signal)) as RenderResult;
     return { ...result, image: asBuffer(result.image) };
   }
 

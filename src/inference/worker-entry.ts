@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from './errors';
 import { InferenceRuntime } from './inference-runtime';
+import { lowerCurrentThreadPriority, type ThreadPriority } from './thread-priority';
 import type { FromWorker, ToWorker, WorkerCalls, WorkerInit } from './worker-protocol';
 
 async function serve(): Promise<void> {
@@ -13,15 +14,19 @@ async function serve(): Promise<void> {
   if (port === null) throw new Error('worker-entry must run in a worker thread');
   const send = (message: FromWorker): void => port.postMessage(message);
 
+  const init = workerData as WorkerInit;
   let runtime: InferenceRuntime;
+  let priority: ThreadPriority;
   try {
-    runtime = await InferenceRuntime.load(workerData as WorkerInit);
+    // First, so that onnxruntime's own threads inherit the lower priority.
+    priority = lowerCurrentThreadPriority(init.nice);
+    runtime = await InferenceRuntime.load(init);
   } catch (error) {
     send({ type: 'initFailed', error: serializeError(error) });
     port.close();
     return;
   }
-  send({ type: 'ready', model: runtime.model });
+  send({ type: 'ready', model: runtime.model, nice: priority.nice });
 
   const canceledCalls = new Set<number>();
   const inFlight = new Map<number, Promise<unknown>>();
@@ -40,6 +45,7 @@ async function serve(): Promise<void> {
         const args = method.args as WorkerCalls['render']['args'];
         const result = await runtime.render(args.request, args.policy, {
           previews: args.previews,
+          previewIntervalMs: args.previewIntervalMs,
           isCanceled: () => canceledCalls.has(id),
           onStep: args.wantsProgress ? (progress) => send({ type: 'progress', id, progress }) : undefined,
         });

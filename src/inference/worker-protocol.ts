@@ -21,7 +21,7 @@ export interface WorkerCalls {
   encodeReference: { args: { image: Uint8Array; category: GarmentCategory }; result: { data: Uint8Array; computeMs: number } };
   encodePerson: { args: { image: Uint8Array }; result: { data: Uint8Array; computeMs: number } };
   render: {
-    args: { request: DiagnosticRenderRequest; policy: ReferencePolicy; previews: boolean; wantsProgress: boolean; diagnostic: boolean };
+    args: { request: DiagnosticRenderRequest; policy: ReferencePolicy; previews: boolean; previewIntervalMs: number; wantsProgress: boolean; diagnostic: boolean };
     result: DiagnosticRenderResult | RenderResult;
   };
   timeBareLoop: { args: { slots: number; steps: number; renders?: number }; result: BareLoopTiming };
@@ -36,7 +36,7 @@ export type ToWorker =
   | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'ready'; model: ModelIdentity }
+  | { type: 'ready'; model: ModelIdentity; nice: number | null }
   | { type: 'initFailed'; error: SerializedInferenceError }
   | { type: 'result'; id: number; value: WorkerCalls[CallMethod]['result'] }
   | { type: 'error'; id: number; error: SerializedInferenceError }

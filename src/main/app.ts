@@ -1,6 +1,6 @@
 // The composition root: builds every part from the configuration, in one place, and
 // starts the HTTP + WebSocket server. Nothing else creates long-lived objects.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createHmac } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,6 +10,7 @@ import { FileBlobStore, UrlSigner } from '../blobs';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { answerClientErrors, createHttpApp } from '../http/http-app';
+import { createExpressServer } from '../http/express-server';
 import { createGraphQLTransport, type GraphQLTransport } from '../graphql/server';
 import { MemoryTokenBuckets, RateLimiter, RedisTokenBuckets } from '../limits';
 import type { Config } from './config';
@@ -146,7 +147,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let engine: Engine | null = null;
   let sweeps: Sweeps | null = null;
   if (role !== 'api') {
-    engine = await createEngine({ modelDir: resolve(projectRoot, config.modelDir), threads: config.workerThreads });
+    engine = await createEngine({ modelDir: resolve(projectRoot, config.modelDir), threads: config.workerThreads, nice: config.engineNice });
     const renderRepository = new RenderRepository(db);
     const garmentRepository = new GarmentRepository(db, catalogVersions);
     new InferenceJobs({
@@ -203,7 +204,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       demo: demoSessions,
       webAppDir: options.webAppDir === undefined ? join(projectRoot, 'dist', 'web') : options.webAppDir,
     });
-    const server = createServer(app);
+    const server = createExpressServer(app);
     answerClientErrors(server);
     httpServer = server;
     transport = await createGraphQLTransport({

@@ -62,6 +62,8 @@ const schema = z.object({
   ),
   /** onnxruntime threads per graph in a worker; default 1. */
   ATELIER_WORKER_THREADS: variable(z.coerce.number().int().min(1).max(64).default(1)),
+  /** Nice value (0..19) of the inference thread: above 0, renders take the CPU the API's event loop leaves; default 10. 0: same priority as the API. */
+  ATELIER_ENGINE_NICE: int(0, 19, 10),
   /** Renders one worker runs at once (they share denoiser calls); default 4. */
   ATELIER_RENDER_CONCURRENCY: variable(z.coerce.number().int().min(1).max(64).default(4)),
   /** With REDIS_URL: how long a worker's claim on a job lasts without renewal (ms); a job of a worker that died moves to another after this. Default 30000. */
@@ -146,6 +148,7 @@ export interface Config {
   modelDir: string;
   redisUrl: string | undefined;
   workerThreads: number;
+  engineNice: number;
   renderConcurrency: number;
   jobLockMs: number;
   webhookPrivateNetworks: boolean;
@@ -193,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     modelDir: c.ATELIER_MODEL_DIR,
     redisUrl: c.REDIS_URL,
     workerThreads: c.ATELIER_WORKER_THREADS,
+    engineNice: c.ATELIER_ENGINE_NICE,
     renderConcurrency: c.ATELIER_RENDER_CONCURRENCY,
     jobLockMs: c.ATELIER_JOB_LOCK_MS,
     webhookPrivateNetworks: c.ATELIER_WEBHOOK_PRIVATE_NETWORKS,

@@ -1,7 +1,6 @@
 // The worker side of the platform: runs the jobs that need the try-on engine (reference
 // caches, person encodings, renders), publishes render progress and notifies webhooks.
 import { randomUUID } from 'node:crypto';
-import sharp from 'sharp';
 import type { Garment, PersonPhoto, Render } from '../generated/prisma/client';
 import type { Engine } from '../inference';
 import { InferenceError } from '../inference';
@@ -42,6 +41,8 @@ export interface InferenceJobsDeps {
 
 /** Writes of completedSteps are at most this frequent. */
 const PROGRESS_WRITE_MS = 250;
+/** Previews of a render's current estimate: at most one started per this many ms (each is a VAE decode, a PNG and a blob write). */
+const PREVIEW_INTERVAL_MS = 500;
 export const CACHE_JOB_ATTEMPTS = 3;
 
 /** Engine failures that say nothing about the input: worth another attempt. */
@@ -214,6 +215,8 @@ export class InferenceJobs {
       const referenceMs = performance.now() - started;
 
       let lastWrite = 0;
+      // At most one progress write in flight; it never holds up the next step's publish.
+      let writing: Promise<void> | null = null;
       let running = render;
       // Reports run one after another, so subscribers see steps in order.
       let reports = Promise.resolve();
@@ -223,26 +226,32 @@ export class InferenceJobs {
         {
           signal: controller.signal,
           previews: true,
+          previewIntervalMs: PREVIEW_INTERVAL_MS,
           onStep: (progress) => {
             reports = reports.then(async () => {
               let preview: RenderEvent['preview'] = null;
               if (progress.preview) {
-                const meta = await sharp(progress.preview).metadata();
-                await this.deps.blobs.put(previewKey, progress.preview, 'image/png');
-                preview = { key: previewKey, width: meta.width ?? 0, height: meta.height ?? 0 };
+                await this.deps.blobs.put(previewKey, progress.preview.png, 'image/png');
+                preview = { key: previewKey, width: progress.preview.width, height: progress.preview.height };
               }
               running = { ...running, completedSteps: progress.step };
               await this.publish(running, { step: progress.step, totalSteps: progress.totalSteps, etaMs: progress.etaMs, preview, final: false });
               const now = Date.now();
-              if (now - lastWrite >= PROGRESS_WRITE_MS) {
+              if (writing === null && now - lastWrite >= PROGRESS_WRITE_MS) {
                 lastWrite = now;
-                await renders.progress(tenantId, renderId, progress.step, new Date(now));
+                writing = renders
+                  .progress(tenantId, renderId, progress.step, new Date(now))
+                  .catch((error: unknown) => logger.warn({ err: error, renderId }, 'progress write failed'))
+                  .finally(() => {
+                    writing = null;
+                  });
               }
             }).catch((error: unknown) => logger.warn({ err: error, renderId }, 'progress report failed'));
           },
         },
       );
       await reports;
+      await writing;
       const resultKey = `results/${tenantId}/${renderId}`;
       await this.deps.blobs.put(resultKey, result.image, 'image/png');
       const totalMs = performance.now() - started;

@@ -3,7 +3,7 @@
  * validation, cancellation, batched == unbatched, masks from parsed labels, compositing,
  * input errors, and a caller event loop that keeps ticking while a render runs.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createEngine, InferenceError, type Engine, type GarmentCategory, type StepProgress } from '../../src/inference';
@@ -127,9 +127,17 @@ describe('inference engine on the shipped package', () => {
     expect(reports[STEPS - 1]!.etaMs).toBeLessThan(reports[0]!.etaMs + 1);
     const preview = reports.find((r) => r.preview !== undefined)?.preview;
     expect(preview).toBeDefined();
-    const meta = await sharp(preview!).metadata();
+    const meta = await sharp(preview!.png).metadata();
     expect(meta.format).toBe('png');
+    expect([meta.width, meta.height]).toEqual([preview!.width, preview!.height]);
     expect(meta.height).toBeLessThanOrEqual(pkg.manifest.person.height);
+  });
+
+  it('spaces previews by previewIntervalMs, the first step always having one', async () => {
+    const reports: StepProgress[] = [];
+    await engine.render(request(['TOP']), { onStep: (p) => reports.push(p), previews: true, previewIntervalMs: 60_000 });
+    expect(reports.map((r) => r.preview !== undefined)).toEqual([true, false, false, false]);
+    await expect(engine.render(request(['TOP']), { previews: true, previewIntervalMs: -1 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 
   it('gives the same output batched as unbatched (renders with different garment counts share calls)', async () => {
@@ -290,6 +298,28 @@ describe('inference engine on the shipped package', () => {
 });
 
 describe('engine lifecycle', () => {
+  it('runs inference at the nice value asked for, leaving the caller\'s thread as it was', async () => {
+    const niceOf = (tid: string): number => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]); // field 19: nice
+    };
+    const callerNice = niceOf(String(process.pid));
+    const engine = await createEngine({ modelDir: MODEL_DIR, nice: 7 });
+    try {
+      if (process.platform !== 'linux') {
+        expect(engine.threadNice).toBeNull();
+        return;
+      }
+      expect(engine.threadNice).toBe(Math.max(7, callerNice));
+      const threads = readdirSync('/proc/self/task');
+      expect(threads.filter((tid) => niceOf(tid) === engine.threadNice).length).toBeGreaterThanOrEqual(1);
+      expect(niceOf(String(process.pid))).toBe(callerNice);
+    } finally {
+      await engine.close();
+    }
+    await expect(createEngine({ modelDir: MODEL_DIR, nice: 20 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
   it('rejects calls after close', async () => {
     const engine = await createEngine({ modelDir: MODEL_DIR });
     await engine.close();
