@@ -9,7 +9,7 @@ export type { GarmentCategory } from './model-package';
 export interface EngineOptions {
   /** Folder of the model package (manifest.json + graphs). Every file's sha256 is verified at load; a missing or damaged file fails createEngine with MODEL_FILE_MISSING / MODEL_CHECKSUM_MISMATCH naming it. */
   modelDir: string;
-  /** onnxruntime intra-op threads per graph. Default 1 (small graphs run fastest single-threaded). */
+  /** onnxruntime intra-op threads of the denoiser and the reference encoder (the VAE and parser graphs always run on one). Default 1. */
   threads?: number;
   /** Most renders that share one denoiser call (each render is two rows: conditional + unconditional). Default 8. */
   maxBatch?: number;

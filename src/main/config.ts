@@ -60,7 +60,7 @@ const schema = z.object({
       .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
       .optional(),
   ),
-  /** onnxruntime threads per graph in a worker; default 1. */
+  /** onnxruntime intra-op threads of the denoiser and reference encoder in a worker; default 1. */
   ATELIER_WORKER_THREADS: variable(z.coerce.number().int().min(1).max(64).default(1)),
   /** Nice value (0..19) of the inference thread: above 0, renders take the CPU the API's event loop leaves; default 10. 0: same priority as the API. */
   ATELIER_ENGINE_NICE: int(0, 19, 10),
