@@ -52,7 +52,7 @@ const QUERY_SECONDS = flag('--duration', 8);
 const CONNECTIONS = 64;
 const GARMENTS = 50;
 const RENDERS_DURING_QUERY = 2;
-const QUERY_RENDER_STEPS = 60;
+const QUERY_RENDER_STEPS = 100;
 const SUBSCRIBERS = flag('--subscribers', 1000);
 const FANOUT_STEPS = flag('--fanout-steps', 20);
 const GLOBAL_TIMEOUT_MS = flag('--timeout', 300) * 1000;
@@ -271,6 +271,8 @@ async function main(): Promise<void> {
     // This measures throughput from one API key and 1,000 sockets of one token, not abuse (bench:abuse).
     ATELIER_RATE_API_KEY_PER_S: '0',
     ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: String(SUBSCRIBERS + 10),
+    // The worker runs exactly the renders of the query-during-renders window at once.
+    ATELIER_RENDER_CONCURRENCY: String(RENDERS_DURING_QUERY),
     // The engine's settings may be varied from the environment, as for `npm start`.
     ATELIER_ENGINE_NICE: process.env.ATELIER_ENGINE_NICE,
     ATELIER_WORKER_THREADS: process.env.ATELIER_WORKER_THREADS,
@@ -436,7 +438,9 @@ async function main(): Promise<void> {
     log(`query alone, response cache defeated: ${describe(uncached)}; ${summary.queryUncachedStatementsPerRequest} SQL statements per request`);
     await settle();
 
-    // Renders: keep RENDERS_DURING_QUERY running for the whole window, re-requesting when one ends.
+    // Renders: keep RENDERS_DURING_QUERY running for the whole window. The worker runs that many
+    // at once (ATELIER_RENDER_CONCURRENCY above) and as many more wait QUEUED, so when one ends the
+    // next starts at once; the requester of the one that ended then queues another.
     let keepRendering = true;
     let rendersStarted = 0;
     let stepsDuring = 0;
@@ -446,10 +450,7 @@ async function main(): Promise<void> {
     const unfinished = new Set<string>();
     const reportDelays: number[] = [];
     const allDoneUnsub: (() => Promise<void>)[] = [];
-    const firstStep: Promise<void>[] = [];
-    for (let slot = 0; slot < RENDERS_DURING_QUERY; slot += 1) {
-      let stepped: () => void = () => undefined;
-      firstStep.push(new Promise<void>((r) => (stepped = r)));
+    for (let slot = 0; slot < 2 * RENDERS_DURING_QUERY; slot += 1) {
       renderLoops.push(
         (async () => {
           while (keepRendering) {
@@ -468,7 +469,6 @@ async function main(): Promise<void> {
                       const received = stepReceivedAt.get(`${event.render.seed}:${event.step}`);
                       if (received !== undefined) reportDelays.push(event.publishedAt - received);
                     }
-                    stepped();
                   }
                   if (event.final || isTerminal(event.render.status)) {
                     runningNow.delete(rawId);
@@ -482,7 +482,7 @@ async function main(): Promise<void> {
         })(),
       );
     }
-    await Promise.race([Promise.all(firstStep), sleep(60_000)]);
+    await waitUntil(async () => runningNow.size, (n) => n >= RENDERS_DURING_QUERY, 60_000, 'renders running');
     await settle();
     log(`${runningNow.size} renders of ${QUERY_RENDER_STEPS} steps running; measuring`);
     measuring = true;
@@ -507,10 +507,12 @@ async function main(): Promise<void> {
     summary.renderStepReportP50MsDuringQuery = percentile(reportDelays, 50);
     summary.renderStepReportP99MsDuringQuery = percentile(reportDelays, 99);
     summary.rendersRunningMin = minRunning.length ? Math.min(...minRunning) : 0;
+    // Between one render's end and the next one's first step (request, start, preparation) a slot is empty.
+    summary.rendersRunningMean = minRunning.length ? round(minRunning.reduce((a, b) => a + b, 0) / minRunning.length, 2) : 0;
     summary.renderStepsPerSecondDuringQuery = round(stepsDuring / QUERY_SECONDS, 1);
     log(`query during ${RENDERS_DURING_QUERY} renders: ${describe(during)}; server event-loop delay p99 ${summary.queryEventLoopP99MsDuringRenders} ms`);
-    log(`renders during the window: ${stepsDuring} steps published (${summary.renderStepsPerSecondDuringQuery}/s over both), at least ${summary.rendersRunningMin} running at every sample, ${rendersStarted} requested; ` +
-      `step received on the server thread -> published: p50 ${summary.renderStepReportP50MsDuringQuery} ms p99 ${summary.renderStepReportP99MsDuringQuery} ms (preview PNG + blob write + progress DB write, chained)`);
+    log(`renders during the window: ${stepsDuring} steps published (${summary.renderStepsPerSecondDuringQuery}/s over both), ${summary.rendersRunningMean} running on average (sampled every 250 ms, at least ${summary.rendersRunningMin}), ${rendersStarted} requested; ` +
+      `step received on the server thread -> published: p50 ${summary.renderStepReportP50MsDuringQuery} ms p99 ${summary.renderStepReportP99MsDuringQuery} ms (a preview's blob write, then the publish; progress DB writes run beside)`);
     // Cancel what still runs, so the fanout starts from an idle worker.
     for (const id of [...unfinished]) await okRetry(url, key, CANCEL, { id });
     await Promise.race([Promise.all(renderLoops), sleep(30_000)]);

@@ -96,15 +96,21 @@ export class GarmentRepository {
     );
   }
 
-  /** The cache row of a garment for a model, creating it PENDING when missing (a new model version). */
-  ensureCache(tenantId: string, garmentId: string, model: string, newId: string): Promise<ReferenceCache> {
-    return this.write(tenantId, (tx) =>
-      tx.referenceCache.upsert({
-        where: { garmentId_model: { garmentId, model } },
-        create: { id: newId, tenantId, garmentId, model },
-        update: {},
-      }),
-    );
+  /**
+   * The cache row of a garment for a model, creating it PENDING when missing (a new model
+   * version). Every render reads its garments' rows through here: only a row created moves the
+   * catalog version, so renders leave the stored catalog answers alone.
+   */
+  async ensureCache(tenantId: string, garmentId: string, model: string, newId: string): Promise<ReferenceCache> {
+    const where = { garmentId_model: { garmentId, model } };
+    const { row, created } = await this.db.withTenant(tenantId, async (tx) => {
+      const existing = await tx.referenceCache.findUnique({ where });
+      if (existing) return { row: existing, created: false };
+      // An upsert still: another worker may have created it since the read.
+      return { row: await tx.referenceCache.upsert({ where, create: { id: newId, tenantId, garmentId, model }, update: {} }), created: true };
+    });
+    if (created) this.catalog?.changed(tenantId);
+    return row;
   }
 
   markCacheReady(tenantId: string, cacheId: string, result: { blobKey: string; bytes: number; checksum: string; computeMs: number }): Promise<ReferenceCache> {

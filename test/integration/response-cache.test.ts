@@ -48,6 +48,20 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
     expect(after.data.garments.edges[0].node.referenceCache).toEqual({ status: 'READY', bytes: 1234 });
   });
 
+  test('reading an existing cache row (as every render does) keeps the stored answer; creating one does not', async () => {
+    const before = await page();
+    const garmentId = fromGlobalId(before.data.garments.edges[0].node.id, 'Garment')!;
+    const worker = new GarmentRepository(server.db, server.catalogVersions);
+    const version = server.catalogVersions.version(tenantId);
+    await worker.ensureCache(tenantId, garmentId, server.services.garments.defaultModel, '00000000-0000-4000-8000-00000000c0df');
+    expect(server.catalogVersions.version(tenantId)).toBe(version);
+    expect((await page()).statements).toBe(0);
+    // A row for another model version is new: the catalog has changed.
+    await worker.ensureCache(tenantId, garmentId, 'another-model@2', '00000000-0000-4000-8000-00000000c0e0');
+    expect(server.catalogVersions.version(tenantId)).not.toBe(version);
+    expect((await page()).statements).toBeGreaterThan(0);
+  });
+
   test('shoppers of a tenant share entries, but never get the API key view with archived garments', async () => {
     const archivedId = (await ok(server.url, key, `{ garments(first: 1) { edges { node { id } } } }`)).garments.edges[0].node.id;
     await ok(server.url, key, `mutation($id: ID!) { archiveGarment(id: $id) { userErrors { code } } }`, { id: archivedId });
