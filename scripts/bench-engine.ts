@@ -8,9 +8,13 @@
  * Plus the bare denoiser calls + decode of the same shapes (the floor), and 8 concurrent renders
  * batched vs one at a time. Medians of a few repetitions. The last line printed is one JSON object.
  *
+ * Defaults: 5 repetitions; onnxruntime threads = the machine's cores (os.availableParallelism),
+ * as a worker process that has the machine to itself would run (ATELIER_WORKER_THREADS).
+ *
  *   npm run bench:engine [-- <modelDir>] [--reps N] [--threads N]
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createEngine, type DiagnosticGarment, type GarmentCategory, type ReferencePolicy } from '../src/inference';
@@ -43,8 +47,8 @@ async function main(): Promise<void> {
     const at = args.indexOf(name);
     return at >= 0 ? Number(args[at + 1]) : fallback;
   };
-  const reps = flag('--reps', 3);
-  const threads = flag('--threads', 1);
+  const reps = flag('--reps', 5);
+  const threads = flag('--threads', availableParallelism());
   const modelDir = path.resolve(args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? 'models/tryon-tiny');
   const samples = JSON.parse(readFileSync(path.join(modelDir, 'samples/index.json'), 'utf8')) as SampleIndex;
   const read = (relative: string): Buffer => readFileSync(path.join(modelDir, 'samples', relative));

@@ -120,7 +120,12 @@ export class ContinuousBatcher {
         resolve,
         reject,
       });
-      if (!this.looping) void this.loop();
+      if (!this.looping) {
+        this.looping = true;
+        // The first call waits one turn of the event loop: renders submitted together (messages
+        // already queued) join it, instead of the first one stepping alone.
+        setImmediate(() => void this.loop());
+      }
     });
   }
 
@@ -129,7 +134,6 @@ export class ContinuousBatcher {
   }
 
   private async loop(): Promise<void> {
-    this.looping = true;
     try {
       while (this.active.length > 0) {
         this.dropCanceled();

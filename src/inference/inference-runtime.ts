@@ -256,7 +256,7 @@ export class InferenceRuntime {
 
     const progress = new ProgressReporter(this, hooks, steps, () => this.lastDecodeMs);
     const denoiseStarted = performance.now();
-    let maxBatchRows = 0;
+    const batchRowsPerStep: number[] = [];
     let finalLatent: Float32Array;
     try {
       finalLatent = await this.batcher.run({
@@ -269,7 +269,7 @@ export class InferenceRuntime {
         random,
         isCanceled: hooks.isCanceled,
         onStep: (outcome) => {
-          maxBatchRows = Math.max(maxBatchRows, outcome.batchRows);
+          batchRowsPerStep.push(outcome.batchRows);
           progress.report(outcome.stepIndex + 1, outcome.predictedOriginal);
         },
         refreshReferences:
@@ -304,7 +304,8 @@ export class InferenceRuntime {
       modelWidth: person.width,
       modelHeight: person.height,
       modelMask: pixelMask,
-      maxBatchRows,
+      maxBatchRows: Math.max(0, ...batchRowsPerStep),
+      batchRowsPerStep,
     };
   }
 

@@ -135,6 +135,8 @@ export interface DiagnosticRenderResult extends RenderResult {
   modelMask: Uint8Array;
   /** Largest denoiser call this render took part in, in rows (2 per render): above 2 means it was batched with others. */
   maxBatchRows: number;
+  /** Rows of the denoiser call of each step, in order. */
+  batchRowsPerStep: number[];
 }
 
 export interface BareLoopTiming {

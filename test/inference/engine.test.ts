@@ -149,6 +149,9 @@ describe('inference engine on the shipped package', () => {
     expect(aloneOne.maxBatchRows).toBe(2);
     expect(batchedOne.maxBatchRows).toBe(4);
     expect(batchedThree.maxBatchRows).toBe(4);
+    // Submitted together, they start together: no step of either runs alone.
+    expect(batchedOne.batchRowsPerStep).toEqual(Array(STEPS).fill(4));
+    expect(batchedThree.batchRowsPerStep).toEqual(Array(STEPS).fill(4));
     expect(maxAbsDifference(aloneOne.modelImage, batchedOne.modelImage)).toBeLessThanOrEqual(1e-3);
     expect(maxAbsDifference(aloneThree.modelImage, batchedThree.modelImage)).toBeLessThanOrEqual(1e-3);
   });
