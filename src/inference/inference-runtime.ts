@@ -432,10 +432,8 @@ class ProgressReporter {
     if (this.hooks.previews && !this.previewInFlight && now - this.lastPreviewAt >= this.hooks.previewIntervalMs) {
       this.previewInFlight = true;
       this.lastPreviewAt = now;
-      preview = this.runtime.preview(predictedOriginal).then(
-        (png) => png,
-        () => undefined, // a failed preview must not fail the render
-      );
+      // A failed preview must not fail the render.
+      preview = this.runtime.preview(predictedOriginal).catch(() => undefined);
       void preview.finally(() => {
         this.previewInFlight = false;
       });
