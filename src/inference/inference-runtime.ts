@@ -4,6 +4,7 @@
  * category, and the continuous batcher; turns requests into tensors and tensors into PNGs.
  */
 import { performance } from 'node:perf_hooks';
+import { BoundedMap } from '../common/bounded-map';
 import { sha256Hex } from './blob-envelope';
 import { assembleBatch, concatenateSlots, ContinuousBatcher, type SlotReferences } from './denoise-batcher';
 import { InferenceError } from './errors';
@@ -54,8 +55,20 @@ export interface RenderHooks {
 
 /** A person photo's aspect ratio may differ from the model's by this much (relative) before it is refused rather than stretched. */
 const MAX_ASPECT_DEVIATION = 0.25;
+/** (Photo, categories) pairs whose outfit masks and masked latent are kept (~170 kB each for the tiny model). */
+const RECENT_OUTFIT_INPUTS = 64;
 /** Previews are at most this many pixels tall. */
 const PREVIEW_MAX_HEIGHT = 64;
+
+/** What a render's denoising needs from the photo and the outfit's categories (or supplied mask). */
+interface OutfitInputs {
+  /** Model resolution, 1 = repaint. */
+  pixelMask: Uint8Array;
+  /** Photo resolution, from a supplied mask; null: the pixel mask is scaled up for compositing. */
+  compositeMask: Uint8Array | null;
+  latentMask: Float32Array;
+  maskedLatent: Float32Array;
+}
 
 /** A garment's two reference sources for one render: conditional K/V and the category's unconditional K/V. */
 interface GarmentReferences {
@@ -70,6 +83,8 @@ export class InferenceRuntime {
   readonly model: ModelIdentity;
   private readonly manifest: ModelManifest;
   private readonly batcher: ContinuousBatcher;
+  /** Outfit masks and masked latents of recent (photo, categories) pairs; read-only once made. */
+  private readonly recentOutfitInputs = new BoundedMap<string, OutfitInputs>(RECENT_OUTFIT_INPUTS);
   private readonly zeroReferenceLatent: Float32Array;
   /** Recent VAE-decode duration, for ETAs. */
   private lastDecodeMs = 0;
@@ -242,12 +257,8 @@ export class InferenceRuntime {
     let references = this.slotReferences(garments);
     const referenceMs = performance.now() - referenceStarted;
 
-    const { pixelMask, compositeMask } = await this.outfitMasks(request, person);
-    const { downscale, channels, height: lh, width: lw } = this.manifest.latent;
-    const latentMask = maxPoolMask(pixelMask, person.width, person.height, downscale);
-    // The model repaints whole latent cells, and training zeroes exactly those pixels for masked_latent.
-    const repaintMask = upsampleLatentMask(latentMask, lw, lh, downscale);
-    const maskedLatent = await this.maskedPersonLatent(person, repaintMask);
+    const { pixelMask, compositeMask, latentMask, maskedLatent } = await this.outfitInputs(request, person);
+    const { channels, height: lh, width: lw } = this.manifest.latent;
 
     const random = new SeededRandom(seed);
     const initialSample = random.fillGaussian(new Float32Array(channels * lh * lw));
@@ -339,6 +350,25 @@ export class InferenceRuntime {
       conditional: await this.sessions.encodeReference(garment.latent!, id),
       unconditional: await this.sessions.encodeReference(this.zeroReferenceLatent, id),
     };
+  }
+
+  /**
+   * The outfit's masks and the masked person latent. Those made from the photo's labels depend
+   * only on the photo and the outfit's categories, and a shopper renders one photo with many
+   * outfits of the same categories: they are kept for the most recent pairs.
+   */
+  private async outfitInputs(request: DiagnosticRenderRequest, person: PersonEncoding): Promise<OutfitInputs> {
+    const key = request.mask === undefined ? `${person.photo.sha256}:${request.garments.map((g) => g.category).sort().join(',')}` : null;
+    const kept = key === null ? undefined : this.recentOutfitInputs.get(key);
+    if (kept) return kept;
+    const { pixelMask, compositeMask } = await this.outfitMasks(request, person);
+    const { downscale, height: lh, width: lw } = this.manifest.latent;
+    const latentMask = maxPoolMask(pixelMask, person.width, person.height, downscale);
+    // The model repaints whole latent cells, and training zeroes exactly those pixels for masked_latent.
+    const repaintMask = upsampleLatentMask(latentMask, lw, lh, downscale);
+    const inputs = { pixelMask, compositeMask, latentMask, maskedLatent: await this.maskedPersonLatent(person, repaintMask) };
+    if (key !== null) this.recentOutfitInputs.set(key, inputs);
+    return inputs;
   }
 
   /** The model-resolution pixel mask, and (for a supplied mask) a full-resolution one for compositing. */

@@ -204,8 +204,15 @@ describe('inference engine on the shipped package', () => {
     expect(Buffer.from(expected).equals(Buffer.from(direct))).toBe(true);
     const cells = upsampleLatentMask(maxPoolMask(expected, width, height, downscale), lw, lh, downscale);
     expect(cells.every((v, p) => v >= expected[p]!)).toBe(true);
+    // Masks of one photo are kept per set of categories: another set right before must not leak into this one.
+    const topOnly = await engine.diagnostics.render(request(['TOP']), 'persistent');
+    expect(Buffer.from(topOnly.modelMask).equals(Buffer.from(outfitMaskFromLabels(encoding.labels!, width, height, ['TOP'], rule)))).toBe(true);
     const result = await engine.diagnostics.render(request(['TOP', 'SHOES']), 'persistent');
     expect(Buffer.from(result.modelMask).equals(Buffer.from(expected))).toBe(true);
+    expect(Buffer.from(topOnly.modelMask).equals(Buffer.from(expected))).toBe(false);
+    // The same set again (kept inputs) renders the same bytes as the first time; in another order, the same mask.
+    expect((await engine.diagnostics.render(request(['TOP', 'SHOES']), 'persistent')).image.equals(result.image)).toBe(true);
+    expect(Buffer.from((await engine.diagnostics.render(request(['SHOES', 'TOP']), 'persistent')).modelMask).equals(Buffer.from(expected))).toBe(true);
     expect(expected.some((v) => v === 1)).toBe(true);
     expect(expected.some((v) => v === 0)).toBe(true);
 
