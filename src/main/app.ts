@@ -80,6 +80,8 @@ export interface StartOptions {
   webAppDir?: string | null;
   /** A silent progress subscription re-reads its render after this long (ms); default 10000. */
   progressResyncMs?: number;
+  /** At least this long (ms) between two previews of a render; default 500. */
+  previewIntervalMs?: number;
 }
 
 /** Derives a purpose-specific key so one configured secret never signs two kinds of thing. */
@@ -162,6 +164,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       notifier: options.notifier ?? services.webhooks,
       logger,
       renderConcurrency: config.renderConcurrency,
+      previewIntervalMs: options.previewIntervalMs,
     }).start();
     sweeps = new Sweeps(renderRepository, garmentRepository, queue, blobs, logger, options.sweeps);
     // An in-process queue starts empty: resume what the last run left QUEUED or RUNNING.

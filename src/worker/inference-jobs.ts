@@ -37,12 +37,16 @@ export interface InferenceJobsDeps {
   logger: Logger;
   /** Renders run at once in this worker (they share denoiser calls). Default 4. */
   renderConcurrency?: number;
+  /** At least this long (ms) between two previews of a render. Default 500. */
+  previewIntervalMs?: number;
 }
 
 /** Writes of completedSteps are at most this frequent. */
 const PROGRESS_WRITE_MS = 250;
 /** Previews of a render's current estimate: at most one started per this many ms (each is a VAE decode, a PNG and a blob write). */
 const PREVIEW_INTERVAL_MS = 500;
+/** A render's previews kept in storage: the newest, and the one before for a client still fetching it. */
+const PREVIEWS_KEPT = 2;
 export const CACHE_JOB_ATTEMPTS = 3;
 
 /** Engine failures that say nothing about the input: worth another attempt. */
@@ -197,6 +201,10 @@ export class InferenceJobs {
     logger.info({ renderId, tenantId, attempt: render.attempts }, 'render started');
     const controller = new AbortController();
     const stopListening = await this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), () => controller.abort());
+    const previewPrefix = `previews/${tenantId}/${renderId}`;
+    const previewKeys: string[] = [];
+    // Step reports run one after another, so subscribers see steps in order.
+    let reports = Promise.resolve();
     try {
       await this.publish(render, { step: 0, totalSteps: render.steps, etaMs: null, preview: null, final: false });
       const started = performance.now();
@@ -224,21 +232,22 @@ export class InferenceJobs {
       // At most one progress write in flight; it never holds up the next step's publish.
       let writing: Promise<void> | null = null;
       let running = render;
-      // Reports run one after another, so subscribers see steps in order.
-      let reports = Promise.resolve();
-      const previewKey = `previews/${tenantId}/${renderId}`;
       const result = await this.deps.engine.render(
         { personImage: person.image, person: person.encoding, garments: references, steps: render.steps, guidanceScale: render.guidanceScale, seed: render.seed },
         {
           signal: controller.signal,
           previews: true,
-          previewIntervalMs: PREVIEW_INTERVAL_MS,
+          previewIntervalMs: this.deps.previewIntervalMs ?? PREVIEW_INTERVAL_MS,
           onStep: (progress) => {
             reports = reports.then(async () => {
               let preview: RenderEvent['preview'] = null;
               if (progress.preview) {
-                await this.deps.blobs.put(previewKey, progress.preview.png, 'image/png');
-                preview = { key: previewKey, width: progress.preview.width, height: progress.preview.height };
+                // A key per preview: the same key would keep one URL, which browsers cache.
+                const key = `${previewPrefix}/${progress.step}`;
+                await this.deps.blobs.put(key, progress.preview.png, 'image/png');
+                previewKeys.push(key);
+                if (previewKeys.length > PREVIEWS_KEPT) void this.deleteBlobs(previewKeys.splice(0, previewKeys.length - PREVIEWS_KEPT));
+                preview = { key, width: progress.preview.width, height: progress.preview.height };
               }
               running = { ...running, completedSteps: progress.step };
               await this.publish(running, { step: progress.step, totalSteps: progress.totalSteps, etaMs: progress.etaMs, preview, final: false });
@@ -292,6 +301,16 @@ export class InferenceJobs {
       if (failed) await this.publishFinal(failed);
     } finally {
       await stopListening();
+      // Previews only show a render in progress; once it has ended they are of no use.
+      await reports;
+      await this.deleteBlobs(previewKeys);
+    }
+  }
+
+  /** Best effort: a file left behind costs only space. */
+  private async deleteBlobs(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      await this.deps.blobs.delete(key).catch((error: unknown) => this.deps.logger.warn({ err: error, key }, 'could not delete a preview'));
     }
   }
 }

@@ -51,7 +51,8 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     server = await startTestServer(
       kind,
       { ATELIER_MODEL_DIR: MODEL_DIR, ...(redis ? { REDIS_URL: redis } : {}) },
-      { role: 'all', bullmq: { prefix: `atelier-test-${randomBytes(4).toString('hex')}` }, sweeps: { intervalMs: 3_600_000 } },
+      // A preview on every step the engine can make one for (500 ms apart by default).
+      { role: 'all', bullmq: { prefix: `atelier-test-${randomBytes(4).toString('hex')}` }, sweeps: { intervalMs: 3_600_000 }, previewIntervalMs: 0 },
     );
     url = server.url;
     key = (await createTenant(url, 'Renders')).adminKey;
@@ -90,8 +91,13 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const steps = events.filter((e) => e.status === 'RUNNING' && e.step > 0).map((e) => e.step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6].filter((s) => s > (events[0].status === 'RUNNING' ? events[0].step : 0)));
     const withPreview = events.filter((e) => e.preview);
-    expect(withPreview.length).toBeGreaterThan(0);
-    expect((await fetch(withPreview[0].preview.url)).status).toBe(200);
+    expect(withPreview.length).toBeGreaterThan(1);
+    // Each preview has its own URL (one URL would be cached by browsers), and once the render
+    // has ended its previews are deleted.
+    const previewUrls = withPreview.map((e) => e.preview.url);
+    expect(new Set(previewUrls).size).toBe(previewUrls.length);
+    expect(withPreview.every((e) => e.preview.width > 0 && e.preview.height > 0)).toBe(true);
+    await waitUntil(async () => (await fetch(previewUrls[previewUrls.length - 1])).status, (status) => status === 404);
 
     const done = (await ok(url, key, RENDER, { id: render.id })).node;
     expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 6, attempts: 1, resultExpired: false, error: null });
