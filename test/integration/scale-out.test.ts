@@ -20,7 +20,7 @@ const OPERATOR = 'test-operator-token-0123456789';
 const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { status attempts completedSteps error { code message } } } }`;
 
 async function setUpTenant(url: string) {
-  const { adminKey } = await createTenant(url, 'Scale');
+  const { adminKey } = await createTenant(url, 'Scale', 10);
   const g = await createGarment(url, adminKey, 'top', 'TOP', sample(index.garments.find((x) => x.category === 'TOP')!.image));
   const photo = (await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(index.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
   const outfit = (await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g })).createOutfit.outfit.id;
@@ -90,9 +90,11 @@ scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
     const { adminKey, photo, outfit } = await setUpTenant(a);
     const request = (steps: number) =>
       ok(a, adminKey, `mutation($o: ID!, $p: ID!, $s: Int) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: $s }) { render { id } } }`, { o: outfit, p: photo, s: steps });
-    // Keep both workers busy so the watched render waits QUEUED until every subscriber is in.
-    const blockers = [(await request(100)).requestRender.render.id, (await request(100)).requestRender.render.id];
-    for (const id of blockers) await waitForRender(a, adminKey, id, (n) => n.status === 'RUNNING');
+    // Keep both workers busy, with more waiting, so the watched render stays QUEUED until every
+    // subscriber is in (a 100-step render takes only a second or two).
+    const blockers: string[] = [];
+    for (let i = 0; i < 6; i++) blockers.push((await request(100)).requestRender.render.id);
+    for (const id of blockers.slice(0, 2)) await waitForRender(a, adminKey, id, (n) => n.status === 'RUNNING');
     const { render } = (await request(8)).requestRender;
     const clients = [wsClient(b, adminKey), wsClient(a, adminKey)];
     const subscribed: Promise<void>[] = [];

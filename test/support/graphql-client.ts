@@ -38,8 +38,13 @@ export async function ok<T = Record<string, any>>(
 
 export const OPERATOR = 'test-operator-token-0123456789';
 
-export async function createTenant(baseUrl: string, name = 'Tenant'): Promise<{ id: string; adminKey: string }> {
-  const data = await ok(baseUrl, OPERATOR, `mutation($n: String!) { createTenant(input: { name: $n }) { tenant { id } apiKey userErrors { code } } }`, { n: name });
+export async function createTenant(baseUrl: string, name = 'Tenant', maxConcurrentRenders?: number): Promise<{ id: string; adminKey: string }> {
+  const data = await ok(
+    baseUrl,
+    OPERATOR,
+    `mutation($n: String!, $m: Int) { createTenant(input: { name: $n, maxConcurrentRenders: $m }) { tenant { id } apiKey userErrors { code } } }`,
+    { n: name, m: maxConcurrentRenders ?? null },
+  );
   return { id: data.createTenant.tenant.id, adminKey: data.createTenant.apiKey };
 }
 
