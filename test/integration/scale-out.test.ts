@@ -156,13 +156,28 @@ scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
     const { adminKey, photo, outfit } = await setUpTenant(a);
     const { render } = (await ok(a, adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: 100 }) { render { id } } }`, { o: outfit, p: photo })).requestRender;
     const renderUuid = Buffer.from(render.id, 'base64url').toString().split(':')[1]!;
-    await waitForRender(a, adminKey, render.id, (n) => n.status === 'RUNNING' && n.completedSteps >= 1);
-    const victim = workers.find((w) => w.output().includes(renderUuid));
-    expect(victim).toBeDefined();
-    victim!.child.kill('SIGKILL');
-    await victim!.exited;
+    // Killed as soon as its first step is published (a 100-step render may take under a second,
+    // less than polling the render would leave).
+    const client = wsClient(a, adminKey);
+    let victim: ServerProcess | undefined;
+    const killed = new Promise<void>((resolveKilled, rejectKilled) => {
+      void collect<any>(client, `subscription($id: ID!) { renderProgress(renderId: $id) { status step } }`, { id: render.id }, (event) => {
+        if (victim !== undefined || event.renderProgress.status !== 'RUNNING' || event.renderProgress.step < 1) return;
+        victim = workers.find((w) => w.output().includes(renderUuid));
+        if (victim === undefined) {
+          rejectKilled(new Error('no worker logged the render it runs'));
+          return;
+        }
+        victim.child.kill('SIGKILL');
+        void victim.exited.then(() => resolveKilled());
+      });
+    });
+    await killed;
+    const interrupted = (await ok(a, adminKey, RENDER, { id: render.id })).node;
+    expect(interrupted.completedSteps).toBeLessThan(100);
     const done = await waitForRender(a, adminKey, render.id, (n) => n.status === 'SUCCEEDED' || n.status === 'FAILED', 180_000);
     expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 100 });
     expect(done.attempts).toBe(2);
+    await client.dispose();
   }, 240_000);
 });
