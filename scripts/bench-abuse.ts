@@ -20,18 +20,16 @@
  *
  *   npm run bench:abuse [-- --duration S] [--victim-rate N] [--ws-connections N] [--timeout S]
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { cpus, loadavg, setPriority, tmpdir } from 'node:os';
+import { loadavg, setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { startServer, type AtelierServer } from '../src/main/app';
-import { loadConfig } from '../src/main/config';
 import { createLogger } from '../src/observability/logger';
-import { createGarment, createTenant, ok, OPERATOR, pngDataUrl } from '../test/support/graphql-client';
-import { runBench } from './bench-support';
+import { createGarment, createTenant, ok, pngDataUrl } from '../test/support/graphql-client';
+import { benchConfig, machineSummary, runBench } from './bench-support';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -211,21 +209,13 @@ const summary: Record<string, unknown> = {
   victimP99MsUnderAbuse: null,
   abusiveRequestsRefused: null,
   serverErrors: null,
-  machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'})`,
-  loadAvgStart: round(loadavg()[0]!, 2),
+  ...machineSummary(),
 };
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'atelier-bench-abuse-'));
   // The defaults of every limit: only what a bench needs is set.
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ATELIER_DATA_DIR: dataDir,
-    ATELIER_ADMIN_TOKEN: OPERATOR,
-    ATELIER_SECRETS: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'silent',
-  });
+  const config = benchConfig(dataDir);
   const apiKeyRate = config.rateLimits.apiKey.perSecond;
   summary.victimRate = VICTIM_RATE;
   summary.limits = { apiKeyPerSecond: apiKeyRate, apiKeyBurst: config.rateLimits.apiKey.burst, wsConnectionsPerToken: config.webSocket.maxConnectionsPerToken, ...config.queryLimits };

@@ -19,22 +19,20 @@
  *   diagnostics: --breakdown  the query with parts taken away (anonymous, API key only, page, ...)
  *                --profile    CPU profile of the server thread per phase (self time by package)
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Session } from 'node:inspector';
 import { startServer, type AtelierServer } from '../src/main/app';
-import { loadConfig } from '../src/main/config';
 import { createLogger } from '../src/observability/logger';
 import { projectRoot } from '../src/main/paths';
 import { decodeEvent, isTerminal, progressChannel } from '../src/renders/render-events';
 import { fromGlobalId } from '../src/common/ids';
 import { createGarment, ok, OPERATOR } from '../test/support/graphql-client';
 import { wsClient } from '../test/support/graphql-ws';
-import { runBench } from './bench-support';
+import { benchConfig, machineSummary, runBench } from './bench-support';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -254,20 +252,13 @@ async function profiled<T>(label: string, run: () => Promise<T>): Promise<T> {
 
 const summary: Record<string, unknown> = {
   bench: 'api',
-  machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"})`,
-  loadAvgStart: round(loadavg()[0]!, 2),
+  ...machineSummary(),
 };
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'atelier-bench-api-'));
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ATELIER_DATA_DIR: dataDir,
-    ATELIER_ADMIN_TOKEN: OPERATOR,
-    ATELIER_SECRETS: randomBytes(32).toString('base64url'),
+  const config = benchConfig(dataDir, {
     ATELIER_MODEL_DIR: MODEL_DIR,
-    LOG_LEVEL: 'silent',
     // This measures throughput from one API key and 1,000 sockets of one token, not abuse (bench:abuse).
     ATELIER_RATE_API_KEY_PER_S: '0',
     ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: String(SUBSCRIBERS + 10),

@@ -9,6 +9,7 @@ import { startServer, type AtelierServer, type StartOptions } from '../../src/ma
 import { loadConfig } from '../../src/main/config';
 import { createLogger } from '../../src/observability/logger';
 import { postgresConfig } from '../../src/db/database';
+import { OPERATOR } from './graphql-client';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -67,7 +68,7 @@ export const GENEROUS_LIMITS: Record<string, string> = {
 export async function startTestServer(
   kind: DatabaseKind,
   env: Record<string, string> = {},
-  options: Omit<StartOptions, 'database' | 'logger'> = {},
+  options: Omit<StartOptions, 'database'> = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'atelier-test-'));
   const database = kind === 'postgres' ? await createTestDatabase() : null;
@@ -75,7 +76,7 @@ export async function startTestServer(
     PORT: '0',
     HOST: '127.0.0.1',
     ATELIER_DATA_DIR: dataDir,
-    ATELIER_ADMIN_TOKEN: 'test-operator-token-0123456789',
+    ATELIER_ADMIN_TOKEN: OPERATOR,
     ATELIER_SECRETS: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'silent',
     ...GENEROUS_LIMITS,
@@ -87,7 +88,7 @@ export async function startTestServer(
     role: 'api',
     ...options,
     database: database ? undefined : { kind: 'embedded', dataDir: null },
-    logger: createLogger('silent'),
+    logger: options.logger ?? createLogger('silent'),
   });
   return {
     ...server,
