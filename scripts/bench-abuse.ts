@@ -29,7 +29,8 @@ import WebSocket from 'ws';
 import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
 import { createGarment, createTenant, ok, pngDataUrl } from '../test/support/graphql-client';
-import { benchConfig, machineSummary, runBench } from './bench-support';
+import { localConfig } from '../test/support/server';
+import { machineSummary, runBench } from './bench-support';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -215,7 +216,7 @@ const summary: Record<string, unknown> = {
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'atelier-bench-abuse-'));
   // The defaults of every limit: only what a bench needs is set.
-  const config = benchConfig(dataDir);
+  const config = localConfig(dataDir);
   const apiKeyRate = config.rateLimits.apiKey.perSecond;
   summary.victimRate = VICTIM_RATE;
   summary.limits = { apiKeyPerSecond: apiKeyRate, apiKeyBurst: config.rateLimits.apiKey.burst, wsConnectionsPerToken: config.webSocket.maxConnectionsPerToken, ...config.queryLimits };

@@ -32,7 +32,8 @@ import { decodeEvent, isTerminal, progressChannel } from '../src/renders/render-
 import { fromGlobalId } from '../src/common/ids';
 import { createGarment, ok, OPERATOR } from '../test/support/graphql-client';
 import { wsClient } from '../test/support/graphql-ws';
-import { benchConfig, machineSummary, runBench } from './bench-support';
+import { localConfig } from '../test/support/server';
+import { machineSummary, runBench } from './bench-support';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -257,7 +258,7 @@ const summary: Record<string, unknown> = {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'atelier-bench-api-'));
-  const config = benchConfig(dataDir, {
+  const config = localConfig(dataDir, {
     ATELIER_MODEL_DIR: MODEL_DIR,
     // This measures throughput from one API key and 1,000 sockets of one token, not abuse (bench:abuse).
     ATELIER_RATE_API_KEY_PER_S: '0',

@@ -1,24 +1,8 @@
-// What every benchmark script does around its measurements: configure its in-process server,
-// run main() under a global timeout, and whatever happens print the summary as the LAST line
-// (one JSON object), with the elapsed time; a failure or the timeout exits non-zero with what
-// was measured so far.
-import { randomBytes } from 'node:crypto';
+// What every benchmark script does around its measurements: run main() under a global
+// timeout, and whatever happens print the summary as the LAST line (one JSON object), with the
+// elapsed time; a failure or the timeout exits non-zero with what was measured so far. A
+// bench's server is configured with localConfig (test/support/server.ts), as the tests' are.
 import { cpus, loadavg } from 'node:os';
-import { loadConfig, type Config } from '../src/main/config';
-import { OPERATOR } from '../test/support/graphql-client';
-
-/** The configuration of a bench's server: its own data directory and secrets, silent logs, then the bench's own settings. */
-export function benchConfig(dataDir: string, env: Record<string, string | undefined> = {}): Config {
-  return loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ATELIER_DATA_DIR: dataDir,
-    ATELIER_ADMIN_TOKEN: OPERATOR,
-    ATELIER_SECRETS: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
-}
 
 /** The machine a bench ran on, for its summary. */
 export function machineSummary(): { machine: string; loadAvgStart: number } {

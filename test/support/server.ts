@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startServer, type AtelierServer, type StartOptions } from '../../src/main/app';
-import { loadConfig } from '../../src/main/config';
+import { loadConfig, type Config } from '../../src/main/config';
 import { createLogger } from '../../src/observability/logger';
 import { postgresConfig } from '../../src/db/database';
 import { OPERATOR } from './graphql-client';
@@ -61,6 +61,19 @@ export const GENEROUS_LIMITS: Record<string, string> = {
   ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: '10000',
 };
 
+/** The configuration of a server of its own on this machine (tests, benchmarks): any port, its own data directory and secrets, silent logs, then `env`. */
+export function localConfig(dataDir: string, env: Record<string, string | undefined> = {}): Config {
+  return loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ATELIER_DATA_DIR: dataDir,
+    ATELIER_ADMIN_TOKEN: OPERATOR,
+    ATELIER_SECRETS: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
 /**
  * A server on a fresh database. By default only the API runs (role 'api', in-process queue
  * whose jobs nobody takes); pass { role: 'all' } for the worker and its engine too.
@@ -72,13 +85,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'atelier-test-'));
   const database = kind === 'postgres' ? await createTestDatabase() : null;
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ATELIER_DATA_DIR: dataDir,
-    ATELIER_ADMIN_TOKEN: OPERATOR,
-    ATELIER_SECRETS: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'silent',
+  const config = localConfig(dataDir, {
     ...GENEROUS_LIMITS,
     ATELIER_RATE_KEY_PREFIX: `atelier-test:${randomBytes(6).toString('hex')}:`,
     ...(database ? { DATABASE_URL: database.url } : {}),
