@@ -3,7 +3,7 @@
 // read), the batch size, and every operation's query limits. Refusals are answered here, in
 // GraphQL's error shape.
 import type express from 'express';
-import { callerOf, rateLimitMessage, refusalJson, type OperationRequest, type QueryAnalyzer, type QueryRefusal, type RateLimiter } from '../limits';
+import { rateLimitMessage, refusalJson, type OperationRequest, type QueryAnalyzer, type QueryRefusal, type RateLimiter } from '../limits';
 import type { Metrics } from '../observability/metrics';
 
 export interface HttpGuardOptions {
@@ -61,7 +61,7 @@ export function createHttpGuard(options: HttpGuardOptions): HttpGuard {
     res.status(status).json({ errors });
   };
   const take = (req: express.Request, res: express.Response, count: number): Promise<boolean> =>
-    rateLimiter.take(callerOf(req.headers.authorization, req.socket.remoteAddress), count).then((decision) => {
+    rateLimiter.take(rateLimiter.callerOf(req.headers.authorization, req.socket.remoteAddress), count).then((decision) => {
       if (decision.allowed) return true;
       res.setHeader('Retry-After', String(Math.ceil(decision.retryAfterMs / 1000)));
       refuse(res, 429, 'RATE_LIMITED', [

@@ -20,7 +20,6 @@ import type { Metrics } from '../observability/metrics';
 import type { WebSocketLimits } from '../main/config';
 import { schemaPath } from '../main/paths';
 import {
-  callerOf,
   ConnectionCounter,
   QueryAnalyzer,
   rateLimitedError,
@@ -151,10 +150,17 @@ export async function createGraphQLTransport(options: {
   const analyzer = new QueryAnalyzer(schema, limits.query);
   const { rateLimiter } = limits;
 
+  /** The one way in: a token that authenticates gets a rate-limit bucket of its own from then on. */
+  async function verify(authorization: string | undefined): Promise<Viewer> {
+    const viewer = await services.authenticator.authenticate(authorization);
+    rateLimiter.trust(authorization);
+    return viewer;
+  }
+
   /** `pending`: the same request's authentication, already started (by the answer cache). */
   async function authenticate(authorization: unknown, pending?: Promise<Viewer>): Promise<Viewer> {
     try {
-      return await (pending ?? services.authenticator.authenticate(typeof authorization === 'string' ? authorization : undefined));
+      return await (pending ?? verify(typeof authorization === 'string' ? authorization : undefined));
     } catch (error) {
       if (error instanceof AuthError) throw authGraphQLError(error);
       throw error;
@@ -174,14 +180,22 @@ export async function createGraphQLTransport(options: {
       connectionInitWaitTimeout: limits.webSocket.initTimeoutMs,
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.['authorization'];
-        // Limits first, from the token alone: a refused connection costs no database work.
-        const caller = callerOf(authorization, ctx.extra.request.socket.remoteAddress);
-        const decision = await rateLimiter.take(caller);
+        const address = ctx.extra.request.socket.remoteAddress;
+        // The rate limit first, from the token alone: a refused connection costs no database work.
+        const decision = await rateLimiter.take(rateLimiter.callerOf(authorization, address));
         if (!decision.allowed) {
           wsRefused('RATE_LIMITED');
           closeRefused(ctx.extra.socket, `RATE_LIMITED: retry after ${decision.retryAfterMs} ms`);
           return false;
         }
+        try {
+          ctx.extra.viewer = await authenticate(authorization);
+        } catch {
+          return false;
+        }
+        // Authenticated: the token now has its own bucket, which its operations and its
+        // connection limit count against.
+        const caller = rateLimiter.callerOf(authorization, address);
         if (!connections.acquire(caller.key)) {
           wsRefused('TOO_MANY_CONNECTIONS');
           closeRefused(ctx.extra.socket, `TOO_MANY_CONNECTIONS: at most ${connections.maxPerKey} per token`);
@@ -190,12 +204,7 @@ export async function createGraphQLTransport(options: {
         ctx.extra.caller = caller;
         ctx.extra.counted = true;
         ctx.extra.operations = new Map();
-        try {
-          ctx.extra.viewer = await authenticate(authorization);
-          return true;
-        } catch {
-          return false;
-        }
+        return true;
       },
       onClose: (ctx) => {
         if (ctx.extra.counted && ctx.extra.caller) connections.release(ctx.extra.caller.key);
@@ -216,7 +225,7 @@ export async function createGraphQLTransport(options: {
             }),
           ]);
         }
-        const decision = await rateLimiter.take(ctx.extra.caller ?? callerOf(undefined, ctx.extra.request.socket.remoteAddress));
+        const decision = await rateLimiter.take(ctx.extra.caller ?? rateLimiter.callerOf(undefined, ctx.extra.request.socket.remoteAddress));
         if (!decision.allowed) return refused('RATE_LIMITED', [rateLimitedError(decision.retryAfterMs)]);
         const variables = payload.variables ?? null;
         const analysis = analyzer.analyze({ query: payload.query, variables, operationName: payload.operationName ?? null });
@@ -294,7 +303,7 @@ export async function createGraphQLTransport(options: {
     },
   });
   const guard = createHttpGuard({ analyzer, rateLimiter, maxBatchSize: limits.maxBatchSize, metrics });
-  const answered = answerCacheMiddleware(answers, (authorization) => services.authenticator.authenticate(authorization), metrics);
+  const answered = answerCacheMiddleware(answers, verify, metrics);
   const middleware: express.RequestHandler = (req, res, next) => {
     guard.afterBody(req, res, (error?: unknown) => {
       if (error) return next(error);

@@ -1,6 +1,7 @@
 // Rate limits: token buckets per API key, per shopper session and per remote address,
 // refusing with RATE_LIMITED and retryAfterMs over HTTP and graphql-ws; in Redis, shared by
-// every API process (when TEST_REDIS_URL is set).
+// every API process (when TEST_REDIS_URL is set). A token has a bucket of its own once it has
+// authenticated; before that (its first request, or a made-up token) it shares one per address.
 import { randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../support/server';
 import { createShopperSession, createTenant } from '../support/graphql-client';
@@ -30,7 +31,9 @@ describe('rate limits (in memory)', () => {
     // The operator token counts as anonymous: two createTenant calls use 2 of its 4.
     keyA = (await createTenant(server.url, 'A')).adminKey;
     keyB = (await createTenant(server.url, 'B')).adminKey;
-    for (let i = 0; i < 8; i += 1) expect((await post(server.url, keyA, { query: TENANT })).status).toBe(200);
+    // The first request authenticates keyA (drawn from the address's bucket for new API keys);
+    // the next 8 are keyA's own burst.
+    for (let i = 0; i < 9; i += 1) expect((await post(server.url, keyA, { query: TENANT })).status).toBe(200);
     const before = server.db.statementCount;
     const refused = await post(server.url, keyA, { query: TENANT });
     expect(refused.status).toBe(429);
@@ -46,13 +49,14 @@ describe('rate limits (in memory)', () => {
   test('a shopper session has its own, smaller bucket', async () => {
     // keyB's bucket pays for the set-up (2 requests).
     shopper = (await createShopperSession(server.url, keyB, `s-${randomBytes(4).toString('hex')}`)).token;
-    for (let i = 0; i < 3; i += 1) expect((await post(server.url, shopper, { query: TENANT })).status).toBe(200);
+    // The first request authenticates the session; then its own burst of 3.
+    for (let i = 0; i < 4; i += 1) expect((await post(server.url, shopper, { query: TENANT })).status).toBe(200);
     const refused = await post(server.url, shopper, { query: TENANT });
     expect(refused.body.errors[0].extensions.code).toBe('RATE_LIMITED');
   });
 
   test('graphql-ws: each subscribe takes from the same bucket', async () => {
-    // keyB has 8 - 1 - 2 = 5 left, minus what refilled; the connection takes one, each operation one.
+    // keyB has 8 - 2 = 6 left, plus what refilled; the connection takes one, each operation one.
     const { createClient } = await import('graphql-ws');
     const WebSocket = (await import('ws')).default;
     const client = createClient({ url: `${server.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${keyB}` }, retryAttempts: 0 });
@@ -65,10 +69,10 @@ describe('rate limits (in memory)', () => {
         });
       });
     const results = [];
-    for (let i = 0; i < 8; i += 1) results.push(await run());
+    for (let i = 0; i < 10; i += 1) results.push(await run());
     await client.dispose();
     const refused = results.filter((r) => r.code === 'RATE_LIMITED');
-    expect(refused.length).toBeGreaterThanOrEqual(2);
+    expect(refused.length).toBeGreaterThanOrEqual(3);
     expect(refused[0]!.retryAfterMs).toBeGreaterThan(0);
     expect(results.slice(0, 3).every((r) => r.code === undefined)).toBe(true);
   });
@@ -77,6 +81,28 @@ describe('rate limits (in memory)', () => {
     const answer = await wsOnce(server.url, keyA, TENANT);
     expect(answer.closeCode).toBe(4429);
     expect(answer.closeReason).toMatch(/RATE_LIMITED/);
+  });
+
+  test('made-up API keys share one bucket per address: inventing keys buys no more attempts', async () => {
+    // Well-formed keys of a real tenant with random secrets: each one is unknown, so each
+    // attempt would cost a database lookup. keyA and keyB's first requests took 2 of the
+    // address's 8 for new API keys; a few more refilled since.
+    const prefix = keyA.slice(0, 'atk_'.length + 8 + 22);
+    const madeUp = () => `${prefix}${randomBytes(32).toString('base64url').slice(0, 43)}`;
+    const codes: string[] = [];
+    for (let i = 0; i < 16; i += 1) {
+      const before = server.db.statementCount;
+      const answer = await post(server.url, madeUp(), { query: TENANT });
+      const code = answer.body.errors?.[0]?.extensions?.code as string;
+      codes.push(code);
+      // A refusal comes before authentication: no SQL.
+      if (code === 'RATE_LIMITED') expect(server.db.statementCount).toBe(before);
+    }
+    expect(codes.slice(0, 6).every((code) => code === 'UNAUTHENTICATED')).toBe(true);
+    expect(codes.slice(-4)).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
+    // Over graphql-ws too: a made-up key's connection is refused by the same bucket.
+    const answer = await wsOnce(server.url, madeUp(), TENANT);
+    expect(answer.closeCode).toBe(4429);
   });
 
   test('anonymous callers share a bucket per address', async () => {
