@@ -16,6 +16,8 @@ export interface BlobStore {
   get(key: string): Promise<StoredBlob | null>;
   /** Removes the blob; removing a missing blob is not an error. */
   delete(key: string): Promise<void>;
+  /** Removes every blob whose key starts with `prefix/` (`prefix` is a valid key); none there is not an error. */
+  deleteAllUnder(prefix: string): Promise<void>;
   exists(key: string): Promise<boolean>;
 }
 

@@ -103,6 +103,15 @@ export class FileBlobStore implements BlobStore {
     await fs.rm(target, { force: true });
   }
 
+  async deleteAllUnder(prefix: string): Promise<void> {
+    assertValidBlobKey(prefix);
+    // The walk refuses a link anywhere on the way, the folder itself included; rm removes links
+    // inside the folder without following them.
+    const dir = await this.openDirectories(prefix.split('/'), { create: false });
+    if (dir === null) return;
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+
   async exists(key: string): Promise<boolean> {
     const location = this.locate(key);
     const dir = await this.openDirectories(location.segments, { create: false });

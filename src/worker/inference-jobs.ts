@@ -187,9 +187,15 @@ export class InferenceJobs {
 
   private async renderJob(tenantId: string, renderId: string, ctx: JobContext): Promise<void> {
     const { renders, logger } = this.deps;
+    const previewPrefix = `previews/${tenantId}/${renderId}`;
     const render = await renders.start(tenantId, renderId, new Date());
-    if (!render) return; // canceled or finished meanwhile
+    if (!render) {
+      // Canceled or finished meanwhile; an attempt on a worker that stopped may have left previews.
+      await this.deletePreviews(previewPrefix);
+      return;
+    }
     if (render.attempts > MAX_RENDER_ATTEMPTS) {
+      await this.deletePreviews(previewPrefix);
       const failed = await renders.finish(tenantId, renderId, {
         status: 'FAILED',
         errorCode: 'WORKER_LOST',
@@ -201,7 +207,6 @@ export class InferenceJobs {
     logger.info({ renderId, tenantId, attempt: render.attempts }, 'render started');
     const controller = new AbortController();
     const stopListening = await this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), () => controller.abort());
-    const previewPrefix = `previews/${tenantId}/${renderId}`;
     const previewKeys: string[] = [];
     // Step reports run one after another, so subscribers see steps in order.
     let reports = Promise.resolve();
@@ -267,6 +272,7 @@ export class InferenceJobs {
       );
       await reports;
       await writing;
+      await this.deletePreviews(previewPrefix);
       const resultKey = `results/${tenantId}/${renderId}`;
       await this.deps.blobs.put(resultKey, result.image, 'image/png');
       const totalMs = performance.now() - started;
@@ -284,6 +290,8 @@ export class InferenceJobs {
       if (done) await this.publishFinal(done);
       else await this.deps.blobs.delete(resultKey); // canceled in the last moment
     } catch (error) {
+      await reports;
+      await this.deletePreviews(previewPrefix);
       const current = await renders.find(tenantId, renderId);
       if (!current || current.status === 'CANCELED') return; // cancelRender published the final event
       if (isPermanent(error) && (error as InferenceError).code !== 'CANCELED') {
@@ -301,10 +309,15 @@ export class InferenceJobs {
       if (failed) await this.publishFinal(failed);
     } finally {
       await stopListening();
-      // Previews only show a render in progress; once it has ended they are of no use.
-      await reports;
-      await this.deleteBlobs(previewKeys);
     }
+  }
+
+  /**
+   * Previews only show a render in progress: they go before its final state is written, all of
+   * them (an earlier attempt, on a worker that stopped, may have left some too).
+   */
+  private async deletePreviews(prefix: string): Promise<void> {
+    await this.deps.blobs.deleteAllUnder(prefix).catch((error: unknown) => this.deps.logger.warn({ err: error, prefix }, 'could not delete previews'));
   }
 
   /** Best effort: a file left behind costs only space. */

@@ -2,7 +2,7 @@
 // one Redis. A render requested through one API is watched through the other; a worker
 // killed with SIGKILL mid-render leaves the render to the other worker. (The embedded
 // server stopped mid-render is in faults.test.ts.)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -175,9 +175,15 @@ scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
     await killed;
     const interrupted = (await ok(a, adminKey, RENDER, { id: render.id })).node;
     expect(interrupted.completedSteps).toBeLessThan(100);
+    // The killed attempt's previews (its first step's at least) are in storage...
+    const previewsRoot = join(dataDir, 'blobs', 'previews');
+    const previewDirs = () => readdirSync(previewsRoot).map((tenant) => join(previewsRoot, tenant, renderUuid)).filter((dir) => existsSync(dir));
+    expect(previewDirs().flatMap((dir) => readdirSync(dir)).length).toBeGreaterThan(0);
     const done = await waitForRender(a, adminKey, render.id, (n) => n.status === 'SUCCEEDED' || n.status === 'FAILED', 180_000);
     expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 100 });
     expect(done.attempts).toBe(2);
+    // ...and gone with the render's end, with the second attempt's.
+    expect(previewDirs()).toEqual([]);
     await client.dispose();
   }, 240_000);
 });

@@ -76,6 +76,23 @@ describe('FileBlobStore round trip', () => {
     expect(await store.exists('tenants/t1/photos')).toBe(false);
   });
 
+  it('deletes every blob under a prefix, and nothing beside it', async () => {
+    await store.put('previews/t1/r1', Buffer.from('the key itself'), 'text/plain');
+    await store.put('previews/t1/r1/3', Buffer.from('a'), 'image/png');
+    await store.put('previews/t1/r1/7', Buffer.from('b'), 'image/png');
+    await store.put('previews/t1/r1/deeper/9', Buffer.from('c'), 'image/png');
+    await store.put('previews/t1/r10/3', Buffer.from('d'), 'image/png');
+    await store.deleteAllUnder('previews/t1/r1');
+    expect(await store.exists('previews/t1/r1/3')).toBe(false);
+    expect(await store.exists('previews/t1/r1/deeper/9')).toBe(false);
+    expect(await store.exists('previews/t1/r1')).toBe(true);
+    expect(await store.exists('previews/t1/r10/3')).toBe(true);
+    await expect(store.deleteAllUnder('previews/t1/r1')).resolves.toBeUndefined();
+    await expect(store.deleteAllUnder('never/stored')).resolves.toBeUndefined();
+    await expectStoreError(store.deleteAllUnder('previews/../t1'), 'INVALID_BLOB_KEY');
+    await expectStoreError(store.deleteAllUnder(''), 'INVALID_BLOB_KEY');
+  });
+
   it('treats deleting a missing blob as done', async () => {
     await expect(store.delete('never/stored')).resolves.toBeUndefined();
   });
@@ -241,6 +258,8 @@ describe('FileBlobStore stays inside its root', () => {
       await expectStoreError(store.put('evil/y', Buffer.from('pwned'), 'text/plain'), 'UNSAFE_BLOB_PATH');
       await expectStoreError(store.put('evil/x', Buffer.from('pwned'), 'text/plain'), 'UNSAFE_BLOB_PATH');
       await expectStoreError(store.delete('evil/x'), 'UNSAFE_BLOB_PATH');
+      await expectStoreError(store.deleteAllUnder('evil'), 'UNSAFE_BLOB_PATH');
+      await expectStoreError(store.deleteAllUnder('evil/x'), 'UNSAFE_BLOB_PATH');
       expect(await listTree(outside)).toEqual(['secret.txt', 'x.blob']);
       expect((await new FileBlobStore(outside).get('x'))?.data.toString()).toBe('outside blob');
     });
@@ -250,6 +269,7 @@ describe('FileBlobStore stays inside its root', () => {
       await fs.symlink(outside, path.join(root, 'tenants', 't1'));
       await expectStoreError(store.get('tenants/t1/x'), 'UNSAFE_BLOB_PATH');
       await expectStoreError(store.put('tenants/t1/new/y', Buffer.from('pwned'), 'text/plain'), 'UNSAFE_BLOB_PATH');
+      await expectStoreError(store.deleteAllUnder('tenants/t1'), 'UNSAFE_BLOB_PATH');
       expect(await listTree(outside)).toEqual(['secret.txt', 'x.blob']);
     });
 
@@ -268,6 +288,14 @@ describe('FileBlobStore stays inside its root', () => {
       await expectStoreError(store.delete('stolen'), 'UNSAFE_BLOB_PATH');
       expect((await new FileBlobStore(outside).get('x'))?.data.toString()).toBe('outside blob');
       expect((await fs.lstat(path.join(root, 'stolen.blob'))).isSymbolicLink()).toBe(true);
+    });
+
+    it('deletes a folder that holds a link without following it', async () => {
+      await store.put('previews/r1/1', Buffer.from('a'), 'image/png');
+      await fs.symlink(outside, path.join(root, 'previews', 'r1', 'escape'));
+      await store.deleteAllUnder('previews/r1');
+      expect(await listTree(root)).toEqual(['previews/']);
+      expect(await listTree(outside)).toEqual(['secret.txt', 'x.blob']);
     });
 
     it('refuses a link to a file outside, even a non-blob one', async () => {
