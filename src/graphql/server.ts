@@ -12,6 +12,7 @@ import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, getOperationAST, getVariableValues, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type express from 'express';
+import { settlesWithin } from '../common/deadline';
 import { AuthError, type Viewer } from '../auth/viewer';
 import type { Services } from '../main/services';
 import type { CatalogVersions } from '../garments/catalog-versions';
@@ -327,9 +328,7 @@ export async function createGraphQLTransport(options: {
       clearTimeout(force);
       // Nothing reaches Apollo any more; its own stop has been seen to wait indefinitely after
       // renders ran (not yet understood), so it gets a bounded time.
-      let bound: NodeJS.Timeout | undefined;
-      await Promise.race([apollo.stop(), new Promise<void>((resolve) => (bound = setTimeout(resolve, 2_000)))]);
-      clearTimeout(bound);
+      await settlesWithin(apollo.stop(), 2_000);
     },
   };
 }

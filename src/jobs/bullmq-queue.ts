@@ -1,6 +1,7 @@
 // The job queue on Redis with BullMQ (scaled out). A worker that dies mid-job loses its
 // lock; BullMQ's stalled-job check hands the job to another worker.
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+import { settlesWithin } from '../common/deadline';
 import type { JobHandler, JobName, JobOptions, JobPayloads, JobQueue } from './job-queue';
 
 export interface BullMqOptions {
@@ -12,6 +13,8 @@ export interface BullMqOptions {
   stalledIntervalMs?: number;
   /** Times a job may stall (its worker died) before it fails. Default 2 (3 runs in all). */
   maxStalledCount?: number;
+  /** How long close() waits for running jobs and Redis before it drops the connections (ms). Default 10000. */
+  closeTimeoutMs?: number;
 }
 
 function connection(url: string): ConnectionOptions {
@@ -80,8 +83,17 @@ export class BullMqJobQueue implements JobQueue {
     this.workers.push(worker);
   }
 
+  /**
+   * Lets running jobs finish, then closes the connections. When that takes longer than
+   * closeTimeoutMs (Redis is down, so a job cannot report its end), the connections are dropped:
+   * the jobs' locks then expire and another worker takes them over, as after a crash.
+   */
   async close(): Promise<void> {
-    await Promise.allSettled(this.workers.map((w) => w.close()));
-    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    const graceful = (async () => {
+      await Promise.allSettled(this.workers.map((w) => w.close()));
+      await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    })();
+    if (await settlesWithin(graceful, this.options.closeTimeoutMs ?? 10_000)) return;
+    await settlesWithin(Promise.allSettled([...this.workers, ...this.queues.values()].map((c) => c.disconnect())), 1_000);
   }
 }

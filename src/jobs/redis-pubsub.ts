@@ -1,6 +1,7 @@
 // Publish/subscribe over Redis (scaled out): one subscriber connection per process, fanned
 // out locally, so 1,000 subscribers to one render cost one Redis subscription.
 import { Redis } from 'ioredis';
+import { settlesWithin } from '../common/deadline';
 import type { PubSub } from './pubsub';
 
 export class RedisPubSub implements PubSub {
@@ -36,13 +37,17 @@ export class RedisPubSub implements PubSub {
       set.delete(own);
       if (set.size === 0 && this.channels.get(channel) === set) {
         this.channels.delete(channel);
-        await this.subscriber.unsubscribe(channel).catch(() => undefined);
+        // While Redis is down the command waits in ioredis's queue for the reconnection: no
+        // caller (a render's end, shutdown) should wait that long for it.
+        await settlesWithin(this.subscriber.unsubscribe(channel), 1_000);
       }
     };
   }
 
+  /** A polite QUIT, or, when Redis does not answer within 2 s, the connections dropped. */
   async close(): Promise<void> {
     this.channels.clear();
-    await Promise.allSettled([this.publisher.quit(), this.subscriber.quit()]);
+    const clients = [this.publisher, this.subscriber];
+    if (!(await settlesWithin(Promise.allSettled(clients.map((c) => c.quit())), 2_000))) for (const c of clients) c.disconnect();
   }
 }

@@ -1,7 +1,8 @@
 // Faults of the things the platform stands on, for real: PostgreSQL connections terminated
 // (idle and with a request in flight), Redis killed and restarted without persistence in the
-// middle of renders, and the embedded server stopped (SIGTERM, SIGKILL) mid-render. After
-// each, the platform answers again without a restart and no render is lost.
+// middle of renders, a server stopped while Redis is down, and the embedded server stopped
+// (SIGTERM, SIGKILL) mid-render. After each, the platform answers again without a restart
+// (or, stopped, exits cleanly) and no render is lost.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -158,30 +159,41 @@ withPostgres('PostgreSQL connections terminated', () => {
 const withRedis = process.env.TEST_REDIS_URL ? describe : describe.skip;
 if (!process.env.TEST_REDIS_URL) process.stdout.write('faults: Redis restart test skipped: TEST_REDIS_URL is not set (it signals that redis-server is available)\n');
 
+/** A redis-server of the test's own (no persistence), to kill and restart at will. */
+function ownRedis(port: number) {
+  let child: ChildProcess | null = null;
+  return {
+    get running() {
+      return child !== null;
+    },
+    async start(): Promise<void> {
+      const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      started.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      child = started;
+      await waitFor(() => output.includes('Ready to accept connections'), 10_000, 'redis-server');
+    },
+    async kill(): Promise<void> {
+      const stopping = child!;
+      const exited = new Promise((r) => stopping.once('exit', r));
+      stopping.kill('SIGKILL');
+      await exited;
+      child = null;
+    },
+  };
+}
+
 withRedis('Redis restarted without persistence during renders', () => {
-  let redis: ChildProcess | null = null;
+  let redis: ReturnType<typeof ownRedis>;
   let port: number;
   let server: TestServer;
   jest.setTimeout(180_000);
-
-  async function startRedis(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    redis = child;
-    await waitFor(() => output.includes('Ready to accept connections'), 10_000, 'redis-server');
-  }
-
-  async function killRedis(): Promise<void> {
-    const child = redis!;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-    redis = null;
-  }
+  const startRedis = () => redis.start();
+  const killRedis = () => redis.kill();
 
   beforeAll(async () => {
     port = await freePort();
+    redis = ownRedis(port);
     await startRedis();
     server = await startTestServer(
       'pglite',
@@ -192,9 +204,9 @@ withRedis('Redis restarted without persistence during renders', () => {
   });
   afterAll(async () => {
     // A test that failed with Redis down: bring it back so the server can close its queue.
-    if (!redis) await startRedis();
+    if (!redis.running) await startRedis();
     await server?.stop();
-    if (redis) await killRedis();
+    if (redis.running) await killRedis();
   });
 
   test('every render reaches SUCCEEDED, and subscribers and polling see it', async () => {
@@ -244,6 +256,45 @@ withRedis('Redis restarted without persistence during renders', () => {
       expect(result.events[result.events.length - 1].renderProgress.status).toBe('SUCCEEDED');
     }
   });
+});
+
+withRedis('stopped while Redis is down', () => {
+  test('SIGTERM with a render running: the server still exits, cleanly, within seconds', async () => {
+    const redisPort = await freePort();
+    const redis = ownRedis(redisPort);
+    await redis.start();
+    const dataDir = mkdtempSync(join(tmpdir(), 'atelier-stop-'));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = spawnServer({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ATELIER_DATA_DIR: dataDir,
+      ATELIER_MODEL_DIR: MODEL_DIR,
+      ATELIER_ADMIN_TOKEN: OPERATOR,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      ATELIER_RENDER_CONCURRENCY: '1',
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await waitFor(() => server.output().includes('serving GraphQL'), 120_000, 'the server');
+      const { adminKey, request } = await setUpTenant(url);
+      const id = await request(100);
+      await waitForRender(url, adminKey, id, (n) => n.status === 'RUNNING');
+      await redis.kill();
+      const started = Date.now();
+      server.child.kill('SIGTERM');
+      // Every step that needs Redis gives up after its deadline (the queue, which lets running
+      // jobs finish, after 10 s; pub/sub and the rate limits after 1-2 s), and the rest closes.
+      expect(await server.exited).toBe(0);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(server.output()).not.toMatch(/shutdown took over/);
+    } finally {
+      server.child.kill('SIGKILL');
+      if (redis.running) await redis.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
 
 describe('a progress event lost on the way', () => {
