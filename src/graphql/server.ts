@@ -21,7 +21,8 @@ import type { Metrics } from '../observability/metrics';
 import type { WebSocketLimits } from '../main/config';
 import { schemaPath } from '../main/paths';
 import {
-  ConnectionCounter,
+  type ConnectionLease,
+  type ConnectionLimiter,
   QueryAnalyzer,
   rateLimitedError,
   refusalError,
@@ -124,8 +125,8 @@ function errorLogPlugin(logger: Logger): ApolloServerPlugin<GraphQLContext> {
 type WsExtra = {
   viewer?: Viewer;
   caller?: Caller;
-  /** Set once the connection counts against its caller's connection limit. */
-  counted?: boolean;
+  /** Held while the connection counts against its caller's connection limit. */
+  lease?: ConnectionLease;
   /** Per running operation id: its request id (logs) and cost (extensions.cost). */
   operations?: Map<string, { requestId: string; cost: number }>;
 };
@@ -134,6 +135,8 @@ export interface TransportLimits {
   query: QueryLimits;
   maxBatchSize: number;
   rateLimiter: RateLimiter;
+  /** Open graphql-ws connections per caller key (in Redis when scaled out: across processes). */
+  connectionLimiter: ConnectionLimiter;
   webSocket: WebSocketLimits;
 }
 
@@ -169,7 +172,7 @@ export async function createGraphQLTransport(options: {
   }
 
   const formatError = createErrorFormatter(logger);
-  const connections = new ConnectionCounter(limits.webSocket.maxConnectionsPerToken);
+  const connections = limits.connectionLimiter;
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: limits.webSocket.maxMessageBytes });
   const wsRefused = (code: string) => metrics.refusals.inc({ transport: 'websocket', code });
   /** 4429 (graphql-ws's "too many requests" range): the client should not retry at once. */
@@ -197,19 +200,25 @@ export async function createGraphQLTransport(options: {
         // Authenticated: the token now has its own bucket, which its operations and its
         // connection limit count against.
         const caller = rateLimiter.callerOf(authorization, address);
-        if (!connections.acquire(caller.key)) {
+        const lease = await connections.acquire(caller.key);
+        if (lease === null) {
           wsRefused('TOO_MANY_CONNECTIONS');
           closeRefused(ctx.extra.socket, `TOO_MANY_CONNECTIONS: at most ${connections.maxPerKey} per token`);
           return false;
         }
+        // Closed by the client meanwhile: onClose has run already, nothing would release it.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
+          lease.release();
+          return false;
+        }
         ctx.extra.caller = caller;
-        ctx.extra.counted = true;
+        ctx.extra.lease = lease;
         ctx.extra.operations = new Map();
         return true;
       },
       onClose: (ctx) => {
-        if (ctx.extra.counted && ctx.extra.caller) connections.release(ctx.extra.caller.key);
-        ctx.extra.counted = false;
+        ctx.extra.lease?.release();
+        ctx.extra.lease = undefined;
       },
       // The same checks as over HTTP (http-guard.ts), then the document parsed there is executed.
       onSubscribe: async (ctx, id, payload) => {

@@ -99,28 +99,3 @@ export function rateLimitMessage(retryAfterMs: number): string {
 export function rateLimitedError(retryAfterMs: number): GraphQLError {
   return new GraphQLError(rateLimitMessage(retryAfterMs), { extensions: { code: 'RATE_LIMITED', retryAfterMs } });
 }
-
-/** Open connections per caller key, in this process (each API process counts its own). */
-export class ConnectionCounter {
-  private readonly open = new Map<string, number>();
-
-  constructor(readonly maxPerKey: number) {}
-
-  /** Counts one more connection for `key`, or returns false when it already has the most. */
-  acquire(key: string): boolean {
-    const current = this.open.get(key) ?? 0;
-    if (current >= this.maxPerKey) return false;
-    this.open.set(key, current + 1);
-    return true;
-  }
-
-  release(key: string): void {
-    const current = this.open.get(key) ?? 0;
-    if (current <= 1) this.open.delete(key);
-    else this.open.set(key, current - 1);
-  }
-
-  count(key: string): number {
-    return this.open.get(key) ?? 0;
-  }
-}

@@ -12,7 +12,7 @@ import { createMetrics } from '../observability/metrics';
 import { answerClientErrors, createHttpApp } from '../http/http-app';
 import { createExpressServer } from '../http/express-server';
 import { createGraphQLTransport, type GraphQLTransport } from '../graphql/server';
-import { MemoryTokenBuckets, RateLimiter, RedisTokenBuckets } from '../limits';
+import { MemoryConnectionLimiter, MemoryTokenBuckets, RateLimiter, RedisConnectionLimiter, RedisTokenBuckets } from '../limits';
 import type { Config } from './config';
 import { loadSecrets } from './secrets';
 import { createServices, type Services } from './services';
@@ -186,11 +186,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (demo) demoSessions = new DemoSessions(services, demo, samples);
   }
 
-  // Rate-limit buckets: in Redis when there is one, so every API process shares them.
+  // Rate-limit buckets and WebSocket connection counts: in Redis when there is one, so every
+  // API process shares them.
   const rateLimiter = new RateLimiter(
     config.redisUrl ? new RedisTokenBuckets(config.redisUrl, config.rateKeyPrefix, logger) : new MemoryTokenBuckets(),
     config.rateLimits,
   );
+  const maxConnections = config.webSocket.maxConnectionsPerToken;
+  const connectionLimiter = config.redisUrl
+    ? new RedisConnectionLimiter(config.redisUrl, config.rateKeyPrefix, maxConnections, logger)
+    : new MemoryConnectionLimiter(maxConnections);
   let transport: GraphQLTransport | null = null;
   let httpServer: Server | null = null;
   let port = 0;
@@ -220,6 +225,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         query: { ...config.queryLimits, introspection: config.introspection ?? target.kind === 'embedded' },
         maxBatchSize: config.maxBatchSize,
         rateLimiter,
+        connectionLimiter,
         webSocket: config.webSocket,
       },
     });
@@ -256,7 +262,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           logger.debug({ step: name }, 'shutdown step done');
         };
         await step('http and websocket', () => transport?.close());
-        await step('rate limits', () => rateLimiter.close());
+        await step('rate limits', () => Promise.all([rateLimiter.close(), connectionLimiter.close()]));
         await step('sweeps', () => sweeps?.stop());
         await step('queue', () => queue.close());
         await step('engine', () => engine?.close());

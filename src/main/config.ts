@@ -113,9 +113,9 @@ const schema = z.object({
   ATELIER_RATE_ANONYMOUS_PER_S: number(0, 1_000_000, 5),
   /** Burst per remote address without a tenant token; default 30. */
   ATELIER_RATE_ANONYMOUS_BURST: int(1, 10_000_000, 30),
-  /** Prefix of the rate-limit keys in Redis (with REDIS_URL); default atelier:rate:. Processes sharing it share buckets. */
+  /** Prefix of the rate-limit and connection-count keys in Redis (with REDIS_URL); default atelier:rate:. Processes sharing it share buckets and counts. */
   ATELIER_RATE_KEY_PREFIX: variable(z.string().max(200).default('atelier:rate:')),
-  /** Most open graphql-ws connections per token (per remote address without one), per API process; default 20. More: closed with 4429. */
+  /** Most open graphql-ws connections per token (per remote address without one): across every API process with REDIS_URL, per process without; default 20. More: closed with 4429. */
   ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: int(1, 1_000_000, 20),
   /** Most subscriptions running at once on one graphql-ws connection; default 25. More: TOO_MANY_SUBSCRIPTIONS. */
   ATELIER_WS_MAX_SUBSCRIPTIONS: int(1, 10_000, 25),

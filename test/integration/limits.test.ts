@@ -3,7 +3,7 @@
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../support/server';
 import { createTenant } from '../support/graphql-client';
-import { post, wsOnce } from '../support/limits';
+import { openConnection, post, wsOnce } from '../support/limits';
 import { GRAPHQL_BODY_LIMIT } from '../../src/http/http-app';
 
 const LIMITS = {
@@ -143,18 +143,7 @@ describe('query limits', () => {
     });
 
     test('connections per token: the limit connects, one more is closed with 4429', async () => {
-      const open = (): Promise<{ socket: WebSocket; result: Promise<string> }> =>
-        new Promise((resolve) => {
-          const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
-          const result = new Promise<string>((done) => {
-            socket.on('message', (m) => done(JSON.parse(String(m)).type));
-            socket.on('close', (code) => done(`closed ${code}`));
-          });
-          socket.on('open', () => {
-            socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }));
-            resolve({ socket, result });
-          });
-        });
+      const open = () => openConnection(server.url, key);
       const sockets = [await open(), await open(), await open()];
       expect(await Promise.all(sockets.map((s) => s.result))).toEqual(['connection_ack', 'connection_ack', 'connection_ack']);
       const fourth = await open();

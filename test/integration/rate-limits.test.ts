@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../support/server';
 import { createShopperSession, createTenant } from '../support/graphql-client';
-import { post, wsOnce } from '../support/limits';
+import { openConnection, post, wsOnce } from '../support/limits';
 
 const TENANT = '{ tenant { id } }';
 
@@ -133,6 +133,33 @@ const redisUrl = process.env.TEST_REDIS_URL;
       expect(refused.body.errors[0].extensions.code).toBe('RATE_LIMITED');
       expect(refused.body.errors[0].extensions.retryAfterMs).toBeGreaterThan(0);
     } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  test('two API servers share one WebSocket connection limit per caller; a closed connection frees its place', async () => {
+    const prefix = `atelier-test:${randomBytes(6).toString('hex')}:`;
+    const env = { REDIS_URL: redisUrl!, ATELIER_RATE_KEY_PREFIX: prefix, ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: '3' };
+    const [a, b] = await Promise.all([startTestServer('pglite', env), startTestServer('pglite', env)]);
+    const opened: Awaited<ReturnType<typeof openConnection>>[] = [];
+    // Without a token (each test server has a database of its own, so no token is valid on both):
+    // counted per remote address, the same caller on both servers.
+    const open = async (server: TestServer) => {
+      const connection = await openConnection(server.url, null);
+      opened.push(connection);
+      return connection.result;
+    };
+    try {
+      expect([await open(a), await open(b), await open(a)]).toEqual(['connection_ack', 'connection_ack', 'connection_ack']);
+      expect(await open(b)).toBe('closed 4429');
+      expect(await open(a)).toBe('closed 4429');
+      // One closed on a: its place is free on b.
+      opened[0]!.socket.close();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await open(b)).toBe('connection_ack');
+      expect(await open(b)).toBe('closed 4429');
+    } finally {
+      for (const connection of opened) connection.socket.close();
       await Promise.all([a.stop(), b.stop()]);
     }
   });

@@ -65,3 +65,24 @@ export async function wsOnce(baseUrl: string, token: string | null, query: strin
     await client.dispose();
   }
 }
+
+export interface OpenedConnection {
+  socket: WebSocket;
+  /** The first message's type (connection_ack) or `closed <code>`. */
+  result: Promise<string>;
+}
+
+/** A raw graphql-ws socket that sends connection_init with `token` (null: none) and stays open. */
+export function openConnection(baseUrl: string, token: string | null): Promise<OpenedConnection> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    const result = new Promise<string>((done) => {
+      socket.on('message', (m) => done(JSON.parse(String(m)).type));
+      socket.on('close', (code) => done(`closed ${code}`));
+    });
+    socket.on('open', () => {
+      socket.send(JSON.stringify({ type: 'connection_init', payload: token ? { authorization: `Bearer ${token}` } : {} }));
+      resolve({ socket, result });
+    });
+  });
+}
