@@ -152,6 +152,26 @@ export class InferenceJobs {
 
   // ---- renders -----------------------------------------------------------------------
 
+  /** A render's garments with their reference caches, and its photo with its encoding: two independent chains. */
+  private async renderInputs(tenantId: string, render: Render): Promise<{ references: { category: Garment['category']; cache: Buffer }[]; person: { encoding: Buffer; image: Buffer } }> {
+    const references = this.deps.outfits.findItems(tenantId, [render.outfitId]).then(async (items) => {
+      const garments = await this.deps.garments.findByIds(tenantId, items.map((i) => i.garmentId));
+      const byId = new Map(garments.map((g) => [g.id, g]));
+      const outfit = items.map((item) => {
+        const garment = byId.get(item.garmentId);
+        if (!garment) throw new InferenceError('INVALID_REQUEST', 'a garment of the outfit no longer exists');
+        return garment;
+      });
+      return Promise.all(outfit.map(async (garment) => ({ category: garment.category, cache: await this.referenceCacheFor(tenantId, garment) })));
+    });
+    const person = this.deps.photos.findByIds(tenantId, [render.personPhotoId], null).then(([photo]) => {
+      if (!photo) throw new InferenceError('INVALID_REQUEST', 'the person photo no longer exists');
+      return this.personEncodingFor(tenantId, photo);
+    });
+    const [loaded, encoded] = await Promise.all([references, person]);
+    return { references: loaded, person: encoded };
+  }
+
   private publish(render: Render, fields: Omit<RenderEvent, 'render' | 'publishedAt'>): Promise<void> {
     return this.deps.pubsub.publish(
       progressChannel(render.tenantId, render.id),
@@ -206,30 +226,20 @@ export class InferenceJobs {
     }
     logger.info({ renderId, tenantId, attempt: render.attempts }, 'render started');
     const controller = new AbortController();
+    const started = performance.now();
+    // Side by side: on a busy process every await waits for a turn of the event loop (and, on
+    // the embedded database, for the queries queued before it), so a render's start takes as
+    // many turns as the longest chain here, not the sum of them.
+    const inputs = this.renderInputs(tenantId, render);
+    inputs.catch(() => undefined); // awaited below; this only keeps an early failure handled
     const stopListening = await this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), () => controller.abort());
     const previewKeys: string[] = [];
     // Step reports run one after another, so subscribers see steps in order.
     let reports = Promise.resolve();
     try {
-      await this.publish(render, { step: 0, totalSteps: render.steps, etaMs: null, preview: null, final: false });
-      const started = performance.now();
-      // Side by side: on a busy process every await waits for a turn of the event loop, so a
-      // render's start takes as many turns as the longest chain here, not the sum of them.
-      const [items, [photo]] = await Promise.all([
-        this.deps.outfits.findItems(tenantId, [render.outfitId]),
-        this.deps.photos.findByIds(tenantId, [render.personPhotoId], null),
-      ]);
-      if (!photo) throw new InferenceError('INVALID_REQUEST', 'the person photo no longer exists');
-      const garments = await this.deps.garments.findByIds(tenantId, items.map((i) => i.garmentId));
-      const byId = new Map(garments.map((g) => [g.id, g]));
-      const outfit = items.map((item) => {
-        const garment = byId.get(item.garmentId);
-        if (!garment) throw new InferenceError('INVALID_REQUEST', 'a garment of the outfit no longer exists');
-        return garment;
-      });
-      const [references, person] = await Promise.all([
-        Promise.all(outfit.map(async (garment) => ({ category: garment.category, cache: await this.referenceCacheFor(tenantId, garment) }))),
-        this.personEncodingFor(tenantId, photo),
+      const [, { references, person }] = await Promise.all([
+        this.publish(render, { step: 0, totalSteps: render.steps, etaMs: null, preview: null, final: false }),
+        inputs,
       ]);
       const referenceMs = performance.now() - started;
 
