@@ -4,6 +4,8 @@
  *   query   a garments page (first: 50, with reference caches) with a tenant API key, autocannon at
  *           64 connections (in its own thread), ~8 s alone and ~8 s while 2 renders run; and ~4 s
  *           alone with a unique variable per request, so the response cache never answers;
+ *           during the renders also: each render's start, from its RUNNING step-0 event to its
+ *           first step (renderStartToFirstStep*);
  *   fanout  1,000 graphql-ws clients (separate WebSocket connections, in their own thread) on one
  *           render's renderProgress; lag = client receipt time - the worker's publish time of the
  *           same step (publishedAt, read by ONE extra listener on server.pubsub).
@@ -441,6 +443,9 @@ async function main(): Promise<void> {
     const runningNow = new Set<string>();
     const unfinished = new Set<string>();
     const reportDelays: number[] = [];
+    /** Per render: when its RUNNING step-0 event was published (the worker took it up). */
+    const takenUpAt = new Map<string, number>();
+    const startDelays: number[] = [];
     const allDoneUnsub: (() => Promise<void>)[] = [];
     for (let slot = 0; slot < 2 * RENDERS_DURING_QUERY; slot += 1) {
       renderLoops.push(
@@ -454,6 +459,8 @@ async function main(): Promise<void> {
               void srv.pubsub
                 .subscribe(progressChannel(tenantId, rawId), (message) => {
                   const event = decodeEvent(message);
+                  if (event.render.status === 'RUNNING' && event.step === 0) takenUpAt.set(rawId, event.publishedAt);
+                  if (event.render.status === 'RUNNING' && event.step === 1 && measuring && takenUpAt.has(rawId)) startDelays.push(event.publishedAt - takenUpAt.get(rawId)!);
                   if (event.render.status === 'RUNNING' && event.step > 0) {
                     runningNow.add(rawId);
                     if (measuring) {
@@ -502,9 +509,16 @@ async function main(): Promise<void> {
     // Between one render's end and the next one's first step (request, start, preparation) a slot is empty.
     summary.rendersRunningMean = minRunning.length ? round(minRunning.reduce((a, b) => a + b, 0) / minRunning.length, 2) : 0;
     summary.renderStepsPerSecondDuringQuery = round(stepsDuring / QUERY_SECONDS, 1);
+    // A render's start under load: from its RUNNING step-0 event (the worker took it up) to its
+    // first step (inputs loaded, engine prepared, first denoiser call).
+    startDelays.sort((a, b) => a - b);
+    summary.renderStartToFirstStepP50MsDuringQuery = percentile(startDelays, 50);
+    summary.renderStartToFirstStepMaxMsDuringQuery = startDelays.length ? startDelays[startDelays.length - 1]! : 0;
+    summary.renderStartsMeasured = startDelays.length;
     log(`query during ${RENDERS_DURING_QUERY} renders: ${describe(during)}; server event-loop delay p99 ${summary.queryEventLoopP99MsDuringRenders} ms`);
     log(`renders during the window: ${stepsDuring} steps published (${summary.renderStepsPerSecondDuringQuery}/s over both), ${summary.rendersRunningMean} running on average (sampled every 250 ms, at least ${summary.rendersRunningMin}), ${rendersStarted} requested; ` +
       `step received on the server thread -> published: p50 ${summary.renderStepReportP50MsDuringQuery} ms p99 ${summary.renderStepReportP99MsDuringQuery} ms (a preview's blob write, then the publish; progress DB writes run beside)`);
+    log(`render start under load (RUNNING step 0 -> step 1): p50 ${summary.renderStartToFirstStepP50MsDuringQuery} ms, max ${summary.renderStartToFirstStepMaxMsDuringQuery} ms over ${startDelays.length} renders`);
     // Cancel what still runs, so the fanout starts from an idle worker.
     for (const id of [...unfinished]) await okRetry(url, key, CANCEL, { id });
     await Promise.race([Promise.all(renderLoops), sleep(30_000)]);

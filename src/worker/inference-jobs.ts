@@ -236,6 +236,11 @@ export class InferenceJobs {
     const previewKeys: string[] = [];
     // Step reports run one after another, so subscribers see steps in order.
     let reports = Promise.resolve();
+    // Previews are stored one after another beside the reports, never in their way: on a busy
+    // process a blob write takes several turns of the event loop, which held up each step
+    // event that carried a preview. A stored preview rides on the next step event published.
+    let previewWrites = Promise.resolve();
+    let storedPreview: RenderEvent['preview'] = null;
     try {
       const [, { references, person }] = await Promise.all([
         this.publish(render, { step: 0, totalSteps: render.steps, etaMs: null, preview: null, final: false }),
@@ -254,16 +259,20 @@ export class InferenceJobs {
           previews: true,
           previewIntervalMs: this.deps.previewIntervalMs ?? PREVIEW_INTERVAL_MS,
           onStep: (progress) => {
-            reports = reports.then(async () => {
-              let preview: RenderEvent['preview'] = null;
-              if (progress.preview) {
+            const made = progress.preview;
+            if (made) {
+              previewWrites = previewWrites.then(async () => {
                 // A key per preview: the same key would keep one URL, which browsers cache.
                 const key = `${previewPrefix}/${progress.step}`;
-                await this.deps.blobs.put(key, progress.preview.png, 'image/png');
+                await this.deps.blobs.put(key, made.png, 'image/png');
                 previewKeys.push(key);
                 if (previewKeys.length > PREVIEWS_KEPT) void this.deleteBlobs(previewKeys.splice(0, previewKeys.length - PREVIEWS_KEPT));
-                preview = { key, width: progress.preview.width, height: progress.preview.height };
-              }
+                storedPreview = { key, width: made.width, height: made.height };
+              }).catch((error: unknown) => logger.warn({ err: error, renderId }, 'preview write failed'));
+            }
+            reports = reports.then(async () => {
+              const preview = storedPreview;
+              storedPreview = null;
               running = { ...running, completedSteps: progress.step };
               await this.publish(running, { step: progress.step, totalSteps: progress.totalSteps, etaMs: progress.etaMs, preview, final: false });
               const now = Date.now();
@@ -282,6 +291,7 @@ export class InferenceJobs {
       );
       await reports;
       await writing;
+      await previewWrites;
       await this.deletePreviews(previewPrefix);
       const resultKey = `results/${tenantId}/${renderId}`;
       await this.deps.blobs.put(resultKey, result.image, 'image/png');
@@ -301,6 +311,7 @@ export class InferenceJobs {
       else await this.deps.blobs.delete(resultKey); // canceled in the last moment
     } catch (error) {
       await reports;
+      await previewWrites;
       await this.deletePreviews(previewPrefix);
       const current = await renders.find(tenantId, renderId);
       if (!current || current.status === 'CANCELED') return; // cancelRender published the final event

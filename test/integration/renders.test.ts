@@ -76,20 +76,21 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
   });
 
   test('a render streams its current state, every step and its final state, then completes', async () => {
-    const requested = await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, steps: 6, seed: 42 } });
+    // Enough steps for several previews: each rides on the first step event after it is stored.
+    const requested = await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, steps: 16, seed: 42 } });
     expect(requested.requestRender.userErrors).toEqual([]);
     const render = requested.requestRender.render;
-    expect(render).toMatchObject({ status: 'QUEUED', steps: 6, seed: 42, guidanceScale: 2.5 });
+    expect(render).toMatchObject({ status: 'QUEUED', steps: 16, seed: 42, guidanceScale: 2.5 });
     const client = wsClient(url, key);
     const result = await collect<any>(client, PROGRESS, { id: render.id, previews: true });
     await client.dispose();
     expect(result.errors).toBeUndefined();
     expect(result.completed).toBe(true);
     const events = result.events.map((e) => e.renderProgress);
-    expect(events[events.length - 1]).toMatchObject({ status: 'SUCCEEDED', step: 6, totalSteps: 6 });
+    expect(events[events.length - 1]).toMatchObject({ status: 'SUCCEEDED', step: 16, totalSteps: 16 });
     // every step arrives, in order, after the initial state
     const steps = events.filter((e) => e.status === 'RUNNING' && e.step > 0).map((e) => e.step);
-    expect(steps).toEqual([1, 2, 3, 4, 5, 6].filter((s) => s > (events[0].status === 'RUNNING' ? events[0].step : 0)));
+    expect(steps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1).filter((s) => s > (events[0].status === 'RUNNING' ? events[0].step : 0)));
     const withPreview = events.filter((e) => e.preview);
     expect(withPreview.length).toBeGreaterThan(1);
     // Each preview has its own URL (one URL would be cached by browsers), and once the render
@@ -100,7 +101,7 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     await waitUntil(async () => (await fetch(previewUrls[previewUrls.length - 1])).status, (status) => status === 404);
 
     const done = (await ok(url, key, RENDER, { id: render.id })).node;
-    expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 6, attempts: 1, resultExpired: false, error: null });
+    expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 16, attempts: 1, resultExpired: false, error: null });
     for (const field of ['queueMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'totalMs']) expect(done.timings[field]).toBeGreaterThanOrEqual(0);
     const image = await fetch(done.result.url);
     expect(image.headers.get('content-type')).toBe('image/png');

@@ -156,13 +156,13 @@ scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
     const { adminKey, photo, outfit } = await setUpTenant(a);
     const { render } = (await ok(a, adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: 100 }) { render { id } } }`, { o: outfit, p: photo })).requestRender;
     const renderUuid = Buffer.from(render.id, 'base64url').toString().split(':')[1]!;
-    // Killed as soon as its first step is published (a 100-step render may take under a second,
-    // less than polling the render would leave).
+    // Killed as soon as a step event with a preview (so one is in storage) is published: a
+    // 100-step render may take under a second, less than polling the render would leave.
     const client = wsClient(a, adminKey);
     let victim: ServerProcess | undefined;
     const killed = new Promise<void>((resolveKilled, rejectKilled) => {
-      void collect<any>(client, `subscription($id: ID!) { renderProgress(renderId: $id) { status step } }`, { id: render.id }, (event) => {
-        if (victim !== undefined || event.renderProgress.status !== 'RUNNING' || event.renderProgress.step < 1) return;
+      void collect<any>(client, `subscription($id: ID!) { renderProgress(renderId: $id, previews: true) { status step preview { url } } }`, { id: render.id }, (event) => {
+        if (victim !== undefined || event.renderProgress.status !== 'RUNNING' || event.renderProgress.preview === null) return;
         victim = workers.find((w) => w.output().includes(renderUuid));
         if (victim === undefined) {
           rejectKilled(new Error('no worker logged the render it runs'));
@@ -175,7 +175,7 @@ scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
     await killed;
     const interrupted = (await ok(a, adminKey, RENDER, { id: render.id })).node;
     expect(interrupted.completedSteps).toBeLessThan(100);
-    // The killed attempt's previews (its first step's at least) are in storage...
+    // The killed attempt's previews (the one it published at least) are in storage...
     const previewsRoot = join(dataDir, 'blobs', 'previews');
     const previewDirs = () => readdirSync(previewsRoot).map((tenant) => join(previewsRoot, tenant, renderUuid)).filter((dir) => existsSync(dir));
     expect(previewDirs().flatMap((dir) => readdirSync(dir)).length).toBeGreaterThan(0);
