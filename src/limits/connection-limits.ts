@@ -4,9 +4,8 @@
 // each process renews the leases of its own open connections, so the connections of a process
 // that died stop counting once their leases run out.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { settlesWithin } from '../common/deadline';
-import type { Logger } from '../observability/logger';
+import type { LimitsRedis } from './limits-redis';
 
 /** One counted connection; release it when the connection closes. */
 export interface ConnectionLease {
@@ -80,38 +79,36 @@ export interface RedisConnectionLimiterOptions {
 /**
  * Every API process sharing the Redis and key prefix counts against the same limit. When Redis
  * does not answer within 500 ms (or is down), connections are let in (fail open, as the rate
- * limits do) and a warning is logged at most every 10 s.
+ * limits do). The connection is the caller's to close.
  */
 export class RedisConnectionLimiter implements ConnectionLimiter {
-  private readonly redis: Redis;
   /** This process's counted connections: id -> Redis key. */
   private readonly held = new Map<string, string>();
   private readonly renewer: NodeJS.Timeout;
   private readonly leaseMs: number;
-  private lastWarning = 0;
 
   constructor(
-    url: string,
+    private readonly redis: LimitsRedis,
     private readonly prefix: string,
     readonly maxPerKey: number,
-    private readonly logger: Logger,
     options: RedisConnectionLimiterOptions = {},
   ) {
     this.leaseMs = options.leaseMs ?? 90_000;
-    this.redis = new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: 1, commandTimeout: 500, retryStrategy: (times: number) => Math.min(times * 200, 2000) });
-    this.redis.on('error', () => undefined);
-    this.redis.defineCommand('atelierAcquireConnection', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
-    this.redis.defineCommand('atelierRenewConnections', { lua: RENEW_SCRIPT });
+    redis.client.defineCommand('atelierAcquireConnection', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
+    redis.client.defineCommand('atelierRenewConnections', { lua: RENEW_SCRIPT });
     this.renewer = setInterval(() => void this.renew(), options.renewMs ?? 30_000);
     this.renewer.unref();
+  }
+
+  private get commands(): { atelierAcquireConnection: AcquireCommand; atelierRenewConnections: RenewCommand } {
+    return this.redis.client as unknown as { atelierAcquireConnection: AcquireCommand; atelierRenewConnections: RenewCommand };
   }
 
   async acquire(key: string): Promise<ConnectionLease | null> {
     const id = randomUUID();
     const redisKey = `${this.prefix}ws:${key}`;
     try {
-      const acquire = (this.redis as unknown as { atelierAcquireConnection: AcquireCommand }).atelierAcquireConnection.bind(this.redis);
-      if ((await acquire(redisKey, this.maxPerKey, this.leaseMs, id)) !== 1) return null;
+      if ((await this.commands.atelierAcquireConnection(redisKey, this.maxPerKey, this.leaseMs, id)) !== 1) return null;
     } catch (error) {
       this.warn(error);
     }
@@ -122,7 +119,7 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
         if (released) return;
         released = true;
         this.held.delete(id);
-        this.redis.zrem(redisKey, id).catch((error: unknown) => this.warn(error));
+        this.redis.client.zrem(redisKey, id).catch((error: unknown) => this.warn(error));
       },
     };
   }
@@ -131,29 +128,21 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
     if (this.held.size === 0) return;
     const entries = [...this.held];
     try {
-      const renew = (this.redis as unknown as { atelierRenewConnections: RenewCommand }).atelierRenewConnections.bind(this.redis);
-      await renew(entries.length, ...entries.map(([, key]) => key), this.leaseMs, ...entries.map(([id]) => id));
+      await this.commands.atelierRenewConnections(entries.length, ...entries.map(([, key]) => key), this.leaseMs, ...entries.map(([id]) => id));
     } catch (error) {
       this.warn(error);
     }
   }
 
   private warn(error: unknown): void {
-    if (Date.now() - this.lastWarning > 10_000) {
-      this.lastWarning = Date.now();
-      this.logger.warn({ err: error }, 'connection limits in Redis unavailable: WebSocket connections are not limited meanwhile');
-    }
+    this.redis.warn(error, 'WebSocket connections are');
   }
 
-  /** Forgets this process's connections in Redis (they are closing), then quits. */
+  /** Forgets this process's connections in Redis (they are closing); at most 2 s. */
   async close(): Promise<void> {
     clearInterval(this.renewer);
     const entries = [...this.held];
     this.held.clear();
-    const work = (async () => {
-      if (entries.length > 0) await Promise.allSettled(entries.map(([id, key]) => this.redis.zrem(key, id)));
-      await this.redis.quit();
-    })();
-    if (!(await settlesWithin(work, 2_000))) this.redis.disconnect();
+    if (entries.length > 0) await settlesWithin(Promise.allSettled(entries.map(([id, key]) => this.redis.client.zrem(key, id))), 2_000);
   }
 }

@@ -6,3 +6,4 @@ export * from './query-cost';
 export * from './rate-limits';
 export * from './token-buckets';
 export * from './connection-limits';
+export * from './limits-redis';

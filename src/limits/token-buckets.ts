@@ -1,9 +1,7 @@
 // Token buckets: each key holds up to `burst` tokens and regains `perSecond` of them every
 // second; a request takes one (a batch, one per operation). In memory for one process, or in
 // Redis (one Lua script, Redis's own clock) so every API process shares the same buckets.
-import { Redis } from 'ioredis';
-import { settlesWithin } from '../common/deadline';
-import type { Logger } from '../observability/logger';
+import type { LimitsRedis } from './limits-redis';
 
 export interface BucketSpec {
   /** Tokens regained per second. */
@@ -93,44 +91,27 @@ type TakeCommand = (key: string, perSecond: number, burst: number, count: number
 
 /**
  * Buckets in Redis, shared by every process using the same Redis and key prefix. When Redis
- * does not answer within 500 ms (or is down), requests are allowed (fail open) and a warning
- * is logged at most every 10 s: an outage of Redis must not take the API down with it.
+ * does not answer within 500 ms (or is down), requests are allowed (fail open): an outage of
+ * Redis must not take the API down with it. The connection is the caller's to close.
  */
 export class RedisTokenBuckets implements TokenBuckets {
-  private readonly redis: Redis;
-  private lastWarning = 0;
-
   constructor(
-    url: string,
+    private readonly redis: LimitsRedis,
     private readonly prefix: string,
-    private readonly logger: Logger,
   ) {
-    this.redis = new Redis(url, {
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: 1,
-      commandTimeout: 500,
-      retryStrategy: (times: number) => Math.min(times * 200, 2000),
-    });
-    this.redis.on('error', () => undefined);
-    this.redis.defineCommand('atelierTakeTokens', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    redis.client.defineCommand('atelierTakeTokens', { numberOfKeys: 1, lua: TAKE_SCRIPT });
   }
 
   async take(key: string, spec: BucketSpec, count = 1): Promise<TakeResult> {
     try {
-      const command = (this.redis as unknown as { atelierTakeTokens: TakeCommand }).atelierTakeTokens.bind(this.redis);
-      const [allowed, retryAfterMs] = await command(`${this.prefix}${key}`, spec.perSecond, spec.burst, count);
+      const client = this.redis.client as unknown as { atelierTakeTokens: TakeCommand };
+      const [allowed, retryAfterMs] = await client.atelierTakeTokens(`${this.prefix}${key}`, spec.perSecond, spec.burst, count);
       return { allowed: allowed === 1, retryAfterMs: allowed === 1 ? 0 : Math.max(1, retryAfterMs) };
     } catch (error) {
-      if (Date.now() - this.lastWarning > 10_000) {
-        this.lastWarning = Date.now();
-        this.logger.warn({ err: error }, 'rate limit buckets in Redis unavailable: requests are not rate limited meanwhile');
-      }
+      this.redis.warn(error, 'requests are');
       return { allowed: true, retryAfterMs: 0 };
     }
   }
 
-  /** A polite QUIT, or, when Redis does not answer within 2 s, the connection dropped. */
-  async close(): Promise<void> {
-    if (!(await settlesWithin(this.redis.quit(), 2_000))) this.redis.disconnect();
-  }
+  async close(): Promise<void> {}
 }

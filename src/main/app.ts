@@ -12,7 +12,7 @@ import { createMetrics } from '../observability/metrics';
 import { answerClientErrors, createHttpApp } from '../http/http-app';
 import { createExpressServer } from '../http/express-server';
 import { createGraphQLTransport, type GraphQLTransport } from '../graphql/server';
-import { MemoryConnectionLimiter, MemoryTokenBuckets, RateLimiter, RedisConnectionLimiter, RedisTokenBuckets } from '../limits';
+import { LimitsRedis, MemoryConnectionLimiter, MemoryTokenBuckets, RateLimiter, RedisConnectionLimiter, RedisTokenBuckets } from '../limits';
 import type { Config } from './config';
 import { loadSecrets } from './secrets';
 import { createServices, type Services } from './services';
@@ -186,15 +186,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (demo) demoSessions = new DemoSessions(services, demo, samples);
   }
 
-  // Rate-limit buckets and WebSocket connection counts: in Redis when there is one, so every
-  // API process shares them.
-  const rateLimiter = new RateLimiter(
-    config.redisUrl ? new RedisTokenBuckets(config.redisUrl, config.rateKeyPrefix, logger) : new MemoryTokenBuckets(),
-    config.rateLimits,
-  );
+  // Rate-limit buckets and WebSocket connection counts: in Redis when there is one (over one
+  // connection), so every API process shares them.
+  const limitsRedis = config.redisUrl ? new LimitsRedis(config.redisUrl, logger) : null;
+  const rateLimiter = new RateLimiter(limitsRedis ? new RedisTokenBuckets(limitsRedis, config.rateKeyPrefix) : new MemoryTokenBuckets(), config.rateLimits);
   const maxConnections = config.webSocket.maxConnectionsPerToken;
-  const connectionLimiter = config.redisUrl
-    ? new RedisConnectionLimiter(config.redisUrl, config.rateKeyPrefix, maxConnections, logger)
+  const connectionLimiter = limitsRedis
+    ? new RedisConnectionLimiter(limitsRedis, config.rateKeyPrefix, maxConnections)
     : new MemoryConnectionLimiter(maxConnections);
   let transport: GraphQLTransport | null = null;
   let httpServer: Server | null = null;
@@ -262,7 +260,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           logger.debug({ step: name }, 'shutdown step done');
         };
         await step('http and websocket', () => transport?.close());
-        await step('rate limits', () => Promise.all([rateLimiter.close(), connectionLimiter.close()]));
+        await step('limits', async () => {
+          await Promise.all([rateLimiter.close(), connectionLimiter.close()]);
+          await limitsRedis?.close();
+        });
         await step('sweeps', () => sweeps?.stop());
         await step('queue', () => queue.close());
         await step('engine', () => engine?.close());

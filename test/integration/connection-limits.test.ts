@@ -2,7 +2,7 @@
 // several processes share one count per key; a process that dies without releasing stops
 // counting once its leases run out, while a live one keeps its connections counted by renewing.
 import { randomBytes } from 'node:crypto';
-import { MemoryConnectionLimiter, RedisConnectionLimiter, type ConnectionLease } from '../../src/limits';
+import { LimitsRedis, MemoryConnectionLimiter, RedisConnectionLimiter, type ConnectionLease } from '../../src/limits';
 import { createLogger } from '../../src/observability/logger';
 
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -22,13 +22,18 @@ test('in memory: at most maxPerKey per key; a lease released twice frees one pla
 });
 
 (redisUrl ? describe : describe.skip)('in Redis', () => {
-  const limiters: RedisConnectionLimiter[] = [];
+  // Each limiter stands for a process of its own, with its own connection.
+  const opened: { redis: LimitsRedis; limiter: RedisConnectionLimiter }[] = [];
   const limiter = (prefix: string, options: { leaseMs: number; renewMs: number }) => {
-    const created = new RedisConnectionLimiter(redisUrl!, prefix, 3, logger, options);
-    limiters.push(created);
+    const redis = new LimitsRedis(redisUrl!, logger);
+    const created = new RedisConnectionLimiter(redis, prefix, 3, options);
+    opened.push({ redis, limiter: created });
     return created;
   };
-  afterAll(() => Promise.all(limiters.map((l) => l.close())));
+  afterAll(() => Promise.all(opened.map(async ({ redis, limiter: l }) => {
+    await l.close();
+    await redis.close();
+  })));
 
   test('processes share the count; a released lease frees its place at once', async () => {
     const prefix = `atelier-test:${randomBytes(6).toString('hex')}:`;
