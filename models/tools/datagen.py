@@ -538,19 +538,19 @@ def random_outfit(rng):
     return o
 
 
-def change_outfit(rng, a, max_refs=3):
-    """Outfit B from A: replaces 1..max_refs categories (or adds shoes/bag).
-    Returns (B, new categories in canonical order)."""
+def change_outfit(rng, a, max_refs=4):
+    """Outfit B from A: replaces 1..max_refs categories (or adds shoes / a bag).
+    A valid outfit holds at most four garments (top, bottom, shoes, bag), so four is the most
+    that can change at once. Returns (B, new categories in canonical order)."""
     for _ in range(50):
         b = dict(a)
         new = []
-        actions = []
         if "DRESS" in a:
-            actions += ["DRESS", "TOPBOTTOM"]
+            actions = ["DRESS", "TOPBOTTOM"]
         else:
-            actions += ["TOP", "BOTTOM", "DRESS"]
+            actions = ["TOP", "BOTTOM", "DRESS"]
         actions += ["SHOES", "BAG"]
-        k = int(rng.integers(1, 4))
+        k = int(rng.integers(1, 5))
         chosen = list(rng.permutation(actions)[:k])
         if "DRESS" in chosen and any(x in chosen for x in ("TOP", "BOTTOM", "TOPBOTTOM")):
             chosen.remove("DRESS")
@@ -576,7 +576,7 @@ def change_outfit(rng, a, max_refs=3):
     return b, ["SHOES"]
 
 
-def make_example(rng, max_refs=3):
+def make_example(rng, max_refs=4):
     """One training example.
     Returns dict: src [H,W,3] u8, tgt [H,W,3] u8, refs [S,H,W,3] u8, cats [S] int,
     mask [H,W] bool, src_lab, tgt_lab."""
