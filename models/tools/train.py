@@ -176,6 +176,7 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--tiny", action="store_true", help="tiny widths: a smoke test of the whole script")
     ap.add_argument("--weights-out", default=None, help="write the EMA weights (float16 state dict) here at the end")
+    ap.add_argument("--init", default=None, help="start a fresh run from these weights (a float16 state dict or a checkpoint)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -207,6 +208,12 @@ def main():
         examples = ck.get("examples", step * args.batch)
         torch.set_rng_state(ck["torch_rng"])
         print(f"resumed step {step} elapsed {elapsed/60:.1f} min", flush=True)
+    elif args.init:
+        w = torch.load(args.init, map_location="cpu")
+        w = w.get("ema", w)
+        model.load_state_dict({k: v.float() for k, v in w.items()})
+        ema.load_state_dict(model.state_dict())
+        print(f"initialised from {args.init}", flush=True)
     nparam = sum(p.numel() for p in model.parameters())
     print(f"params {nparam} batch {args.batch} budget {args.minutes} min pred {PRED} device {dev} "
           f"workers {args.workers} threads {args.threads}", flush=True)
