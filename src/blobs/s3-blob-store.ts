@@ -92,8 +92,9 @@ export class S3BlobStore implements BlobStore {
       maxAttempts: 3,
       requestHandler: {
         connectionTimeout: 5_000,
-        // Until the response's headers; a body that stalls for socketTimeout fails the stream.
-        requestTimeout: 30_000,
+        // Until the answer's headers, an upload of the largest blob included; a connection on
+        // which nothing moves for socketTimeout fails sooner (a body being streamed too).
+        requestTimeout: 120_000,
         throwOnRequestTimeout: true,
         socketTimeout: 60_000,
         // Served downloads hold a connection while the client reads: more than the SDK's 50.
@@ -166,6 +167,7 @@ export class S3BlobStore implements BlobStore {
     } while (continuationToken !== undefined);
   }
 
+  /** A HEAD answer has no error code: a missing bucket reads as a missing blob here (checkBucket tells them apart). */
   async exists(key: string): Promise<boolean> {
     const objectKey = this.objectKey(key);
     try {
