@@ -65,6 +65,7 @@ const ACCESS_DENIED = new Set([
   'InvalidToken',
   'SignatureDoesNotMatch',
 ]);
+
 export class S3BlobStore implements BlobStore {
   private readonly client: S3Client;
   private readonly bucket: string;
