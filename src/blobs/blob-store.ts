@@ -1,19 +1,33 @@
 /**
  * Blob storage contract (uploaded photos, garment images, renders) and the key
  * rules every implementation shares, so a file store and an S3-compatible
- * store accept exactly the same keys.
+ * store accept exactly the same keys and fail with the same codes.
  */
+import type { Readable } from 'node:stream';
 
 export interface StoredBlob {
   data: Buffer;
   contentType: string;
 }
 
+/** A blob being read: its bytes arrive on `body`, which the caller must read to the end or destroy. */
+export interface BlobReadStream {
+  body: Readable;
+  contentType: string;
+  byteLength: number;
+}
+
 export interface BlobStore {
-  /** Stores (or replaces) a blob. Readers see the old or the new blob, never a partial one. */
+  /** Stores (or replaces) a blob of at most maxBlobBytes. Readers see the old or the new blob, never a partial one. */
   put(key: string, data: Buffer, contentType: string): Promise<void>;
-  /** The blob, or null when there is none under that key. */
+  /** The blob, or null when there is none under that key. A blob over maxBlobBytes is refused (BLOB_TOO_LARGE), never buffered. */
   get(key: string): Promise<StoredBlob | null>;
+  /**
+   * The blob as a stream (for serving it without holding it in memory), or null when there
+   * is none. The bytes are those of one version, even if the blob is replaced meanwhile; a
+   * failure half-way destroys `body` with an error.
+   */
+  getStream(key: string): Promise<BlobReadStream | null>;
   /** Removes the blob; removing a missing blob is not an error. */
   delete(key: string): Promise<void>;
   /** Removes every blob whose key starts with `prefix/` (`prefix` is a valid key); none there is not an error. */
@@ -21,20 +35,53 @@ export interface BlobStore {
   exists(key: string): Promise<boolean>;
 }
 
-export type BlobStoreErrorCode = 'INVALID_BLOB_KEY' | 'INVALID_CONTENT_TYPE' | 'UNSAFE_BLOB_PATH' | 'CORRUPT_BLOB';
+export type BlobStoreErrorCode =
+  | 'INVALID_BLOB_KEY'
+  | 'INVALID_CONTENT_TYPE'
+  | 'UNSAFE_BLOB_PATH'
+  | 'CORRUPT_BLOB'
+  /** Over the store's maxBlobBytes: refused by put, and by get rather than buffered. */
+  | 'BLOB_TOO_LARGE'
+  /** The configured bucket does not exist. */
+  | 'BUCKET_NOT_FOUND'
+  /** The storage refused the credentials or the operation (no credentials, wrong key, a policy). */
+  | 'STORE_ACCESS_DENIED'
+  /** The storage did not answer, or failed, after the client's retries. */
+  | 'STORE_UNAVAILABLE';
 
-/** A programming or deployment fault (bad key, tampered storage): thrown, never returned to API users. */
+/**
+ * A programming or deployment fault (bad key, tampered storage, a bucket missing or refusing):
+ * thrown, never returned to API users. The message says what to check.
+ */
 export class BlobStoreError extends Error {
   constructor(
     readonly code: BlobStoreErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'BlobStoreError';
   }
 }
 
 export const MAX_BLOB_KEY_LENGTH = 200;
+
+/**
+ * Default largest blob, in bytes (256 MiB): far above any image (10 MB) or reference cache,
+ * and a bound on what one get() may buffer when something else wrote the storage.
+ */
+export const DEFAULT_MAX_BLOB_BYTES = 256 * 1024 * 1024;
+
+export function assertBlobSize(key: string, byteLength: number, maxBlobBytes: number): void {
+  if (byteLength > maxBlobBytes) {
+    throw new BlobStoreError('BLOB_TOO_LARGE', `Blob ${JSON.stringify(key)} is ${byteLength} bytes; the store holds at most ${maxBlobBytes}.`);
+  }
+}
+
+/** Blobs are Buffers; anything else is a programming error. */
+export function assertBlobData(data: unknown): asserts data is Buffer {
+  if (!Buffer.isBuffer(data)) throw new TypeError('Blob data must be a Buffer.');
+}
 
 // Slash-separated segments of lower-case letters, digits, '_' and '-', each
 // starting with a letter or digit: no dots at all (so no '..'), no leading,

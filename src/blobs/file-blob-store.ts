@@ -19,32 +19,53 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   BlobStoreError,
+  DEFAULT_MAX_BLOB_BYTES,
+  assertBlobData,
+  assertBlobSize,
   assertValidBlobKey,
   assertValidContentType,
+  type BlobReadStream,
   type BlobStore,
   type StoredBlob,
 } from './blob-store';
 
 const MAGIC = Buffer.from('ATBLOB1\n', 'latin1');
 const BLOB_SUFFIX = '.blob';
+// The header holds only the content type (at most 200 characters): anything longer is damage.
+const MAX_HEADER_BYTES = 4096;
 
 interface BlobLocation {
   segments: string[];
   fileName: string;
 }
 
+interface OpenBlobFile {
+  handle: fs.FileHandle;
+  dataStart: number;
+  byteLength: number;
+  contentType: string;
+}
+
+export interface FileBlobStoreOptions {
+  /** Largest blob in bytes; default DEFAULT_MAX_BLOB_BYTES (256 MiB). Larger: BLOB_TOO_LARGE. */
+  maxBlobBytes?: number;
+}
+
 export class FileBlobStore implements BlobStore {
   private readonly root: string;
+  private readonly maxBlobBytes: number;
 
   /** `rootDir` is created on the first write if missing. */
-  constructor(rootDir: string) {
+  constructor(rootDir: string, options: FileBlobStoreOptions = {}) {
     this.root = path.resolve(rootDir);
+    this.maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
   }
 
   async put(key: string, data: Buffer, contentType: string): Promise<void> {
     const location = this.locate(key);
     assertValidContentType(contentType);
-    if (!Buffer.isBuffer(data)) throw new TypeError('Blob data must be a Buffer.');
+    assertBlobData(data);
+    assertBlobSize(key, data.length, this.maxBlobBytes);
     const dir = await this.openDirectories(location.segments, { create: true });
     if (dir === null) throw new Error('unreachable: directories are created');
     const target = path.join(dir, location.fileName);
@@ -73,25 +94,24 @@ export class FileBlobStore implements BlobStore {
   }
 
   async get(key: string): Promise<StoredBlob | null> {
-    const location = this.locate(key);
-    const dir = await this.openDirectories(location.segments, { create: false });
-    if (dir === null) return null;
-    let handle: fs.FileHandle;
+    const file = await this.openBlobFile(key);
+    if (file === null) return null;
     try {
-      handle = await fs.open(path.join(dir, location.fileName), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return null;
-      if (errorCode(error) === 'ELOOP') throw unsafe(key);
-      throw error;
-    }
-    let content: Buffer;
-    try {
-      if (!(await handle.stat()).isFile()) throw unsafe(key);
-      content = await handle.readFile();
+      assertBlobSize(key, file.byteLength, this.maxBlobBytes);
+      const data = await readExactly(file.handle, file.byteLength, file.dataStart, key);
+      return { data, contentType: file.contentType };
     } finally {
-      await handle.close();
+      await file.handle.close();
     }
-    return decodeBlobFile(key, content);
+  }
+
+  async getStream(key: string): Promise<BlobReadStream | null> {
+    const file = await this.openBlobFile(key);
+    if (file === null) return null;
+    // The open descriptor keeps reading the version it opened, even if a put renames another over it.
+    // The stream owns the handle from here: it closes it at the end or when destroyed.
+    const body = file.handle.createReadStream({ start: file.dataStart });
+    return { body, contentType: file.contentType, byteLength: file.byteLength };
   }
 
   async delete(key: string): Promise<void> {
@@ -119,6 +139,30 @@ export class FileBlobStore implements BlobStore {
     const stats = await lstatOrNull(path.join(dir, location.fileName));
     if (stats?.isSymbolicLink()) throw unsafe(key);
     return stats?.isFile() ?? false;
+  }
+
+  /** The blob file opened (no link followed) with its header read, or null when there is none. The caller closes the handle. */
+  private async openBlobFile(key: string): Promise<OpenBlobFile | null> {
+    const location = this.locate(key);
+    const dir = await this.openDirectories(location.segments, { create: false });
+    if (dir === null) return null;
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(path.join(dir, location.fileName), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return null;
+      if (errorCode(error) === 'ELOOP') throw unsafe(key);
+      throw error;
+    }
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw unsafe(key);
+      const header = await readBlobHeader(handle, stats.size, key);
+      return { handle, ...header, byteLength: stats.size - header.dataStart };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
   }
 
   private locate(key: string): BlobLocation {
@@ -174,21 +218,38 @@ export class FileBlobStore implements BlobStore {
   }
 }
 
-function decodeBlobFile(key: string, content: Buffer): StoredBlob {
+/** Reads and checks the magic and the JSON header: where the bytes start, and their content type. */
+async function readBlobHeader(handle: fs.FileHandle, fileSize: number, key: string): Promise<{ dataStart: number; contentType: string }> {
   const corrupt = () => new BlobStoreError('CORRUPT_BLOB', `Blob ${JSON.stringify(key)} has an unreadable header.`);
-  if (content.length < MAGIC.length + 4 || !content.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt();
-  const headerLength = content.readUInt32BE(MAGIC.length);
-  const dataStart = MAGIC.length + 4 + headerLength;
-  if (dataStart > content.length) throw corrupt();
+  const prefixLength = MAGIC.length + 4;
+  if (fileSize < prefixLength) throw corrupt();
+  const prefix = await readExactly(handle, prefixLength, 0, key);
+  if (!prefix.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt();
+  const headerLength = prefix.readUInt32BE(MAGIC.length);
+  const dataStart = prefixLength + headerLength;
+  if (headerLength > MAX_HEADER_BYTES || dataStart > fileSize) throw corrupt();
   let header: unknown;
   try {
-    header = JSON.parse(content.subarray(MAGIC.length + 4, dataStart).toString('utf8'));
-  } catch {
+    header = JSON.parse((await readExactly(handle, headerLength, prefixLength, key)).toString('utf8'));
+  } catch (error) {
+    if (error instanceof BlobStoreError) throw error;
     throw corrupt();
   }
   const contentType = (header as { contentType?: unknown } | null)?.contentType;
   if (typeof contentType !== 'string') throw corrupt();
-  return { data: content.subarray(dataStart), contentType };
+  return { dataStart, contentType };
+}
+
+/** `length` bytes from `position`; a file shorter than that is corrupt (it never shrinks: puts rename a new file in). */
+async function readExactly(handle: fs.FileHandle, length: number, position: number, key: string): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) throw new BlobStoreError('CORRUPT_BLOB', `Blob ${JSON.stringify(key)} is shorter than its file said.`);
+    filled += bytesRead;
+  }
+  return buffer;
 }
 
 async function lstatOrNull(target: string) {

@@ -1,10 +1,12 @@
 /**
  * HTTP adapter serving blobs behind signed URLs: GET <basePath>/*key?exp=&sig=.
  * The signature is checked before the store is touched, so unsigned requests
- * cost nothing and learn nothing about which blobs exist.
+ * cost nothing and learn nothing about which blobs exist. Bytes are streamed
+ * from the store (a file, or an S3 object) to the client, never held whole.
  */
+import { pipeline } from 'node:stream/promises';
 import express from 'express';
-import { BlobStoreError, type BlobStore } from './blob-store';
+import { BlobStoreError, type BlobReadStream, type BlobStore, type BlobStoreErrorCode } from './blob-store';
 import type { UrlSigner } from './signed-url';
 
 export interface FileRouterOptions {
@@ -17,6 +19,8 @@ export interface FileRouterOptions {
   maxAgeSeconds?: number;
   /** Clock, for tests. Default: the system clock. */
   now?: () => Date;
+  /** Told of storage failures (answered 503) and of streams that broke half-way; default: nobody. */
+  onStoreError?: (error: unknown, key: string) => void;
 }
 
 export function createFileRouter(options: FileRouterOptions): express.Router {
@@ -36,13 +40,20 @@ export function createFileRouter(options: FileRouterOptions): express.Router {
       else refuse(res, 403, 'LINK_INVALID', 'The link is invalid.');
       return;
     }
-    let blob;
+    let blob: BlobReadStream | null;
     try {
-      blob = await store.get(key);
+      blob = await store.getStream(key);
     } catch (error) {
+      if (!(error instanceof BlobStoreError)) throw error;
       // A signed but unusable key (tampered storage): as good as missing to the client.
-      if (error instanceof BlobStoreError) blob = null;
-      else throw error;
+      if (UNUSABLE_BLOB.has(error.code)) blob = null;
+      else {
+        // The storage is missing, refusing or down: the link itself is fine, so the client may retry.
+        options.onStoreError?.(error, key);
+        res.set('Retry-After', '5');
+        refuse(res, 503, 'SERVICE_UNAVAILABLE', 'The image storage is unavailable; try again shortly.');
+        return;
+      }
     }
     if (blob === null) {
       refuse(res, 404, 'NOT_FOUND', 'Not found.');
@@ -51,16 +62,35 @@ export function createFileRouter(options: FileRouterOptions): express.Router {
     const secondsLeft = Math.floor(Number(exp) - at.getTime() / 1000);
     res.status(200).set({
       'Content-Type': blob.contentType,
-      'Content-Length': String(blob.data.length),
+      'Content-Length': String(blob.byteLength),
       'Cache-Control': `private, max-age=${Math.max(0, Math.min(maxAgeSeconds, secondsLeft))}`,
       'X-Content-Type-Options': 'nosniff',
       // Blobs are data, never documents: opened directly, nothing in them may run.
       'Content-Security-Policy': "default-src 'none'; sandbox",
     });
-    res.end(blob.data);
+    if (req.method === 'HEAD') {
+      blob.body.destroy();
+      res.end();
+      return;
+    }
+    try {
+      // Destroys both sides when either fails: a client that leaves releases the store's stream.
+      await pipeline(blob.body, res);
+    } catch (error) {
+      // Headers are gone: the client sees a body shorter than its Content-Length.
+      if (!isClientGone(error)) options.onStoreError?.(error, key);
+    }
   });
 
   return router;
+}
+
+// Codes that mean "no usable blob under this key": anything else is the storage failing.
+const UNUSABLE_BLOB: ReadonlySet<BlobStoreErrorCode> = new Set(['INVALID_BLOB_KEY', 'UNSAFE_BLOB_PATH', 'CORRUPT_BLOB']);
+
+function isClientGone(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 // Express 5 gives a wildcard parameter as its decoded path segments.
@@ -71,6 +101,11 @@ function routeKey(params: Record<string, unknown>): string | null {
 }
 
 /** Refusals are JSON, { error: { code, message } }, like every other HTTP error of the API. */
-function refuse(res: express.Response, status: 403 | 404, code: 'LINK_INVALID' | 'LINK_EXPIRED' | 'NOT_FOUND', message: string): void {
+function refuse(
+  res: express.Response,
+  status: 403 | 404 | 503,
+  code: 'LINK_INVALID' | 'LINK_EXPIRED' | 'NOT_FOUND' | 'SERVICE_UNAVAILABLE',
+  message: string,
+): void {
   res.status(status).set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }).json({ error: { code, message } });
 }

@@ -1,9 +1,10 @@
 // The demo tenant: created through the ordinary services (as the operator, then with the
 // tenant's own ADMIN key), with the model package's sample garments and person photos. Its
-// API key is stored hashed like any other, so the credentials are also kept in the data
-// directory (demo.json, mode 0600) to be printed on every start, like the operator token.
+// API key is stored hashed like any other, so the credentials are also kept (a keeper, below)
+// to be printed on every start, like the operator token, and used by every API process.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BlobStore } from '../blobs';
 import type { Services } from '../main/services';
 import type { Logger } from '../observability/logger';
 import type { DemoSamples } from './demo-samples';
@@ -16,6 +17,45 @@ export interface DemoCredentials {
 
 export const DEMO_TENANT_NAME = 'Atelier demo';
 const fileName = 'demo.json';
+const blobKey = 'demo/credentials';
+
+/** Where the demo's credentials are kept between starts, and shared by the API processes. */
+export interface DemoCredentialsKeeper {
+  /** The credentials kept by an earlier seeding, or null. */
+  read(): Promise<DemoCredentials | null>;
+  write(credentials: DemoCredentials): Promise<void>;
+}
+
+/** demo.json in the data directory (mode 0600): the embedded default, and processes sharing that directory. */
+export function demoCredentialsFile(dataDir: string): DemoCredentialsKeeper {
+  const path = join(dataDir, fileName);
+  return {
+    read: async () => (existsSync(path) ? parseCredentials(readFileSync(path, 'utf8')) : null),
+    write: async (credentials) => {
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+    },
+  };
+}
+
+/**
+ * A blob of the blob store: processes that share nothing but the store (S3) see the same demo.
+ * No link is ever signed for this key, so it is as private as the bucket.
+ */
+export function demoCredentialsBlob(blobs: BlobStore): DemoCredentialsKeeper {
+  return {
+    read: async () => {
+      const blob = await blobs.get(blobKey);
+      return blob ? parseCredentials(blob.data.toString('utf8')) : null;
+    },
+    write: (credentials) => blobs.put(blobKey, Buffer.from(JSON.stringify(credentials), 'utf8'), 'application/json'),
+  };
+}
+
+function parseCredentials(text: string): DemoCredentials | null {
+  const parsed = JSON.parse(text) as Partial<DemoCredentials>;
+  return typeof parsed.tenantId === 'string' && typeof parsed.apiKey === 'string' ? { tenantId: parsed.tenantId, apiKey: parsed.apiKey } : null;
+}
 
 /**
  * Whether this start creates the demo tenant (when it does not exist yet). `forced`: the
@@ -31,19 +71,11 @@ export function demoWanted(
   return setting === 'auto' && start.firstStart && start.embedded && !start.databaseOverridden;
 }
 
-/** The credentials kept by an earlier seeding, or null. */
-export function readDemoCredentials(dataDir: string): DemoCredentials | null {
-  const path = join(dataDir, fileName);
-  if (!existsSync(path)) return null;
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DemoCredentials>;
-  return typeof parsed.tenantId === 'string' && typeof parsed.apiKey === 'string' ? { tenantId: parsed.tenantId, apiKey: parsed.apiKey } : null;
-}
-
 /** Creates the demo tenant, its garments (their caches are enqueued as usual) and person photos. */
 export async function seedDemoTenant(
   services: Services,
   samples: DemoSamples,
-  dataDir: string,
+  keeper: DemoCredentialsKeeper,
   logger: Logger,
 ): Promise<DemoCredentials> {
   // The server itself acts as the platform operator here, as createTenant requires.
@@ -51,8 +83,7 @@ export async function seedDemoTenant(
   if (!created.ok) throw new Error(`could not create the demo tenant: ${created.errors.map((e) => e.message).join('; ')}`);
   const credentials: DemoCredentials = { tenantId: created.value.tenant.id, apiKey: created.value.apiKey };
   // Kept at once: the key is shown only now, and a start interrupted below must not lose it.
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(join(dataDir, fileName), `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  await keeper.write(credentials);
   const viewer = await services.authenticator.authenticate(credentials.apiKey);
   for (const garment of samples.garments) {
     const outcome = await services.garments.createGarment(viewer, {

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { openDatabase, type Database, type DatabaseTarget } from '../db/database';
-import { FileBlobStore, UrlSigner } from '../blobs';
+import { UrlSigner, openBlobStore, type BlobStoreSettings } from '../blobs';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { answerClientErrors, createHttpApp } from '../http/http-app';
@@ -32,7 +32,7 @@ import { PhotoRepository } from '../photos/photo-repository';
 import { OutfitRepository } from '../outfits/outfit-repository';
 import { RenderRepository } from '../renders/render-repository';
 import { readDemoSamples } from '../demo/demo-samples';
-import { demoWanted, readDemoCredentials, seedDemoTenant, type DemoCredentials } from '../demo/demo-tenant';
+import { demoCredentialsBlob, demoCredentialsFile, demoWanted, seedDemoTenant, type DemoCredentials } from '../demo/demo-tenant';
 import { DemoSessions } from '../demo/demo-sessions';
 
 /** What a process runs: the API, the worker (engine jobs and sweeps), or both. */
@@ -101,6 +101,13 @@ export function modelId(modelDir: string): string {
   return `${manifest.name}@${manifest.version}`;
 }
 
+/** Files under the data directory, or the configured bucket (credentials: the SDK's chain). */
+function blobStoreSettings(config: Config): BlobStoreSettings {
+  const blobStore = config.blobStore;
+  if (blobStore.kind === 'file') return { kind: 'file', root: join(config.dataDir, 'blobs') };
+  return { kind: 's3', bucket: blobStore.bucket, prefix: blobStore.prefix, endpoint: blobStore.endpoint, region: blobStore.region };
+}
+
 export async function startServer(config: Config, options: StartOptions = {}): Promise<AtelierServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
@@ -110,8 +117,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const target: DatabaseTarget =
     options.database ??
     (config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'embedded', dataDir: join(config.dataDir, 'db') });
+  // Opened (and an S3 bucket checked) before the database, so a bad bucket stops start-up at once.
+  const blobStore = await openBlobStore(blobStoreSettings(config));
+  const blobs = blobStore.store;
   const db = await openDatabase(target);
-  const blobs = new FileBlobStore(join(config.dataDir, 'blobs'));
   const fileSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => deriveSecret(s, 'files')), basePath: '/files' });
   const uploadSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => deriveSecret(s, 'uploads')), basePath: '/uploads' });
   const role = options.role ?? 'all';
@@ -179,9 +188,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const wantDemo = demoWanted(config.demo, { forced: options.demo, firstStart, embedded: !config.databaseUrl, databaseOverridden: options.database !== undefined });
   if (role !== 'worker' && (options.demo ?? config.demo !== 'off')) {
     const samples = readDemoSamples(join(resolve(projectRoot, config.modelDir), 'samples'));
-    const existing = readDemoCredentials(config.dataDir);
+    // Kept beside the tenant's data: processes on PostgreSQL and S3 share no directory, so the
+    // bucket; otherwise the data directory (the embedded database's home, or the shared volume).
+    const keeper = config.databaseUrl && config.blobStore.kind === 's3' ? demoCredentialsBlob(blobs) : demoCredentialsFile(config.dataDir);
+    const existing = await keeper.read();
     if (existing) demo = { ...existing, created: false };
-    else if (wantDemo && samples) demo = { ...(await seedDemoTenant(services, samples, config.dataDir, logger)), created: true };
+    else if (wantDemo && samples) demo = { ...(await seedDemoTenant(services, samples, keeper, logger)), created: true };
     else if (wantDemo) logger.warn({ modelDir: config.modelDir }, 'no demo tenant: the model package has no samples/index.json');
     if (demo) demoSessions = new DemoSessions(services, demo, samples);
   }
@@ -273,6 +285,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           await pubsub.close();
         });
         await step('database', () => db.close());
+        await step('blob store', async () => blobStore.close());
       })();
       return closing;
     },

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { QueryLimits } from '../limits/query-limits';
 import type { RateLimitOptions } from '../limits/rate-limits';
+import { isValidS3Bucket, isValidS3Prefix } from '../blobs/s3-names';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, detail: string) {
@@ -23,8 +24,34 @@ const schema = z.object({
   PORT: variable(z.coerce.number().int().min(0).max(65535).default(4000)),
   /** Interface to bind; default 0.0.0.0. */
   HOST: variable(z.string().default('0.0.0.0')),
-  /** Data directory (embedded database, blobs, generated secrets); default ./.atelier. */
+  /** Data directory (embedded database, blobs of the file store, generated secrets, demo credentials); default ./.atelier. */
   ATELIER_DATA_DIR: variable(z.string().default('./.atelier')),
+  /** Where blobs (images, caches, previews, results) live: file (default: ATELIER_DATA_DIR/blobs) or s3 (ATELIER_S3_BUCKET, shared by every process). */
+  ATELIER_BLOB_STORE: variable(z.enum(['file', 's3']).default('file')),
+  /** With ATELIER_BLOB_STORE=s3: the bucket, which must exist; start-up stops when it is missing or refuses the credentials. */
+  ATELIER_S3_BUCKET: variable(z.string().refine(isValidS3Bucket, 'must be an S3 bucket name (3-63 of a-z, 0-9, "." and "-")').optional()),
+  /** With s3: where blobs go inside the bucket, e.g. atelier/prod (slashes at either end are dropped); default the bucket's root. */
+  ATELIER_S3_PREFIX: variable(
+    z
+      .string()
+      .transform((v) => v.replace(/^\/+|\/+$/g, ''))
+      .refine((v) => v === '' || isValidS3Prefix(v), 'must be slash-separated segments of A-Z a-z 0-9 . _ - (none starting with a dot), at most 200 characters')
+      .optional(),
+  ),
+  /** With s3: base URL of an S3-compatible service (MinIO, R2, ...), addressed path-style; default AWS S3. */
+  ATELIER_S3_ENDPOINT: variable(
+    z
+      .string()
+      .url('must be an absolute http(s) URL')
+      .refine((v) => /^https?:\/\//.test(v), 'must be an absolute http(s) URL')
+      .transform((v) => v.replace(/\/+$/, ''))
+      .optional(),
+  ),
+  /**
+   * With s3: the region; default the SDK's own (its shared config file), us-east-1 with ATELIER_S3_ENDPOINT.
+   * The credentials are the SDK's too (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, profiles, roles): it reads them itself.
+   */
+  AWS_REGION: variable(z.string().regex(/^[a-z0-9-]{1,50}$/, 'must be a region name such as eu-west-1').optional()),
   /** PostgreSQL URL; unset: embedded PostgreSQL (PGlite) in the data directory. */
   DATABASE_URL: variable(
     z
@@ -137,10 +164,16 @@ const schema = z.object({
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
 
+/** Where blobs live: files under the data directory, or an S3-compatible bucket. */
+export type BlobStoreConfig =
+  | { kind: 'file' }
+  | { kind: 's3'; bucket: string; prefix: string | undefined; endpoint: string | undefined; region: string | undefined };
+
 export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  blobStore: BlobStoreConfig;
   databaseUrl: string | undefined;
   adminToken: string | undefined;
   secrets: string[] | undefined;
@@ -166,6 +199,27 @@ export interface Config {
   introspection: boolean | undefined;
 }
 
+type ParsedEnvironment = z.infer<typeof schema>;
+
+function blobStoreConfig(c: ParsedEnvironment): BlobStoreConfig {
+  if (c.ATELIER_BLOB_STORE === 'file') {
+    // Set but unused would put blobs on local disk while the operator believes they are shared.
+    for (const variable of ['ATELIER_S3_BUCKET', 'ATELIER_S3_PREFIX', 'ATELIER_S3_ENDPOINT'] as const) {
+      if (c[variable] !== undefined) throw new ConfigError(variable, 'is set but ATELIER_BLOB_STORE is not s3 (set ATELIER_BLOB_STORE=s3 to store blobs there)');
+    }
+    return { kind: 'file' };
+  }
+  if (c.ATELIER_S3_BUCKET === undefined) throw new ConfigError('ATELIER_S3_BUCKET', 'is required when ATELIER_BLOB_STORE=s3');
+  return {
+    kind: 's3',
+    bucket: c.ATELIER_S3_BUCKET,
+    prefix: c.ATELIER_S3_PREFIX || undefined,
+    endpoint: c.ATELIER_S3_ENDPOINT,
+    // S3-compatible services mostly ignore the region, but the SDK signs with one.
+    region: c.AWS_REGION ?? (c.ATELIER_S3_ENDPOINT ? 'us-east-1' : undefined),
+  };
+}
+
 export interface WebSocketLimits {
   maxConnectionsPerToken: number;
   maxSubscriptionsPerConnection: number;
@@ -189,6 +243,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: c.PORT,
     host: c.HOST,
     dataDir: c.ATELIER_DATA_DIR,
+    blobStore: blobStoreConfig(c),
     databaseUrl: c.DATABASE_URL,
     adminToken: c.ATELIER_ADMIN_TOKEN,
     secrets: c.ATELIER_SECRETS,

@@ -1,7 +1,10 @@
 // Scaled out for real: two API processes and two worker processes on one PostgreSQL and
-// one Redis. A render requested through one API is watched through the other; a worker
-// killed with SIGKILL mid-render leaves the render to the other worker. (The embedded
-// server stopped mid-render is in faults.test.ts.)
+// one Redis, twice: blobs in a data directory they all share, then blobs in S3-compatible
+// storage (a server of the test's own on loopback) with a data directory of its own for each
+// process. A render requested through one API is watched through the other; a worker
+// killed with SIGKILL mid-render leaves the render to the other worker; images and the demo
+// store made through one API are served by the other. (The embedded server stopped
+// mid-render is in faults.test.ts.)
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +14,7 @@ import { spawnServer, waitFor, type ServerProcess } from '../support/process';
 import { createGarment, createTenant, gql, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
+import { startS3Server, type S3TestServer } from '../support/s3';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
@@ -41,11 +45,60 @@ async function waitForRender(url: string, key: string, id: string, done: (n: any
 
 const scaledOut = process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? describe : describe.skip;
 
-scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
+/** Where the processes keep blobs: the environment each gets, and the previews a render has in storage. */
+interface BlobLayout {
+  /** Variables for one process (called once per process). */
+  env(): Record<string, string>;
+  previews(renderUuid: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** One data directory that every process shares (a volume). */
+function sharedDirectory(): BlobLayout {
+  const dataDir = mkdtempSync(join(tmpdir(), 'atelier-scale-'));
+  const previewsRoot = join(dataDir, 'blobs', 'previews');
+  return {
+    env: () => ({ ATELIER_DATA_DIR: dataDir }),
+    async previews(renderUuid) {
+      if (!existsSync(previewsRoot)) return [];
+      const dirs = readdirSync(previewsRoot).map((tenant) => join(previewsRoot, tenant, renderUuid)).filter((dir) => existsSync(dir));
+      return dirs.flatMap((dir) => readdirSync(dir));
+    },
+    close: async () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/** Blobs in an S3-compatible bucket; each process has a data directory of its own, which must stay empty. */
+async function objectStorage(): Promise<BlobLayout & { dataDirs: string[] }> {
+  const s3: S3TestServer = await startS3Server();
+  const bucket = await s3.createBucket();
+  const dataDirs: string[] = [];
+  return {
+    dataDirs,
+    env() {
+      const dataDir = mkdtempSync(join(tmpdir(), 'atelier-scale-own-'));
+      dataDirs.push(dataDir);
+      return { ...s3.env, ATELIER_S3_BUCKET: bucket, ATELIER_S3_PREFIX: 'scale-out', ATELIER_DATA_DIR: dataDir };
+    },
+    previews: async (renderUuid) => (await s3.listKeys(bucket, 'scale-out/previews/')).filter((key) => key.includes(`/${renderUuid}/`)),
+    async close() {
+      await s3.stop();
+      for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const layouts: Array<[string, () => Promise<BlobLayout>]> = [
+  ['blobs in a shared data directory', async () => sharedDirectory()],
+  ['blobs in S3-compatible storage, a data directory each', objectStorage],
+];
+
+scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', (layoutName, makeLayout) => {
   const processes: ServerProcess[] = [];
   let dropDatabase: () => Promise<void>;
-  let dataDir: string;
+  let layout: BlobLayout;
   let apis: string[];
+  let apiProcesses: ServerProcess[];
   let workers: ServerProcess[];
 
   jest.setTimeout(240_000);
@@ -53,13 +106,12 @@ scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
   beforeAll(async () => {
     const database = await createTestDatabase();
     dropDatabase = database.drop;
-    dataDir = mkdtempSync(join(tmpdir(), 'atelier-scale-'));
+    layout = await makeLayout();
     const env = {
       DATABASE_URL: database.url,
       REDIS_URL: process.env.TEST_REDIS_URL!,
       ATELIER_SECRETS: randomBytes(32).toString('base64url'),
       ATELIER_ADMIN_TOKEN: OPERATOR,
-      ATELIER_DATA_DIR: dataDir,
       ATELIER_MODEL_DIR: MODEL_DIR,
       ATELIER_JOB_LOCK_MS: '2000',
       ATELIER_RENDER_CONCURRENCY: '1',
@@ -67,22 +119,57 @@ scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
       LOG_LEVEL: 'info',
     };
     const base = 41000 + Math.floor(Math.random() * 8000);
-    // The first API applies the migrations; the rest start together.
-    const first = spawnServer({ ...env, PORT: String(base) }, 'api');
+    // The first API applies the migrations and creates the demo store; the rest start together.
+    const first = spawnServer({ ...env, ...layout.env(), ATELIER_DEMO: 'on', PORT: String(base) }, 'api');
     processes.push(first);
-    await waitFor(() => first.output().includes('serving GraphQL'), 90_000, 'the first API');
-    const second = spawnServer({ ...env, PORT: String(base + 1) }, 'api');
-    workers = [spawnServer(env, 'worker'), spawnServer(env, 'worker')];
+    await waitFor(() => first.output().includes('serving GraphQL') && first.output().includes('Demo tenant'), 90_000, 'the first API');
+    const second = spawnServer({ ...env, ...layout.env(), ATELIER_DEMO: 'on', PORT: String(base + 1) }, 'api');
+    workers = [spawnServer({ ...env, ...layout.env() }, 'worker'), spawnServer({ ...env, ...layout.env() }, 'worker')];
     processes.push(second, ...workers);
-    await waitFor(() => second.output().includes('serving GraphQL') && workers.every((w) => w.output().includes('worker running')), 120_000, 'every process');
+    await waitFor(() => second.output().includes('Demo tenant') && workers.every((w) => w.output().includes('worker running')), 120_000, 'every process');
     apis = [`http://127.0.0.1:${base}`, `http://127.0.0.1:${base + 1}`];
+    apiProcesses = [first, second];
   });
 
   afterAll(async () => {
     for (const p of processes) p.child.kill('SIGKILL');
     await Promise.all(processes.map((p) => p.exited));
     await dropDatabase?.();
-    rmSync(dataDir, { recursive: true, force: true });
+    await layout?.close();
+  });
+
+  test('the demo store created through one API is the one the other serves', async () => {
+    const [first, second] = apiProcesses as [ServerProcess, ServerProcess];
+    const demoKey = (output: string) => /catalog with its API key: (atk_\S+)/.exec(output)?.[1];
+    expect(first.output()).toContain('Demo tenant created');
+    expect(second.output()).not.toContain('Demo tenant created');
+    expect(demoKey(second.output())).toBeDefined();
+    expect(demoKey(second.output())).toBe(demoKey(first.output()));
+    const response = await fetch(`${apis[1]}/demo/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ visitor: randomBytes(16).toString('base64url') }),
+    });
+    expect(response.status).toBe(200);
+    const { token } = (await response.json()) as { token: string };
+    expect((await ok(apis[0]!, token, `{ garments(first: 10) { totalCount } }`)).garments.totalCount).toBeGreaterThan(0);
+  });
+
+  test('an image stored through one API, and a render\'s result, are served by the other', async () => {
+    const [a, b] = apis as [string, string];
+    const { adminKey, photo, outfit } = await setUpTenant(a);
+    const { render } = (await ok(a, adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: 4 }) { render { id } } }`, { o: outfit, p: photo })).requestRender;
+    await waitForRender(a, adminKey, render.id, (n) => n.status === 'SUCCEEDED' || n.status === 'FAILED');
+    const read = await ok(b, adminKey, `query($p: ID!, $r: ID!) { p: node(id: $p) { ... on PersonPhoto { image { url } } } r: node(id: $r) { ... on Render { status result { url } } } }`, { p: photo, r: render.id });
+    expect(read.r.status).toBe('SUCCEEDED');
+    for (const url of [read.p.image.url, read.r.result.url] as string[]) {
+      // Asked of the other API, whatever host the link names.
+      const { pathname, search } = new URL(url);
+      const image = await fetch(`${b}${pathname}${search}`);
+      expect(image.status).toBe(200);
+      expect(image.headers.get('content-type')).toMatch(/^image\//);
+      expect((await image.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    }
   });
 
   test('a render requested through one API is watched through the other, every step arriving', async () => {
@@ -176,14 +263,18 @@ scaledOut('two APIs and two workers on PostgreSQL and Redis', () => {
     const interrupted = (await ok(a, adminKey, RENDER, { id: render.id })).node;
     expect(interrupted.completedSteps).toBeLessThan(100);
     // The killed attempt's previews (the one it published at least) are in storage...
-    const previewsRoot = join(dataDir, 'blobs', 'previews');
-    const previewDirs = () => readdirSync(previewsRoot).map((tenant) => join(previewsRoot, tenant, renderUuid)).filter((dir) => existsSync(dir));
-    expect(previewDirs().flatMap((dir) => readdirSync(dir)).length).toBeGreaterThan(0);
+    expect((await layout.previews(renderUuid)).length).toBeGreaterThan(0);
     const done = await waitForRender(a, adminKey, render.id, (n) => n.status === 'SUCCEEDED' || n.status === 'FAILED', 180_000);
     expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 100 });
     expect(done.attempts).toBe(2);
     // ...and gone with the render's end, with the second attempt's.
-    expect(previewDirs()).toEqual([]);
+    expect(await layout.previews(renderUuid)).toEqual([]);
     await client.dispose();
   }, 240_000);
+
+  (layoutName.includes('S3') ? test : test.skip)('with S3, no process wrote anything to its own data directory', () => {
+    const { dataDirs } = layout as BlobLayout & { dataDirs: string[] };
+    expect(dataDirs).toHaveLength(4);
+    for (const dir of dataDirs) expect(readdirSync(dir)).toEqual([]);
+  });
 });

@@ -1,64 +1,94 @@
-/** The signed file route over a real HTTP server on 127.0.0.1 and a real FileBlobStore. */
+/**
+ * The signed file route over a real HTTP server on 127.0.0.1, on each store: a real
+ * FileBlobStore, and an S3BlobStore on an S3-compatible server of the test's own.
+ */
 import express from 'express';
 import fs from 'node:fs/promises';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { FileBlobStore, UrlSigner, createFileRouter } from '../../src/blobs';
+import { FileBlobStore, S3BlobStore, UrlSigner, createFileRouter, type BlobStore } from '../../src/blobs';
+import { S3_CREDENTIALS, S3_REGION, startS3Server, type S3TestServer } from '../support/s3';
 
 const PNG_BYTES = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4]);
+const LARGE = Buffer.alloc(3 * 1024 * 1024 + 5, 0x5a);
 const signer = new UrlSigner({ secrets: ['s'.repeat(40)] });
 let sandbox: string;
-let store: FileBlobStore;
-let server: Server;
-let origin: string;
+let s3: S3TestServer;
 
 beforeAll(async () => {
   sandbox = await fs.mkdtemp(path.join(os.tmpdir(), 'atelier-file-routes-'));
-  store = new FileBlobStore(path.join(sandbox, 'root'));
-  await store.put('tenants/t1/photos/p1', PNG_BYTES, 'image/png');
-  await store.put('doc', Buffer.from('<script>alert(1)</script>'), 'text/html');
-  const app = express();
-  app.use(createFileRouter({ store, signer }));
-  server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  s3 = await startS3Server();
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  await s3.stop();
   await fs.rm(sandbox, { recursive: true, force: true });
 });
 
+async function serve(store: BlobStore, onStoreError?: (error: unknown, key: string) => void): Promise<{ server: Server; origin: string }> {
+  const app = express();
+  app.use(createFileRouter({ store, signer, onStoreError }));
+  const server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function stop(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+}
+
 const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000);
 
-function get(pathAndQuery: string, init?: RequestInit): Promise<Response> {
-  return fetch(origin + pathAndQuery, init);
-}
+const stores: Array<[string, () => Promise<BlobStore>]> = [
+  ['FileBlobStore', async () => new FileBlobStore(path.join(sandbox, 'root'))],
+  ['S3BlobStore', async () => new S3BlobStore({ bucket: await s3.createBucket(), endpoint: s3.endpoint, region: S3_REGION, credentials: S3_CREDENTIALS })],
+];
 
-/** Sends the path byte for byte: fetch would normalize dot segments away before they reach the server. */
-function rawGet(rawPath: string): Promise<{ status: number; contentType: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const { hostname, port } = new URL(origin);
-    const request = http.get({ hostname, port, path: rawPath, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          contentType: String(response.headers['content-type'] ?? ''),
-          body: Buffer.concat(chunks).toString('latin1'),
-        }),
-      );
-    });
-    request.on('error', reject);
+describe.each(stores)('GET /files/*key on %s', (kind, makeStore) => {
+  let store: BlobStore;
+  let server: Server;
+  let origin: string;
+
+  beforeAll(async () => {
+    store = await makeStore();
+    await store.put('tenants/t1/photos/p1', PNG_BYTES, 'image/png');
+    await store.put('doc', Buffer.from('<script>alert(1)</script>'), 'text/html');
+    await store.put('results/t1/large', LARGE, 'image/png');
+    ({ server, origin } = await serve(store));
   });
-}
 
-describe('GET /files/*key', () => {
+  afterAll(async () => {
+    await stop(server);
+    if (store instanceof S3BlobStore) store.close();
+  });
+
+  function get(pathAndQuery: string, init?: RequestInit): Promise<Response> {
+    return fetch(origin + pathAndQuery, init);
+  }
+
+  /** Sends the path byte for byte: fetch would normalize dot segments away before they reach the server. */
+  function rawGet(rawPath: string): Promise<{ status: number; contentType: string; body: string }> {
+    return new Promise((resolve, reject) => {
+      const { hostname, port } = new URL(origin);
+      const request = http.get({ hostname, port, path: rawPath, agent: false }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            contentType: String(response.headers['content-type'] ?? ''),
+            body: Buffer.concat(chunks).toString('latin1'),
+          }),
+        );
+      });
+      request.on('error', reject);
+    });
+  }
+
   it('serves a blob with its type and safe caching headers', async () => {
     const response = await get(signer.sign('tenants/t1/photos/p1', inSeconds(3600)));
     expect(response.status).toBe(200);
@@ -146,12 +176,54 @@ describe('GET /files/*key', () => {
     });
   });
 
-  it('returns 404, not the target, when a symlink was planted under a signed key', async () => {
+  it('streams a large blob whole, with its length', async () => {
+    const response = await get(signer.sign('results/t1/large', inSeconds(60)));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBe(String(LARGE.length));
+    expect(Buffer.from(await response.arrayBuffer()).equals(LARGE)).toBe(true);
+  });
+
+  it('keeps serving after clients leave half-way through a download', async () => {
+    for (let i = 0; i < 20; i++) {
+      const response = await get(signer.sign('results/t1/large', inSeconds(60)));
+      const reader = response.body!.getReader();
+      await reader.read();
+      await reader.cancel();
+    }
+    const response = await get(signer.sign('results/t1/large', inSeconds(60)));
+    expect(Buffer.from(await response.arrayBuffer()).equals(LARGE)).toBe(true);
+  });
+
+  (kind === 'FileBlobStore' ? it : it.skip)('returns 404, not the target, when a symlink was planted under a signed key', async () => {
     const outside = path.join(sandbox, 'outside');
     await new FileBlobStore(outside).put('x', Buffer.from('outside'), 'text/plain');
     await fs.symlink(outside, path.join(sandbox, 'root', 'evil'));
     const response = await get(signer.sign('evil/x', inSeconds(60)));
     expect(response.status).toBe(404);
     expect(await response.text()).not.toContain('outside');
+  });
+});
+
+describe('GET /files/*key when the storage fails', () => {
+  it('answers 503 SERVICE_UNAVAILABLE with Retry-After, tells onStoreError, and reveals nothing', async () => {
+    const store = new S3BlobStore({ bucket: 'no-such-bucket', endpoint: s3.endpoint, region: S3_REGION, credentials: S3_CREDENTIALS });
+    const failures: Array<[string, string]> = [];
+    const { server, origin } = await serve(store, (error, key) => failures.push([String((error as { code?: unknown }).code), key]));
+    try {
+      const response = await fetch(origin + signer.sign('tenants/t1/photos/p1', inSeconds(60)));
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      const body = await response.text();
+      expect(JSON.parse(body).error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(body).not.toContain('no-such-bucket');
+      expect(failures).toEqual([['BUCKET_NOT_FOUND', 'tenants/t1/photos/p1']]);
+      // An unsigned request still never reaches the storage.
+      expect((await fetch(`${origin}/files/tenants/t1/photos/p1`)).status).toBe(403);
+      expect(failures).toHaveLength(1);
+    } finally {
+      await stop(server);
+      store.close();
+    }
   });
 });

@@ -30,6 +30,15 @@ describe('loadConfig', () => {
     ['ATELIER_SECRETS', { DATABASE_URL: 'postgres://127.0.0.1/x' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['ATELIER_DEMO', { ATELIER_DEMO: 'maybe' }],
+    ['ATELIER_BLOB_STORE', { ATELIER_BLOB_STORE: 'nfs' }],
+    ['ATELIER_S3_BUCKET', { ATELIER_BLOB_STORE: 's3' }],
+    ['ATELIER_S3_BUCKET', { ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'Not_A_Bucket' }],
+    ['ATELIER_S3_BUCKET', { ATELIER_S3_BUCKET: 'atelier' }],
+    ['ATELIER_S3_ENDPOINT', { ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_ENDPOINT: 'minio:9000' }],
+    ['ATELIER_S3_ENDPOINT', { ATELIER_S3_ENDPOINT: 'http://minio:9000' }],
+    ['ATELIER_S3_PREFIX', { ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_PREFIX: 'a/../b' }],
+    ['ATELIER_S3_PREFIX', { ATELIER_S3_PREFIX: 'prod' }],
+    ['AWS_REGION', { ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', AWS_REGION: 'EU West' }],
   ])('a bad %s is refused with its name', (variable, env) => {
     let error: unknown;
     try {
@@ -47,5 +56,22 @@ describe('loadConfig', () => {
     const config = loadConfig({ ATELIER_PUBLIC_URL: 'https://tryon.example.com/', ATELIER_SECRETS: `${'a'.repeat(32)}, ${'b'.repeat(32)}` });
     expect(config.publicUrl).toBe('https://tryon.example.com');
     expect(config.secrets).toEqual(['a'.repeat(32), 'b'.repeat(32)]);
+  });
+
+  test('blobs: files under the data directory by default; S3 with its bucket, prefix, endpoint and region', () => {
+    expect(loadConfig({}).blobStore).toEqual({ kind: 'file' });
+    expect(loadConfig({ AWS_REGION: 'eu-west-1' }).blobStore).toEqual({ kind: 'file' });
+    expect(loadConfig({ ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier-blobs', AWS_REGION: 'eu-west-1' }).blobStore).toEqual({
+      kind: 's3',
+      bucket: 'atelier-blobs',
+      prefix: undefined,
+      endpoint: undefined,
+      region: 'eu-west-1',
+    });
+    // An endpoint of its own (MinIO, R2): the region defaults to us-east-1; slashes around the prefix are dropped.
+    expect(
+      loadConfig({ ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_ENDPOINT: 'http://minio:9000/', ATELIER_S3_PREFIX: '/prod/eu/' }).blobStore,
+    ).toEqual({ kind: 's3', bucket: 'atelier', prefix: 'prod/eu', endpoint: 'http://minio:9000', region: 'us-east-1' });
+    expect(loadConfig({ ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_PREFIX: '/' }).blobStore).toMatchObject({ prefix: undefined });
   });
 });
