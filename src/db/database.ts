@@ -10,6 +10,7 @@ import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import { migrationsDir } from '../main/paths';
 import { applyMigrations, pendingMigrations, readMigrations, type SqlSession } from './migrator';
+import { checkingCommitOutcome } from './commit-outcome';
 
 /** What repositories receive inside a transaction. */
 export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
@@ -52,8 +53,9 @@ export function isConnectionLost(error: unknown): boolean {
   const visit = (value: unknown, depth: number): boolean => {
     if (typeof value !== 'object' || value === null || depth > 5 || seen.has(value)) return false;
     seen.add(value);
-    const { code, originalCode, message, cause, meta } = value as { code?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+    const { code, originalCode, kind, message, cause, meta } = value as { code?: unknown; originalCode?: unknown; kind?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
     if ((typeof code === 'string' && CONNECTION_LOST_CODES.has(code)) || (typeof originalCode === 'string' && CONNECTION_LOST_CODES.has(originalCode))) return true;
+    if (kind === 'ConnectionClosed') return true;
     if (typeof message === 'string' && CONNECTION_LOST_MESSAGE.test(message)) return true;
     return visit(cause, depth + 1) || visit(meta?.driverAdapterError, depth + 1);
   };
@@ -129,7 +131,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     // A dropped connection must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
     prisma = new PrismaClient({
-      adapter: new PrismaPg(pool),
+      adapter: checkingCommitOutcome(new PrismaPg(pool), { isConnectionLost }),
       log: [{ emit: 'event', level: 'query' }],
       transactionOptions: { maxWait: 10_000, timeout: 30_000 },
     });
@@ -151,9 +153,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       });
     // A connection that PostgreSQL dropped (restart, failover, pg_terminate_backend) fails
     // the transaction on it; the pool has already discarded it, so the transaction runs again
-    // on a fresh one. A loss during COMMIT itself is ambiguous (it may have committed); rows
-    // are created with ids chosen before the transaction, so such a repeat fails on the
-    // primary key rather than writing twice.
+    // on a fresh one. Only transactions that did not commit come back here: a loss during the
+    // COMMIT of a write is resolved by asking PostgreSQL whether it committed
+    // (commit-outcome.ts), so a committed write is never run twice.
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await run();

@@ -1,5 +1,6 @@
 // Faults of the things the platform stands on, for real: PostgreSQL connections terminated
-// (idle and with a request in flight), Redis killed and restarted without persistence in the
+// (idle and with a request in flight) and dropped at the COMMIT of each kind of write (before
+// and after PostgreSQL committed, through a proxy), Redis killed and restarted without persistence in the
 // middle of renders, a server stopped while Redis is down, and the embedded server stopped
 // (SIGTERM, SIGKILL) mid-render. After each, the platform answers again without a restart
 // (or, stopped, exits cleanly) and no render is lost.
@@ -9,11 +10,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { startTestServer, type TestServer } from '../support/server';
+import { createTestDatabase, startTestServer, type TestServer } from '../support/server';
+import { PgFaultProxy, type CommitFault } from '../support/pg-fault-proxy';
 import { spawnServer, waitFor, type ServerProcess } from '../support/process';
 import { createGarment, createTenant, gql, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { postgresConfig } from '../../src/db/database';
+import { RenderRepository } from '../../src/renders/render-repository';
+import { fromGlobalId } from '../../src/common/ids';
 import { projectRoot } from '../../src/main/paths';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
@@ -151,6 +155,104 @@ withPostgres('PostgreSQL connections terminated', () => {
     await healthy();
     expect(await server.db.withoutTenant((tx) => tx.garment.count())).toBe(0);
     expect(await server.db.withSystem((tx) => tx.garment.count())).toBe(3);
+  });
+});
+
+withPostgres('connection lost at COMMIT', () => {
+  let server: TestServer;
+  let proxy: PgFaultProxy;
+  let dropDatabase: () => Promise<void>;
+  let key: string;
+  let tenantId: string;
+  let request: (steps: number) => Promise<string>;
+
+  beforeAll(async () => {
+    // The server reaches its database through a proxy that can drop a connection at a COMMIT.
+    const database = await createTestDatabase();
+    dropDatabase = database.drop;
+    const direct = new URL(database.url);
+    proxy = new PgFaultProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+    const proxied = new URL(database.url);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(await proxy.start());
+    server = await startTestServer('postgres', { DATABASE_URL: proxied.toString() });
+    const tenant = await setUpTenant(server.url);
+    key = tenant.adminKey;
+    request = tenant.request;
+    tenantId = (await server.db.withSystem((tx) => tx.tenant.findFirstOrThrow({ where: { name: 'Faults' } }))).id;
+    await ok(server.url, key, `mutation { addWebhookEndpoint(input: { url: "https://hooks.example.com/h", events: [RENDER_FAILED] }) { endpoint { id } } }`);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await proxy?.close();
+    await dropDatabase?.();
+  });
+
+  /**
+   * Each kind of write the database layer retries after a lost connection: the write, the
+   * statement that marks its transaction, and what must hold afterwards (written once, and
+   * answered as a success, whether the COMMIT was lost before or after PostgreSQL made it).
+   */
+  const writes: { kind: string; statement: RegExp; run: (n: string) => Promise<() => Promise<void>> }[] = [
+    {
+      kind: 'a row created with an id chosen before (createShopper)',
+      statement: /^INSERT INTO "public"\."shoppers"/,
+      run: async (n) => {
+        const answer = await gql(server.url, key, `mutation($e: String!) { createShopper(input: { externalId: $e }) { shopper { externalId } userErrors { code } } }`, { e: `ext-${n}` });
+        return async () => {
+          expect(answer).toMatchObject({ data: { createShopper: { shopper: { externalId: `ext-${n}` }, userErrors: [] } } });
+          expect(await server.db.withSystem((tx) => tx.shopper.count({ where: { externalId: `ext-${n}` } }))).toBe(1);
+        };
+      },
+    },
+    {
+      kind: 'rows created together (the deliveries of a webhook event)',
+      statement: /^INSERT INTO "public"\."webhook_deliveries"/,
+      run: async (n) => {
+        await server.services.webhooks.notify(tenantId, 'RENDER_FAILED', { marker: n });
+        return async () => {
+          expect(await server.db.withSystem((tx) => tx.webhookDelivery.count({ where: { payload: { contains: `"marker":"${n}"` } } }))).toBe(1);
+        };
+      },
+    },
+    {
+      kind: 'a counter incremented (a worker starts a render: attempts + 1)',
+      statement: /^UPDATE "public"\."renders"/,
+      run: async () => {
+        const renderId = fromGlobalId(await request(2), 'Render')!;
+        const started = await new RenderRepository(server.db).start(tenantId, renderId, new Date());
+        return async () => {
+          expect(started).toMatchObject({ status: 'RUNNING', attempts: 1 });
+          expect(await server.db.withSystem((tx) => tx.render.findUniqueOrThrow({ where: { id: renderId } }))).toMatchObject({ attempts: 1 });
+        };
+      },
+    },
+    {
+      kind: 'a state changed only from the state before (cancelRender)',
+      statement: /^UPDATE "public"\."renders"/,
+      run: async () => {
+        const renderId = await request(2);
+        const answer = await gql(server.url, key, `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`, { id: renderId });
+        return async () => {
+          expect(answer).toMatchObject({ data: { cancelRender: { render: { status: 'CANCELED' }, userErrors: [] } } });
+        };
+      },
+    },
+  ];
+
+  describe.each(['before', 'after'] as CommitFault[])('dropped %s PostgreSQL committed', (mode) => {
+    test.each(writes.map((w) => [w.kind, w] as const))('%s: written once, answered as done', async (_kind, write) => {
+      const n = `${mode}-${Math.random().toString(36).slice(2, 8)}`;
+      const fired = proxy.arm(write.statement, mode);
+      let check: () => Promise<void>;
+      try {
+        check = await write.run(n);
+        await Promise.race([fired, new Promise((_, reject) => setTimeout(() => reject(new Error('the COMMIT was never dropped')), 5_000))]);
+      } finally {
+        proxy.disarm();
+      }
+      await check();
+    });
   });
 });
 
