@@ -152,13 +152,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     engine = await createEngine({ modelDir: resolve(projectRoot, config.modelDir), threads: config.workerThreads, nice: config.engineNice });
     const renderRepository = new RenderRepository(db);
     const garmentRepository = new GarmentRepository(db, catalogVersions);
+    const photoRepository = new PhotoRepository(db);
     new InferenceJobs({
       engine,
       blobs,
       queue,
       pubsub,
       garments: garmentRepository,
-      photos: new PhotoRepository(db),
+      photos: photoRepository,
       outfits: new OutfitRepository(db),
       renders: renderRepository,
       notifier: options.notifier ?? services.webhooks,
@@ -166,7 +167,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       renderConcurrency: config.renderConcurrency,
       previewIntervalMs: options.previewIntervalMs,
     }).start();
-    sweeps = new Sweeps(renderRepository, garmentRepository, queue, blobs, logger, options.sweeps);
+    sweeps = new Sweeps({ renders: renderRepository, garments: garmentRepository, photos: photoRepository, queue, blobs, logger }, options.sweeps);
     // An in-process queue starts empty: resume what the last run left QUEUED or RUNNING.
     if (!config.redisUrl) await sweeps.resumeAll();
     sweeps.start();

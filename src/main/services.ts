@@ -68,7 +68,7 @@ export function createServices(deps: ServiceDeps): Services {
   const shoppers = new ShopperService(new ShopperRepository(deps.db), sessions);
   const uploads = new UploadService(new UploadRepository(deps.db), deps.blobs, deps.uploadSigner, deps.publicUrl);
   const garments = new GarmentService(new GarmentRepository(deps.db, deps.catalogVersions), uploads, deps.blobs, deps.defaultModel, deps.pubsub);
-  const photos = new PhotoService(new PhotoRepository(deps.db), shoppers, uploads, deps.blobs);
+  const photos = new PhotoService(new PhotoRepository(deps.db), shoppers, uploads, deps.blobs, deps.defaultModel);
   const outfits = new OutfitService(new OutfitRepository(deps.db), garments, shoppers);
   // New garments and photos are encoded ahead of any render; a failed enqueue is only logged,
   // since a render computes whatever is missing.

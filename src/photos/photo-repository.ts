@@ -15,8 +15,14 @@ export interface NewPersonPhoto {
 export class PhotoRepository {
   constructor(private readonly db: Database) {}
 
-  create(tenantId: string, photo: NewPersonPhoto): Promise<PersonPhoto> {
-    return this.db.withTenant(tenantId, (tx) => tx.personPhoto.create({ data: { ...photo, tenantId } }));
+  /**
+   * The photo with its encoding PENDING for `encoding.model`: the row is what the sweep finds
+   * when the encoding job was lost (a Redis restart, the embedded server stopping).
+   */
+  create(tenantId: string, photo: NewPersonPhoto, encoding: { id: string; model: string }): Promise<PersonPhoto> {
+    return this.db.withTenant(tenantId, (tx) =>
+      tx.personPhoto.create({ data: { ...photo, tenantId, encodings: { create: { ...encoding, tenantId } } } }),
+    );
   }
 
   /** Photos by id; with `shopperId`, only that shopper's. */
@@ -50,6 +56,18 @@ export class PhotoRepository {
 
   markEncodingReady(tenantId: string, id: string, result: { blobKey: string; bytes: number; computeMs: number }): Promise<PersonEncoding> {
     return this.db.withTenant(tenantId, (tx) => tx.personEncoding.update({ where: { id }, data: { ...result, status: 'READY', error: null } }));
+  }
+
+  /** Platform-wide: encodings still PENDING since before `updatedBefore` (their job may be lost). */
+  findStalePendingEncodings(updatedBefore: Date, limit = 500): Promise<Pick<PersonEncoding, 'tenantId' | 'photoId' | 'model'>[]> {
+    return this.db.withSystem((tx) =>
+      tx.personEncoding.findMany({
+        where: { status: 'PENDING', updatedAt: { lt: updatedBefore } },
+        select: { tenantId: true, photoId: true, model: true },
+        orderBy: { updatedAt: 'asc' },
+        take: limit,
+      }),
+    );
   }
 
   markEncodingFailed(tenantId: string, id: string, error: string): Promise<PersonEncoding> {

@@ -22,6 +22,8 @@ export class PhotoService {
     private readonly shoppers: ShopperService,
     private readonly uploads: UploadService,
     private readonly blobs: BlobStore,
+    /** The model whose encoding a new photo gets (PENDING until the job computes it). */
+    private readonly defaultModel: string,
   ) {}
 
   onPhotoUploaded(listener: PhotoUploadedListener): void {
@@ -54,7 +56,7 @@ export class PhotoService {
             imageWidth: image.width,
             imageHeight: image.height,
             imageContentType: image.contentType,
-          }),
+          }, { id: randomUUID(), model: this.defaultModel }),
         );
       } catch (error) {
         await this.blobs.delete(imageKey);
