@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { QueryLimits } from '../limits/query-limits';
 import type { RateLimitOptions } from '../limits/rate-limits';
+import type { Quotas } from '../tenants/quotas';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, detail: string) {
@@ -21,8 +22,8 @@ const number = (min: number, max: number, fallback: number) => variable(z.coerce
 const schema = z.object({
   /** HTTP port; default 4000. */
   PORT: variable(z.coerce.number().int().min(0).max(65535).default(4000)),
-  /** Interface to bind; default 0.0.0.0. */
-  HOST: variable(z.string().default('0.0.0.0')),
+  /** Interface to bind; default: 127.0.0.1 (loopback) on the embedded default, 0.0.0.0 with DATABASE_URL. */
+  HOST: variable(z.string().optional()),
   /** Data directory (embedded database, blobs, generated secrets); default ./.atelier. */
   ATELIER_DATA_DIR: variable(z.string().default('./.atelier')),
   /** PostgreSQL URL; unset: embedded PostgreSQL (PGlite) in the data directory. */
@@ -83,6 +84,14 @@ const schema = z.object({
       .transform((v): 'auto' | 'on' | 'off' => (v === '1' || v === 'true' ? 'on' : v === '0' || v === 'false' ? 'off' : v))
       .default('auto'),
   ),
+  /** Whether POST /demo/session answers callers that are not on loopback (true/false); default false: others get 403 DEMO_LOOPBACK_ONLY. */
+  ATELIER_DEMO_ALLOW_REMOTE: variable(z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1')),
+  /** New demo visitors (each a shopper with copies of the sample photos) one remote address may create per hour; default 10; 0: no limit. More: 429 DEMO_VISITOR_LIMIT. */
+  ATELIER_DEMO_VISITORS_PER_HOUR: int(0, 1_000_000, 10),
+  /** Megabytes of images one tenant may store (garments, person photos, staged uploads not yet used); default 2048; 0: no limit. More: STORAGE_QUOTA_EXCEEDED. */
+  ATELIER_TENANT_STORAGE_MB: int(0, 100_000_000, 2048),
+  /** Person photos one shopper may hold (its staged uploads not yet used count too); default 20; 0: no limit. More: PHOTO_QUOTA_EXCEEDED. */
+  ATELIER_SHOPPER_MAX_PHOTOS: int(0, 1_000_000, 20),
   /** Largest GraphQL query document in bytes; default 32768. Larger: QUERY_TOO_LARGE (nothing runs). */
   ATELIER_MAX_QUERY_BYTES: int(256, 1024 * 1024, 32 * 1024),
   /** Most lexical tokens in a query document; default 1000. More: TOO_MANY_TOKENS. */
@@ -153,6 +162,9 @@ export interface Config {
   jobLockMs: number;
   webhookPrivateNetworks: boolean;
   demo: 'auto' | 'on' | 'off';
+  /** Who may use POST /demo/session. */
+  demoAccess: DemoAccess;
+  quotas: Quotas;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** What one operation may ask (introspection is decided in app.ts when unset). */
   queryLimits: Omit<QueryLimits, 'introspection'>;
@@ -164,6 +176,13 @@ export interface Config {
   corsOrigins: string[];
   /** Unset: on only for the embedded database. */
   introspection: boolean | undefined;
+}
+
+export interface DemoAccess {
+  /** Callers off loopback too. */
+  allowRemote: boolean;
+  /** New visitors per remote address per hour; 0: no limit. */
+  newVisitorsPerHour: number;
 }
 
 export interface WebSocketLimits {
@@ -187,7 +206,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     port: c.PORT,
-    host: c.HOST,
+    // The embedded default (demo on, generated credentials) is reachable from this machine only unless asked.
+    host: c.HOST ?? (c.DATABASE_URL ? '0.0.0.0' : '127.0.0.1'),
     dataDir: c.ATELIER_DATA_DIR,
     databaseUrl: c.DATABASE_URL,
     adminToken: c.ATELIER_ADMIN_TOKEN,
@@ -201,6 +221,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobLockMs: c.ATELIER_JOB_LOCK_MS,
     webhookPrivateNetworks: c.ATELIER_WEBHOOK_PRIVATE_NETWORKS,
     demo: c.ATELIER_DEMO,
+    demoAccess: { allowRemote: c.ATELIER_DEMO_ALLOW_REMOTE, newVisitorsPerHour: c.ATELIER_DEMO_VISITORS_PER_HOUR },
+    quotas: {
+      tenantStorageBytes: c.ATELIER_TENANT_STORAGE_MB === 0 ? null : c.ATELIER_TENANT_STORAGE_MB * 1024 * 1024,
+      shopperPhotos: c.ATELIER_SHOPPER_MAX_PHOTOS === 0 ? null : c.ATELIER_SHOPPER_MAX_PHOTOS,
+    },
     logLevel: c.LOG_LEVEL,
     queryLimits: {
       maxDocumentBytes: c.ATELIER_MAX_QUERY_BYTES,

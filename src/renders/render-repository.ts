@@ -125,6 +125,15 @@ export class RenderRepository {
     );
   }
 
+  /** Deletes every render of a person photo; returns them as they were. */
+  deleteByPhoto(tenantId: string, personPhotoId: string): Promise<Render[]> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const renders = await tx.render.findMany({ where: { tenantId, personPhotoId } });
+      await tx.render.deleteMany({ where: { tenantId, id: { in: renders.map((r) => r.id) } } });
+      return renders;
+    });
+  }
+
   find(tenantId: string, id: string): Promise<Render | null> {
     return this.db.withTenant(tenantId, (tx) => tx.render.findFirst({ where: { id, tenantId } }));
   }

@@ -1,8 +1,8 @@
 // Periodic maintenance run by workers: re-enqueue renders, reference caches and person
 // encodings whose job was lost (an enqueue that failed after the row was written, a queue
-// that lost its data, a process that stopped), and delete results past their tenant's
-// retention. All are idempotent (jobs are deduplicated by id), so several workers may run
-// them at once.
+// that lost its data, a process that stopped), delete results past their tenant's retention,
+// and delete uploads an hour after their link expired. All are idempotent (jobs are
+// deduplicated by id), so several workers may run them at once.
 import type { BlobStore } from '../blobs';
 import type { JobQueue } from '../jobs/job-queue';
 import type { Logger } from '../observability/logger';
@@ -10,6 +10,7 @@ import type { RenderRepository } from '../renders/render-repository';
 import { enqueueRender } from '../renders/render-service';
 import type { GarmentRepository } from '../garments/garment-repository';
 import type { PhotoRepository } from '../photos/photo-repository';
+import type { UploadService } from '../uploads/upload-service';
 import { enqueuePersonEncoding, enqueueReferenceCache } from './inference-jobs';
 
 export interface SweepOptions {
@@ -27,6 +28,7 @@ export interface SweepDeps {
   renders: RenderRepository;
   garments: GarmentRepository;
   photos: PhotoRepository;
+  uploads: UploadService;
   queue: JobQueue;
   blobs: BlobStore;
   logger: Logger;
@@ -82,12 +84,20 @@ export class Sweeps {
     return expired.length;
   }
 
+  /** Deletes uploads (rows and staged bytes) an hour after their link expired, used or not. */
+  async deleteExpiredUploads(now = new Date()): Promise<number> {
+    const count = await this.deps.uploads.deleteExpired(now);
+    if (count > 0) this.deps.logger.info({ count }, 'deleted expired uploads');
+    return count;
+  }
+
   async runOnce(): Promise<void> {
     const now = Date.now();
     await this.requeueStale(new Date(now - (this.options.queuedGraceMs ?? 30_000)), new Date(now - (this.options.heartbeatGraceMs ?? 60_000)));
     await this.requeuePendingCaches(new Date(now - (this.options.pendingCacheGraceMs ?? 60_000)));
     await this.requeuePendingEncodings(new Date(now - (this.options.pendingCacheGraceMs ?? 60_000)));
     await this.deleteExpiredResults(new Date(now));
+    await this.deleteExpiredUploads(new Date(now));
   }
 
   start(): void {

@@ -25,6 +25,7 @@ describe.each(databaseKinds())('sweeps on %s', (kind) => {
       renders: new RenderRepository(server.db),
       garments: new GarmentRepository(server.db, server.catalogVersions),
       photos: new PhotoRepository(server.db),
+      uploads: server.services.uploads,
       queue,
       blobs: new FileBlobStore(join(server.dataDir, 'blobs')),
       logger: server.logger,
