@@ -238,6 +238,19 @@ withPostgres('connection lost at COMMIT', () => {
         };
       },
     },
+    {
+      kind: 'a row deleted (deletePersonPhoto)',
+      statement: /^DELETE FROM "public"\."person_photos"/,
+      run: async () => {
+        const d = await pngDataUrl();
+        const photo = (await ok(server.url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d })).uploadPersonPhoto.personPhoto.id;
+        const answer = await gql(server.url, key, `mutation($id: ID!) { deletePersonPhoto(id: $id) { deletedPersonPhotoId userErrors { code } } }`, { id: photo });
+        return async () => {
+          expect(answer).toMatchObject({ data: { deletePersonPhoto: { deletedPersonPhotoId: photo, userErrors: [] } } });
+          expect(await server.db.withSystem((tx) => tx.personPhoto.count({ where: { id: fromGlobalId(photo, 'PersonPhoto')! } }))).toBe(0);
+        };
+      },
+    },
   ];
 
   describe.each(['before', 'after'] as CommitFault[])('dropped %s PostgreSQL committed', (mode) => {
