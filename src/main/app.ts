@@ -128,6 +128,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const services = createServices({
     catalogVersions,
     webhookPrivateNetworks: config.webhookPrivateNetworks,
+    webhookMaxEndpoints: config.webhookMaxEndpoints,
     db,
     blobs,
     fileSigner,

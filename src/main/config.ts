@@ -71,6 +71,8 @@ const schema = z.object({
   ATELIER_JOB_LOCK_MS: variable(z.coerce.number().int().min(1000).max(600_000).default(30_000)),
   /** Deliver webhooks to loopback, private and link-local addresses too; default false (such endpoints are refused: a tenant must not reach the platform's own network). */
   ATELIER_WEBHOOK_PRIVATE_NETWORKS: variable(z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1')),
+  /** Active webhook endpoints one tenant may have; default 10. More: TOO_MANY_ENDPOINTS. */
+  ATELIER_WEBHOOK_MAX_ENDPOINTS: int(1, 10_000, 10),
   /**
    * Demo tenant (sample garments and person photos) and the demo-only shopper session endpoint.
    * auto (default): created on the first start of the embedded default (empty data directory);
@@ -161,6 +163,7 @@ export interface Config {
   renderConcurrency: number;
   jobLockMs: number;
   webhookPrivateNetworks: boolean;
+  webhookMaxEndpoints: number;
   demo: 'auto' | 'on' | 'off';
   /** Who may use POST /demo/session. */
   demoAccess: DemoAccess;
@@ -220,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     renderConcurrency: c.ATELIER_RENDER_CONCURRENCY,
     jobLockMs: c.ATELIER_JOB_LOCK_MS,
     webhookPrivateNetworks: c.ATELIER_WEBHOOK_PRIVATE_NETWORKS,
+    webhookMaxEndpoints: c.ATELIER_WEBHOOK_MAX_ENDPOINTS,
     demo: c.ATELIER_DEMO,
     demoAccess: { allowRemote: c.ATELIER_DEMO_ALLOW_REMOTE, newVisitorsPerHour: c.ATELIER_DEMO_VISITORS_PER_HOUR },
     quotas: {

@@ -59,6 +59,8 @@ export interface ServiceDeps {
   catalogVersions: CatalogVersions;
   /** Webhooks may go to loopback/private addresses (ATELIER_WEBHOOK_PRIVATE_NETWORKS). */
   webhookPrivateNetworks: boolean;
+  /** Active webhook endpoints per tenant (ATELIER_WEBHOOK_MAX_ENDPOINTS). */
+  webhookMaxEndpoints: number;
   /** The tenant storage and shopper photo quotas (ATELIER_TENANT_STORAGE_MB, ATELIER_SHOPPER_MAX_PHOTOS). */
   quotas: Quotas;
   /** A progress subscription that hears nothing for this long re-reads its render (ms). Default 10000. */
@@ -105,6 +107,7 @@ export function createServices(deps: ServiceDeps): Services {
     fileLinks: new FileLinks(deps.fileSigner, deps.publicUrl),
     webhooks: new WebhookService(new WebhookRepository(deps.db), deps.queue, new WebhookSecrets(deps.webhookSecrets), {
       allowPrivateNetworks: deps.webhookPrivateNetworks,
+      maxEndpoints: deps.webhookMaxEndpoints,
     }),
     renders,
   };

@@ -7,7 +7,7 @@ import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
 import { characterCount, hasForbiddenCharacters, invalidCharacters } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
-import type { JobQueue } from '../jobs/job-queue';
+import { backlogPriority, type JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
 import type { OutfitService } from '../outfits/outfit-service';
 import type { PhotoService } from '../photos/photo-service';
@@ -47,10 +47,13 @@ export interface RequestRenderInput {
   idempotencyKey?: string | null;
 }
 
-/** Enqueues the render job (also used by the sweep that re-enqueues lost jobs). */
-export function enqueueRender(queue: JobQueue, tenantId: string, renderId: string): Promise<void> {
+/**
+ * Enqueues the render job (also used by the sweep that re-enqueues lost jobs). `place`: its
+ * place in its tenant's backlog, so tenants take turns for the workers' slots (job-queue.ts).
+ */
+export function enqueueRender(queue: JobQueue, tenantId: string, renderId: string, place: number): Promise<void> {
   // Worker deaths are retried by the queue's stalled-job handling and the render's own attempt count.
-  return queue.enqueue('render', { tenantId, renderId }, { jobId: renderId, attempts: MAX_RENDER_ATTEMPTS, backoffMs: 1000 });
+  return queue.enqueue('render', { tenantId, renderId }, { jobId: renderId, attempts: MAX_RENDER_ATTEMPTS, backoffMs: 1000, priority: backlogPriority(place), group: tenantId });
 }
 
 export class RenderService {
@@ -113,7 +116,7 @@ export class RenderService {
     }
     if (result.kind === 'created') {
       // A failed enqueue leaves the render QUEUED; the sweep enqueues it again.
-      await waitBriefly(enqueueRender(this.queue, v.tenantId, result.render.id), BROKER_WAIT_MS).catch((error: unknown) =>
+      await waitBriefly(enqueueRender(this.queue, v.tenantId, result.render.id, result.place), BROKER_WAIT_MS).catch((error: unknown) =>
         this.logger.warn({ err: error, renderId: result.render.id }, 'enqueue failed; the sweep will retry'),
       );
     }

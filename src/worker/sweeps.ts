@@ -69,7 +69,13 @@ export class Sweeps {
 
   async requeueStale(queuedBefore: Date, heartbeatBefore: Date): Promise<number> {
     const stale = await this.deps.renders.findStale(queuedBefore, heartbeatBefore);
-    for (const render of stale) await enqueueRender(this.deps.queue, render.tenantId, render.id);
+    // Oldest first, so each tenant's renders keep their order and tenants take turns.
+    const places = new Map<string, number>();
+    for (const render of stale) {
+      const place = (places.get(render.tenantId) ?? 0) + 1;
+      places.set(render.tenantId, place);
+      await enqueueRender(this.deps.queue, render.tenantId, render.id, place);
+    }
     if (stale.length > 0) this.deps.logger.info({ count: stale.length }, 'enqueued renders whose job was lost');
     return stale.length;
   }

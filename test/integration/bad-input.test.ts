@@ -382,6 +382,7 @@ const cases: Case[] = [
   gq('revokeApiKey: a garment ID', 'admin', REVOKE, (w) => ({ id: w.garment }), 200, 'NOT_FOUND'),
   gq('revokeApiKey: malformed ID', 'admin', REVOKE, { id: '\u202E' }, 200, 'NOT_FOUND'),
   // -- webhooks
+  gq('addWebhookEndpoint: over the tenant\'s endpoint cap', 'admin', ADD_WEBHOOK, { i: { url: 'https://hooks.example.com/second', events: ['RENDER_SUCCEEDED'] } }, 200, 'TOO_MANY_ENDPOINTS'),
   gq('addWebhookEndpoint: not a URL', 'admin', ADD_WEBHOOK, { i: { url: 'not a url', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
   gq('addWebhookEndpoint: file: URL', 'admin', ADD_WEBHOOK, { i: { url: 'file:///etc/passwd', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
   gq('addWebhookEndpoint: URL with a NUL', 'admin', ADD_WEBHOOK, { i: { url: 'https://hooks.example.com/\u0000', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
@@ -567,8 +568,8 @@ describe.each(databaseKinds())('bad input on %s', (kind) => {
   jest.setTimeout(120_000);
 
   beforeAll(async () => {
-    // Quotas small enough for cases to reach them (the world's images take a few kB).
-    server = await startTestServer(kind, { ATELIER_SECRETS: SECRET, ATELIER_TENANT_STORAGE_MB: '1', ATELIER_SHOPPER_MAX_PHOTOS: '1' });
+    // Quotas small enough for cases to reach them (the world's images take a few kB; it has one webhook endpoint).
+    server = await startTestServer(kind, { ATELIER_SECRETS: SECRET, ATELIER_TENANT_STORAGE_MB: '1', ATELIER_SHOPPER_MAX_PHOTOS: '1', ATELIER_WEBHOOK_MAX_ENDPOINTS: '1' });
     world = await makeWorld(server.url.replace('localhost', '127.0.0.1'));
   });
   afterAll(() => server?.stop());
