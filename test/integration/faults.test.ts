@@ -1,9 +1,10 @@
 // Faults of the things the platform stands on, for real: PostgreSQL connections terminated
 // (idle and with a request in flight) and dropped at the COMMIT of each kind of write (before
-// and after PostgreSQL committed, through a proxy), Redis killed and restarted without persistence in the
-// middle of renders, a server stopped while Redis is down, and the embedded server stopped
-// (SIGTERM, SIGKILL) mid-render. After each, the platform answers again without a restart
-// (or, stopped, exits cleanly) and no render is lost.
+// and after PostgreSQL committed, through a proxy), Redis killed and restarted without
+// persistence in the middle of renders and with a photo's encoding job in it, a server stopped
+// while Redis is down, and the embedded server stopped (SIGTERM, SIGKILL) mid-render. After
+// each, the platform answers again without a restart (or, stopped, exits cleanly), no write
+// happens twice and no render or encoding is lost.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -371,6 +372,45 @@ withRedis('Redis restarted without persistence during renders', () => {
       expect(result.events[result.events.length - 1].renderProgress.status).toBe('SUCCEEDED');
     }
   });
+});
+
+const withPostgresAndRedis = process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? describe : describe.skip;
+
+withPostgresAndRedis('person encodings lost with a Redis restarted without persistence', () => {
+  test('a photo whose encoding job was lost is encoded by the sweep, not left to its first render', async () => {
+    const redisPort = await freePort();
+    const redis = ownRedis(redisPort);
+    await redis.start();
+    const database = await createTestDatabase();
+    const shared = { DATABASE_URL: database.url, REDIS_URL: `redis://127.0.0.1:${redisPort}`, ATELIER_MODEL_DIR: MODEL_DIR };
+    const prefix = { bullmq: { prefix: `atelier-test-${Math.random().toString(36).slice(2, 8)}` } };
+    // An API process alone: the photo's encoding job waits in Redis, with no worker to take it.
+    const api = await startTestServer('postgres', shared, { role: 'api', ...prefix });
+    let worker: TestServer | null = null;
+    try {
+      const key = (await createTenant(api.url, 'Encodings')).adminKey;
+      const photo = (await ok(api.url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(index.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
+      const photoId = fromGlobalId(photo, 'PersonPhoto')!;
+      const encoding = () => api.db.withSystem((tx) => tx.personEncoding.findFirst({ where: { photoId } }));
+      expect(await encoding()).toMatchObject({ status: 'PENDING' });
+      await redis.kill();
+      await redis.start(); // empty: the job is gone
+      // Blobs are files under the data directory, which processes share.
+      worker = await startTestServer('postgres', { ...shared, ATELIER_DATA_DIR: api.dataDir }, { role: 'worker', ...prefix, sweeps: { intervalMs: 300, pendingCacheGraceMs: 1_000 } });
+      const deadline = Date.now() + 60_000;
+      while ((await encoding())?.status !== 'READY') {
+        if (Date.now() > deadline) throw new Error(`the encoding never became READY: ${JSON.stringify(await encoding())}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // No render ever asked for it.
+      expect(await api.db.withSystem((tx) => tx.render.count())).toBe(0);
+    } finally {
+      await worker?.stop();
+      await api.stop();
+      if (redis.running) await redis.kill();
+      await database.drop();
+    }
+  }, 180_000);
 });
 
 withRedis('stopped while Redis is down', () => {
