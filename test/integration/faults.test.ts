@@ -163,6 +163,8 @@ withPostgres('connection lost at COMMIT', () => {
   let server: TestServer;
   let proxy: PgFaultProxy;
   let dropDatabase: () => Promise<void>;
+  let admin: pg.Client;
+  let databaseName: string;
   let key: string;
   let tenantId: string;
   let request: (steps: number) => Promise<string>;
@@ -171,7 +173,10 @@ withPostgres('connection lost at COMMIT', () => {
     // The server reaches its database through a proxy that can drop a connection at a COMMIT.
     const database = await createTestDatabase();
     dropDatabase = database.drop;
+    admin = new pg.Client(postgresConfig(process.env.TEST_DATABASE_URL!));
+    await admin.connect();
     const direct = new URL(database.url);
+    databaseName = direct.pathname.slice(1);
     proxy = new PgFaultProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
     const proxied = new URL(database.url);
     proxied.hostname = '127.0.0.1';
@@ -186,6 +191,7 @@ withPostgres('connection lost at COMMIT', () => {
   afterAll(async () => {
     await server?.stop();
     await proxy?.close();
+    await admin?.end();
     await dropDatabase?.();
   });
 
@@ -253,6 +259,25 @@ withPostgres('connection lost at COMMIT', () => {
       },
     },
   ];
+
+  test('when PostgreSQL cannot tell within 10 s whether the COMMIT happened, the write is not retried: the request fails, nothing is written twice', async () => {
+    const fired = proxy.arm(/^INSERT INTO "public"\."shoppers"/, 'hold');
+    try {
+      const answer = await gql(server.url, key, `mutation { createShopper(input: { externalId: "held" }) { shopper { id } userErrors { code } } }`);
+      await fired;
+      expect(answer.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    } finally {
+      proxy.disarm();
+      proxy.releaseHeld();
+    }
+    // The held transaction aborts once its connection closes: the shopper exists 0 times, not 2.
+    const deadline = Date.now() + 10_000;
+    while ((await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'idle in transaction'`, [databaseName])).rows[0].n > 0) {
+      if (Date.now() > deadline) throw new Error('the held transaction never ended');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await server.db.withSystem((tx) => tx.shopper.count({ where: { externalId: 'held' } }))).toBe(0);
+  }, 60_000);
 
   describe.each(['before', 'after'] as CommitFault[])('dropped %s PostgreSQL committed', (mode) => {
     test.each(writes.map((w) => [w.kind, w] as const))('%s: written once, answered as done', async (_kind, write) => {

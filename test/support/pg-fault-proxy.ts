@@ -1,11 +1,13 @@
 // A TCP proxy in front of PostgreSQL that can drop a connection at the COMMIT of a chosen
-// write: 'before' the COMMIT reaches PostgreSQL (so it never commits), or 'after' PostgreSQL
-// committed but before the client hears so (the outcome is then unknown to the client). It
-// reads just enough of the wire protocol: the client's Query and Parse messages.
+// write: 'before' the COMMIT reaches PostgreSQL (so it never commits), 'after' PostgreSQL
+// committed but before the client hears so (the outcome is then unknown to the client), or
+// 'hold': the client's side is dropped before the COMMIT while PostgreSQL's side stays open,
+// so the transaction stays in progress until releaseHeld(). It reads just enough of the wire
+// protocol: the client's Query and Parse messages.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
-export type CommitFault = 'before' | 'after';
+export type CommitFault = 'before' | 'after' | 'hold';
 
 interface Armed {
   /** A statement of the transaction (its SQL text) that makes its COMMIT the one to drop. */
@@ -21,6 +23,7 @@ export class PgFaultProxy {
   private server: Server | null = null;
   private armed: Armed | null = null;
   private readonly sockets = new Set<Socket>();
+  private readonly held = new Set<Socket>();
 
   constructor(private readonly target: { host: string; port: number }) {}
 
@@ -42,6 +45,12 @@ export class PgFaultProxy {
     this.armed = null;
   }
 
+  /** Closes PostgreSQL's side of the connections 'hold' left open (their transactions then abort). */
+  releaseHeld(): void {
+    for (const socket of this.held) socket.destroy();
+    this.held.clear();
+  }
+
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -57,7 +66,7 @@ export class PgFaultProxy {
     };
     client.on('close', () => {
       this.sockets.delete(client);
-      upstream.destroy();
+      if (!this.held.has(upstream)) upstream.destroy();
     });
     upstream.on('close', () => {
       this.sockets.delete(upstream);
@@ -110,6 +119,12 @@ export class PgFaultProxy {
           upstream.write(Buffer.concat(forward));
           if (armed.mode === 'before') {
             drop();
+            armed.fired();
+            return;
+          }
+          if (armed.mode === 'hold') {
+            this.held.add(upstream);
+            client.destroy();
             armed.fired();
             return;
           }
