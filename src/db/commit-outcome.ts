@@ -92,7 +92,7 @@ function checkingTransaction(tx: Transaction, adapter: SqlDriverAdapter, options
 
 /**
  * 'committed' or 'aborted' once PostgreSQL knows; otherwise, after `withinMs`, what stood in
- * the way ('in progress': the old backend has not finished; or the last error asking).
+ * the way ('in progress': the old backend has not finished; or no answer).
  */
 async function transactionOutcome(adapter: SqlDriverAdapter, xid: string, withinMs: number): Promise<string> {
   if (!/^\d+$/.test(xid)) return `not a transaction id: ${xid}`;
@@ -105,8 +105,10 @@ async function transactionOutcome(adapter: SqlDriverAdapter, xid: string, within
       if (status === 'committed' || status === 'aborted') return status;
       // null: too old to tell (not after a fresh COMMIT); 'in progress': the backend is still ending.
       last = status === null || status === undefined ? 'too old to tell' : String(status);
-    } catch (error) {
-      last = error instanceof Error ? error.message : String(error);
+    } catch {
+      // Not the error's own words: they may say "connection terminated", which would read as a
+      // lost connection, and have the transaction retried blindly after all.
+      last = 'the database did not answer';
     }
     if (Date.now() + wait > deadline) return last;
     await new Promise((resolve) => setTimeout(resolve, wait));
