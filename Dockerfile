@@ -2,6 +2,9 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production ONNXRUNTIME_NODE_INSTALL=skip
+# In a container, loopback (the embedded default's address) is unreachable from outside:
+# the published ports decide who reaches the server.
+ENV HOST=0.0.0.0
 COPY package.json package-lock.json .npmrc ./
 COPY prisma ./prisma
 COPY prisma.config.ts codegen.ts schema.graphql tsconfig.json tsconfig.build.json ./

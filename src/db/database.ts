@@ -10,6 +10,7 @@ import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import { migrationsDir } from '../main/paths';
 import { applyMigrations, pendingMigrations, readMigrations, type SqlSession } from './migrator';
+import { checkingCommitOutcome } from './commit-outcome';
 
 /** What repositories receive inside a transaction. */
 export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
@@ -34,6 +35,7 @@ export interface Database {
 }
 
 const APP_ROLE = 'atelier_app';
+const SYSTEM_ROLE = 'atelier_system';
 /**
  * Extra tries of a transaction whose connection was lost (50, 200, 800 ms apart): the pool
  * may still hold other connections that died at the same moment and are not yet noticed.
@@ -51,8 +53,9 @@ export function isConnectionLost(error: unknown): boolean {
   const visit = (value: unknown, depth: number): boolean => {
     if (typeof value !== 'object' || value === null || depth > 5 || seen.has(value)) return false;
     seen.add(value);
-    const { code, originalCode, message, cause, meta } = value as { code?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+    const { code, originalCode, kind, message, cause, meta } = value as { code?: unknown; originalCode?: unknown; kind?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
     if ((typeof code === 'string' && CONNECTION_LOST_CODES.has(code)) || (typeof originalCode === 'string' && CONNECTION_LOST_CODES.has(originalCode))) return true;
+    if (kind === 'ConnectionClosed') return true;
     if (typeof message === 'string' && CONNECTION_LOST_MESSAGE.test(message)) return true;
     return visit(cause, depth + 1) || visit(meta?.driverAdapterError, depth + 1);
   };
@@ -121,14 +124,14 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     } finally {
       await migrator.end();
     }
-    const pool = new pg.Pool({ ...config, max: 10 });
-    pool.on('connect', (client) => {
-      client.query(`SET ROLE ${APP_ROLE}`).catch(() => undefined);
-    });
+    // The role is part of each connection's start-up packet, not a SET ROLE sent after it: a
+    // login role that may not act as atelier_app gets no connection at all (FATAL at connect),
+    // so no query ever runs as the login role, and RESET ROLE returns to atelier_app.
+    const pool = new pg.Pool({ ...config, max: 10, options: `-c role=${APP_ROLE}` });
     // A dropped connection must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
     prisma = new PrismaClient({
-      adapter: new PrismaPg(pool),
+      adapter: checkingCommitOutcome(new PrismaPg(pool), { isConnectionLost }),
       log: [{ emit: 'event', level: 'query' }],
       transactionOptions: { maxWait: 10_000, timeout: 30_000 },
     });
@@ -150,9 +153,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       });
     // A connection that PostgreSQL dropped (restart, failover, pg_terminate_backend) fails
     // the transaction on it; the pool has already discarded it, so the transaction runs again
-    // on a fresh one. A loss during COMMIT itself is ambiguous (it may have committed); rows
-    // are created with ids chosen before the transaction, so such a repeat fails on the
-    // primary key rather than writing twice.
+    // on a fresh one. Only transactions that did not commit come back here: a loss during the
+    // COMMIT of a write is resolved by asking PostgreSQL whether it committed
+    // (commit-outcome.ts), so a committed write is never run twice.
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await run();
@@ -170,7 +173,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       return transaction((tx) => tx.$executeRaw`SELECT set_config('app.tenant_id', ${tenantId}, true)`, fn);
     },
     withSystem(fn) {
-      return transaction((tx) => tx.$executeRawUnsafe('SET LOCAL ROLE atelier_system'), fn);
+      return transaction((tx) => tx.$executeRawUnsafe(`SET LOCAL ROLE ${SYSTEM_ROLE}`), fn);
     },
     withoutTenant(fn) {
       return transaction(async () => undefined, fn);
@@ -196,5 +199,30 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       await closeDriver();
     },
   };
+  try {
+    await checkRoles(database, target.kind === 'postgres' ? (postgresConfig(target.url).user ?? 'postgres') : 'postgres');
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   return database;
+}
+
+/**
+ * Refuses to open a database whose queries would not run as atelier_app (and maintenance as
+ * atelier_system): the error names what the operator must grant to the login role.
+ */
+async function checkRoles(database: Database, login: string): Promise<void> {
+  const roleOf = async (run: Database['withSystem']) =>
+    (await run((tx) => tx.$queryRaw<{ role: string }[]>`SELECT current_user::text AS role`))[0]?.role;
+  let roles: (string | undefined)[];
+  try {
+    roles = [await roleOf((fn) => database.withoutTenant(fn)), await roleOf((fn) => database.withSystem(fn))];
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n').filter(Boolean).pop() : String(error);
+    throw new Error(`the database login role "${login}" cannot act as ${APP_ROLE} and ${SYSTEM_ROLE} (GRANT ${APP_ROLE}, ${SYSTEM_ROLE} TO "${login}"): ${reason}`);
+  }
+  if (roles[0] !== APP_ROLE || roles[1] !== SYSTEM_ROLE) {
+    throw new Error(`the database sessions run as ${roles.join(' and ')}, not ${APP_ROLE} and ${SYSTEM_ROLE}`);
+  }
 }

@@ -4,8 +4,13 @@
 // browser never holds a tenant key. Here the "authentication" is a random visitor id the
 // page keeps in localStorage: whoever has it acts as that demo shopper, which is acceptable
 // only because the demo tenant holds nothing but sample data. Enabled only when the demo
-// tenant exists and ATELIER_DEMO is not off.
+// tenant exists and ATELIER_DEMO is not off; it answers callers on loopback only (unless
+// ATELIER_DEMO_ALLOW_REMOTE), and each remote address may create only so many new visitors an
+// hour, since each costs a shopper, copies of the sample photos and their encoding jobs.
+import ipaddr from 'ipaddr.js';
 import type { Services } from '../main/services';
+import type { DemoAccess } from '../main/config';
+import type { TokenBuckets } from '../limits';
 import type { Shopper } from '../generated/prisma/client';
 import type { DemoCredentials } from './demo-tenant';
 import type { DemoSamples } from './demo-samples';
@@ -16,17 +21,31 @@ export const VISITOR_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
 export type DemoSessionResult =
   | { kind: 'ok'; token: string; expiresAt: Date }
   | { kind: 'invalid_visitor' }
+  | { kind: 'not_loopback' }
+  | { kind: 'too_many_visitors'; retryAfterMs: number }
   | { kind: 'unavailable'; reason: string };
+
+/** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
+export function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && ipaddr.isValid(address) && ipaddr.process(address).range() === 'loopback';
+}
 
 export class DemoSessions {
   constructor(
     private readonly services: Services,
     private readonly credentials: DemoCredentials,
     private readonly samples: DemoSamples | null,
+    private readonly access: DemoAccess,
+    /** The rate-limit buckets (shared through Redis when there is one): here, new visitors per address. */
+    private readonly buckets: TokenBuckets,
   ) {}
 
-  /** A fresh one-hour session for the visitor's shopper; a new shopper gets the sample person photos. */
-  async createSession(visitor: unknown): Promise<DemoSessionResult> {
+  /**
+   * A fresh one-hour session for the visitor's shopper; a new shopper gets the sample person
+   * photos. `remoteAddress`: the caller's (the socket's peer; no proxy headers are trusted).
+   */
+  async createSession(visitor: unknown, remoteAddress: string | undefined): Promise<DemoSessionResult> {
+    if (!this.access.allowRemote && !isLoopback(remoteAddress)) return { kind: 'not_loopback' };
     if (typeof visitor !== 'string' || !VISITOR_PATTERN.test(visitor)) return { kind: 'invalid_visitor' };
     let viewer;
     try {
@@ -37,6 +56,11 @@ export class DemoSessions {
     const externalId = `demo-visitor-${visitor}`;
     let shopper: Shopper | null = await this.services.shoppers.findByExternalId(viewer, externalId);
     if (!shopper) {
+      const perHour = this.access.newVisitorsPerHour;
+      if (perHour > 0) {
+        const taken = await this.buckets.take(`demo-visitors:${remoteAddress ?? 'unknown'}`, { perSecond: perHour / 3600, burst: perHour });
+        if (!taken.allowed) return { kind: 'too_many_visitors', retryAfterMs: taken.retryAfterMs };
+      }
       const created = await this.services.shoppers.createShopper(viewer, { externalId });
       if (created.ok) {
         shopper = created.value;

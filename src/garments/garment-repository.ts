@@ -3,6 +3,7 @@ import type { Garment, GarmentCategory, ReferenceCache } from '../generated/pris
 import type { Database, Tx } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 import type { CatalogVersions } from './catalog-versions';
+import { checkQuotas, type QuotaRefusal, type Quotas } from '../tenants/quotas';
 
 export interface NewGarment {
   id: string;
@@ -13,6 +14,7 @@ export interface NewGarment {
   imageWidth: number;
   imageHeight: number;
   imageContentType: string;
+  imageBytes: number;
 }
 
 export class GarmentRepository {
@@ -29,12 +31,14 @@ export class GarmentRepository {
     return result;
   }
 
-  /** Creates the garment and its PENDING reference cache row for `model` together. */
-  create(tenantId: string, garment: NewGarment, model: string, cacheId: string): Promise<Garment> {
+  /** Creates the garment and its PENDING reference cache row for `model` together, unless its image exceeds the tenant's storage quota. */
+  create(tenantId: string, garment: NewGarment, model: string, cacheId: string, quotas: Quotas): Promise<{ kind: 'created'; garment: Garment } | QuotaRefusal> {
     return this.write(tenantId, async (tx) => {
+      const refusal = await checkQuotas(tx, tenantId, { bytes: garment.imageBytes, shopperId: null }, quotas);
+      if (refusal) return refusal;
       const created = await tx.garment.create({ data: { ...garment, tenantId } });
       await tx.referenceCache.create({ data: { id: cacheId, tenantId, garmentId: garment.id, model } });
-      return created;
+      return { kind: 'created' as const, garment: created };
     });
   }
 

@@ -12,6 +12,7 @@ import type { ImageInput, UploadService } from '../uploads/upload-service';
 import type { GarmentRepository } from './garment-repository';
 import { listen, type PubSub } from '../jobs/pubsub';
 import { catalogChannel } from './catalog-events';
+import { quotaError, type Quotas } from '../tenants/quotas';
 
 export interface CreateGarmentInput {
   sku: string;
@@ -40,6 +41,7 @@ export class GarmentService {
     /** Model package id ("name@version") whose cache Garment.referenceCache shows. */
     readonly defaultModel: string,
     private readonly pubsub: PubSub,
+    private readonly quotas: Quotas,
   ) {}
 
   onGarmentCreated(listener: GarmentCreatedListener): void {
@@ -64,13 +66,16 @@ export class GarmentService {
       const imageKey = `garments/${tenantId}/${id}`;
       await this.blobs.put(imageKey, image.data, image.contentType);
       try {
-        const garment = await this.garments.create(
+        const created = await this.garments.create(
           tenantId,
-          { id, sku: sku.value!, name: name.value!, category: input.category, imageKey, imageWidth: image.width, imageHeight: image.height, imageContentType: image.contentType },
+          { id, sku: sku.value!, name: name.value!, category: input.category, imageKey, imageWidth: image.width, imageHeight: image.height, imageContentType: image.contentType, imageBytes: image.data.length },
           this.defaultModel,
           randomUUID(),
+          this.quotas,
         );
-        return ok(garment);
+        if (created.kind === 'created') return ok(created.garment);
+        await this.blobs.delete(imageKey);
+        return refuse<Garment>(quotaError(created, ['input', 'image']));
       } catch (error) {
         await this.blobs.delete(imageKey);
         if (isUniqueViolation(error)) return refuse<Garment>(userError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));

@@ -159,11 +159,15 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     };
     app.post('/demo/session', rateLimited, express.json({ limit: 4096 }), async (req, res, next) => {
       try {
-        const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor);
+        const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor, req.socket.remoteAddress);
         res.set('Cache-Control', 'no-store');
         if (result.kind === 'ok') res.json({ token: result.token, expiresAt: result.expiresAt.toISOString() });
-        else if (result.kind === 'invalid_visitor') res.status(400).json({ error: 'visitor must be 22 to 64 characters of [A-Za-z0-9_-]' });
-        else res.status(503).json({ error: result.reason });
+        else if (result.kind === 'invalid_visitor') refuse(res, 400, 'INVALID_VISITOR', 'visitor must be 22 to 64 characters of [A-Za-z0-9_-]');
+        else if (result.kind === 'not_loopback') refuse(res, 403, 'DEMO_LOOPBACK_ONLY', 'the demo session endpoint answers only callers on this machine (ATELIER_DEMO_ALLOW_REMOTE)');
+        else if (result.kind === 'too_many_visitors') {
+          res.set('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)));
+          refuse(res, 429, 'DEMO_VISITOR_LIMIT', 'this address created too many demo visitors; try again later');
+        } else refuse(res, 503, 'DEMO_UNAVAILABLE', result.reason);
       } catch (error) {
         next(error);
       }

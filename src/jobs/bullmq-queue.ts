@@ -1,8 +1,11 @@
 // The job queue on Redis with BullMQ (scaled out). A worker that dies mid-job loses its
-// lock; BullMQ's stalled-job check hands the job to another worker.
-import { Queue, Worker, type ConnectionOptions } from 'bullmq';
+// lock; BullMQ's stalled-job check hands the job to another worker. Fairness between tenants
+// (job-queue.ts) uses BullMQ's priorities: a prioritized job waits in a sorted set by
+// (priority, arrival). A job over its consumer's maxPerGroup goes back to wait a moment
+// (moved to delayed, keeping its priority; not an attempt).
+import { DelayedError, Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { settlesWithin } from '../common/deadline';
-import type { JobHandler, JobName, JobOptions, JobPayloads, JobQueue } from './job-queue';
+import type { JobHandler, JobName, JobOptions, JobPayloads, JobQueue, ProcessOptions } from './job-queue';
 
 export interface BullMqOptions {
   /** Prefix of every key, so several deployments can share one Redis. Default 'atelier'. */
@@ -15,7 +18,11 @@ export interface BullMqOptions {
   maxStalledCount?: number;
   /** How long close() waits for running jobs and Redis before it drops the connections (ms). Default 10000. */
   closeTimeoutMs?: number;
+  /** How long a job over its consumer's maxPerGroup waits before it is tried again (ms). Default 500. */
+  groupRetryMs?: number;
 }
+
+const GROUP_FIELD = '__group';
 
 function connection(url: string): ConnectionOptions {
   const u = new URL(url);
@@ -50,25 +57,45 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: JobOptions = {}): Promise<void> {
-    await this.queue(name).add(name, payload, {
+    // The group travels in the data (BullMQ has no field for it); handlers never see it.
+    const data = options.group === undefined ? payload : { ...payload, [GROUP_FIELD]: options.group };
+    await this.queue(name).add(name, data, {
       jobId: options.jobId,
       attempts: options.attempts ?? 1,
       backoff: { type: 'exponential', delay: options.backoffMs ?? 1000 },
       delay: options.delayMs,
+      priority: options.priority,
       removeOnComplete: true,
       removeOnFail: true,
     });
   }
 
-  process<N extends JobName>(name: N, handler: JobHandler<N>, options: { concurrency?: number } = {}): void {
+  process<N extends JobName>(name: N, handler: JobHandler<N>, options: ProcessOptions = {}): void {
+    const maxPerGroup = options.maxPerGroup ?? Infinity;
+    const runningByGroup = new Map<string, number>();
     const worker = new Worker(
       name,
-      async (job) => {
-        await handler(job.data as JobPayloads[N], {
-          id: job.id ?? '',
-          attempt: job.attemptsMade + 1,
-          maxAttempts: job.opts.attempts ?? 1,
-        });
+      async (job, token) => {
+        const group = (job.data as { [GROUP_FIELD]?: string })[GROUP_FIELD];
+        if (group !== undefined && (runningByGroup.get(group) ?? 0) >= maxPerGroup) {
+          await job.moveToDelayed(Date.now() + (this.options.groupRetryMs ?? 500), token);
+          throw new DelayedError();
+        }
+        if (group !== undefined) runningByGroup.set(group, (runningByGroup.get(group) ?? 0) + 1);
+        try {
+          const { [GROUP_FIELD]: _group, ...payload } = job.data as Record<string, unknown>;
+          await handler(payload as JobPayloads[N], {
+            id: job.id ?? '',
+            attempt: job.attemptsMade + 1,
+            maxAttempts: job.opts.attempts ?? 1,
+          });
+        } finally {
+          if (group !== undefined) {
+            const left = runningByGroup.get(group)! - 1;
+            if (left > 0) runningByGroup.set(group, left);
+            else runningByGroup.delete(group);
+          }
+        }
       },
       {
         connection: this.connection,

@@ -137,6 +137,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const services = createServices({
     catalogVersions,
     webhookPrivateNetworks: config.webhookPrivateNetworks,
+    webhookMaxEndpoints: config.webhookMaxEndpoints,
     db,
     blobs,
     fileSigner,
@@ -149,6 +150,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     pubsub,
     logger,
     webhookSecrets: secrets.signingSecrets,
+    quotas: config.quotas,
     progressResyncMs: options.progressResyncMs,
   });
 
@@ -161,13 +163,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     engine = await createEngine({ modelDir: resolve(projectRoot, config.modelDir), threads: config.workerThreads, nice: config.engineNice });
     const renderRepository = new RenderRepository(db);
     const garmentRepository = new GarmentRepository(db, catalogVersions);
+    const photoRepository = new PhotoRepository(db);
     new InferenceJobs({
       engine,
       blobs,
       queue,
       pubsub,
       garments: garmentRepository,
-      photos: new PhotoRepository(db),
+      photos: photoRepository,
       outfits: new OutfitRepository(db),
       renders: renderRepository,
       notifier: options.notifier ?? services.webhooks,
@@ -175,12 +178,21 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       renderConcurrency: config.renderConcurrency,
       previewIntervalMs: options.previewIntervalMs,
     }).start();
-    sweeps = new Sweeps(renderRepository, garmentRepository, queue, blobs, logger, options.sweeps);
+    sweeps = new Sweeps(
+      { renders: renderRepository, garments: garmentRepository, photos: photoRepository, uploads: services.uploads, queue, blobs, logger },
+      options.sweeps,
+    );
     // An in-process queue starts empty: resume what the last run left QUEUED or RUNNING.
     if (!config.redisUrl) await sweeps.resumeAll();
     sweeps.start();
     services.webhooks.processDeliveries();
   }
+
+  // Rate-limit buckets and WebSocket connection counts: in Redis when there is one (over one
+  // connection), so every API process shares them.
+  const limitsRedis = config.redisUrl ? new LimitsRedis(config.redisUrl, logger) : null;
+  const buckets = limitsRedis ? new RedisTokenBuckets(limitsRedis, config.rateKeyPrefix) : new MemoryTokenBuckets();
+  const rateLimiter = new RateLimiter(buckets, config.rateLimits);
 
   // The demo tenant (src/demo/): API processes create it when asked and serve its session endpoint.
   let demo: AtelierServer['demo'] = null;
@@ -195,13 +207,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (existing) demo = { ...existing, created: false };
     else if (wantDemo && samples) demo = { ...(await seedDemoTenant(services, samples, keeper, logger)), created: true };
     else if (wantDemo) logger.warn({ modelDir: config.modelDir }, 'no demo tenant: the model package has no samples/index.json');
-    if (demo) demoSessions = new DemoSessions(services, demo, samples);
+    if (demo) demoSessions = new DemoSessions(services, demo, samples, config.demoAccess, buckets);
   }
 
-  // Rate-limit buckets and WebSocket connection counts: in Redis when there is one (over one
-  // connection), so every API process shares them.
-  const limitsRedis = config.redisUrl ? new LimitsRedis(config.redisUrl, logger) : null;
-  const rateLimiter = new RateLimiter(limitsRedis ? new RedisTokenBuckets(limitsRedis, config.rateKeyPrefix) : new MemoryTokenBuckets(), config.rateLimits);
   const maxConnections = config.webSocket.maxConnectionsPerToken;
   const connectionLimiter = limitsRedis
     ? new RedisConnectionLimiter(limitsRedis, config.rateKeyPrefix, maxConnections)

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { QueryLimits } from '../limits/query-limits';
 import type { RateLimitOptions } from '../limits/rate-limits';
 import { isValidS3Bucket, isValidS3Prefix } from '../blobs/s3-names';
+import type { Quotas } from '../tenants/quotas';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, detail: string) {
@@ -22,8 +23,8 @@ const number = (min: number, max: number, fallback: number) => variable(z.coerce
 const schema = z.object({
   /** HTTP port; default 4000. */
   PORT: variable(z.coerce.number().int().min(0).max(65535).default(4000)),
-  /** Interface to bind; default 0.0.0.0. */
-  HOST: variable(z.string().default('0.0.0.0')),
+  /** Interface to bind; default: 127.0.0.1 (loopback) on the embedded default, 0.0.0.0 with DATABASE_URL. */
+  HOST: variable(z.string().optional()),
   /** Data directory (embedded database, blobs of the file store, generated secrets, demo credentials); default ./.atelier. */
   ATELIER_DATA_DIR: variable(z.string().default('./.atelier')),
   /** Where blobs (images, caches, previews, results) live: file (default: ATELIER_DATA_DIR/blobs) or s3 (ATELIER_S3_BUCKET, shared by every process). */
@@ -97,6 +98,8 @@ const schema = z.object({
   ATELIER_JOB_LOCK_MS: variable(z.coerce.number().int().min(1000).max(600_000).default(30_000)),
   /** Deliver webhooks to loopback, private and link-local addresses too; default false (such endpoints are refused: a tenant must not reach the platform's own network). */
   ATELIER_WEBHOOK_PRIVATE_NETWORKS: variable(z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1')),
+  /** Active webhook endpoints one tenant may have; default 10. More: TOO_MANY_ENDPOINTS. */
+  ATELIER_WEBHOOK_MAX_ENDPOINTS: int(1, 10_000, 10),
   /**
    * Demo tenant (sample garments and person photos) and the demo-only shopper session endpoint.
    * auto (default): created on the first start of the embedded default (empty data directory);
@@ -110,6 +113,14 @@ const schema = z.object({
       .transform((v): 'auto' | 'on' | 'off' => (v === '1' || v === 'true' ? 'on' : v === '0' || v === 'false' ? 'off' : v))
       .default('auto'),
   ),
+  /** Whether POST /demo/session answers callers that are not on loopback (true/false); default false: others get 403 DEMO_LOOPBACK_ONLY. */
+  ATELIER_DEMO_ALLOW_REMOTE: variable(z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1')),
+  /** New demo visitors (each a shopper with copies of the sample photos) one remote address may create per hour; default 10; 0: no limit. More: 429 DEMO_VISITOR_LIMIT. */
+  ATELIER_DEMO_VISITORS_PER_HOUR: int(0, 1_000_000, 10),
+  /** Megabytes of images one tenant may store (garments, person photos, staged uploads not yet used); default 2048; 0: no limit. More: STORAGE_QUOTA_EXCEEDED. */
+  ATELIER_TENANT_STORAGE_MB: int(0, 100_000_000, 2048),
+  /** Person photos one shopper may hold (its staged uploads not yet used count too); default 20; 0: no limit. More: PHOTO_QUOTA_EXCEEDED. */
+  ATELIER_SHOPPER_MAX_PHOTOS: int(0, 1_000_000, 20),
   /** Largest GraphQL query document in bytes; default 32768. Larger: QUERY_TOO_LARGE (nothing runs). */
   ATELIER_MAX_QUERY_BYTES: int(256, 1024 * 1024, 32 * 1024),
   /** Most lexical tokens in a query document; default 1000. More: TOO_MANY_TOKENS. */
@@ -185,7 +196,11 @@ export interface Config {
   renderConcurrency: number;
   jobLockMs: number;
   webhookPrivateNetworks: boolean;
+  webhookMaxEndpoints: number;
   demo: 'auto' | 'on' | 'off';
+  /** Who may use POST /demo/session. */
+  demoAccess: DemoAccess;
+  quotas: Quotas;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** What one operation may ask (introspection is decided in app.ts when unset). */
   queryLimits: Omit<QueryLimits, 'introspection'>;
@@ -220,6 +235,13 @@ function blobStoreConfig(c: ParsedEnvironment): BlobStoreConfig {
   };
 }
 
+export interface DemoAccess {
+  /** Callers off loopback too. */
+  allowRemote: boolean;
+  /** New visitors per remote address per hour; 0: no limit. */
+  newVisitorsPerHour: number;
+}
+
 export interface WebSocketLimits {
   maxConnectionsPerToken: number;
   maxSubscriptionsPerConnection: number;
@@ -241,7 +263,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return {
     port: c.PORT,
-    host: c.HOST,
+    // The embedded default (demo on, generated credentials) is reachable from this machine only unless asked.
+    host: c.HOST ?? (c.DATABASE_URL ? '0.0.0.0' : '127.0.0.1'),
     dataDir: c.ATELIER_DATA_DIR,
     blobStore: blobStoreConfig(c),
     databaseUrl: c.DATABASE_URL,
@@ -255,7 +278,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     renderConcurrency: c.ATELIER_RENDER_CONCURRENCY,
     jobLockMs: c.ATELIER_JOB_LOCK_MS,
     webhookPrivateNetworks: c.ATELIER_WEBHOOK_PRIVATE_NETWORKS,
+    webhookMaxEndpoints: c.ATELIER_WEBHOOK_MAX_ENDPOINTS,
     demo: c.ATELIER_DEMO,
+    demoAccess: { allowRemote: c.ATELIER_DEMO_ALLOW_REMOTE, newVisitorsPerHour: c.ATELIER_DEMO_VISITORS_PER_HOUR },
+    quotas: {
+      tenantStorageBytes: c.ATELIER_TENANT_STORAGE_MB === 0 ? null : c.ATELIER_TENANT_STORAGE_MB * 1024 * 1024,
+      shopperPhotos: c.ATELIER_SHOPPER_MAX_PHOTOS === 0 ? null : c.ATELIER_SHOPPER_MAX_PHOTOS,
+    },
     logLevel: c.LOG_LEVEL,
     queryLimits: {
       maxDocumentBytes: c.ATELIER_MAX_QUERY_BYTES,

@@ -26,6 +26,7 @@ import type { Logger } from '../observability/logger';
 import { enqueuePersonEncoding, enqueueReferenceCache } from '../worker/inference-jobs';
 import { WebhookRepository } from '../webhooks/webhook-repository';
 import { WebhookSecrets, WebhookService } from '../webhooks/webhook-service';
+import type { Quotas } from '../tenants/quotas';
 
 export interface Services {
   authenticator: Authenticator;
@@ -58,6 +59,10 @@ export interface ServiceDeps {
   catalogVersions: CatalogVersions;
   /** Webhooks may go to loopback/private addresses (ATELIER_WEBHOOK_PRIVATE_NETWORKS). */
   webhookPrivateNetworks: boolean;
+  /** Active webhook endpoints per tenant (ATELIER_WEBHOOK_MAX_ENDPOINTS). */
+  webhookMaxEndpoints: number;
+  /** The tenant storage and shopper photo quotas (ATELIER_TENANT_STORAGE_MB, ATELIER_SHOPPER_MAX_PHOTOS). */
+  quotas: Quotas;
   /** A progress subscription that hears nothing for this long re-reads its render (ms). Default 10000. */
   progressResyncMs?: number;
 }
@@ -66,9 +71,9 @@ export function createServices(deps: ServiceDeps): Services {
   const tenantRepository = new TenantRepository(deps.db);
   const sessions = new SessionTokens(deps.sessionSecrets);
   const shoppers = new ShopperService(new ShopperRepository(deps.db), sessions);
-  const uploads = new UploadService(new UploadRepository(deps.db), deps.blobs, deps.uploadSigner, deps.publicUrl);
-  const garments = new GarmentService(new GarmentRepository(deps.db, deps.catalogVersions), uploads, deps.blobs, deps.defaultModel, deps.pubsub);
-  const photos = new PhotoService(new PhotoRepository(deps.db), shoppers, uploads, deps.blobs);
+  const uploads = new UploadService(new UploadRepository(deps.db), deps.blobs, deps.uploadSigner, deps.publicUrl, deps.quotas);
+  const garments = new GarmentService(new GarmentRepository(deps.db, deps.catalogVersions), uploads, deps.blobs, deps.defaultModel, deps.pubsub, deps.quotas);
+  const photos = new PhotoService(new PhotoRepository(deps.db), shoppers, uploads, deps.blobs, deps.defaultModel, deps.quotas);
   const outfits = new OutfitService(new OutfitRepository(deps.db), garments, shoppers);
   // New garments and photos are encoded ahead of any render; a failed enqueue is only logged,
   // since a render computes whatever is missing.
@@ -79,6 +84,9 @@ export function createServices(deps: ServiceDeps): Services {
   photos.onPhotoUploaded((tenantId, photoId) => {
     enqueuePersonEncoding(deps.queue, tenantId, photoId, deps.defaultModel).catch(logEnqueueFailure);
   });
+  const renders = new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.blobs, deps.defaultModel, deps.logger, deps.progressResyncMs);
+  // A photo's renders (and their results) go before the photo itself.
+  photos.onPhotoDeleting((tenantId, photoId) => renders.deleteRendersOfPhoto(tenantId, photoId));
   const authenticator = new Authenticator(tenantRepository, sessions, deps.operatorToken);
   const tenants = new TenantService(tenantRepository);
   // A revoked key stops working here at once, and in other API processes when they hear of it.
@@ -99,7 +107,8 @@ export function createServices(deps: ServiceDeps): Services {
     fileLinks: new FileLinks(deps.fileSigner, deps.publicUrl),
     webhooks: new WebhookService(new WebhookRepository(deps.db), deps.queue, new WebhookSecrets(deps.webhookSecrets), {
       allowPrivateNetworks: deps.webhookPrivateNetworks,
+      maxEndpoints: deps.webhookMaxEndpoints,
     }),
-    renders: new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.defaultModel, deps.logger, deps.progressResyncMs),
+    renders,
   };
 }

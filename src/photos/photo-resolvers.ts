@@ -1,6 +1,6 @@
 // GraphQL resolvers of person photos.
 import type { Resolvers } from '../generated/graphql';
-import { optionalGlobalId, toGlobalId } from '../common/ids';
+import { fromGlobalId, optionalGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/payloads';
 
@@ -15,6 +15,10 @@ export const photoResolvers: Resolvers = {
     uploadPersonPhoto: async (_, { input }, { services, viewer }) => {
       const shopperId = optionalGlobalId(input.shopperId, 'Shopper');
       return payload('personPhoto', await services.photos.uploadPersonPhoto(viewer, { image: input.image, shopperId }));
+    },
+    deletePersonPhoto: async (_, { id }, { services, viewer }) => {
+      const outcome = await services.photos.deletePersonPhoto(viewer, fromGlobalId(id, 'PersonPhoto'));
+      return payload('deletedPersonPhotoId', outcome.ok ? { ok: true, value: toGlobalId('PersonPhoto', outcome.value.id) } : outcome);
     },
   },
   PersonPhoto: {

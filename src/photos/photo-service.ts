@@ -1,10 +1,13 @@
 // Person photos: uploaded by a tenant (RENDERS_WRITE) for any of its shoppers or none, or
-// by a shopper session for itself. A shopper sees only its own photos.
+// by a shopper session for itself, within the tenant's storage and the shopper's photo quota.
+// A shopper sees and deletes only its own photos; a deleted photo takes its encodings and its
+// renders (with their results) along.
 import { randomUUID } from 'node:crypto';
 import type { PersonPhoto } from '../generated/prisma/client';
 import type { BlobStore } from '../blobs';
 import { requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
 import { ok, refuse, userError, type Outcome } from '../common/user-errors';
+import { quotaError, type Quotas } from '../tenants/quotas';
 import type { Page, PageRequest } from '../common/pagination';
 import { alignToIds } from '../common/ids';
 import type { ImageInput, UploadService } from '../uploads/upload-service';
@@ -13,19 +16,29 @@ import type { PhotoRepository } from './photo-repository';
 
 /** Called after a photo was stored (the render engine encodes it). */
 export type PhotoUploadedListener = (tenantId: string, photoId: string) => void;
+/** Awaited before a photo is deleted (its renders go first, so none is left running on it). */
+export type PhotoDeletingListener = (tenantId: string, photoId: string) => Promise<void>;
 
 export class PhotoService {
   private readonly listeners: PhotoUploadedListener[] = [];
+  private readonly deletingListeners: PhotoDeletingListener[] = [];
 
   constructor(
     private readonly photos: PhotoRepository,
     private readonly shoppers: ShopperService,
     private readonly uploads: UploadService,
     private readonly blobs: BlobStore,
+    /** The model whose encoding a new photo gets (PENDING until the job computes it). */
+    private readonly defaultModel: string,
+    private readonly quotas: Quotas,
   ) {}
 
   onPhotoUploaded(listener: PhotoUploadedListener): void {
     this.listeners.push(listener);
+  }
+
+  onPhotoDeleting(listener: PhotoDeletingListener): void {
+    this.deletingListeners.push(listener);
   }
 
   /** `shopperId`: undefined when not given, null when given but not a valid ID. */
@@ -45,24 +58,42 @@ export class PhotoService {
       const id = randomUUID();
       const imageKey = `photos/${v.tenantId}/${id}`;
       await this.blobs.put(imageKey, image.data, image.contentType);
+      let created;
       try {
-        return ok(
-          await this.photos.create(v.tenantId, {
-            id,
-            shopperId,
-            imageKey,
-            imageWidth: image.width,
-            imageHeight: image.height,
-            imageContentType: image.contentType,
-          }),
+        created = await this.photos.create(
+          v.tenantId,
+          { id, shopperId, imageKey, imageWidth: image.width, imageHeight: image.height, imageContentType: image.contentType, imageBytes: image.data.length },
+          { id: randomUUID(), model: this.defaultModel },
+          this.quotas,
         );
       } catch (error) {
         await this.blobs.delete(imageKey);
         throw error;
       }
+      if (created.kind === 'created') return ok(created.photo);
+      await this.blobs.delete(imageKey);
+      return refuse<PersonPhoto>(quotaError(created, ['input', 'image']));
     });
     if (outcome.ok) for (const listener of this.listeners) listener(v.tenantId, outcome.value.id);
     return outcome;
+  }
+
+  /**
+   * Deletes a photo of the tenant (a shopper: one of its own), its encodings and its renders
+   * with their results; a render running on it is canceled first.
+   */
+  async deletePersonPhoto(viewer: Viewer, photoId: string | null): Promise<Outcome<PersonPhoto>> {
+    const v = requireScope(viewer, 'RENDERS_WRITE', true);
+    const notFound = refuse<PersonPhoto>(userError('NOT_FOUND', 'no person photo with this id', ['id']));
+    const [photo] = photoId ? await this.photos.findByIds(v.tenantId, [photoId], shopperScope(v)) : [];
+    if (!photo) return notFound;
+    for (const listener of this.deletingListeners) await listener(v.tenantId, photo.id);
+    const deleted = await this.photos.delete(v.tenantId, photo.id, shopperScope(v));
+    if (!deleted) return notFound; // deleted meanwhile by another request
+    for (const key of deleted.blobKeys) await this.blobs.delete(key);
+    // Also an encoding a worker stored while this ran.
+    await this.blobs.deleteAllUnder(`encodings/${v.tenantId}/${photo.id}`);
+    return ok(deleted.photo);
   }
 
   listPhotos(viewer: Viewer, page: PageRequest): Promise<Page<PersonPhoto>> {

@@ -17,7 +17,8 @@ export interface NewRender {
 }
 
 export type CreateRenderResult =
-  | { kind: 'created'; render: Render }
+  /** `place`: the render's place in its tenant's backlog (QUEUED and RUNNING; 1: none), its queue priority. */
+  | { kind: 'created'; render: Render; place: number }
   | { kind: 'existing'; render: Render }
   | { kind: 'over_quota'; active: number; limit: number };
 
@@ -43,7 +44,8 @@ export class RenderRepository {
         const limit = tenant?.max_concurrent_renders ?? 0;
         const active = await tx.render.count({ where: { tenantId, status: { in: ACTIVE } } });
         if (active + 1 > limit) return { kind: 'over_quota', active, limit };
-        return { kind: 'created', render: await tx.render.create({ data: { ...render, tenantId } }) };
+        // Renders running count too: a tenant holding slots waits behind one that holds none.
+        return { kind: 'created', render: await tx.render.create({ data: { ...render, tenantId } }), place: active + 1 };
       });
     try {
       return await attempt();
@@ -125,11 +127,20 @@ export class RenderRepository {
     );
   }
 
+  /** Deletes every render of a person photo; returns them as they were. */
+  deleteByPhoto(tenantId: string, personPhotoId: string): Promise<Render[]> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const renders = await tx.render.findMany({ where: { tenantId, personPhotoId } });
+      await tx.render.deleteMany({ where: { tenantId, id: { in: renders.map((r) => r.id) } } });
+      return renders;
+    });
+  }
+
   find(tenantId: string, id: string): Promise<Render | null> {
     return this.db.withTenant(tenantId, (tx) => tx.render.findFirst({ where: { id, tenantId } }));
   }
 
-  /** Platform-wide: active renders that may have lost their job (QUEUED since, or RUNNING without a heartbeat since). */
+  /** Platform-wide: active renders that may have lost their job (QUEUED since, or RUNNING without a heartbeat since), oldest first. */
   findStale(queuedBefore: Date, heartbeatBefore: Date, limit = 500): Promise<Pick<Render, 'id' | 'tenantId' | 'status'>[]> {
     return this.db.withSystem((tx) =>
       tx.render.findMany({

@@ -7,12 +7,13 @@ import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
 import { characterCount, hasForbiddenCharacters, invalidCharacters } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
-import type { JobQueue } from '../jobs/job-queue';
+import { backlogPriority, type JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
 import type { OutfitService } from '../outfits/outfit-service';
 import type { PhotoService } from '../photos/photo-service';
 import type { Logger } from '../observability/logger';
-import type { RenderRepository } from './render-repository';
+import type { BlobStore } from '../blobs';
+import { ACTIVE, type RenderRepository } from './render-repository';
 import { cancelChannel, decodeEvent, encodeEvent, isTerminal, progressChannel, type RenderEvent } from './render-events';
 
 export const MAX_RENDER_ATTEMPTS = 3;
@@ -46,10 +47,13 @@ export interface RequestRenderInput {
   idempotencyKey?: string | null;
 }
 
-/** Enqueues the render job (also used by the sweep that re-enqueues lost jobs). */
-export function enqueueRender(queue: JobQueue, tenantId: string, renderId: string): Promise<void> {
+/**
+ * Enqueues the render job (also used by the sweep that re-enqueues lost jobs). `place`: its
+ * place in its tenant's backlog, so tenants take turns for the workers' slots (job-queue.ts).
+ */
+export function enqueueRender(queue: JobQueue, tenantId: string, renderId: string, place: number): Promise<void> {
   // Worker deaths are retried by the queue's stalled-job handling and the render's own attempt count.
-  return queue.enqueue('render', { tenantId, renderId }, { jobId: renderId, attempts: MAX_RENDER_ATTEMPTS, backoffMs: 1000 });
+  return queue.enqueue('render', { tenantId, renderId }, { jobId: renderId, attempts: MAX_RENDER_ATTEMPTS, backoffMs: 1000, priority: backlogPriority(place), group: tenantId });
 }
 
 export class RenderService {
@@ -67,6 +71,7 @@ export class RenderService {
     private readonly photos: PhotoService,
     private readonly queue: JobQueue,
     private readonly pubsub: PubSub,
+    private readonly blobs: BlobStore,
     private readonly defaultModel: string,
     private readonly logger: Logger,
     /** A subscription that hears nothing for this long re-reads its render (ms). */
@@ -111,7 +116,7 @@ export class RenderService {
     }
     if (result.kind === 'created') {
       // A failed enqueue leaves the render QUEUED; the sweep enqueues it again.
-      await waitBriefly(enqueueRender(this.queue, v.tenantId, result.render.id), BROKER_WAIT_MS).catch((error: unknown) =>
+      await waitBriefly(enqueueRender(this.queue, v.tenantId, result.render.id, result.place), BROKER_WAIT_MS).catch((error: unknown) =>
         this.logger.warn({ err: error, renderId: result.render.id }, 'enqueue failed; the sweep will retry'),
       );
     }
@@ -125,19 +130,37 @@ export class RenderService {
     if (!result.canceled) {
       return refuse(userError('RENDER_FINISHED', `the render is already ${result.render.status}`, ['id']));
     }
-    const render = result.render;
+    // The row says CANCELED already: a worker that misses the message cannot finish the render.
+    await this.announceCanceled(result.render);
+    return ok(result.render);
+  }
+
+  /** Tells the worker running `render` to stop, and its subscribers that it is CANCELED. */
+  private async announceCanceled(render: Render): Promise<void> {
     const announce = async () => {
-      await this.pubsub.publish(cancelChannel(v.tenantId, render.id), 'cancel');
+      await this.pubsub.publish(cancelChannel(render.tenantId, render.id), 'cancel');
       await this.pubsub.publish(
-        progressChannel(v.tenantId, render.id),
+        progressChannel(render.tenantId, render.id),
         encodeEvent({ render, step: render.completedSteps, totalSteps: render.steps, etaMs: null, preview: null, final: true, publishedAt: Date.now() }),
       );
     };
-    // The row says CANCELED already: a worker that misses the message cannot finish the render.
     await waitBriefly(announce(), BROKER_WAIT_MS).catch((error: unknown) =>
       this.logger.warn({ err: error, renderId: render.id }, 'cancellation not published yet; it goes out when pub/sub is back'),
     );
-    return ok(render);
+  }
+
+  /**
+   * Before its person photo is deleted: the photo's renders go, with their results and
+   * previews. One still QUEUED or RUNNING is announced CANCELED (its worker stops within a
+   * step; finding no row, it stores nothing).
+   */
+  async deleteRendersOfPhoto(tenantId: string, personPhotoId: string): Promise<void> {
+    const deleted = await this.renders.deleteByPhoto(tenantId, personPhotoId);
+    for (const render of deleted) {
+      if (ACTIVE.includes(render.status)) await this.announceCanceled({ ...render, status: 'CANCELED', finishedAt: new Date() });
+      if (render.resultKey) await this.blobs.delete(render.resultKey);
+      await this.blobs.deleteAllUnder(`previews/${tenantId}/${render.id}`);
+    }
   }
 
   listRenders(viewer: Viewer, page: PageRequest, status?: RenderStatus | null): Promise<Page<Render>> {

@@ -1,12 +1,38 @@
 // The only code that touches uploads (staged image uploads).
 import type { Upload } from '../generated/prisma/client';
 import type { Database } from '../db/database';
+import { checkQuotas, type QuotaRefusal, type Quotas } from '../tenants/quotas';
+
+export interface NewUpload {
+  id: string;
+  shopperId: string | null;
+  contentType: string;
+  byteSize: number;
+  expiresAt: Date;
+}
 
 export class UploadRepository {
   constructor(private readonly db: Database) {}
 
-  create(tenantId: string, upload: { id: string; shopperId: string | null; contentType: string; byteSize: number; expiresAt: Date }): Promise<Upload> {
-    return this.db.withTenant(tenantId, (tx) => tx.upload.create({ data: { ...upload, tenantId } }));
+  /** Writes the upload unless its byteSize (or, for a shopper, one more photo) exceeds a quota. */
+  create(tenantId: string, upload: NewUpload, quotas: Quotas): Promise<{ kind: 'created'; upload: Upload } | QuotaRefusal> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const refusal = await checkQuotas(tx, tenantId, { bytes: upload.byteSize, shopperId: upload.shopperId }, quotas);
+      if (refusal) return refusal;
+      return { kind: 'created' as const, upload: await tx.upload.create({ data: { ...upload, tenantId } }) };
+    });
+  }
+
+  /** Platform-wide: uploads whose link expired before `expiredBefore`, whatever became of them. */
+  findExpired(expiredBefore: Date, limit = 500): Promise<Pick<Upload, 'id' | 'tenantId' | 'blobKey'>[]> {
+    return this.db.withSystem((tx) =>
+      tx.upload.findMany({ where: { expiresAt: { lt: expiredBefore } }, select: { id: true, tenantId: true, blobKey: true }, orderBy: { expiresAt: 'asc' }, take: limit }),
+    );
+  }
+
+  /** Deletes an upload's row (its staged bytes are the caller's to delete). */
+  async delete(tenantId: string, id: string): Promise<void> {
+    await this.db.withTenant(tenantId, (tx) => tx.upload.deleteMany({ where: { id, tenantId } }));
   }
 
   find(tenantId: string, id: string): Promise<Upload | null> {

@@ -7,8 +7,12 @@ import { requireTenant, hasScope, AuthError, type Viewer, type TenantViewer } fr
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { ok, refuse, userError, type Outcome } from '../common/user-errors';
 import type { UploadRepository } from './upload-repository';
+import { quotaError, type Quotas } from '../tenants/quotas';
 
+/** How long an upload's link takes bytes (its expiresAt). */
 export const UPLOAD_TTL_MS = 15 * 60_000;
+/** How long after its link expired an upload that received its bytes may still be used; then the sweep deletes it, used or not. */
+export const UPLOAD_KEEP_MS = 60 * 60_000;
 const ACCEPTED_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 
 export interface ImageInput {
@@ -30,6 +34,7 @@ export class UploadService {
     private readonly blobs: BlobStore,
     private readonly uploadSigner: UrlSigner,
     private readonly publicUrl: () => string,
+    private readonly quotas: Quotas,
   ) {}
 
   async createUpload(viewer: Viewer, input: { contentType: string; byteSize: number }): Promise<Outcome<CreatedUpload>> {
@@ -49,13 +54,12 @@ export class UploadService {
     if (errors.length > 0) return refuse(...errors);
     const id = randomUUID();
     const expiresAt = new Date(Date.now() + UPLOAD_TTL_MS);
-    await this.uploads.create(v.tenantId, {
-      id,
-      shopperId: v.kind === 'shopper' ? v.shopperId : null,
-      contentType: input.contentType,
-      byteSize: input.byteSize,
-      expiresAt,
-    });
+    const created = await this.uploads.create(
+      v.tenantId,
+      { id, shopperId: v.kind === 'shopper' ? v.shopperId : null, contentType: input.contentType, byteSize: input.byteSize, expiresAt },
+      this.quotas,
+    );
+    if (created.kind !== 'created') return refuse(quotaError(created, created.kind === 'storage' ? ['input', 'byteSize'] : undefined));
     const path = this.uploadSigner.sign(`${v.tenantId}/${id}`, expiresAt);
     return ok({ uploadId: toGlobalId('Upload', id), uploadUrl: `${this.publicUrl()}${path}`, expiresAt });
   }
@@ -101,6 +105,9 @@ export class UploadService {
       const shopperMismatch = upload && viewer.kind === 'shopper' && upload.shopperId !== viewer.shopperId;
       if (!upload || shopperMismatch) return refuse(userError('NOT_FOUND', 'no upload with this id', [...field, 'uploadId']));
       if (upload.status === 'CONSUMED') return refuse(userError('UPLOAD_ALREADY_USED', 'this upload was already used', [...field, 'uploadId']));
+      if (upload.status === 'RECEIVED' && upload.expiresAt.getTime() + UPLOAD_KEEP_MS <= Date.now()) {
+        return refuse(userError('UPLOAD_EXPIRED', 'the upload was not used within an hour after its link expired', [...field, 'uploadId']));
+      }
       if (upload.status !== 'RECEIVED' || !upload.blobKey) {
         const expired = upload.expiresAt.getTime() <= Date.now();
         return refuse(
@@ -140,5 +147,18 @@ export class UploadService {
     if (outcome.ok) await this.blobs.delete(`uploads/${tenantId}/${uploadId}`);
     else await this.uploads.release(tenantId, uploadId);
     return outcome;
+  }
+
+  /**
+   * The sweep: deletes every upload whose link expired more than UPLOAD_KEEP_MS before `now`,
+   * with its staged bytes, whether it was used (its bytes already went), refused or never used.
+   */
+  async deleteExpired(now: Date): Promise<number> {
+    const expired = await this.uploads.findExpired(new Date(now.getTime() - UPLOAD_KEEP_MS));
+    for (const upload of expired) {
+      if (upload.blobKey) await this.blobs.delete(upload.blobKey);
+      await this.uploads.delete(upload.tenantId, upload.id);
+    }
+    return expired.length;
   }
 }

@@ -28,8 +28,13 @@ export interface DeliveryAttempt {
 export class WebhookRepository {
   constructor(private readonly db: Database) {}
 
-  createEndpoint(tenantId: string, endpoint: NewWebhookEndpoint): Promise<WebhookEndpoint> {
-    return this.db.withTenant(tenantId, (tx) => tx.webhookEndpoint.create({ data: { ...endpoint, tenantId } }));
+  /** Creates the endpoint unless the tenant already has `maxActive` active ones (null then); the tenant's row is locked for the count. */
+  createEndpoint(tenantId: string, endpoint: NewWebhookEndpoint, maxActive: number): Promise<WebhookEndpoint | null> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM tenants WHERE id = ${tenantId}::uuid FOR UPDATE`;
+      if ((await tx.webhookEndpoint.count({ where: { tenantId, removedAt: null } })) >= maxActive) return null;
+      return tx.webhookEndpoint.create({ data: { ...endpoint, tenantId } });
+    });
   }
 
   /** Marks an active endpoint removed; null when it does not exist in this tenant or was already removed. */
@@ -67,9 +72,12 @@ export class WebhookRepository {
     });
   }
 
-  createDeliveries(tenantId: string, deliveries: readonly NewWebhookDelivery[]): Promise<void> {
+  /** Writes the deliveries; returns how many of the tenant's deliveries were PENDING before them (their place in its backlog). */
+  createDeliveries(tenantId: string, deliveries: readonly NewWebhookDelivery[]): Promise<number> {
     return this.db.withTenant(tenantId, async (tx) => {
+      const pending = await tx.webhookDelivery.count({ where: { tenantId, status: 'PENDING' } });
       await tx.webhookDelivery.createMany({ data: deliveries.map((d) => ({ ...d, tenantId })) });
+      return pending;
     });
   }
 

@@ -1,5 +1,8 @@
-// Webhooks: a tenant's endpoints (managed with ADMIN), the events written to its delivery
-// log, and the job that POSTs each delivery, signed, with retries.
+// Webhooks: a tenant's endpoints (managed with ADMIN, at most maxEndpoints), the events
+// written to its delivery log, and the job that POSTs each delivery, signed, with retries.
+// Tenants share the delivery slots fairly: a delivery's queue priority is its place among its
+// tenant's pending deliveries, and a process runs at most maxPerTenant deliveries of one
+// tenant at once, so one tenant's slow endpoints cannot hold every slot.
 import { randomUUID } from 'node:crypto';
 import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent } from '../generated/prisma/client';
 import { requireScope, requireTenant, hasScope, type Viewer } from '../auth/viewer';
@@ -7,7 +10,7 @@ import { toGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
 import { hasForbiddenCharacters } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
-import type { JobContext, JobPayloads, JobQueue } from '../jobs/job-queue';
+import { backlogPriority, type JobContext, type JobPayloads, type JobQueue } from '../jobs/job-queue';
 import type { WebhookRepository } from './webhook-repository';
 import { SIGNATURE_HEADER, signWebhookPayload, type WebhookSecrets } from './webhook-signature';
 import { postWebhook } from './webhook-post';
@@ -29,6 +32,12 @@ export interface WebhookServiceOptions {
    * refused when added (IP literals) and a delivery whose host resolves to one fails.
    */
   allowPrivateNetworks?: boolean;
+  /** Active endpoints one tenant may have; default 10. More: TOO_MANY_ENDPOINTS. */
+  maxEndpoints?: number;
+  /** Deliveries one process runs at once; default 8. */
+  concurrency?: number;
+  /** Deliveries of one tenant one process runs at once; default 2 (the others wait, the slots stay free for other tenants). */
+  maxPerTenant?: number;
 }
 
 export interface AddWebhookEndpointInput {
@@ -97,6 +106,9 @@ export class WebhookService {
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly allowPrivateNetworks: boolean;
+  private readonly maxEndpoints: number;
+  private readonly concurrency: number;
+  private readonly maxPerTenant: number;
 
   constructor(
     private readonly webhooks: WebhookRepository,
@@ -108,11 +120,14 @@ export class WebhookService {
     this.attempts = options.attempts ?? 6;
     this.backoffMs = options.backoffMs ?? 2000;
     this.allowPrivateNetworks = options.allowPrivateNetworks ?? false;
+    this.maxEndpoints = options.maxEndpoints ?? 10;
+    this.concurrency = options.concurrency ?? 8;
+    this.maxPerTenant = options.maxPerTenant ?? 2;
   }
 
   /** Starts delivering in this process (the composition root decides which processes do). */
-  processDeliveries(concurrency = 4): void {
-    this.queue.process(DELIVERY_JOB, (payload, context) => this.deliver(payload, context), { concurrency });
+  processDeliveries(): void {
+    this.queue.process(DELIVERY_JOB, (payload, context) => this.deliver(payload, context), { concurrency: this.concurrency, maxPerGroup: this.maxPerTenant });
   }
 
   async addEndpoint(viewer: Viewer, input: AddWebhookEndpointInput): Promise<Outcome<{ endpoint: WebhookEndpoint; secret: string }>> {
@@ -122,7 +137,10 @@ export class WebhookService {
     const errors = [url.error].filter((e): e is UserError => e !== undefined);
     if (events.length === 0) errors.push(userError('EVENTS_REQUIRED', 'subscribe the endpoint to at least one event', ['input', 'events']));
     if (errors.length > 0 || !url.url) return refuse(...errors);
-    const endpoint = await this.webhooks.createEndpoint(tenantId, { id: randomUUID(), url: url.url, events });
+    const endpoint = await this.webhooks.createEndpoint(tenantId, { id: randomUUID(), url: url.url, events }, this.maxEndpoints);
+    if (!endpoint) {
+      return refuse(userError('TOO_MANY_ENDPOINTS', `a tenant may have at most ${this.maxEndpoints} webhook endpoints; remove one first`));
+    }
     return ok({ endpoint, secret: this.secrets.secretFor(endpoint.id) });
   }
 
@@ -180,12 +198,12 @@ export class WebhookService {
       const payload = JSON.stringify({ id: toGlobalId('WebhookDelivery', id), event, createdAt: createdAt.toISOString(), data });
       return { id, endpointId: endpoint.id, event, payload, createdAt };
     });
-    await this.webhooks.createDeliveries(tenantId, deliveries);
-    for (const delivery of deliveries) {
+    const pendingBefore = await this.webhooks.createDeliveries(tenantId, deliveries);
+    for (const [i, delivery] of deliveries.entries()) {
       await this.queue.enqueue(
         DELIVERY_JOB,
         { tenantId, deliveryId: delivery.id },
-        { jobId: delivery.id, attempts: this.attempts, backoffMs: this.backoffMs },
+        { jobId: delivery.id, attempts: this.attempts, backoffMs: this.backoffMs, priority: backlogPriority(pendingBefore + i + 1), group: tenantId },
       );
     }
   }

@@ -38,6 +38,7 @@ interface World {
   fileUrl: string;
   foreignGarment: string;
   foreignShopper: string;
+  foreignPhoto: string;
   images: Record<string, string>;
 }
 
@@ -229,6 +230,7 @@ const CREATE_KEY = `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
 const REVOKE = `mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { id } userErrors { code } } }`;
 const RETRY_CACHE = `mutation($id: ID!) { retryReferenceCache(garmentId: $id) { garment { id } userErrors { code } } }`;
 const ADD_WEBHOOK = `mutation($i: AddWebhookEndpointInput!) { addWebhookEndpoint(input: $i) { endpoint { id } userErrors { code } } }`;
+const DELETE_PHOTO = `mutation($id: ID!) { deletePersonPhoto(id: $id) { deletedPersonPhotoId userErrors { code } } }`;
 const REMOVE_WEBHOOK = `mutation($id: ID!) { removeWebhookEndpoint(id: $id) { endpoint { id } userErrors { code } } }`;
 const NODE = `query($id: ID!) { node(id: $id) { id } }`;
 const GARMENTS = `query($f: Int, $a: String) { garments(first: $f, after: $a) { totalCount } }`;
@@ -312,6 +314,16 @@ const cases: Case[] = [
   gq('uploadPersonPhoto: another tenant\'s shopperId', 'admin', UPLOAD_PHOTO, (w) => ({ i: { image: { dataUrl: w.images.png }, shopperId: w.foreignShopper } }), 200, 'NOT_FOUND'),
   gq('uploadPersonPhoto: a garment ID as shopperId', 'admin', UPLOAD_PHOTO, (w) => ({ i: { image: { dataUrl: w.images.png }, shopperId: w.garment } }), 200, 'NOT_FOUND'),
   gq('uploadPersonPhoto: with a CATALOG_READ key', 'reader', UPLOAD_PHOTO, photo('png'), 200, 'FORBIDDEN'),
+  gq('uploadPersonPhoto: a shopper over its photo quota', 'shopper', UPLOAD_PHOTO, photo('png'), 200, 'PHOTO_QUOTA_EXCEEDED'),
+  gq('createUpload: a shopper over its photo quota', 'shopper', CREATE_UPLOAD, { i: { contentType: 'image/png', byteSize: 100 } }, 200, 'PHOTO_QUOTA_EXCEEDED'),
+  gq('createUpload: more than the tenant\'s storage quota', 'admin', CREATE_UPLOAD, { i: { contentType: 'image/png', byteSize: 2_000_000 } }, 200, 'STORAGE_QUOTA_EXCEEDED'),
+  // -- deletePersonPhoto
+  gq('deletePersonPhoto: another tenant\'s photo', 'admin', DELETE_PHOTO, (w) => ({ id: w.foreignPhoto }), 200, 'NOT_FOUND'),
+  gq('deletePersonPhoto: a garment ID', 'admin', DELETE_PHOTO, (w) => ({ id: w.garment }), 200, 'NOT_FOUND'),
+  gq('deletePersonPhoto: malformed ID', 'admin', DELETE_PHOTO, { id: '%%%' }, 200, 'NOT_FOUND'),
+  gq('deletePersonPhoto: a shopper, a photo not its own', 'shopper', DELETE_PHOTO, (w) => ({ id: w.photo }), 200, 'NOT_FOUND'),
+  gq('deletePersonPhoto: with a CATALOG_READ key', 'reader', DELETE_PHOTO, (w) => ({ id: w.photo }), 200, 'FORBIDDEN'),
+  gq('deletePersonPhoto: without a token', 'none', DELETE_PHOTO, (w) => ({ id: w.photo }), 200, 'UNAUTHENTICATED'),
   // -- archiveGarment, retryReferenceCache: IDs
   gq('archiveGarment: another tenant\'s garment', 'admin', ARCHIVE, (w) => ({ id: w.foreignGarment }), 200, 'NOT_FOUND'),
   gq('archiveGarment: a garment that does not exist', 'admin', ARCHIVE, { id: NO_SUCH_GARMENT }, 200, 'NOT_FOUND'),
@@ -370,6 +382,7 @@ const cases: Case[] = [
   gq('revokeApiKey: a garment ID', 'admin', REVOKE, (w) => ({ id: w.garment }), 200, 'NOT_FOUND'),
   gq('revokeApiKey: malformed ID', 'admin', REVOKE, { id: '\u202E' }, 200, 'NOT_FOUND'),
   // -- webhooks
+  gq('addWebhookEndpoint: over the tenant\'s endpoint cap', 'admin', ADD_WEBHOOK, { i: { url: 'https://hooks.example.com/second', events: ['RENDER_SUCCEEDED'] } }, 200, 'TOO_MANY_ENDPOINTS'),
   gq('addWebhookEndpoint: not a URL', 'admin', ADD_WEBHOOK, { i: { url: 'not a url', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
   gq('addWebhookEndpoint: file: URL', 'admin', ADD_WEBHOOK, { i: { url: 'file:///etc/passwd', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
   gq('addWebhookEndpoint: URL with a NUL', 'admin', ADD_WEBHOOK, { i: { url: 'https://hooks.example.com/\u0000', events: ['RENDER_SUCCEEDED'] } }, 200, 'INVALID_URL'),
@@ -500,6 +513,9 @@ async function makeWorld(url: string): Promise<World> {
   const victim = await createTenant(url, 'Victim');
   const foreignGarment = await createGarment(url, victim.adminKey, 'TEE', 'TOP');
   const { shopperId: foreignShopper } = await createShopperSession(url, victim.adminKey, 'ext');
+  const foreignPhoto = (await ok(url, victim.adminKey, UPLOAD_PHOTO, { i: { image: { dataUrl: await pngDataUrl() } } })).uploadPersonPhoto.personPhoto.id;
+  // The shopper holds its one allowed photo (ATELIER_SHOPPER_MAX_PHOTOS=1 below).
+  await ok(url, shopper, UPLOAD_PHOTO, { i: { image: { dataUrl: await pngDataUrl() } } });
   return {
     url,
     admin,
@@ -518,6 +534,7 @@ async function makeWorld(url: string): Promise<World> {
     fileUrl: fileUrl.replace(/^http:\/\/localhost:\d+/, url),
     foreignGarment,
     foreignShopper,
+    foreignPhoto,
     images: await refusedImages(),
   };
 }
@@ -551,7 +568,8 @@ describe.each(databaseKinds())('bad input on %s', (kind) => {
   jest.setTimeout(120_000);
 
   beforeAll(async () => {
-    server = await startTestServer(kind, { ATELIER_SECRETS: SECRET });
+    // Quotas small enough for cases to reach them (the world's images take a few kB; it has one webhook endpoint).
+    server = await startTestServer(kind, { ATELIER_SECRETS: SECRET, ATELIER_TENANT_STORAGE_MB: '1', ATELIER_SHOPPER_MAX_PHOTOS: '1', ATELIER_WEBHOOK_MAX_ENDPOINTS: '1' });
     world = await makeWorld(server.url.replace('localhost', '127.0.0.1'));
   });
   afterAll(() => server?.stop());

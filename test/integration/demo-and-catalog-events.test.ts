@@ -1,9 +1,11 @@
-// The demo tenant and its demo-only shopper session endpoint, and the referenceCacheChanged
-// subscription (the catalog page's live cache status). On PGlite with in-process pub/sub,
+// The demo tenant and its demo-only shopper session endpoint (loopback callers only, so many
+// new visitors per address), and the referenceCacheChanged subscription (the catalog page's
+// live cache status). On PGlite with in-process pub/sub,
 // and on PostgreSQL with Redis pub/sub when TEST_DATABASE_URL and TEST_REDIS_URL are set.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
 import { createGarment, createTenant, gql, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
@@ -114,5 +116,53 @@ describe('the demo endpoint is rate limited like /graphql', () => {
     const refused = await demoSession(server.url, randomBytes(24).toString('base64url'));
     expect(refused.status).toBe(429);
     expect(JSON.stringify(await refused.json())).toContain('RATE_LIMITED');
+  });
+});
+
+// An address of this machine that is not loopback: a request to it comes from it.
+const external = Object.values(networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4')?.address;
+const withExternal = external ? test : test.skip;
+if (!external) process.stdout.write('demo: the remote-caller tests are skipped: this machine has no non-loopback IPv4 address\n');
+
+describe('the demo endpoint answers callers on this machine only', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('pglite', { HOST: '0.0.0.0' }, { demo: true });
+  }, 120_000);
+  afterAll(() => server.stop());
+
+  withExternal('a caller off loopback gets 403 DEMO_LOOPBACK_ONLY, and creates nothing; on loopback it gets a session', async () => {
+    const shoppers = () => server.db.withSystem((tx) => tx.shopper.count());
+    const refused = await demoSession(`http://${external}:${server.port}`, randomBytes(24).toString('base64url'));
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ error: { code: 'DEMO_LOOPBACK_ONLY', message: expect.any(String) } });
+    expect(await shoppers()).toBe(0);
+    expect((await demoSession(`http://127.0.0.1:${server.port}`, randomBytes(24).toString('base64url'))).status).toBe(200);
+    expect(await shoppers()).toBe(1);
+  });
+});
+
+describe('remote callers allowed, and new demo visitors limited per address', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('pglite', { HOST: '0.0.0.0', ATELIER_DEMO_ALLOW_REMOTE: 'true', ATELIER_DEMO_VISITORS_PER_HOUR: '2' }, { demo: true });
+  }, 120_000);
+  afterAll(() => server.stop());
+
+  test('past ATELIER_DEMO_VISITORS_PER_HOUR new visitors an address gets 429 DEMO_VISITOR_LIMIT; known visitors still get sessions', async () => {
+    const url = `http://127.0.0.1:${server.port}`;
+    const visitors = [0, 1, 2].map(() => randomBytes(24).toString('base64url'));
+    expect((await demoSession(url, visitors[0])).status).toBe(200);
+    expect((await demoSession(url, visitors[1])).status).toBe(200);
+    const refused = await demoSession(url, visitors[2]);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(60);
+    expect(await refused.json()).toEqual({ error: { code: 'DEMO_VISITOR_LIMIT', message: expect.any(String) } });
+    expect(await server.db.withSystem((tx) => tx.shopper.count({ where: { externalId: `demo-visitor-${visitors[2]}` } }))).toBe(0);
+    expect((await demoSession(url, visitors[0])).status).toBe(200);
+  });
+
+  withExternal('ATELIER_DEMO_ALLOW_REMOTE=true lets a caller off loopback in (its own address, its own count)', async () => {
+    expect((await demoSession(`http://${external}:${server.port}`, randomBytes(24).toString('base64url'))).status).toBe(200);
   });
 });

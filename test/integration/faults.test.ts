@@ -1,19 +1,24 @@
 // Faults of the things the platform stands on, for real: PostgreSQL connections terminated
-// (idle and with a request in flight), Redis killed and restarted without persistence in the
-// middle of renders, a server stopped while Redis is down, and the embedded server stopped
-// (SIGTERM, SIGKILL) mid-render. After each, the platform answers again without a restart
-// (or, stopped, exits cleanly) and no render is lost.
+// (idle and with a request in flight) and dropped at the COMMIT of each kind of write (before
+// and after PostgreSQL committed, through a proxy), Redis killed and restarted without
+// persistence in the middle of renders and with a photo's encoding job in it, a server stopped
+// while Redis is down, and the embedded server stopped (SIGTERM, SIGKILL) mid-render. After
+// each, the platform answers again without a restart (or, stopped, exits cleanly), no write
+// happens twice and no render or encoding is lost.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { startTestServer, type TestServer } from '../support/server';
+import { createTestDatabase, startTestServer, type TestServer } from '../support/server';
+import { PgFaultProxy, type CommitFault } from '../support/pg-fault-proxy';
 import { spawnServer, waitFor, type ServerProcess } from '../support/process';
 import { createGarment, createTenant, gql, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { postgresConfig } from '../../src/db/database';
+import { RenderRepository } from '../../src/renders/render-repository';
+import { fromGlobalId } from '../../src/common/ids';
 import { projectRoot } from '../../src/main/paths';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
@@ -154,6 +159,142 @@ withPostgres('PostgreSQL connections terminated', () => {
   });
 });
 
+withPostgres('connection lost at COMMIT', () => {
+  let server: TestServer;
+  let proxy: PgFaultProxy;
+  let dropDatabase: () => Promise<void>;
+  let admin: pg.Client;
+  let databaseName: string;
+  let key: string;
+  let tenantId: string;
+  let request: (steps: number) => Promise<string>;
+
+  beforeAll(async () => {
+    // The server reaches its database through a proxy that can drop a connection at a COMMIT.
+    const database = await createTestDatabase();
+    dropDatabase = database.drop;
+    admin = new pg.Client(postgresConfig(process.env.TEST_DATABASE_URL!));
+    await admin.connect();
+    const direct = new URL(database.url);
+    databaseName = direct.pathname.slice(1);
+    proxy = new PgFaultProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+    const proxied = new URL(database.url);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(await proxy.start());
+    server = await startTestServer('postgres', { DATABASE_URL: proxied.toString() });
+    const tenant = await setUpTenant(server.url);
+    key = tenant.adminKey;
+    request = tenant.request;
+    tenantId = (await server.db.withSystem((tx) => tx.tenant.findFirstOrThrow({ where: { name: 'Faults' } }))).id;
+    await ok(server.url, key, `mutation { addWebhookEndpoint(input: { url: "https://hooks.example.com/h", events: [RENDER_FAILED] }) { endpoint { id } } }`);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await proxy?.close();
+    await admin?.end();
+    await dropDatabase?.();
+  });
+
+  /**
+   * Each kind of write the database layer retries after a lost connection: the write, the
+   * statement that marks its transaction, and what must hold afterwards (written once, and
+   * answered as a success, whether the COMMIT was lost before or after PostgreSQL made it).
+   */
+  const writes: { kind: string; statement: RegExp; run: (n: string) => Promise<() => Promise<void>> }[] = [
+    {
+      kind: 'a row created with an id chosen before (createShopper)',
+      statement: /^INSERT INTO "public"\."shoppers"/,
+      run: async (n) => {
+        const answer = await gql(server.url, key, `mutation($e: String!) { createShopper(input: { externalId: $e }) { shopper { externalId } userErrors { code } } }`, { e: `ext-${n}` });
+        return async () => {
+          expect(answer).toMatchObject({ data: { createShopper: { shopper: { externalId: `ext-${n}` }, userErrors: [] } } });
+          expect(await server.db.withSystem((tx) => tx.shopper.count({ where: { externalId: `ext-${n}` } }))).toBe(1);
+        };
+      },
+    },
+    {
+      kind: 'rows created together (the deliveries of a webhook event)',
+      statement: /^INSERT INTO "public"\."webhook_deliveries"/,
+      run: async (n) => {
+        await server.services.webhooks.notify(tenantId, 'RENDER_FAILED', { marker: n });
+        return async () => {
+          expect(await server.db.withSystem((tx) => tx.webhookDelivery.count({ where: { payload: { contains: `"marker":"${n}"` } } }))).toBe(1);
+        };
+      },
+    },
+    {
+      kind: 'a counter incremented (a worker starts a render: attempts + 1)',
+      statement: /^UPDATE "public"\."renders"/,
+      run: async () => {
+        const renderId = fromGlobalId(await request(2), 'Render')!;
+        const started = await new RenderRepository(server.db).start(tenantId, renderId, new Date());
+        return async () => {
+          expect(started).toMatchObject({ status: 'RUNNING', attempts: 1 });
+          expect(await server.db.withSystem((tx) => tx.render.findUniqueOrThrow({ where: { id: renderId } }))).toMatchObject({ attempts: 1 });
+        };
+      },
+    },
+    {
+      kind: 'a state changed only from the state before (cancelRender)',
+      statement: /^UPDATE "public"\."renders"/,
+      run: async () => {
+        const renderId = await request(2);
+        const answer = await gql(server.url, key, `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`, { id: renderId });
+        return async () => {
+          expect(answer).toMatchObject({ data: { cancelRender: { render: { status: 'CANCELED' }, userErrors: [] } } });
+        };
+      },
+    },
+    {
+      kind: 'a row deleted (deletePersonPhoto)',
+      statement: /^DELETE FROM "public"\."person_photos"/,
+      run: async () => {
+        const d = await pngDataUrl();
+        const photo = (await ok(server.url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d })).uploadPersonPhoto.personPhoto.id;
+        const answer = await gql(server.url, key, `mutation($id: ID!) { deletePersonPhoto(id: $id) { deletedPersonPhotoId userErrors { code } } }`, { id: photo });
+        return async () => {
+          expect(answer).toMatchObject({ data: { deletePersonPhoto: { deletedPersonPhotoId: photo, userErrors: [] } } });
+          expect(await server.db.withSystem((tx) => tx.personPhoto.count({ where: { id: fromGlobalId(photo, 'PersonPhoto')! } }))).toBe(0);
+        };
+      },
+    },
+  ];
+
+  test('when PostgreSQL cannot tell within 10 s whether the COMMIT happened, the write is not retried: the request fails, nothing is written twice', async () => {
+    const fired = proxy.arm(/^INSERT INTO "public"\."shoppers"/, 'hold');
+    try {
+      const answer = await gql(server.url, key, `mutation { createShopper(input: { externalId: "held" }) { shopper { id } userErrors { code } } }`);
+      await fired;
+      expect(answer.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+    } finally {
+      proxy.disarm();
+      proxy.releaseHeld();
+    }
+    // The held transaction aborts once its connection closes: the shopper exists 0 times, not 2.
+    const deadline = Date.now() + 10_000;
+    while ((await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'idle in transaction'`, [databaseName])).rows[0].n > 0) {
+      if (Date.now() > deadline) throw new Error('the held transaction never ended');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await server.db.withSystem((tx) => tx.shopper.count({ where: { externalId: 'held' } }))).toBe(0);
+  }, 60_000);
+
+  describe.each(['before', 'after'] as CommitFault[])('dropped %s PostgreSQL committed', (mode) => {
+    test.each(writes.map((w) => [w.kind, w] as const))('%s: written once, answered as done', async (_kind, write) => {
+      const n = `${mode}-${Math.random().toString(36).slice(2, 8)}`;
+      const fired = proxy.arm(write.statement, mode);
+      let check: () => Promise<void>;
+      try {
+        check = await write.run(n);
+        await Promise.race([fired, new Promise((_, reject) => setTimeout(() => reject(new Error('the COMMIT was never dropped')), 5_000))]);
+      } finally {
+        proxy.disarm();
+      }
+      await check();
+    });
+  });
+});
+
 // ---- (b) Redis restarted during renders ------------------------------------------------------
 
 const withRedis = process.env.TEST_REDIS_URL ? describe : describe.skip;
@@ -256,6 +397,45 @@ withRedis('Redis restarted without persistence during renders', () => {
       expect(result.events[result.events.length - 1].renderProgress.status).toBe('SUCCEEDED');
     }
   });
+});
+
+const withPostgresAndRedis = process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? describe : describe.skip;
+
+withPostgresAndRedis('person encodings lost with a Redis restarted without persistence', () => {
+  test('a photo whose encoding job was lost is encoded by the sweep, not left to its first render', async () => {
+    const redisPort = await freePort();
+    const redis = ownRedis(redisPort);
+    await redis.start();
+    const database = await createTestDatabase();
+    const shared = { DATABASE_URL: database.url, REDIS_URL: `redis://127.0.0.1:${redisPort}`, ATELIER_MODEL_DIR: MODEL_DIR };
+    const prefix = { bullmq: { prefix: `atelier-test-${Math.random().toString(36).slice(2, 8)}` } };
+    // An API process alone: the photo's encoding job waits in Redis, with no worker to take it.
+    const api = await startTestServer('postgres', shared, { role: 'api', ...prefix });
+    let worker: TestServer | null = null;
+    try {
+      const key = (await createTenant(api.url, 'Encodings')).adminKey;
+      const photo = (await ok(api.url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(index.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
+      const photoId = fromGlobalId(photo, 'PersonPhoto')!;
+      const encoding = () => api.db.withSystem((tx) => tx.personEncoding.findFirst({ where: { photoId } }));
+      expect(await encoding()).toMatchObject({ status: 'PENDING' });
+      await redis.kill();
+      await redis.start(); // empty: the job is gone
+      // Blobs are files under the data directory, which processes share.
+      worker = await startTestServer('postgres', { ...shared, ATELIER_DATA_DIR: api.dataDir }, { role: 'worker', ...prefix, sweeps: { intervalMs: 300, pendingCacheGraceMs: 1_000 } });
+      const deadline = Date.now() + 60_000;
+      while ((await encoding())?.status !== 'READY') {
+        if (Date.now() > deadline) throw new Error(`the encoding never became READY: ${JSON.stringify(await encoding())}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // No render ever asked for it.
+      expect(await api.db.withSystem((tx) => tx.render.count())).toBe(0);
+    } finally {
+      await worker?.stop();
+      await api.stop();
+      if (redis.running) await redis.kill();
+      await database.drop();
+    }
+  }, 180_000);
 });
 
 withRedis('stopped while Redis is down', () => {

@@ -1,12 +1,13 @@
-// The sweeps re-enqueue what a lost queue forgot: a reference cache left PENDING (its job was
-// lost with Redis, or with the embedded server's in-memory queue) gets its job again; a READY
-// one does not.
+// The sweeps re-enqueue what a lost queue forgot: a reference cache or a person encoding left
+// PENDING (its job was lost with Redis, or with the embedded server's in-memory queue) gets its
+// job again; a READY one does not.
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
-import { createGarment, createTenant } from '../support/graphql-client';
+import { createGarment, createTenant, ok, pngDataUrl } from '../support/graphql-client';
 import { InProcessJobQueue } from '../../src/jobs/in-process-queue';
 import { Sweeps } from '../../src/worker/sweeps';
 import { GarmentRepository } from '../../src/garments/garment-repository';
 import { RenderRepository } from '../../src/renders/render-repository';
+import { PhotoRepository } from '../../src/photos/photo-repository';
 import { fromGlobalId } from '../../src/common/ids';
 import type { JobPayloads } from '../../src/jobs/job-queue';
 import { FileBlobStore } from '../../src/blobs';
@@ -18,6 +19,17 @@ describe.each(databaseKinds())('sweeps on %s', (kind) => {
     server = await startTestServer(kind); // role api: nothing consumes the server's own queue
   });
   afterAll(() => server.stop());
+
+  const sweepsOn = (queue: InProcessJobQueue) =>
+    new Sweeps({
+      renders: new RenderRepository(server.db),
+      garments: new GarmentRepository(server.db, server.catalogVersions),
+      photos: new PhotoRepository(server.db),
+      uploads: server.services.uploads,
+      queue,
+      blobs: new FileBlobStore(join(server.dataDir, 'blobs')),
+      logger: server.logger,
+    });
 
   test('a PENDING reference cache whose job was lost is enqueued again; READY ones are left alone', async () => {
     const tenant = await createTenant(server.url);
@@ -35,11 +47,36 @@ describe.each(databaseKinds())('sweeps on %s', (kind) => {
     queue.process('reference-cache', async (payload) => {
       received.push(payload);
     });
-    const sweeps = new Sweeps(new RenderRepository(server.db), garments, queue, new FileBlobStore(join(server.dataDir, 'blobs')), server.logger);
+    const sweeps = sweepsOn(queue);
     // Not yet past the grace period: nothing.
     expect(await sweeps.requeuePendingCaches(new Date(Date.now() - 60_000))).toBe(0);
     expect(await sweeps.requeuePendingCaches(new Date(Date.now() + 1_000))).toBe(1);
     await queue.close();
     expect(received).toEqual([{ tenantId, garmentId: lost, model }]);
+  });
+
+  test('a photo\'s encoding is PENDING from its upload; when its job was lost it is enqueued again, a READY one is not', async () => {
+    const tenant = await createTenant(server.url);
+    const tenantId = fromGlobalId(tenant.id, 'Tenant')!;
+    const upload = async () =>
+      fromGlobalId((await ok(server.url, tenant.adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: await pngDataUrl() })).uploadPersonPhoto.personPhoto.id, 'PersonPhoto')!;
+    const lost = await upload();
+    const done = await upload();
+    const model = server.services.garments.defaultModel;
+    const photos = new PhotoRepository(server.db);
+    const encodings = await server.db.withTenant(tenantId, (tx) => tx.personEncoding.findMany({ orderBy: { createdAt: 'asc' } }));
+    expect(encodings.map((e) => [e.photoId, e.model, e.status])).toEqual([[lost, model, 'PENDING'], [done, model, 'PENDING']]);
+    await photos.markEncodingReady(tenantId, encodings[1]!.id, { blobKey: 'k', bytes: 1, computeMs: 1 });
+
+    const queue = new InProcessJobQueue();
+    const received: JobPayloads['person-encoding'][] = [];
+    queue.process('person-encoding', async (payload) => {
+      received.push(payload);
+    });
+    const sweeps = sweepsOn(queue);
+    expect(await sweeps.requeuePendingEncodings(new Date(Date.now() - 60_000))).toBe(0);
+    expect(await sweeps.requeuePendingEncodings(new Date(Date.now() + 1_000))).toBe(1);
+    await queue.close();
+    expect(received).toEqual([{ tenantId, photoId: lost, model }]);
   });
 });

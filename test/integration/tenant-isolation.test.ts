@@ -138,6 +138,13 @@ const probes: Record<string, Probe> = {
     notFound((await ok(url, a.adminKey, `mutation($u: ID!) { uploadPersonPhoto(input: { image: { uploadId: $u } }) { personPhoto { id } userErrors { code field message } } }`, { u: v.upload })).uploadPersonPhoto),
   'Mutation.createGarment(input.image.uploadId)': async (url, a, v) =>
     notFound((await ok(url, a.adminKey, `mutation($u: ID!) { createGarment(input: { sku: "u", name: "u", category: TOP, image: { uploadId: $u } }) { garment { id } userErrors { code field message } } }`, { u: v.upload })).createGarment),
+  'Mutation.deletePersonPhoto(id)': async (url, a, v) => {
+    const r = (await ok(url, a.adminKey, `mutation($id: ID!) { deletePersonPhoto(id: $id) { deletedPersonPhotoId userErrors { code field message } } }`, { id: v.photo })).deletePersonPhoto;
+    expect(r.deletedPersonPhotoId).toBeNull();
+    notFound(r);
+    if (v.real) expect((await ok(url, v.adminKey, `query($id: ID!) { node(id: $id) { id } }`, { id: v.photo })).node).toEqual({ id: v.photo });
+    return r;
+  },
   'Mutation.requestRender(input.outfitId)': async (url, a, v) => {
     const r = (await ok(url, a.adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p }) { render { id } userErrors { code field message } } }`, { o: v.outfit, p: a.photo })).requestRender;
     expect(r.render).toBeNull();

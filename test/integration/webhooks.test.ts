@@ -1,13 +1,16 @@
 // Webhooks: managing endpoints (every refusal, tenant isolation), and deliveries to a real
 // receiver on 127.0.0.1: signing, retries, final failure, redirects, timeouts, removal.
 // Deliveries run on a WebhookService built here on the test server's database with an
-// in-process queue and short backoff, so retries take milliseconds.
+// in-process queue and short backoff, so retries take milliseconds. Last, fairness: endpoints
+// that hang hold at most their tenant's share of the delivery slots (in-process and BullMQ).
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
 import { createApiKey, createTenant, gql, ok } from '../support/graphql-client';
 import { InProcessJobQueue } from '../../src/jobs/in-process-queue';
+import { BullMqJobQueue } from '../../src/jobs/bullmq-queue';
+import type { JobQueue } from '../../src/jobs/job-queue';
 import { WebhookRepository } from '../../src/webhooks/webhook-repository';
 import { verifyWebhookSignature, WebhookSecrets, WebhookService, type WebhookServiceOptions } from '../../src/webhooks/webhook-service';
 import { fromGlobalId, toGlobalId } from '../../src/common/ids';
@@ -488,6 +491,20 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
     expect(receiver.requests.filter((r) => r.path === '/guarded')).toEqual([]);
   });
 
+  test('a tenant has at most maxEndpoints active endpoints (TOO_MANY_ENDPOINTS); removing one makes room', async () => {
+    const tenant = await newTenant();
+    const viewer = { kind: 'apiKey' as const, tenantId: tenant.id, apiKeyId: '00000000-0000-4000-8000-000000000000', scopes: ['ADMIN' as const] };
+    const capped = deliveryService({ maxEndpoints: 2 }, false);
+    const add = (n: number) => capped.addEndpoint(viewer, { url: `https://hooks.example.com/${n}`, events: ['RENDER_SUCCEEDED'] });
+    const [first] = await Promise.all([add(1), add(2)]);
+    const third = await add(3);
+    expect(third.ok ? 'added' : third.errors.map((e) => e.code)).toEqual(['TOO_MANY_ENDPOINTS']);
+    if (!first.ok) throw new Error('the first endpoint was refused');
+    await capped.removeEndpoint(viewer, first.value.endpoint.id);
+    expect((await add(4)).ok).toBe(true);
+    expect(await server.db.withSystem((tx) => tx.webhookEndpoint.count({ where: { tenantId: tenant.id, removedAt: null } }))).toBe(2);
+  });
+
   test("the server's own webhooks service delivers (composition root wiring)", async () => {
     const tenant = await newTenant();
     const { endpoint, secret } = await addEndpoint(tenant, receiver.route('server-wired'), ['REFERENCE_CACHE_READY']);
@@ -499,5 +516,58 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
     expect(delivery).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
     const [request] = receiver.received(endpoint.url);
     expect(verifyWebhookSignature(secret, request!.headers['atelier-signature'] as string, request!.body)).toBe(true);
+  });
+});
+
+// One tenant's slow endpoints hold at most its share of the delivery slots, on the in-process
+// queue and on BullMQ with a real Redis (TEST_REDIS_URL).
+const queueDrivers: { name: string; make: () => JobQueue }[] = [
+  { name: 'in-process', make: () => new InProcessJobQueue() },
+  ...(process.env.TEST_REDIS_URL
+    ? [{ name: 'BullMQ', make: () => new BullMqJobQueue(process.env.TEST_REDIS_URL!, { prefix: `atelier-test-${randomBytes(4).toString('hex')}`, groupRetryMs: 100 }) }]
+    : []),
+];
+
+describe.each(queueDrivers)('webhook deliveries shared fairly ($name)', ({ make }) => {
+  let server: TestServer;
+  let queue: JobQueue;
+  const receiver = new Receiver();
+  beforeAll(async () => {
+    server = await startTestServer('pglite', { ATELIER_WEBHOOK_PRIVATE_NETWORKS: 'true' });
+    await receiver.start();
+    queue = make();
+  });
+  afterAll(async () => {
+    await receiver.close(); // answers the hanging requests, so the queue can close
+    await queue.close();
+    await server.stop();
+  });
+
+  test("a tenant whose endpoints hang does not delay another tenant's delivery", async () => {
+    const service = new WebhookService(new WebhookRepository(server.db), queue, new WebhookSecrets([randomBytes(32).toString('base64url')]), {
+      allowPrivateNetworks: true,
+      attempts: 1,
+      fetchTimeoutMs: 4_000,
+    });
+    service.processDeliveries();
+    const tenant = async (name: string) => {
+      const created = await createTenant(server.url, name);
+      const id = fromGlobalId(created.id, 'Tenant')!;
+      return { id, viewer: { kind: 'apiKey' as const, tenantId: id, apiKeyId: '00000000-0000-4000-8000-000000000000', scopes: ['ADMIN' as const] } };
+    };
+    const slow = await tenant('Slow');
+    for (let i = 0; i < 4; i += 1) await service.addEndpoint(slow.viewer, { url: receiver.route(`hang-${i}`, () => 'hang'), events: ['RENDER_SUCCEEDED'] });
+    for (let i = 0; i < 3; i += 1) await service.notify(slow.id, 'RENDER_SUCCEEDED', { n: i });
+    // The slow tenant's deliveries are hanging in every slot they may take.
+    await waitFor('the slow deliveries to start', async () => receiver.requests.filter((r) => r.path.startsWith('/hooks/hang-')).length >= 2);
+    const quick = await tenant('Quick');
+    const fast = receiver.route('fast');
+    await service.addEndpoint(quick.viewer, { url: fast, events: ['RENDER_SUCCEEDED'] });
+    const started = Date.now();
+    await service.notify(quick.id, 'RENDER_SUCCEEDED', { n: 'quick' });
+    await waitFor('the quick delivery', async () => receiver.received(fast).length === 1, 10_000);
+    // Well within one hanging attempt (4 s): it did not wait for a slot the slow tenant held.
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(receiver.requests.filter((r) => r.path.startsWith('/hooks/hang-')).length).toBe(2);
   });
 });

@@ -14,6 +14,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ ATELIER_DEMO: 'false' }).demo).toBe('off');
   });
 
+  test('HOST: loopback on the embedded default, every interface with DATABASE_URL, else as given', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ DATABASE_URL: 'postgres://127.0.0.1/x', ATELIER_SECRETS: 'a'.repeat(32) }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
+  test('quotas: 2048 MB per tenant and 20 photos per shopper by default; 0 is no limit', () => {
+    expect(loadConfig({}).quotas).toEqual({ tenantStorageBytes: 2048 * 1024 * 1024, shopperPhotos: 20 });
+    expect(loadConfig({ ATELIER_TENANT_STORAGE_MB: '0', ATELIER_SHOPPER_MAX_PHOTOS: '0' }).quotas).toEqual({ tenantStorageBytes: null, shopperPhotos: null });
+  });
+
+  test('the demo endpoint: loopback callers only and 10 new visitors per address an hour by default', () => {
+    expect(loadConfig({}).demoAccess).toEqual({ allowRemote: false, newVisitorsPerHour: 10 });
+    expect(loadConfig({ ATELIER_DEMO_ALLOW_REMOTE: 'true', ATELIER_DEMO_VISITORS_PER_HOUR: '0' }).demoAccess).toEqual({ allowRemote: true, newVisitorsPerHour: 0 });
+  });
+
   test('blank values count as unset', () => {
     expect(loadConfig({ PORT: '  ', DATABASE_URL: '' }).port).toBe(4000);
   });
@@ -39,6 +55,9 @@ describe('loadConfig', () => {
     ['ATELIER_S3_PREFIX', { ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_PREFIX: 'a/../b' }],
     ['ATELIER_S3_PREFIX', { ATELIER_S3_PREFIX: 'prod' }],
     ['AWS_REGION', { ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', AWS_REGION: 'EU West' }],
+    ['ATELIER_TENANT_STORAGE_MB', { ATELIER_TENANT_STORAGE_MB: '-1' }],
+    ['ATELIER_SHOPPER_MAX_PHOTOS', { ATELIER_SHOPPER_MAX_PHOTOS: 'many' }],
+    ['ATELIER_DEMO_ALLOW_REMOTE', { ATELIER_DEMO_ALLOW_REMOTE: 'yes' }],
   ])('a bad %s is refused with its name', (variable, env) => {
     let error: unknown;
     try {

@@ -71,8 +71,8 @@ export class ShopperSession implements TokenSource {
             'This page needs a shopper session. A retailer opens it as /#session=<token>, with a token from createShopperSession; the demo tenant of the embedded default provides one by itself.',
           );
         }
-        const body = (await response.json()) as { token?: string; expiresAt?: string; error?: string };
-        if (!response.ok || !body.token || !body.expiresAt) throw new NoSessionError(body.error ?? `the demo session endpoint answered HTTP ${response.status}`);
+        const body = (await response.json()) as { token?: string; expiresAt?: string; error?: { message?: string } };
+        if (!response.ok || !body.token || !body.expiresAt) throw new NoSessionError(body.error?.message ?? `the demo session endpoint answered HTTP ${response.status}`);
         this.current = { token: body.token, expiresAt: Date.parse(body.expiresAt) };
         return body.token;
       } finally {
