@@ -16,6 +16,7 @@ import type { Metrics } from '../observability/metrics';
 import type { UploadService } from '../uploads/upload-service';
 import { DEFAULT_MAX_IMAGE_BYTES } from '../images';
 import type { DemoSessions } from '../demo/demo-sessions';
+import { apiSecurityHeaders, webPageSecurityHeaders } from './security-headers';
 
 export interface HttpAppDeps {
   db: Database;
@@ -32,6 +33,8 @@ export interface HttpAppDeps {
   demo: DemoSessions | null;
   /** The built web app (vite's output, with index.html); null or missing: / explains how to build it. */
   webAppDir: string | null;
+  /** The base of the image and upload links the API hands out (the web pages' policy allows it); default: the server itself only. */
+  publicUrl?: () => string;
 }
 
 /** The web app's client-side routes: each answers index.html. */
@@ -44,6 +47,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(apiSecurityHeaders());
 
   app.use((req, res, next) => {
     const requestId = typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,100}$/.test(req.headers['x-request-id'])
@@ -175,6 +179,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   }
 
   // The web app comes after every API route, so it can shadow none of them.
+  app.use(webPageSecurityHeaders(deps.publicUrl ?? (() => '')));
   const indexHtml = deps.webAppDir ? join(deps.webAppDir, 'index.html') : null;
   if (deps.webAppDir && indexHtml && existsSync(indexHtml)) {
     // Asset names carry a content hash: cached for good. index.html is always revalidated.

@@ -238,6 +238,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       corsOrigins: config.corsOrigins,
       demo: demoSessions,
       webAppDir: options.webAppDir === undefined ? join(projectRoot, 'dist', 'web') : options.webAppDir,
+      publicUrl: () => publicUrl,
     });
     const server = createExpressServer(app);
     answerClientErrors(server);
