@@ -84,7 +84,7 @@ export class OutfitService {
    * its outfit even when it is not the shopper's own (a key rendered a tenant-wide outfit on
    * the shopper's photo); every other render of the viewer's, none.
    */
-  async findOutfitsOfRenders(viewer: Viewer, renders: readonly RenderOfViewer[]): Promise<(Outfit | null)[]> {
+  async findOutfitsOfRenders(viewer: Viewer, renders: readonly RenderedOutfitRef[]): Promise<(Outfit | null)[]> {
     const v = requireShopperDataReader(viewer);
     const shopper = shopperScope(v);
     const visible = renders.map((r) => r.tenantId === v.tenantId && (shopper === null || r.shopperId === shopper));
@@ -103,7 +103,7 @@ export class OutfitService {
 }
 
 /** What findOutfitsOfRenders needs of a render the viewer was shown. */
-export interface RenderOfViewer {
+export interface RenderedOutfitRef {
   tenantId: string;
   shopperId: string | null;
   outfitId: string;

@@ -114,7 +114,7 @@ export class PhotoService {
    * that shopper its photo even when it is not the shopper's own (a key rendered a photo of
    * the tenant's for it); every other render of the viewer's, none.
    */
-  async findPhotosOfRenders(viewer: Viewer, renders: readonly RenderOfViewer[]): Promise<(PersonPhoto | null)[]> {
+  async findPhotosOfRenders(viewer: Viewer, renders: readonly RenderedPhotoRef[]): Promise<(PersonPhoto | null)[]> {
     const v = requireShopperDataReader(viewer);
     const shopper = shopperScope(v);
     const visible = renders.map((r) => r.tenantId === v.tenantId && (shopper === null || r.shopperId === shopper));
@@ -126,7 +126,7 @@ export class PhotoService {
 }
 
 /** What findPhotosOfRenders needs of a render the viewer was shown. */
-export interface RenderOfViewer {
+export interface RenderedPhotoRef {
   tenantId: string;
   shopperId: string | null;
   personPhotoId: string;

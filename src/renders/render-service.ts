@@ -1,5 +1,6 @@
 // Renders, API side: requesting (validation, quota, idempotency), cancelling, reading (with
-// RENDERS_READ, a shopper its own), and the live progress stream. The render itself runs in a worker (src/worker/render-job.ts).
+// RENDERS_READ; a shopper its own), and the live progress stream. The render itself runs in
+// a worker (src/worker/render-job.ts).
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Render, RenderStatus } from '../generated/prisma/client';
 import { AuthError, requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
