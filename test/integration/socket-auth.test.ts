@@ -188,7 +188,7 @@ describe('graphql-ws: the credential of an open socket', () => {
     const deadline = Date.now() + 8_000;
     let answer: Answer | null = null;
     while (Date.now() < deadline) {
-      answer = await socket.request(CREATE_KEY);
+      answer = await socket.request(API_KEYS);
       if (answer?.type !== 'next' || answer.payload.errors) break;
       await new Promise((r) => setTimeout(r, 250));
     }
