@@ -93,12 +93,16 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
   const wsRefused = (code: string) => metrics.refusals.inc({ transport: 'websocket', code });
   const operationOf = (extra: WsExtra, id: string) => extra.operations?.get(id) ?? { requestId: id, cost: 0 };
 
-  /** Closes a socket, ending its subscriptions; a peer that does not answer the close frame is cut off. */
-  function closeSocket(socket: WebSocket, code: number, reason: string): void {
-    if (socket.readyState === socket.CLOSED) return;
+  /**
+   * Closes a socket, ending its subscriptions; a peer that does not answer the close frame is
+   * cut off. False when it was closing already (a revocation heard twice closes it once).
+   */
+  function closeSocket(socket: WebSocket, code: number, reason: string): boolean {
+    if (socket.readyState !== socket.OPEN) return false;
     socket.close(code, reason.slice(0, 120));
     const cutOff = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
     socket.once('close', () => clearTimeout(cutOff));
+    return true;
   }
   const closeRefused = (socket: WebSocket, reason: string) => closeSocket(socket, WS_CLOSE.limited, reason);
 
@@ -107,8 +111,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
   const keyOf = (tenantId: string, apiKeyId: string) => `${tenantId}/${apiKeyId}`;
   const stopHearingRevocations = services.authenticator.onApiKeyRevoked((event: ApiKeyRevoked) => {
     for (const socket of byApiKey.get(keyOf(event.tenantId, event.apiKeyId)) ?? []) {
-      wsRefused('CREDENTIAL_REVOKED');
-      closeSocket(socket, WS_CLOSE.credentialRefused, 'UNAUTHENTICATED: the API key was revoked');
+      if (closeSocket(socket, WS_CLOSE.credentialRefused, 'UNAUTHENTICATED: the API key was revoked')) wsRefused('CREDENTIAL_REVOKED');
     }
   });
 
@@ -119,7 +122,10 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
     ];
     if (viewer.kind === 'shopper') {
       const left = Math.max(0, Math.min(viewer.expiresAt.getTime() - Date.now(), MAX_TIMER_MS));
-      timers.push(setTimeout(() => closeSocket(socket, WS_CLOSE.credentialRefused, 'UNAUTHENTICATED: the shopper session has expired'), left));
+      const expire = () => {
+        if (closeSocket(socket, WS_CLOSE.credentialRefused, 'UNAUTHENTICATED: the shopper session has expired')) wsRefused('SESSION_EXPIRED');
+      };
+      timers.push(setTimeout(expire, left));
     }
     let key: string | null = null;
     if (viewer.kind === 'apiKey') {
