@@ -1,5 +1,5 @@
 // Who is calling: the principal every service authorizes against. Built once per HTTP
-// request or graphql-ws connection (authenticate.ts), passed explicitly to services.
+// request or graphql-ws operation (authenticator.ts), passed explicitly to services.
 import type { ApiScope } from '../generated/prisma/client';
 
 export type Viewer =
