@@ -69,6 +69,18 @@ export interface DenoiserBatch {
   kvBytes: number;
   /** The same call's reference inputs as float32 copies per row (format 1's layout), for comparison. */
   perRowFloat32Bytes: number;
+  /** What the K/V inputs are, read off the arrays themselves (diagnostics). */
+  kvInputs: KvInputsSummary;
+}
+
+export interface KvInputsSummary {
+  layout: 'perRow' | 'bank';
+  /** Element type of the K/V arrays handed to the graph. */
+  dtype: 'float16' | 'float32';
+  /** Per layer: tokens in the bank (each distinct reference once); for 'perRow', rows x slots x tokens. */
+  storedTokens: number[];
+  /** Per layer: tokens each row attends to (padded to the longest row). */
+  rowTokens: number[];
 }
 
 export interface Denoiser {
@@ -87,6 +99,7 @@ export interface StepOutcome {
   kvBytes: number;
   /** The same as float32 copies per row (format 1's layout). */
   perRowFloat32Bytes: number;
+  kvInputs: KvInputsSummary;
 }
 
 export interface DenoiseJobSpec {
@@ -239,6 +252,7 @@ export class ContinuousBatcher {
         batchRows: batch.rows,
         kvBytes: batch.kvBytes,
         perRowFloat32Bytes: batch.perRowFloat32Bytes,
+        kvInputs: batch.kvInputs,
       });
       if (job.stepIndex >= timesteps.length) this.finish(job, () => job.resolve(job.sample));
     });
@@ -304,7 +318,13 @@ export function assembleBatch(members: readonly BatchMember[], layers: readonly 
     references.kind === 'perRow'
       ? [...references.k, ...references.v, references.mask].reduce((sum, a) => sum + a.byteLength, 0)
       : [...references.k, ...references.v, ...references.index].reduce((sum, a) => sum + a.byteLength, 0);
-  return { rows, sample: new Float32Array(rows * latentSize), timestep: new Float32Array(rows), mask, maskedLatent, references, kvBytes, perRowFloat32Bytes };
+  const kvInputs: KvInputsSummary = {
+    layout: references.kind,
+    dtype: references.k[0] instanceof Uint16Array ? 'float16' : 'float32',
+    storedTokens: references.kind === 'bank' ? [...references.bankTokens] : rowTokens.map((t) => rows * t),
+    rowTokens: [...rowTokens],
+  };
+  return { rows, sample: new Float32Array(rows * latentSize), timestep: new Float32Array(rows), mask, maskedLatent, references, kvBytes, perRowFloat32Bytes, kvInputs };
 }
 
 /** Format 1: float32 [rows, heads, slots*tokens, dim]; slot s of a row at tokens [s*tokens, (s+1)*tokens), zeros and ref_mask 0 for padding. */

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { BoundedMap } from '../common/bounded-map';
 import { sha256Hex } from './blob-envelope';
-import { assembleBatch, ContinuousBatcher, type ReferenceEntry, type RenderReferences } from './denoise-batcher';
+import { assembleBatch, ContinuousBatcher, type ReferenceEntry, type RenderReferences, type StepOutcome } from './denoise-batcher';
 import { InferenceError } from './errors';
 import {
   chwToRgb,
@@ -280,7 +280,7 @@ export class InferenceRuntime {
     const progress = new ProgressReporter(this, hooks, steps, () => this.lastDecodeMs);
     const denoiseStarted = performance.now();
     const batchRowsPerStep: number[] = [];
-    let kvBytes = { engine: 0, perRowFloat32: 0 };
+    let largestCall = null as StepOutcome | null; // the denoiser call with the most K/V bytes
     let finalLatent: Float32Array;
     try {
       finalLatent = await this.batcher.run({
@@ -294,7 +294,7 @@ export class InferenceRuntime {
         isCanceled: hooks.isCanceled,
         onStep: (outcome) => {
           batchRowsPerStep.push(outcome.batchRows);
-          if (outcome.kvBytes > kvBytes.engine) kvBytes = { engine: outcome.kvBytes, perRowFloat32: outcome.perRowFloat32Bytes };
+          if (largestCall === null || outcome.kvBytes > largestCall.kvBytes) largestCall = outcome;
           progress.report(outcome.stepIndex + 1, outcome.predictedOriginal);
         },
         refreshReferences:
@@ -331,8 +331,9 @@ export class InferenceRuntime {
       modelMask: pixelMask,
       maxBatchRows: Math.max(0, ...batchRowsPerStep),
       batchRowsPerStep,
-      maxKvBytesPerCall: kvBytes.engine,
-      perRowFloat32BytesOfThatCall: kvBytes.perRowFloat32,
+      maxKvBytesPerCall: largestCall?.kvBytes ?? 0,
+      perRowFloat32BytesOfThatCall: largestCall?.perRowFloat32Bytes ?? 0,
+      kvInputsOfThatCall: largestCall?.kvInputs ?? null,
     };
   }
 

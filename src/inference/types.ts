@@ -2,8 +2,10 @@
  * The engine's public data types (src/inference/index.ts re-exports them). Plain data only, so
  * every value can cross the worker-thread boundary unchanged.
  */
+import type { KvInputsSummary } from './denoise-batcher';
 import type { GarmentCategory } from './model-package';
 
+export type { KvInputsSummary } from './denoise-batcher';
 export type { GarmentCategory } from './model-package';
 
 export interface EngineOptions {
@@ -141,6 +143,8 @@ export interface DiagnosticRenderResult extends RenderResult {
   maxKvBytesPerCall: number;
   /** What that call's reference inputs would take as float32 copies per row (format 1's layout). */
   perRowFloat32BytesOfThatCall: number;
+  /** That call's K/V inputs: layout, element type, tokens stored and tokens per row, per layer. */
+  kvInputsOfThatCall: KvInputsSummary | null;
 }
 
 export interface BareLoopTiming {

@@ -153,6 +153,9 @@ describe('inference engine on the shipped package', () => {
     // Submitted together, they start together: no step of either runs alone.
     expect(batchedOne.batchRowsPerStep).toEqual(Array(STEPS).fill(4));
     expect(batchedThree.batchRowsPerStep).toEqual(Array(STEPS).fill(4));
+    // Format 1: float32 K/V per row (widened from the float16 caches into the batch tensors), padded to 3 slots.
+    expect(batchedOne.kvInputsOfThatCall).toMatchObject({ layout: 'perRow', dtype: 'float32' });
+    expect(batchedOne.maxKvBytesPerCall).toBe(batchedOne.perRowFloat32BytesOfThatCall);
     expect(maxAbsDifference(aloneOne.modelImage, batchedOne.modelImage)).toBeLessThanOrEqual(1e-3);
     expect(maxAbsDifference(aloneThree.modelImage, batchedThree.modelImage)).toBeLessThanOrEqual(1e-3);
   });
