@@ -12,6 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { createEngine, type Engine, type GarmentCategory, type RenderRequest } from '../../src/inference';
 import { readModelPackage, type ModelPackage } from '../../src/inference/model-package';
+import { externalDataLocations } from '../../src/inference/onnx-external-data';
 import { deserializeReferenceCache } from '../../src/inference/reference-cache';
 import { FORMAT2_EXTERNAL_DIR, FORMAT2_SINGLE_DIR, maxAbsDifference, readSample, readSampleIndex, sampleGarment, type SampleIndex } from './package-fixture';
 
@@ -58,6 +59,11 @@ describe('package format 2', () => {
   it('reads the format-2 manifest: per-category reference sizes and the external weights file among the checksummed files', () => {
     expect(pkg.format).toBe(2);
     expect(pkg.manifest.files['weights.bin']).toMatch(/^[0-9a-f]{64}$/);
+    // The denoiser and the reference encoder keep their weights in that one file; the twin in each graph.
+    for (const graph of ['denoiser.onnx', 'reference_encoder.onnx']) {
+      expect(externalDataLocations(readFileSync(path.join(FORMAT2_EXTERNAL_DIR, graph)))).toEqual(['weights.bin']);
+      expect(externalDataLocations(readFileSync(path.join(FORMAT2_SINGLE_DIR, graph)))).toEqual([]);
+    }
     const top = pkg.references.get('TOP')!;
     const shoes = pkg.references.get('SHOES')!;
     expect([top.width, top.height]).toEqual([96, 128]);
