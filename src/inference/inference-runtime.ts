@@ -344,7 +344,7 @@ export class InferenceRuntime {
         if (!(garment.cache instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the ${garment.category} garment has no reference cache`);
         const layout = this.referenceLayout(garment.category);
         const cache = deserializeReferenceCache(garment.cache, this.model.id, layout.layers, garment.category);
-        const conditional = { key: `cache:${garment.category}:${cache.payloadSha256!}`, layers: cache.layers, tokens: layout.layers.map((l) => l.tokens) };
+        const conditional = { key: `cache:${garment.category}:${cache.payloadSha256}`, layers: cache.layers, tokens: layout.layers.map((l) => l.tokens) };
         result.push({ category: garment.category, conditional, unconditional: this.unconditional(garment.category) });
       } else if (policy === 'everyStep') {
         // The first refresh (before step 1) computes both branches; until then the load-time K/V hold the slot.

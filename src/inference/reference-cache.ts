@@ -30,8 +30,12 @@ export interface ReferenceCache {
   modelId: string;
   category: string;
   layers: LayerKV[];
-  /** sha256 of the payload (set when read from a blob): equal keys mean equal K/V. */
-  payloadSha256?: string;
+}
+
+/** A cache read from a blob: its layers are views of the blob's payload. */
+export interface LoadedReferenceCache extends ReferenceCache {
+  /** sha256 of the payload: equal digests mean equal K/V (a denoiser call's K/V bank stores them once). */
+  payloadSha256: string;
 }
 
 /** Float16 K/V from a graph's output: float32 (format 1) is rounded to nearest even, float16 is taken as it is. */
@@ -75,7 +79,7 @@ export function deserializeReferenceCache(
   modelId: string,
   layout: readonly KvLayerLayout[],
   expectedCategory?: string,
-): ReferenceCache {
+): LoadedReferenceCache {
   const { header, payload } = readEnvelope(blob, REFERENCE_CACHE_MAGIC, REFERENCE_CACHE_FORMAT, 'reference cache');
   if (header['modelId'] !== modelId) {
     throw new InferenceError('INVALID_CACHE', `reference cache was computed by model ${String(header['modelId'])}, this engine runs ${modelId}; recompute it`);
