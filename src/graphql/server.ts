@@ -35,7 +35,7 @@ import { createLoaders } from './loaders';
 import { resolvers } from './resolvers';
 import { authGraphQLError, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
 import { createHttpGuard } from './http-guard';
-import { AnswerCache, answerCacheMiddleware, answerCachePlugin } from './answer-cache';
+import { AnswerCache, answerCacheMiddleware, answerCachePlugin, type PendingAnswer } from './answer-cache';
 
 /**
  * Parses, validates and coerces the variables of a graphql-ws subscribe message, so that
@@ -293,7 +293,7 @@ export async function createGraphQLTransport(options: {
       metricsPlugin(metrics),
       costPlugin(analyzer),
       // After costPlugin: a kept answer carries its extensions.cost like any other.
-      answerCachePlugin(answers),
+      answerCachePlugin(),
       errorLogPlugin(logger),
     ],
   });
@@ -304,8 +304,8 @@ export async function createGraphQLTransport(options: {
       const requestId = String(req.headers['x-request-id'] ?? randomUUID());
       try {
         const viewer = await authenticate(req.headers.authorization, res.locals['viewer'] as Promise<Viewer> | undefined);
-        const answerKey = res.locals['answerKey'] as string | undefined;
-        return { viewer, services, loaders: createLoaders(services, viewer), requestId, ...(answerKey === undefined ? {} : { answerKey }) };
+        const answer = res.locals['answer'] as PendingAnswer | undefined;
+        return { viewer, services, loaders: createLoaders(services, viewer), requestId, ...(answer === undefined ? {} : { answer }) };
       } catch (error) {
         if (!(error instanceof GraphQLError)) logUnexpected(logger, error, requestId);
         throw error;
