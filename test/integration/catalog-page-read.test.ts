@@ -50,7 +50,7 @@ describe.each(databaseKinds())('catalog page read on %s', (kind) => {
         });
         if (i % 3 !== 2) {
           await tx.referenceCache.create({
-            data: { id: randomUUID(), tenantId: tenantA, garmentId: id, model: MODEL, ...(i % 3 === 0 ? { status: 'READY', blobKey: `caches/${id}`, bytes: 4096 + i, checksum: 'abc', computeMs: 12.5 } : { status: 'FAILED', error: "it's broken \\ badly" }) },
+            data: { id: randomUUID(), tenantId: tenantA, garmentId: id, model: MODEL, ...(i % 3 === 0 ? { status: 'READY', blobKey: `caches/${id}`, bytes: 4096 + i, checksum: 'abc', computeMs: 1234.5678901234567 + i / 3 } : { status: 'FAILED', error: "it's broken \\ badly" }) },
           });
         }
         if (i % 4 === 2) await tx.referenceCache.create({ data: { id: randomUUID(), tenantId: tenantA, garmentId: id, model: OTHER_MODEL } });
