@@ -277,6 +277,8 @@ async function profiled<T>(label: string, run: () => Promise<T>): Promise<T> {
 const summary: Record<string, unknown> = {
   bench: 'api',
   ...machineSummary(),
+  // `npm run bench:api` sets production, as the Dockerfile does (graphql-js checks types faster).
+  nodeEnv: process.env.NODE_ENV ?? null,
 };
 
 /** Targets of the uncached reads, per database (issue 16). */
