@@ -4,8 +4,8 @@
 // sending it. An answer is shared by the viewers of one kind in one tenant (API keys see
 // archived garments, shoppers do not) and keyed by the tenant's catalog version, read when the
 // request arrives: any garment or reference cache write moves it, so an answer is never
-// served after a change, in any API process (catalog-versions.ts). Its max age (the cache hint)
-// bounds a missed announcement.
+// served after a change, in any API process (catalog-versions.ts). Its max age (the cache hint,
+// read from the document by cache-policy.ts) bounds a missed announcement.
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type express from 'express';
@@ -14,6 +14,7 @@ import { BoundedMap } from '../common/bounded-map';
 import type { CatalogVersions } from '../garments/catalog-versions';
 import type { Metrics } from '../observability/metrics';
 import type { GraphQLContext } from './context';
+import type { CachePolicies } from './cache-policy';
 
 /** Apollo's media type for a request without an Accept header (or one that accepts anything or JSON). */
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -71,16 +72,16 @@ export interface PendingAnswer {
   maxAgeSeconds?: number;
 }
 
-/** Decides, after Apollo answered, whether the answer may be shared: no errors, and a cache hint on every field. */
-export function answerCachePlugin(): ApolloServerPlugin<GraphQLContext> {
+/** Decides, after Apollo answered, whether the answer may be shared: no errors, and a cache hint on every field (cache-policy.ts). */
+export function answerCachePlugin(policies: CachePolicies): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ contextValue, response, overallCachePolicy }) {
+        async willSendResponse({ contextValue, response, document, operation }) {
           const pending = contextValue.answer;
           if (pending === undefined || response.body.kind !== 'single') return;
           const { data, errors } = response.body.singleResult;
-          const policy = overallCachePolicy.policyIfCacheable();
+          const policy = document && operation ? policies.policyOf(document, operation) : null;
           if (errors || !data || !policy || (response.http.status ?? 200) !== 200) return;
           pending.maxAgeSeconds = policy.maxAge;
         },

@@ -4,8 +4,7 @@ import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { WebSocketServer } from 'ws';
@@ -35,6 +34,7 @@ import { createLoaders } from './loaders';
 import { resolvers } from './resolvers';
 import { authGraphQLError, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
 import { createHttpGuard } from './http-guard';
+import { CachePolicies } from './cache-policy';
 import { AnswerCache, answerCacheMiddleware, answerCachePlugin, type PendingAnswer } from './answer-cache';
 
 /**
@@ -288,12 +288,13 @@ export async function createGraphQLTransport(options: {
     allowBatchedHttpRequests: limits.maxBatchSize > 1,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
-      // Hints only: no Cache-Control headers, so no browser or proxy keeps a tenant's answers.
-      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      // The answer cache reads the @cacheControl hints from the document (cache-policy.ts), not
+      // field by field; no Cache-Control headers, so no browser or proxy keeps a tenant's answers.
+      ApolloServerPluginCacheControlDisabled(),
       metricsPlugin(metrics),
       costPlugin(analyzer),
       // After costPlugin: a kept answer carries its extensions.cost like any other.
-      answerCachePlugin(),
+      answerCachePlugin(new CachePolicies(schema)),
       errorLogPlugin(logger),
     ],
   });
