@@ -9,9 +9,10 @@ const ROUNDING_MS = 5 * 60_000;
 const REMEMBERED = 10_000;
 
 export class FileLinks {
-  /** key -> URL, all for `rememberedFor` (an expiry and a public URL). */
+  /** key -> URL, all for one expiry (rememberedUntil) and one public URL (rememberedBase). */
   private readonly remembered = new Map<string, string>();
-  private rememberedFor = '';
+  private rememberedUntil = 0;
+  private rememberedBase = '';
 
   constructor(
     private readonly signer: UrlSigner,
@@ -21,10 +22,10 @@ export class FileLinks {
   url(key: string, now = Date.now()): string {
     const expiresMs = Math.ceil((now + LIFETIME_MS) / ROUNDING_MS) * ROUNDING_MS;
     const base = this.publicUrl();
-    const scope = `${expiresMs} ${base}`;
-    if (scope !== this.rememberedFor || this.remembered.size >= REMEMBERED) {
+    if (expiresMs !== this.rememberedUntil || base !== this.rememberedBase || this.remembered.size >= REMEMBERED) {
       this.remembered.clear();
-      this.rememberedFor = scope;
+      this.rememberedUntil = expiresMs;
+      this.rememberedBase = base;
     }
     let url = this.remembered.get(key);
     if (url === undefined) {
