@@ -4,8 +4,7 @@ import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
@@ -25,7 +24,8 @@ import { resolvers } from './resolvers';
 import { authGraphQLError, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
 import { createHttpGuard } from './http-guard';
 import { createWebSocketTransport } from './ws-transport';
-import { AnswerCache, answerCacheMiddleware, answerCachePlugin } from './answer-cache';
+import { CachePolicies } from './cache-policy';
+import { AnswerCache, answerCacheMiddleware, answerCachePlugin, type PendingAnswer } from './answer-cache';
 
 export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: readFileSync(schemaPath, 'utf8'), resolvers: resolvers as never });
@@ -159,12 +159,13 @@ export async function createGraphQLTransport(options: {
     allowBatchedHttpRequests: limits.maxBatchSize > 1,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
-      // Hints only: no Cache-Control headers, so no browser or proxy keeps a tenant's answers.
-      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      // The answer cache reads the @cacheControl hints from the document (cache-policy.ts), not
+      // field by field; no Cache-Control headers, so no browser or proxy keeps a tenant's answers.
+      ApolloServerPluginCacheControlDisabled(),
       metricsPlugin(metrics),
       costPlugin(analyzer),
       // After costPlugin: a kept answer carries its extensions.cost like any other.
-      answerCachePlugin(answers),
+      answerCachePlugin(new CachePolicies(schema)),
       errorLogPlugin(logger),
     ],
   });
@@ -175,8 +176,8 @@ export async function createGraphQLTransport(options: {
       const requestId = String(req.headers['x-request-id'] ?? randomUUID());
       try {
         const viewer = await authenticate(req.headers.authorization, res.locals['viewer'] as Promise<Viewer> | undefined);
-        const answerKey = res.locals['answerKey'] as string | undefined;
-        return { viewer, services, loaders: createLoaders(services, viewer), requestId, ...(answerKey === undefined ? {} : { answerKey }) };
+        const answer = res.locals['answer'] as PendingAnswer | undefined;
+        return { viewer, services, loaders: createLoaders(services, viewer), requestId, ...(answer === undefined ? {} : { answer }) };
       } catch (error) {
         if (!(error instanceof GraphQLError)) logUnexpected(logger, error, requestId);
         throw error;
