@@ -3,6 +3,7 @@
  * verifies a package, holds the sessions, the unconditional (zero-reference) K/V of every
  * category, and the continuous batcher; turns requests into tensors and tensors into PNGs.
  */
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BoundedMap } from '../common/bounded-map';
 import { sha256Hex } from './blob-envelope';
@@ -27,11 +28,14 @@ import { deserializePersonEncoding, serializePersonEncoding, type PersonEncoding
 import { SeededRandom } from './random';
 import { deserializeReferenceCache, serializeReferenceCache, type LayerKV } from './reference-cache';
 import { DdimScheduler } from './scheduler';
+import { resolveExecutionProviders, type ExecutionProviderReport } from './execution-providers';
+import { HotCache, type HotCacheStats } from './hot-cache';
 import type {
   BareLoopTiming,
   DiagnosticGarment,
   DiagnosticRenderRequest,
   DiagnosticRenderResult,
+  HotBlob,
   ModelIdentity,
   ReferencePolicy,
   StepPreview,
@@ -44,14 +48,36 @@ export interface RuntimeOptions {
   maxBatch: number;
   /** Nice value (0..19) the worker thread lowers itself to before it opens the graphs. */
   nice: number;
+  /** Bytes of decoded K/V and person encodings kept between renders (0: none). */
+  hotCacheBytes: number;
+  /** onnxruntime execution providers in order of preference (see execution-providers.ts). */
+  executionProviders: readonly string[];
 }
+
+/** A HotBlob as it crosses into the worker: its loader stays with the caller (RenderHooks.loadBlobs). */
+export type HotBlobRef = Pick<HotBlob, 'key' | 'version'>;
+
+/** A render request inside the worker: hot blobs are references, loaded through the hooks when not held. */
+export interface RuntimeRenderRequest extends Omit<DiagnosticRenderRequest, 'garments' | 'personHot'> {
+  garments: (Omit<DiagnosticGarment, 'hot'> & { hot?: HotBlobRef })[];
+  personHot?: HotBlobRef;
+}
+
+/** Names of a render's blobs that the caller loads on request: 'person', 'garment:<index>'. */
+export type HotBlobName = 'person' | `garment:${number}`;
 
 export interface RenderHooks {
   onStep?: (progress: StepProgress) => void;
   isCanceled: () => boolean;
   previews: boolean;
   previewIntervalMs: number;
+  /** Reads the named hot blobs of this render (those the engine does not hold), in one round trip. */
+  loadBlobs?: (names: HotBlobName[]) => Promise<Uint8Array[]>;
 }
+
+/** What the hot cache holds per garment cache and per person encoding. */
+type HotValue = { kind: 'reference'; category: string; layers: LayerKV[] } | { kind: 'person'; encoding: PersonEncoding };
+const hotKey = (kind: HotValue['kind'], key: string): string => `${kind}:${key}`;
 
 /** A person photo's aspect ratio may differ from the model's by this much (relative) before it is refused rather than stretched. */
 const MAX_ASPECT_DEVIATION = 0.25;
@@ -88,6 +114,8 @@ export class InferenceRuntime {
   private readonly zeroReferenceLatent: Float32Array;
   /** Recent VAE-decode duration, for ETAs. */
   private lastDecodeMs = 0;
+  /** Decoded reference K/V and person encodings shared by every render of this engine, checked once when loaded. */
+  private readonly hot: HotCache<HotValue>;
 
   private constructor(
     pkg: ModelPackage,
@@ -96,7 +124,10 @@ export class InferenceRuntime {
     /** reference_encoder(zeros, category) per category: the classifier-free-guidance branch, computed once at load. */
     private readonly unconditionalByCategory: ReadonlyMap<string, LayerKV[]>,
     maxBatch: number,
+    hotCacheBytes: number,
+    readonly executionProviders: ExecutionProviderReport,
   ) {
+    this.hot = new HotCache<HotValue>(hotCacheBytes);
     this.manifest = pkg.manifest;
     this.model = { name: pkg.manifest.name, version: pkg.manifest.version, id: pkg.id };
     this.batcher = new ContinuousBatcher(sessions, scheduler, pkg.manifest.kv.layers, maxBatch);
@@ -107,14 +138,17 @@ export class InferenceRuntime {
   static async load(options: RuntimeOptions): Promise<InferenceRuntime> {
     const pkg = await readModelPackage(options.modelDir);
     checkManifestConsistency(pkg);
-    const sessions = await ModelSessions.open(pkg, options.threads);
+    const providers = await resolveExecutionProviders(options.executionProviders, path.join(pkg.dir, 'vae_decoder.onnx'));
+    const warnings = [...providers.warnings];
+    const sessions = await ModelSessions.open(pkg, options.threads, providers.used, (warning) => warnings.push(warning));
     try {
       const scheduler = new DdimScheduler(pkg.manifest.scheduler);
       const { channels, height, width } = pkg.manifest.referenceLatent;
       const zeros = new Float32Array(channels * height * width);
       const unconditional = new Map<string, LayerKV[]>();
       for (const [id, category] of pkg.manifest.categories.entries()) unconditional.set(category, await sessions.encodeReference(zeros, id));
-      const runtime = new InferenceRuntime(pkg, sessions, scheduler, unconditional, options.maxBatch);
+      const report: ExecutionProviderReport = { requested: [...options.executionProviders], used: providers.used, graphs: { ...sessions.graphProviders }, warnings };
+      const runtime = new InferenceRuntime(pkg, sessions, scheduler, unconditional, options.maxBatch, options.hotCacheBytes, report);
       await runtime.warmUp();
       return runtime;
     } catch (error) {
@@ -234,7 +268,7 @@ export class InferenceRuntime {
 
   // ---------------------------------------------------------------- render
 
-  async render(request: DiagnosticRenderRequest, policy: ReferencePolicy, hooks: RenderHooks): Promise<DiagnosticRenderResult> {
+  async render(request: RuntimeRenderRequest, policy: ReferencePolicy, hooks: RenderHooks): Promise<DiagnosticRenderResult> {
     const started = performance.now();
     const { steps, guidanceScale, seed } = validateRenderParameters(request, this.scheduler.trainTimesteps);
     const maxGarments = this.manifest.maxGarments ?? 5;
@@ -243,8 +277,11 @@ export class InferenceRuntime {
     }
     for (const garment of request.garments) categoryIndex(this.manifest, garment.category);
 
-    const person = deserializePersonEncoding(request.person, this.model.id);
-    if (!(request.personImage instanceof Uint8Array) || sha256Hex(request.personImage) !== person.photo.sha256) {
+    if (!(request.personImage instanceof Uint8Array)) throw new InferenceError('INVALID_REQUEST', 'personImage must be image bytes');
+    // The person encoding and the garments' caches: from memory when held, else in one round trip to the caller.
+    const referenceStarted = performance.now();
+    const { person, references: heldReferences } = await this.personAndReferences(request, policy, hooks);
+    if (sha256Hex(request.personImage) !== person.photo.sha256) {
       throw new InferenceError('INVALID_CACHE', 'person encoding belongs to another photo than personImage; encode this photo first');
     }
     // Decoding the full-size photo is only needed for compositing: start it now, await it at the end.
@@ -252,8 +289,7 @@ export class InferenceRuntime {
     originalPromise.catch(() => undefined);
 
     if (hooks.isCanceled()) throw canceled(0, steps);
-    const referenceStarted = performance.now();
-    const garments = await this.loadGarmentReferences(request.garments, policy);
+    const garments = await this.loadGarmentReferences(request.garments, policy, heldReferences);
     let references = this.slotReferences(garments);
     const referenceMs = performance.now() - referenceStarted;
 
@@ -320,14 +356,86 @@ export class InferenceRuntime {
     };
   }
 
-  private async loadGarmentReferences(garments: readonly DiagnosticGarment[], policy: ReferencePolicy): Promise<GarmentReferences[]> {
-    const layers = this.manifest.kv.layers;
+  /**
+   * The render's person encoding and (persistent policy) its garments' conditional K/V: taken
+   * from the hot cache when held (pinned for this render, whatever is evicted meanwhile), else
+   * decoded and checked from the bytes the request carries or, for hot blobs, read through the
+   * caller in one round trip, then held. Nothing is read or decoded for held garments and photos.
+   */
+  private async personAndReferences(request: RuntimeRenderRequest, policy: ReferencePolicy, hooks: RenderHooks): Promise<{ person: PersonEncoding; references: (LayerKV[] | null)[] }> {
+    const checkRef = (ref: HotBlobRef | undefined): void => {
+      if (ref !== undefined && (typeof ref.key !== 'string' || typeof ref.version !== 'string')) throw new InferenceError('INVALID_REQUEST', 'a hot blob needs a string key and version');
+    };
+    checkRef(request.personHot);
+    for (const garment of request.garments) checkRef(garment.hot);
+    const heldPerson = request.personHot && this.hot.get(hotKey('person', request.personHot.key), request.personHot.version);
+    let person = heldPerson?.kind === 'person' ? heldPerson.encoding : null;
+    const references = request.garments.map((garment): LayerKV[] | null => {
+      if (policy !== 'persistent' || garment.hot === undefined) return null;
+      const held = this.hot.get(hotKey('reference', garment.hot.key), garment.hot.version);
+      if (held?.kind !== 'reference') return null;
+      if (held.category !== garment.category) throw new InferenceError('INVALID_CACHE', `reference cache holds a ${held.category} garment, the request says ${garment.category}`);
+      return held.layers;
+    });
+
+    const names: HotBlobName[] = [];
+    if (person === null && request.person === undefined) {
+      if (request.personHot === undefined) throw new InferenceError('INVALID_CACHE', 'the render has no person encoding');
+      names.push('person');
+    }
+    if (policy === 'persistent') {
+      request.garments.forEach((garment, i) => {
+        if (references[i] !== null || garment.cache !== undefined) return;
+        if (garment.hot === undefined) throw new InferenceError('INVALID_CACHE', `the ${garment.category} garment has no reference cache`);
+        names.push(`garment:${i}`);
+      });
+    }
+    let loaded = new Map<HotBlobName, Uint8Array>();
+    if (names.length > 0) {
+      if (hooks.loadBlobs === undefined) throw new InferenceError('INVALID_REQUEST', 'hot blobs that the engine does not hold need a loader');
+      const blobs = await hooks.loadBlobs(names);
+      loaded = new Map(names.map((name, i) => [name, blobs[i]!]));
+    }
+
+    if (person === null) {
+      const bytes = loaded.get('person') ?? request.person;
+      if (!(bytes instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', 'the render has no person encoding');
+      person = deserializePersonEncoding(bytes, this.model.id);
+      if (request.personHot) this.hot.set(hotKey('person', request.personHot.key), request.personHot.version, { kind: 'person', encoding: person }, bytes.byteLength);
+    }
+    if (policy === 'persistent') {
+      request.garments.forEach((garment, i) => {
+        if (references[i] !== null) return;
+        const bytes = loaded.get(`garment:${i}`) ?? garment.cache;
+        if (!(bytes instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the ${garment.category} garment has no reference cache`);
+        const { layers } = deserializeReferenceCache(bytes, this.model.id, this.manifest.kv.layers, garment.category);
+        if (garment.hot) {
+          const size = layers.reduce((sum, layer) => sum + layer.k.byteLength + layer.v.byteLength, 0);
+          this.hot.set(hotKey('reference', garment.hot.key), garment.hot.version, { kind: 'reference', category: garment.category, layers }, size);
+        }
+        references[i] = layers;
+      });
+    }
+    return { person, references };
+  }
+
+  /** Drops what the hot cache holds of these blob keys (a garment archived, a photo deleted). */
+  forget(keys: readonly string[]): number {
+    let dropped = 0;
+    for (const key of keys) for (const kind of ['reference', 'person'] as const) if (this.hot.delete(hotKey(kind, key))) dropped++;
+    return dropped;
+  }
+
+  hotCacheStats(): HotCacheStats {
+    return this.hot.stats();
+  }
+
+  private async loadGarmentReferences(garments: RuntimeRenderRequest['garments'], policy: ReferencePolicy, persistent: readonly (LayerKV[] | null)[]): Promise<GarmentReferences[]> {
     const result: GarmentReferences[] = [];
-    for (const garment of garments) {
+    for (const [index, garment] of garments.entries()) {
       if (policy === 'persistent') {
-        if (!(garment.cache instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the ${garment.category} garment has no reference cache`);
-        const cache = deserializeReferenceCache(garment.cache, this.model.id, layers, garment.category);
-        result.push({ category: garment.category, conditional: cache.layers, unconditional: this.unconditional(garment.category) });
+        const conditional = persistent[index]!;
+        result.push({ category: garment.category, conditional, unconditional: this.unconditional(garment.category) });
       } else if (policy === 'everyStep') {
         // The first refresh (before step 1) computes both branches; until then the load-time K/V hold the slot.
         if (garment.image === undefined) throw new InferenceError('INVALID_REQUEST', `a ${garment.category} garment has no image to encode`);
@@ -357,7 +465,7 @@ export class InferenceRuntime {
    * only on the photo and the outfit's categories, and a shopper renders one photo with many
    * outfits of the same categories: they are kept for the most recent pairs.
    */
-  private async outfitInputs(request: DiagnosticRenderRequest, person: PersonEncoding): Promise<OutfitInputs> {
+  private async outfitInputs(request: RuntimeRenderRequest, person: PersonEncoding): Promise<OutfitInputs> {
     const key = request.mask === undefined ? `${person.photo.sha256}:${request.garments.map((g) => g.category).sort().join(',')}` : null;
     const kept = key === null ? undefined : this.recentOutfitInputs.get(key);
     if (kept) return kept;
@@ -372,7 +480,7 @@ export class InferenceRuntime {
   }
 
   /** The model-resolution pixel mask, and (for a supplied mask) a full-resolution one for compositing. */
-  private async outfitMasks(request: DiagnosticRenderRequest, person: PersonEncoding): Promise<{ pixelMask: Uint8Array; compositeMask: Uint8Array | null }> {
+  private async outfitMasks(request: RuntimeRenderRequest, person: PersonEncoding): Promise<{ pixelMask: Uint8Array; compositeMask: Uint8Array | null }> {
     if (request.mask !== undefined) {
       if (!(request.mask instanceof Uint8Array)) throw new InferenceError('INVALID_MASK', 'mask must be image bytes');
       const size = await imageSize(request.mask, 'mask', 'INVALID_MASK');
@@ -484,7 +592,7 @@ function canceled(step: number, total: number): InferenceError {
   return new InferenceError('CANCELED', `render canceled after ${step} of ${total} steps`);
 }
 
-function validateRenderParameters(request: DiagnosticRenderRequest, trainTimesteps: number): { steps: number; guidanceScale: number; seed: number } {
+function validateRenderParameters(request: RuntimeRenderRequest, trainTimesteps: number): { steps: number; guidanceScale: number; seed: number } {
   const { steps, guidanceScale, seed } = request;
   if (!Number.isInteger(steps) || steps < 1 || steps > trainTimesteps) throw new InferenceError('INVALID_REQUEST', `steps must be an integer in 1..${trainTimesteps}, got ${steps}`);
   if (typeof guidanceScale !== 'number' || !Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 50) {
