@@ -7,6 +7,8 @@
  * EXECUTION_PROVIDER_UNAVAILABLE error naming it, unless `cpu` follows it in the list: then it
  * is skipped with a warning and the graphs run on what remains.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InferenceError } from './errors';
 
@@ -30,6 +32,13 @@ async function unavailability(provider: string, probeGraph: string): Promise<str
   const backends = ort.listSupportedBackends();
   const backend = backends.find((b) => b.name === provider);
   if (backend === undefined) return `this build of onnxruntime-node has no ${provider} provider (it has ${backends.map((b) => b.name).join(', ')})`;
+  if (!backend.bundled) {
+    // Checked before onnxruntime tries: its own attempt logs a multi-line error of its own.
+    const library = providerLibrary(provider);
+    if (library !== null && !existsSync(library)) {
+      return `its library ${path.basename(library)} is not installed in ${path.dirname(library)} (onnxruntime-node does not bundle it: see the README, "GPU execution providers")`;
+    }
+  }
   try {
     const session = await ort.InferenceSession.create(probeGraph, { executionProviders: [provider], logSeverityLevel: 4 });
     await session.release();
@@ -67,4 +76,12 @@ export async function resolveExecutionProviders(requested: readonly string[], pr
     skipped.push(`execution provider ${provider} is not available (${reason})`);
   }
   return { used, warnings: skipped.map((line) => `${line}; the graphs run on ${used.join(', ')}`) };
+}
+
+/** Where onnxruntime-node loads a non-bundled provider's shared library from (null: platform not known here). */
+function providerLibrary(provider: string): string | null {
+  const binaries = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  if (process.platform === 'linux') return path.join(binaries, `libonnxruntime_providers_${provider}.so`);
+  if (process.platform === 'win32') return path.join(binaries, `onnxruntime_providers_${provider}.dll`);
+  return null;
 }
