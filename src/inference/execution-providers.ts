@@ -70,7 +70,7 @@ export async function resolveExecutionProviders(requested: readonly string[], pr
     if (!requested.slice(index + 1).includes('cpu')) {
       throw new InferenceError(
         'EXECUTION_PROVIDER_UNAVAILABLE',
-        `execution provider ${provider} is not available in this installation of onnxruntime-node: ${reason}. Install it, or put cpu after it (e.g. ${provider},cpu) to fall back to the CPU`,
+        `execution provider ${provider} is not available in this installation of onnxruntime-node: ${reason}. Install or enable it (README, "GPU execution providers"), or put cpu after it (e.g. ${provider},cpu) to fall back to the CPU`,
       );
     }
     skipped.push(`execution provider ${provider} is not available (${reason})`);
