@@ -315,6 +315,8 @@ export class InferenceRuntime {
         references,
         random,
         isCanceled: hooks.isCanceled,
+        // Only a preview keeps a step's x0 estimate beyond its report.
+        reuseEstimates: !hooks.previews,
         onStep: (outcome) => {
           batchRowsPerStep.push(outcome.batchRows);
           progress.report(outcome.stepIndex + 1, outcome.predictedOriginal);
