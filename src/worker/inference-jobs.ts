@@ -8,6 +8,7 @@ import type { BlobStore } from '../blobs';
 import type { JobContext, JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
 import { catalogChannel, GARMENT_ARCHIVED_CHANNEL, parseGarmentArchived } from '../garments/catalog-events';
+import { parsePhotoDeleted, PHOTO_DELETED_CHANNEL } from '../photos/photo-events';
 import type { Logger } from '../observability/logger';
 import type { GarmentRepository } from '../garments/garment-repository';
 import type { PhotoRepository } from '../photos/photo-repository';
@@ -60,6 +61,8 @@ const isPermanent = (error: unknown): boolean => error instanceof InferenceError
 const safeKey = (model: string) => model.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
 /** Where a garment's reference cache for a model is stored (also its key in the engine's hot cache). */
 const referenceCacheKey = (tenantId: string, garmentId: string, model: string) => `caches/${tenantId}/${garmentId}/${safeKey(model)}`;
+/** Where a photo's encoding for a model is stored (also its key in the engine's hot cache). */
+const personEncodingKey = (tenantId: string, photoId: string, model: string) => `encodings/${tenantId}/${photoId}/${safeKey(model)}`;
 
 /** Enqueues computing a garment's reference cache (API: on createGarment and retryReferenceCache). */
 export function enqueueReferenceCache(queue: JobQueue, tenantId: string, garmentId: string, model: string): Promise<void> {
@@ -92,6 +95,14 @@ export class InferenceJobs {
         this.deps.engine.forget([referenceCacheKey(archived.tenantId, archived.garmentId, this.model)]).catch(() => undefined);
       })
       .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not follow archived garments'));
+    // So does a deleted photo's encoding.
+    this.deps.pubsub
+      .subscribe(PHOTO_DELETED_CHANNEL, (message) => {
+        const deleted = parsePhotoDeleted(message);
+        if (deleted === null) return;
+        this.deps.engine.forget([personEncodingKey(deleted.tenantId, deleted.photoId, this.model)]).catch(() => undefined);
+      })
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not follow deleted photos'));
   }
 
   // ---- reference caches --------------------------------------------------------------
@@ -167,7 +178,7 @@ export class InferenceJobs {
     const row = await this.deps.photos.ensureEncoding(tenantId, photo.id, this.model, randomUUID());
     const encode = async (): Promise<{ data: Buffer; version: string }> => {
       const encoded = await this.deps.engine.encodePerson(image.data);
-      const blobKey = `encodings/${tenantId}/${photo.id}/${safeKey(this.model)}`;
+      const blobKey = personEncodingKey(tenantId, photo.id, this.model);
       await this.deps.blobs.put(blobKey, encoded.data, 'application/octet-stream');
       const ready = await this.deps.photos.markEncodingReady(tenantId, row.id, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
       return { data: encoded.data, version: encodingVersion(ready) };
@@ -178,7 +189,7 @@ export class InferenceJobs {
       return { encoding: { key: blobKey, version: encodingVersion(row), load }, image: image.data };
     }
     const { data, version } = await encode();
-    return { encoding: { key: `encodings/${tenantId}/${photo.id}/${safeKey(this.model)}`, version, load: async () => data }, image: image.data };
+    return { encoding: { key: personEncodingKey(tenantId, photo.id, this.model), version, load: async () => data }, image: image.data };
   }
 
   // ---- renders -----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // The worker keeps decoded reference caches and person encodings in the engine's memory: the
 // second render of an outfit reads no cache or encoding blob and decodes nothing (the engine
 // reads blobs only through the worker's loaders, and counts each read as a miss); archiving a
-// garment drops its K/V from every worker (over Redis pub/sub when scaled out). Real server,
+// garment drops its K/V, and deleting a photo its encoding, from every worker (over Redis
+// pub/sub when scaled out). Real server,
 // real model package.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -95,5 +96,17 @@ describe.each(backends)('hot caches in the worker on $kind (redis: $redis)', ({ 
     // An outfit that already holds the garment still renders; the cache is read once more.
     await render();
     expect((await server.engine!.hotCacheStats()).misses - after.misses).toBe(1);
+  });
+
+  test('deleting the photo drops its encoding from the worker', async () => {
+    const before = await server.engine!.hotCacheStats();
+    const deleted = await ok(url, key, `mutation($id: ID!) { deletePersonPhoto(id: $id) { deletedPersonPhotoId userErrors { code } } }`, { id: photo });
+    expect(deleted.deletePersonPhoto.userErrors).toEqual([]);
+    const after = await waitUntil(
+      () => server.engine!.hotCacheStats(),
+      (stats) => stats.invalidations > before.invalidations,
+      10_000,
+    );
+    expect(after.entries).toBe(before.entries - 1);
   });
 });
