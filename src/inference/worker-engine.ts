@@ -252,14 +252,16 @@ function splitHotBlobs(request: DiagnosticRenderRequest): { request: RuntimeRend
     loaders.set(name, hot.load);
     return { key: hot.key, version: hot.version };
   };
-  if (!Array.isArray(request.garments)) return { request: request as RuntimeRenderRequest, loaders };
   const { personHot, ...rest } = request;
   const wire: RuntimeRenderRequest = {
     ...rest,
-    garments: request.garments.map(({ hot, ...garment }, i) => {
-      const ref = reference(`garment:${i}`, hot);
-      return ref === undefined ? garment : { ...garment, hot: ref };
-    }),
+    // Not an array: the worker refuses it (INVALID_REQUEST).
+    garments: Array.isArray(request.garments)
+      ? request.garments.map(({ hot, ...garment }, i) => {
+          const ref = reference(`garment:${i}`, hot);
+          return ref === undefined ? garment : { ...garment, hot: ref };
+        })
+      : request.garments,
   };
   const personRef = reference('person', personHot);
   if (personRef !== undefined) wire.personHot = personRef;

@@ -143,10 +143,10 @@ export class InferenceJobs {
    */
   private async referenceCacheFor(tenantId: string, garment: Garment): Promise<RenderGarment> {
     const cache = await this.deps.garments.ensureCache(tenantId, garment.id, this.model, randomUUID());
-    if (cache.status === 'READY' && cache.blobKey && cache.checksum) {
+    if (cache.status === 'READY' && cache.blobKey) {
       const blobKey = cache.blobKey;
       const load = async (): Promise<Buffer> => (await this.deps.blobs.get(blobKey))?.data ?? this.computeReferenceCache(tenantId, garment, cache.id);
-      return { category: garment.category, hot: { key: blobKey, version: cache.checksum, load } };
+      return { category: garment.category, hot: { key: blobKey, version: cache.checksum ?? `${cache.id}@${cache.updatedAt.getTime()}`, load } };
     }
     const data = await this.computeReferenceCache(tenantId, garment, cache.id);
     const hot: HotBlob = { key: referenceCacheKey(tenantId, garment.id, this.model), version: sha256Hex(data), load: async () => data };
