@@ -3,7 +3,9 @@
  * 320/640/1280 channels, 8 heads, latent = image / 8), from src/inference/memory-plan.ts, at
  * 512x384 and 1024x768, and for the installed package. Prints a table, then one JSON line.
  *
- *   npm run plan:memory [-- --garments 5 --renders 8]
+ *   npm run plan:memory [-- --garments 4 --renders 8]
+ *
+ * 4 garments: the largest valid outfit (TOP + BOTTOM + SHOES + BAG).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -36,7 +38,7 @@ const personEncodingBytes = (width: number, height: number) => 4 * (width / 8) *
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
-const garments = flag('--garments', 5);
+const garments = flag('--garments', 4);
 const renders = flag('--renders', 8);
 const mb = (bytes: number) => Number((bytes / 1e6).toFixed(1));
 
@@ -51,8 +53,8 @@ const manifest = JSON.parse(readFileSync(path.resolve('models/tryon-tiny/manifes
 rows[manifest.name] = { ...kvMemoryPlan(manifest.kv.layers, garments, renders), personEncoding: NaN };
 
 console.log(`K/V memory, ${garments} garments per render, ${renders} renders per denoiser call (MB = 10^6 bytes)`);
-console.log('model                 blob/garment  held/garment  per render  per batch');
+console.log('model                 blob/garment  held/garment  batch fmt1  batch fmt2');
 for (const [name, plan] of Object.entries(rows)) {
-  console.log(`${name.padEnd(20)} ${String(mb(plan.blobPerGarment)).padStart(13)} ${String(mb(plan.heldPerGarment)).padStart(13)} ${String(mb(plan.perRender)).padStart(11)} ${String(mb(plan.perBatch)).padStart(10)}`);
+  console.log(`${name.padEnd(20)} ${String(mb(plan.blobPerGarment)).padStart(13)} ${String(mb(plan.heldPerGarment)).padStart(13)} ${String(mb(plan.perBatchPerRow)).padStart(11)} ${String(mb(plan.perBatchBank)).padStart(11)}`);
 }
 console.log(JSON.stringify({ garments, renders, mb: Object.fromEntries(Object.entries(rows).map(([name, plan]) => [name, Object.fromEntries(Object.entries(plan).map(([k, v]) => [k, mb(v)]))])) }));

@@ -97,3 +97,16 @@ export class HotCache<T> {
     this.bytes -= entry.bytes;
   }
 }
+
+/**
+ * The memory that values made of typed-array views keep alive: the whole buffer of each distinct
+ * ArrayBuffer they view (a decoded blob's arrays are views of the blob, so holding them holds
+ * all of its bytes, envelope and header included), not just the bytes the views cover.
+ */
+export function retainedBytes(views: readonly (ArrayBufferView | null | undefined)[]): number {
+  const buffers = new Set<ArrayBufferLike>();
+  for (const view of views) if (view) buffers.add(view.buffer);
+  let bytes = 0;
+  for (const buffer of buffers) bytes += buffer.byteLength;
+  return bytes;
+}

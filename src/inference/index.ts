@@ -69,7 +69,7 @@ export interface Engine {
   readonly diagnostics: EngineDiagnostics;
 }
 
-/** Default EngineOptions.hotCacheBytes: 512 MiB (about 1,700 garments of tryon-tiny decoded to float32; 7 of a FastFit-size model at 512x384). */
+/** Default EngineOptions.hotCacheBytes: 512 MiB (about 3,400 garments of tryon-tiny, held as float16 at their blob's size; 15 of a FastFit-size model at 512x384). */
 export const DEFAULT_HOT_CACHE_BYTES = 512 * 1024 * 1024;
 
 /**

@@ -1,40 +1,52 @@
 /**
  * What the engine's reference K/V cost in memory, from the same layouts it allocates: a
- * garment's blob (kv.dtype), its decoded copy in the hot cache, a render's concatenated slots
- * (conditional and unconditional, concatenateSlots) and a batch's rows (assembleBatch, two rows
- * per render padded to the batch's slot count). docs/engine.md ("At FastFit's size") and
- * `npm run plan:memory` apply it to FastFit-size layouts; a unit test holds it to the tiny package.
+ * garment's blob (float16), what the hot cache holds of it (the decoded cache is float16 views
+ * of the blob, so the blob itself), and one denoiser call's reference inputs (assembleBatch) in
+ * either package format: format 1 copies every row's K/V into float32 [rows, heads, slots*tokens,
+ * dim] plus ref_mask; format 2 sends each distinct reference once in a float16 bank plus int32
+ * token indices per row. Renders share the held K/V by reference: a render makes no copy of its
+ * own. docs/engine.md ("At FastFit's size") and `npm run plan:memory` apply it to FastFit-size
+ * layouts; a unit test holds it to what assembleBatch allocates.
  */
 import type { KvLayerLayout } from './model-package';
 
-/** Bytes per element of the blob (float16) and of the engine's working copy (float32 today). */
+/** Bytes per K/V element of the blob and of what the hot cache holds (float16), and of format 1's batch tensors (float32). */
 export const BLOB_BYTES_PER_ELEMENT = 2;
-export const DECODED_BYTES_PER_ELEMENT = 4;
+export const HELD_BYTES_PER_ELEMENT = 2;
+export const PER_ROW_BYTES_PER_ELEMENT = 4;
+
+type LayerSize = Pick<KvLayerLayout, 'heads' | 'tokens' | 'dim'>;
 
 /** K and V of every layer of one garment, in elements. */
-export function kvElementsPerGarment(layers: readonly Pick<KvLayerLayout, 'heads' | 'tokens' | 'dim'>[]): number {
+export function kvElementsPerGarment(layers: readonly LayerSize[]): number {
   return layers.reduce((sum, layer) => sum + 2 * layer.heads * layer.tokens * layer.dim, 0);
 }
 
 export interface KvMemoryPlan {
-  /** One garment's cache blob (storage, transfer). */
+  /** One garment's cache payload (storage, transfer; the blob adds a small header). */
   blobPerGarment: number;
-  /** One garment held decoded in the hot cache (shared by every render that uses it). */
+  /** One garment held in the hot cache (shared by every render that uses it): its blob's float16 payload. */
   heldPerGarment: number;
-  /** One render's own copies: its garments' conditional K/V and their unconditional K/V, concatenated along tokens. */
-  perRender: number;
-  /** The denoiser's K/V inputs of one call: two rows per render, each `slots` garments wide. */
-  perBatch: number;
+  /** Format 1: one denoiser call's reference inputs, float32 K/V copied per row (two rows per render) plus ref_mask. */
+  perBatchPerRow: number;
+  /** Format 2: the same call's float16 bank (each distinct garment, and each category's unconditional K/V, once) plus int32 indices. */
+  perBatchBank: number;
 }
 
-/** K/V bytes for renders of `garments` garments each, `renders` of them sharing one denoiser call. */
-export function kvMemoryPlan(layers: readonly Pick<KvLayerLayout, 'heads' | 'tokens' | 'dim'>[], garments: number, renders: number): KvMemoryPlan {
+/**
+ * K/V bytes for renders of `garments` garments each (one per category, every category's
+ * reference of this size), `renders` of them sharing one denoiser call, wearing
+ * `distinctGarments` different garments between them (default: none shared).
+ */
+export function kvMemoryPlan(layers: readonly LayerSize[], garments: number, renders: number, distinctGarments = garments * renders): KvMemoryPlan {
   const elements = kvElementsPerGarment(layers);
-  const held = elements * DECODED_BYTES_PER_ELEMENT;
+  const rows = 2 * renders;
+  const rowTokens = layers.reduce((sum, layer) => sum + garments * layer.tokens, 0);
   return {
     blobPerGarment: elements * BLOB_BYTES_PER_ELEMENT,
-    heldPerGarment: held,
-    perRender: 2 * garments * held,
-    perBatch: 2 * renders * garments * held,
+    heldPerGarment: elements * HELD_BYTES_PER_ELEMENT,
+    perBatchPerRow: rows * garments * elements * PER_ROW_BYTES_PER_ELEMENT + 4 * rows * garments,
+    // The unconditional K/V: one entry per category worn, shared by every render.
+    perBatchBank: (distinctGarments + garments) * elements * BLOB_BYTES_PER_ELEMENT + 4 * rows * rowTokens,
   };
 }

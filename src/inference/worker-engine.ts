@@ -207,7 +207,9 @@ export class WorkerEngine {
           if (loader === undefined) throw new InferenceError('INTERNAL', `the engine asked for blob ${name}, which the render did not name`);
           const bytes = await loader();
           if (!(bytes instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the loader of ${name} returned no bytes`);
-          return bytes;
+          // Posting a view clones its whole buffer, and the engine holds views of what it decodes:
+          // a blob that shares its buffer (a Buffer pool slice, a larger read) crosses as a copy of its own.
+          return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
         }),
       );
       this.post({ type: 'loaded', loadId, blobs });
