@@ -1,5 +1,5 @@
 // The engine's hot cache: bounded in bytes (least recently used out first), one version per key.
-import { HotCache } from '../../src/inference/hot-cache';
+import { HotCache, retainedBytes } from '../../src/inference/hot-cache';
 
 describe('HotCache', () => {
   test('keeps entries within the byte budget, evicting the least recently used first', () => {
@@ -50,4 +50,12 @@ describe('HotCache', () => {
     expect(() => new HotCache(1.5)).toThrow(RangeError);
     expect(() => new HotCache(10).set('a', 'v', 'A', -1)).toThrow(RangeError);
   });
+});
+
+test('values made of views count the whole buffers they keep alive, each buffer once', () => {
+  const blob = new ArrayBuffer(1000);
+  const k = new Uint16Array(blob, 100, 200);
+  const v = new Uint16Array(blob, 500, 200);
+  expect(retainedBytes([k, v])).toBe(1000); // not the 800 bytes the views cover: the header stays alive too
+  expect(retainedBytes([k, v, new Float32Array(10), null])).toBe(1040);
 });
