@@ -115,6 +115,8 @@ export interface DenoiseJobSpec {
   /** Called before each of this job's denoiser calls; may return new references (no-cache benchmark mode). */
   refreshReferences?: () => Promise<RenderReferences>;
   onStep?: (outcome: StepOutcome) => void;
+  /** True when nobody keeps a step's x0 estimate past onStep (no previews): one buffer serves every step. */
+  reuseEstimates?: boolean;
   /** Polled between denoiser calls; true stops the job with CANCELED. */
   isCanceled: () => boolean;
 }
@@ -126,6 +128,8 @@ interface ActiveJob {
   stepIndex: number;
   references: RenderReferences;
   referencesVersion: number;
+  /** The x0 estimate's buffer when the spec allows reusing it. */
+  estimate: Float32Array | null;
   resolve: (latent: Float32Array) => void;
   reject: (error: unknown) => void;
 }
@@ -172,6 +176,7 @@ export class ContinuousBatcher {
         stepIndex: 0,
         references: spec.references,
         referencesVersion: 0,
+        estimate: null,
         resolve,
         reject,
       });
@@ -239,10 +244,11 @@ export class ContinuousBatcher {
       const noise = this.scheduler.isStochastic && previousT >= 0 ? job.spec.random.fillGaussian(new Float32Array(latentSize)) : undefined;
       // Guidance and the update in one pass; the job's own sample is updated in place (element i
       // is read before it is written, and nothing else reads it meanwhile). The x0 estimate is a
-      // new array each step: a preview may still be reading the previous one.
+      // new array each step when a preview may still be reading the previous one.
+      const estimate = job.spec.reuseEstimates ? (job.estimate ??= new Float32Array(latentSize)) : new Float32Array(latentSize);
       const { predictedOriginal } = this.scheduler.guidedStep(conditional, unconditional, job.spec.guidanceScale, t, previousT, job.sample, noise, {
         previousSample: job.sample,
-        predictedOriginal: new Float32Array(latentSize),
+        predictedOriginal: estimate,
       });
       job.stepIndex++;
       job.spec.onStep?.({

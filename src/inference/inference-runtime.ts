@@ -3,6 +3,7 @@
  * verifies a package, holds the sessions, the unconditional (zero-reference) K/V of every
  * category, and the continuous batcher; turns requests into tensors and tensors into PNGs.
  */
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BoundedMap } from '../common/bounded-map';
 import { sha256Hex } from './blob-envelope';
@@ -25,13 +26,16 @@ import { categoryIndex, readModelPackage, type ModelManifest, type ModelPackage,
 import { ModelSessions, type GraphLayerKV } from './model-sessions';
 import { deserializePersonEncoding, serializePersonEncoding, type PersonEncoding } from './person-encoding';
 import { SeededRandom } from './random';
-import { deserializeReferenceCache, serializeReferenceCache, toHalfLayer, widenLayer, type LayerKVFloat32 } from './reference-cache';
+import { deserializeReferenceCache, serializeReferenceCache, toHalfLayer, widenLayer, type LayerKVFloat32, type LoadedReferenceCache } from './reference-cache';
 import { DdimScheduler } from './scheduler';
+import { resolveExecutionProviders, type ExecutionProviderReport } from './execution-providers';
+import { HotCache, retainedBytes, type HotCacheStats } from './hot-cache';
 import type {
   BareLoopTiming,
   DiagnosticGarment,
   DiagnosticRenderRequest,
   DiagnosticRenderResult,
+  HotBlob,
   ModelIdentity,
   ReferencePolicy,
   StepPreview,
@@ -44,14 +48,36 @@ export interface RuntimeOptions {
   maxBatch: number;
   /** Nice value (0..19) the worker thread lowers itself to before it opens the graphs. */
   nice: number;
+  /** Bytes of decoded K/V and person encodings kept between renders (0: none). */
+  hotCacheBytes: number;
+  /** onnxruntime execution providers in order of preference (see execution-providers.ts). */
+  executionProviders: readonly string[];
 }
+
+/** A HotBlob as it crosses into the worker: its loader stays with the caller (RenderHooks.loadBlobs). */
+export type HotBlobRef = Pick<HotBlob, 'key' | 'version'>;
+
+/** A render request inside the worker: hot blobs are references, loaded through the hooks when not held. */
+export interface RuntimeRenderRequest extends Omit<DiagnosticRenderRequest, 'garments' | 'personHot'> {
+  garments: (Omit<DiagnosticGarment, 'hot'> & { hot?: HotBlobRef })[];
+  personHot?: HotBlobRef;
+}
+
+/** Names of a render's blobs that the caller loads on request: 'person', 'garment:<index>'. */
+export type HotBlobName = 'person' | `garment:${number}`;
 
 export interface RenderHooks {
   onStep?: (progress: StepProgress) => void;
   isCanceled: () => boolean;
   previews: boolean;
   previewIntervalMs: number;
+  /** Reads the named hot blobs of this render (those the engine does not hold), in one round trip. */
+  loadBlobs?: (names: HotBlobName[]) => Promise<Uint8Array[]>;
 }
+
+/** What the hot cache holds per garment cache and per person encoding. */
+type HotValue = { kind: 'reference'; cache: LoadedReferenceCache } | { kind: 'person'; encoding: PersonEncoding };
+const hotKey = (kind: HotValue['kind'], key: string): string => `${kind}:${key}`;
 
 /** A person photo's aspect ratio may differ from the model's by this much (relative) before it is refused rather than stretched. */
 const MAX_ASPECT_DEVIATION = 0.25;
@@ -92,6 +118,8 @@ export class InferenceRuntime {
   private computedReferences = 0;
   /** Recent VAE-decode duration, for ETAs. */
   private lastDecodeMs = 0;
+  /** Decoded reference K/V and person encodings shared by every render of this engine, checked once when loaded. */
+  private readonly hot: HotCache<HotValue>;
 
   private constructor(
     pkg: ModelPackage,
@@ -100,7 +128,10 @@ export class InferenceRuntime {
     /** reference_encoder(zeros, category) per category: the classifier-free-guidance branch, computed once at load. */
     private readonly unconditionalByCategory: ReadonlyMap<string, ReferenceEntry>,
     maxBatch: number,
+    hotCacheBytes: number,
+    readonly executionProviders: ExecutionProviderReport,
   ) {
+    this.hot = new HotCache<HotValue>(hotCacheBytes);
     this.manifest = pkg.manifest;
     this.model = { name: pkg.manifest.name, version: pkg.manifest.version, id: pkg.id };
     this.referenceLayouts = pkg.references;
@@ -111,7 +142,9 @@ export class InferenceRuntime {
   static async load(options: RuntimeOptions): Promise<InferenceRuntime> {
     const pkg = await readModelPackage(options.modelDir);
     checkManifestConsistency(pkg);
-    const sessions = await ModelSessions.open(pkg, options.threads);
+    const providers = await resolveExecutionProviders(options.executionProviders, path.join(pkg.dir, 'vae_decoder.onnx'));
+    const warnings = [...providers.warnings];
+    const sessions = await ModelSessions.open(pkg, options.threads, providers.used, (warning) => warnings.push(warning));
     try {
       const scheduler = new DdimScheduler(pkg.manifest.scheduler);
       const unconditional = new Map<string, ReferenceEntry>();
@@ -120,7 +153,8 @@ export class InferenceRuntime {
         const kv = await sessions.encodeReference(zeroLatent(pkg.manifest, layout), id, layout);
         unconditional.set(category, referenceEntry(`unconditional:${category}`, kv, layout));
       }
-      const runtime = new InferenceRuntime(pkg, sessions, scheduler, unconditional, options.maxBatch);
+      const report: ExecutionProviderReport = { requested: [...options.executionProviders], used: providers.used, graphs: { ...sessions.graphProviders }, warnings };
+      const runtime = new InferenceRuntime(pkg, sessions, scheduler, unconditional, options.maxBatch, options.hotCacheBytes, report);
       await runtime.warmUp();
       return runtime;
     } catch (error) {
@@ -246,7 +280,7 @@ export class InferenceRuntime {
 
   // ---------------------------------------------------------------- render
 
-  async render(request: DiagnosticRenderRequest, policy: ReferencePolicy, hooks: RenderHooks): Promise<DiagnosticRenderResult> {
+  async render(request: RuntimeRenderRequest, policy: ReferencePolicy, hooks: RenderHooks): Promise<DiagnosticRenderResult> {
     const started = performance.now();
     const { steps, guidanceScale, seed } = validateRenderParameters(request, this.scheduler.trainTimesteps);
     const maxGarments = this.manifest.maxGarments ?? 5;
@@ -255,8 +289,11 @@ export class InferenceRuntime {
     }
     for (const garment of request.garments) categoryIndex(this.manifest, garment.category);
 
-    const person = deserializePersonEncoding(request.person, this.model.id);
-    if (!(request.personImage instanceof Uint8Array) || sha256Hex(request.personImage) !== person.photo.sha256) {
+    if (!(request.personImage instanceof Uint8Array)) throw new InferenceError('INVALID_REQUEST', 'personImage must be image bytes');
+    // The person encoding and the garments' caches: from memory when held, else in one round trip to the caller.
+    const referenceStarted = performance.now();
+    const { person, references: heldReferences } = await this.personAndReferences(request, policy, hooks);
+    if (sha256Hex(request.personImage) !== person.photo.sha256) {
       throw new InferenceError('INVALID_CACHE', 'person encoding belongs to another photo than personImage; encode this photo first');
     }
     // Decoding the full-size photo is only needed for compositing: start it now, await it at the end.
@@ -264,8 +301,7 @@ export class InferenceRuntime {
     originalPromise.catch(() => undefined);
 
     if (hooks.isCanceled()) throw canceled(0, steps);
-    const referenceStarted = performance.now();
-    const garments = await this.loadGarmentReferences(request.garments, policy);
+    const garments = await this.loadGarmentReferences(request.garments, policy, heldReferences);
     let references = this.renderReferences(garments);
     const referenceMs = performance.now() - referenceStarted;
 
@@ -292,6 +328,8 @@ export class InferenceRuntime {
         references,
         random,
         isCanceled: hooks.isCanceled,
+        // Only a preview keeps a step's x0 estimate beyond its report.
+        reuseEstimates: !hooks.previews,
         onStep: (outcome) => {
           batchRowsPerStep.push(outcome.batchRows);
           if (largestCall === null || outcome.kvBytes > largestCall.kvBytes) largestCall = outcome;
@@ -337,14 +375,91 @@ export class InferenceRuntime {
     };
   }
 
-  private async loadGarmentReferences(garments: readonly DiagnosticGarment[], policy: ReferencePolicy): Promise<GarmentReferences[]> {
+  /**
+   * The render's person encoding and (persistent policy) its garments' conditional K/V: taken
+   * from the hot cache when held (pinned for this render, whatever is evicted meanwhile), else
+   * decoded and checked from the bytes the request carries or, for hot blobs, read through the
+   * caller in one round trip, then held. Nothing is read or decoded for held garments and photos.
+   */
+  private async personAndReferences(request: RuntimeRenderRequest, policy: ReferencePolicy, hooks: RenderHooks): Promise<{ person: PersonEncoding; references: (LoadedReferenceCache | null)[] }> {
+    const checkRef = (ref: HotBlobRef | undefined): void => {
+      if (ref !== undefined && (typeof ref.key !== 'string' || typeof ref.version !== 'string')) throw new InferenceError('INVALID_REQUEST', 'a hot blob needs a string key and version');
+    };
+    checkRef(request.personHot);
+    for (const garment of request.garments) checkRef(garment.hot);
+    const heldPerson = request.personHot && this.hot.get(hotKey('person', request.personHot.key), request.personHot.version);
+    let person = heldPerson?.kind === 'person' ? heldPerson.encoding : null;
+    const references = request.garments.map((garment): LoadedReferenceCache | null => {
+      if (policy !== 'persistent' || garment.hot === undefined) return null;
+      const held = this.hot.get(hotKey('reference', garment.hot.key), garment.hot.version);
+      if (held?.kind !== 'reference') return null;
+      if (held.cache.category !== garment.category) throw new InferenceError('INVALID_CACHE', `reference cache holds a ${held.cache.category} garment, the request says ${garment.category}`);
+      return held.cache;
+    });
+
+    const names: HotBlobName[] = [];
+    if (person === null && request.person === undefined) {
+      if (request.personHot === undefined) throw new InferenceError('INVALID_CACHE', 'the render has no person encoding');
+      names.push('person');
+    }
+    if (policy === 'persistent') {
+      request.garments.forEach((garment, i) => {
+        if (references[i] !== null || garment.cache !== undefined) return;
+        if (garment.hot === undefined) throw new InferenceError('INVALID_CACHE', `the ${garment.category} garment has no reference cache`);
+        names.push(`garment:${i}`);
+      });
+    }
+    let loaded = new Map<HotBlobName, Uint8Array>();
+    if (names.length > 0) {
+      if (hooks.loadBlobs === undefined) throw new InferenceError('INVALID_REQUEST', 'hot blobs that the engine does not hold need a loader');
+      const blobs = await hooks.loadBlobs(names);
+      loaded = new Map(names.map((name, i) => [name, blobs[i]!]));
+    }
+
+    if (person === null) {
+      const bytes = loaded.get('person') ?? request.person;
+      if (!(bytes instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', 'the render has no person encoding');
+      person = deserializePersonEncoding(bytes, this.model.id);
+      // The encoding's arrays are views of the blob: what stays held is the blob's whole buffer.
+      if (request.personHot) this.hot.set(hotKey('person', request.personHot.key), request.personHot.version, { kind: 'person', encoding: person }, retainedBytes([person.latent, person.pixels, person.labels]));
+    }
+    if (policy === 'persistent') {
+      request.garments.forEach((garment, i) => {
+        if (references[i] !== null) return;
+        const bytes = loaded.get(`garment:${i}`) ?? garment.cache;
+        if (!(bytes instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the ${garment.category} garment has no reference cache`);
+        // Envelope checksum, model, layer layout (this category's, format 2) and category: checked here, once.
+        const cache = deserializeReferenceCache(bytes, this.model.id, this.referenceLayout(garment.category).layers, garment.category);
+        // Float16 views of the blob, held as they are: the bytes held are the buffers they view.
+        if (garment.hot) this.hot.set(hotKey('reference', garment.hot.key), garment.hot.version, { kind: 'reference', cache }, retainedBytes(cache.layers.flatMap((layer) => [layer.k, layer.v])));
+        references[i] = cache;
+      });
+    }
+    return { person, references };
+  }
+
+  /** Drops what the hot cache holds of these blob keys (a garment archived, a photo deleted). */
+  forget(keys: readonly string[]): number {
+    let dropped = 0;
+    for (const key of keys) for (const kind of ['reference', 'person'] as const) if (this.hot.delete(hotKey(kind, key))) dropped++;
+    return dropped;
+  }
+
+  hotCacheStats(): HotCacheStats {
+    return this.hot.stats();
+  }
+
+  private async loadGarmentReferences(garments: RuntimeRenderRequest['garments'], policy: ReferencePolicy, persistent: readonly (LoadedReferenceCache | null)[]): Promise<GarmentReferences[]> {
     const result: GarmentReferences[] = [];
-    for (const garment of garments) {
+    for (const [index, garment] of garments.entries()) {
       if (policy === 'persistent') {
-        if (!(garment.cache instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the ${garment.category} garment has no reference cache`);
-        const layout = this.referenceLayout(garment.category);
-        const cache = deserializeReferenceCache(garment.cache, this.model.id, layout.layers, garment.category);
-        const conditional = { key: `cache:${garment.category}:${cache.payloadSha256}`, layers: cache.layers, tokens: layout.layers.map((l) => l.tokens) };
+        // Decoded and checked once (personAndReferences), or held decoded by the hot cache.
+        const cache = persistent[index]!;
+        const conditional: ReferenceEntry = {
+          key: `cache:${garment.category}:${cache.payloadSha256}`,
+          layers: cache.layers,
+          tokens: this.referenceLayout(garment.category).layers.map((l) => l.tokens),
+        };
         result.push({ category: garment.category, conditional, unconditional: this.unconditional(garment.category) });
       } else if (policy === 'everyStep') {
         // The first refresh (before step 1) computes both branches; until then the load-time K/V hold the slot.
@@ -376,7 +491,7 @@ export class InferenceRuntime {
    * only on the photo and the outfit's categories, and a shopper renders one photo with many
    * outfits of the same categories: they are kept for the most recent pairs.
    */
-  private async outfitInputs(request: DiagnosticRenderRequest, person: PersonEncoding): Promise<OutfitInputs> {
+  private async outfitInputs(request: RuntimeRenderRequest, person: PersonEncoding): Promise<OutfitInputs> {
     const key = request.mask === undefined ? `${person.photo.sha256}:${request.garments.map((g) => g.category).sort().join(',')}` : null;
     const kept = key === null ? undefined : this.recentOutfitInputs.get(key);
     if (kept) return kept;
@@ -391,7 +506,7 @@ export class InferenceRuntime {
   }
 
   /** The model-resolution pixel mask, and (for a supplied mask) a full-resolution one for compositing. */
-  private async outfitMasks(request: DiagnosticRenderRequest, person: PersonEncoding): Promise<{ pixelMask: Uint8Array; compositeMask: Uint8Array | null }> {
+  private async outfitMasks(request: RuntimeRenderRequest, person: PersonEncoding): Promise<{ pixelMask: Uint8Array; compositeMask: Uint8Array | null }> {
     if (request.mask !== undefined) {
       if (!(request.mask instanceof Uint8Array)) throw new InferenceError('INVALID_MASK', 'mask must be image bytes');
       const size = await imageSize(request.mask, 'mask', 'INVALID_MASK');
@@ -509,7 +624,7 @@ function canceled(step: number, total: number): InferenceError {
   return new InferenceError('CANCELED', `render canceled after ${step} of ${total} steps`);
 }
 
-function validateRenderParameters(request: DiagnosticRenderRequest, trainTimesteps: number): { steps: number; guidanceScale: number; seed: number } {
+function validateRenderParameters(request: RuntimeRenderRequest, trainTimesteps: number): { steps: number; guidanceScale: number; seed: number } {
   const { steps, guidanceScale, seed } = request;
   if (!Number.isInteger(steps) || steps < 1 || steps > trainTimesteps) throw new InferenceError('INVALID_REQUEST', `steps must be an integer in 1..${trainTimesteps}, got ${steps}`);
   if (typeof guidanceScale !== 'number' || !Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 50) {

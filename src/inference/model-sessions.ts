@@ -1,7 +1,7 @@
 /**
  * ModelSessions: one onnxruntime session per graph of a verified package, created once, with
- * typed helpers that speak the package contract's exact input/output names. The only module
- * that imports onnxruntime-node.
+ * typed helpers that speak the package contract's exact input/output names. With
+ * execution-providers.ts, the only code that imports onnxruntime-node.
  */
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -24,6 +24,8 @@ export class ModelSessions {
     private readonly referenceEncoder: ort.InferenceSession,
     private readonly denoiser: ort.InferenceSession,
     private readonly parser: ort.InferenceSession | null,
+    /** Per graph file: the execution provider it runs on first. */
+    readonly graphProviders: Readonly<Record<string, string>>,
   ) {}
 
   /**
@@ -33,8 +35,10 @@ export class ModelSessions {
    * call paid for waking it and its idle threads spun against the denoiser's (measured: a
    * render's preparation and final decode took 1.5-2x as long at threads 2).
    */
-  static async open(pkg: ModelPackage, threads: number): Promise<ModelSessions> {
+  static async open(pkg: ModelPackage, threads: number, providers: readonly string[] = ['cpu'], onWarning: (message: string) => void = () => {}): Promise<ModelSessions> {
+    const graphProviders: Record<string, string> = {};
     const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [...providers],
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       executionMode: 'sequential',
@@ -50,7 +54,15 @@ export class ModelSessions {
     const open = async (file: string, inputs: string[], outputs: string[], own: ort.InferenceSession.SessionOptions = options): Promise<ort.InferenceSession> => {
       let session: ort.InferenceSession;
       try {
-        session = await ort.InferenceSession.create(path.join(pkg.dir, file), own);
+        session = await ort.InferenceSession.create(path.join(pkg.dir, file), own).catch(async (error: unknown) => {
+          // A graph the preferred provider refuses outright runs on the CPU when the list allows it.
+          if (providers[0] === 'cpu' || !providers.includes('cpu')) throw error;
+          const fallback = await ort.InferenceSession.create(path.join(pkg.dir, file), { ...own, executionProviders: ['cpu'] });
+          onWarning(`${file} could not be opened on ${providers[0]} (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); it runs on cpu`);
+          graphProviders[file] = 'cpu';
+          return fallback;
+        });
+        graphProviders[file] ??= providers[0] ?? 'cpu';
       } catch (cause) {
         const reason = cause instanceof Error ? cause.message : String(cause);
         throw new InferenceError('MODEL_CONTRACT_MISMATCH', `model package ${pkg.dir}: ${file} cannot be loaded by onnxruntime (${reason})`, { files: [file], cause });
@@ -78,7 +90,7 @@ export class ModelSessions {
       heavy,
     );
     const parser = pkg.hasParser ? await open(PARSER_GRAPH, ['image'], ['logits']) : null;
-    return new ModelSessions(pkg.manifest, pkg.format, vaeEncoder, vaeDecoder, referenceEncoder, denoiser, parser);
+    return new ModelSessions(pkg.manifest, pkg.format, vaeEncoder, vaeDecoder, referenceEncoder, denoiser, parser, graphProviders);
   }
 
   get hasParser(): boolean {

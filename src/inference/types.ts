@@ -21,6 +21,21 @@ export interface EngineOptions {
    * when both want it. Linux only; elsewhere it is ignored (Engine.threadNice is null).
    */
   nice?: number;
+  /**
+   * Bytes of decoded reference K/V and person encodings kept in the inference thread between
+   * renders (least recently used out first); a render whose garments and photo are held reads
+   * no blob and decodes nothing. Default 512 MiB; 0 keeps nothing.
+   */
+  hotCacheBytes?: number;
+  /**
+   * onnxruntime execution providers in order of preference, e.g. ['cuda', 'cpu']; default
+   * ['cpu']. One this installation of onnxruntime-node lacks fails createEngine with
+   * EXECUTION_PROVIDER_UNAVAILABLE naming it, unless 'cpu' follows it: then the engine runs on
+   * what remains and says so in `Engine.executionProviders` (and `onWarning`).
+   */
+  executionProviders?: readonly string[];
+  /** Told of a requested execution provider that is missing and skipped (the caller logs it). */
+  onWarning?: (message: string) => void;
 }
 
 export interface ModelIdentity {
@@ -44,17 +59,34 @@ export interface PersonEncodingBlob {
   computeMs: number;
 }
 
+/**
+ * A persisted blob (a garment's reference cache, a person encoding) that the engine may keep
+ * decoded in its memory between renders (EngineOptions.hotCacheBytes).
+ */
+export interface HotBlob {
+  /** What the blob is of, the same across versions (e.g. its blob-store key): the engine holds one version per key. */
+  key: string;
+  /** The content's identity (e.g. the sha256 stored beside the blob): another version replaces the one held. */
+  version: string;
+  /** Reads the blob's bytes; called only when the engine does not hold `key` at `version`. Its error fails the render unchanged. */
+  load: () => Promise<Uint8Array>;
+}
+
 export interface RenderGarment {
   category: GarmentCategory;
-  /** ReferenceCacheBlob.data */
-  cache: Buffer;
+  /** ReferenceCacheBlob.data. Needed unless `hot` is given; with `hot`, used (and kept) only when the engine does not hold it. */
+  cache?: Buffer;
+  /** The cache as a blob the engine may hold decoded: a render of held garments reads and decodes nothing. */
+  hot?: HotBlob;
 }
 
 export interface RenderRequest {
   /** The original photo (PNG/JPEG/WebP); the result has its resolution. */
   personImage: Buffer;
-  /** PersonEncodingBlob.data of the same photo. */
-  person: Buffer;
+  /** PersonEncodingBlob.data of the same photo. Needed unless `personHot` is given (then used only when the engine does not hold it). */
+  person?: Buffer;
+  /** The person encoding as a blob the engine may hold decoded (checked against `personImage` at every render). */
+  personHot?: HotBlob;
   garments: RenderGarment[];
   steps: number;
   guidanceScale: number;
@@ -90,7 +122,7 @@ export interface StepPreview {
 }
 
 export interface RenderTimings {
-  /** Loading the reference caches and building the concatenated K/V. */
+  /** Loading the reference caches and building the concatenated K/V (loads and decodes only for garments the engine does not hold). */
   referenceMs: number;
   /** The denoising loop (shared denoiser calls included). */
   denoiseMs: number;
@@ -118,8 +150,9 @@ export type ReferencePolicy =
 
 export interface DiagnosticGarment {
   category: GarmentCategory;
-  /** Needed for 'persistent'. */
+  /** For 'persistent': `cache` or `hot`, as in RenderGarment. */
   cache?: Buffer;
+  hot?: HotBlob;
   /** Garment product image; needed for 'perRequest' and 'everyStep'. */
   image?: Buffer;
 }

@@ -6,7 +6,10 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { sha256Hex } from './blob-envelope';
-import { deserializeError, InferenceError } from './errors';
+import { deserializeError, InferenceError, serializeError } from './errors';
+import type { ExecutionProviderReport } from './execution-providers';
+import type { HotCacheStats } from './hot-cache';
+import type { HotBlobName, RuntimeRenderRequest } from './inference-runtime';
 import { launchInferenceWorker } from './worker-launch';
 import type { CallMethod, FromWorker, ToWorker, WorkerCalls, WorkerInit } from './worker-protocol';
 import type {
@@ -15,6 +18,7 @@ import type {
   DiagnosticRenderResult,
   EngineDiagnostics,
   GarmentCategory,
+  HotBlob,
   ModelIdentity,
   PersonEncodingBlob,
   ReferenceCacheBlob,
@@ -29,6 +33,10 @@ interface PendingCall {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   onProgress?: (progress: StepProgress) => void;
+  /** A render's hot-blob loaders by name (they cannot cross into the worker). */
+  loaders?: Map<HotBlobName, HotBlob['load']>;
+  /** The caller's own error from a loader: the render rejects with it unchanged. */
+  loadError?: unknown;
 }
 
 /** Structured cloning turns Buffers into plain Uint8Arrays; give callers Buffers back without copying. */
@@ -46,6 +54,7 @@ export class WorkerEngine {
     private readonly worker: Worker,
     readonly model: ModelIdentity,
     readonly threadNice: number | null,
+    readonly executionProviders: ExecutionProviderReport,
   ) {
     this.diagnostics = {
       render: (request, policy, options) => this.renderVia(request, policy, options, true) as Promise<DiagnosticRenderResult>,
@@ -63,7 +72,7 @@ export class WorkerEngine {
   /** Starts the worker and resolves once it has verified and loaded the package. */
   static async start(init: WorkerInit): Promise<WorkerEngine> {
     const worker = launchInferenceWorker(init);
-    const ready = await new Promise<{ model: ModelIdentity; nice: number | null }>((resolve, reject) => {
+    const ready = await new Promise<{ model: ModelIdentity; nice: number | null; executionProviders: ExecutionProviderReport }>((resolve, reject) => {
       const onMessage = (message: FromWorker): void => {
         if (message.type === 'ready') resolve(message);
         else if (message.type === 'initFailed') reject(deserializeError(message.error));
@@ -90,7 +99,7 @@ export class WorkerEngine {
       await worker.terminate();
       throw error;
     });
-    return new WorkerEngine(worker, ready.model, ready.nice);
+    return new WorkerEngine(worker, ready.model, ready.nice, ready.executionProviders);
   }
 
   async encodeReference(image: Buffer, category: GarmentCategory): Promise<ReferenceCacheBlob> {
@@ -114,8 +123,9 @@ export class WorkerEngine {
     if (signal?.aborted) throw new InferenceError('CANCELED', 'render canceled before it started');
     const previewIntervalMs = options?.previewIntervalMs ?? 0;
     if (!Number.isFinite(previewIntervalMs) || previewIntervalMs < 0) throw new InferenceError('INVALID_REQUEST', `previewIntervalMs must be a finite number >= 0, got ${previewIntervalMs}`);
+    const { request: wireRequest, loaders } = splitHotBlobs(request);
     const args: WorkerCalls['render']['args'] = {
-      request,
+      request: wireRequest,
       policy,
       previews: options?.previews === true,
       previewIntervalMs,
@@ -123,27 +133,43 @@ export class WorkerEngine {
       diagnostic,
     };
     const onProgress = options?.onStep;
-    const result = (await this.call('render', args, onProgress === undefined ? undefined : (p) => onProgress(p.preview ? { ...p, preview: { ...p.preview, png: asBuffer(p.preview.png) } } : p), signal)) as RenderResult;
+    const result = (await this.call('render', args, onProgress === undefined ? undefined : (p) => onProgress(p.preview ? { ...p, preview: { ...p.preview, png: asBuffer(p.preview.png) } } : p), signal, loaders)) as RenderResult;
     return { ...result, image: asBuffer(result.image) };
   }
 
-  private call<M extends CallMethod>(method: M, args: WorkerCalls[M]['args'], onProgress?: (progress: StepProgress) => void, signal?: AbortSignal): Promise<WorkerCalls[M]['result']> {
+  forget(keys: readonly string[]): Promise<number> {
+    return this.call('forget', { keys: [...keys] });
+  }
+
+  hotCacheStats(): Promise<HotCacheStats> {
+    return this.call('hotCacheStats', {});
+  }
+
+  private call<M extends CallMethod>(
+    method: M,
+    args: WorkerCalls[M]['args'],
+    onProgress?: (progress: StepProgress) => void,
+    signal?: AbortSignal,
+    loaders?: Map<HotBlobName, HotBlob['load']>,
+  ): Promise<WorkerCalls[M]['result']> {
     if (this.closing) return Promise.reject(new InferenceError('ENGINE_CLOSED', 'the engine is closed'));
     const id = this.nextCallId++;
     return new Promise<WorkerCalls[M]['result']>((resolve, reject) => {
       const onAbort = (): void => this.post({ type: 'cancel', id });
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, {
+      const call: PendingCall = {
+        loaders,
         resolve: (value) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(value as WorkerCalls[M]['result']);
         },
         reject: (error) => {
           signal?.removeEventListener('abort', onAbort);
-          reject(error);
+          reject(call.loadError ?? error);
         },
         onProgress,
-      });
+      };
+      this.pending.set(id, call);
       if (this.pending.size === 1) this.worker.ref();
       this.post({ type: 'call', id, method, args } as ToWorker);
     });
@@ -158,6 +184,10 @@ export class WorkerEngine {
       this.pending.get(message.id)?.onProgress?.(message.progress);
       return;
     }
+    if (message.type === 'load') {
+      void this.load(message.id, message.loadId, message.names);
+      return;
+    }
     if (message.type !== 'result' && message.type !== 'error') return;
     const call = this.pending.get(message.id);
     if (call === undefined) return;
@@ -165,6 +195,28 @@ export class WorkerEngine {
     if (this.pending.size === 0) this.worker.unref();
     if (message.type === 'result') call.resolve(message.value);
     else call.reject(deserializeError(message.error));
+  }
+
+  /** Reads the hot blobs a render asked for with the caller's loaders and hands them to the worker. */
+  private async load(id: number, loadId: number, names: HotBlobName[]): Promise<void> {
+    const call = this.pending.get(id);
+    try {
+      const blobs = await Promise.all(
+        names.map(async (name) => {
+          const loader = call?.loaders?.get(name);
+          if (loader === undefined) throw new InferenceError('INTERNAL', `the engine asked for blob ${name}, which the render did not name`);
+          const bytes = await loader();
+          if (!(bytes instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the loader of ${name} returned no bytes`);
+          // Posting a view clones its whole buffer, and the engine holds views of what it decodes:
+          // a blob that shares its buffer (a Buffer pool slice, a larger read) crosses as a copy of its own.
+          return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+        }),
+      );
+      this.post({ type: 'loaded', loadId, blobs });
+    } catch (error) {
+      if (call) call.loadError = error;
+      this.post({ type: 'loaded', loadId, error: serializeError(error) });
+    }
   }
 
   private failAll(error: InferenceError): void {
@@ -191,4 +243,29 @@ export class WorkerEngine {
     })();
     return this.closing;
   }
+}
+
+/** Separates a request's hot-blob loaders (functions stay on this thread) from what crosses into the worker. */
+function splitHotBlobs(request: DiagnosticRenderRequest): { request: RuntimeRenderRequest; loaders: Map<HotBlobName, HotBlob['load']> } {
+  const loaders = new Map<HotBlobName, HotBlob['load']>();
+  const reference = (name: HotBlobName, hot: HotBlob | undefined): { key: string; version: string } | undefined => {
+    if (hot === undefined) return undefined;
+    if (typeof hot.load !== 'function') throw new InferenceError('INVALID_REQUEST', `hot blob ${name} needs a load function`);
+    loaders.set(name, hot.load);
+    return { key: hot.key, version: hot.version };
+  };
+  const { personHot, ...rest } = request;
+  const wire: RuntimeRenderRequest = {
+    ...rest,
+    // Not an array: the worker refuses it (INVALID_REQUEST).
+    garments: Array.isArray(request.garments)
+      ? request.garments.map(({ hot, ...garment }, i) => {
+          const ref = reference(`garment:${i}`, hot);
+          return ref === undefined ? garment : { ...garment, hot: ref };
+        })
+      : request.garments,
+  };
+  const personRef = reference('person', personHot);
+  if (personRef !== undefined) wire.personHot = personRef;
+  return { request: wire, loaders };
 }

@@ -169,7 +169,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let engine: Engine | null = null;
   let sweeps: Sweeps | null = null;
   if (role !== 'api') {
-    engine = await createEngine({ modelDir: resolve(projectRoot, config.modelDir), threads: config.workerThreads, nice: config.engineNice });
+    engine = await createEngine({
+      modelDir: resolve(projectRoot, config.modelDir),
+      threads: config.workerThreads,
+      nice: config.engineNice,
+      hotCacheBytes: config.referenceCacheBytes,
+      executionProviders: config.executionProviders,
+      onWarning: (message) => logger.warn(message),
+    });
+    logger.info({ model: engine.model.id, executionProviders: engine.executionProviders.used, graphs: engine.executionProviders.graphs }, 'inference engine ready');
     const renderRepository = new RenderRepository(db);
     const garmentRepository = new GarmentRepository(db, catalogVersions);
     const photoRepository = new PhotoRepository(db);

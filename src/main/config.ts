@@ -92,6 +92,20 @@ const schema = z.object({
   ATELIER_WORKER_THREADS: variable(z.coerce.number().int().min(1).max(64).default(1)),
   /** Nice value (0..19) of the inference thread: above 0, renders take the CPU the API's event loop leaves; default 10. 0: same priority as the API. */
   ATELIER_ENGINE_NICE: int(0, 19, 10),
+  /** Megabytes of decoded reference caches and person encodings a worker keeps in memory between renders (least recently used out first); default 512; 0: none, every render reads and decodes its caches. */
+  ATELIER_REFERENCE_CACHE_MB: int(0, 1024 * 1024, 512),
+  /**
+   * onnxruntime execution providers of a worker, comma-separated in order of preference (cpu, cuda, webgpu, tensorrt, ...); default cpu.
+   * One this installation of onnxruntime-node lacks stops start-up naming it, unless cpu follows it (then a warning and the fallback).
+   */
+  ATELIER_EXECUTION_PROVIDERS: variable(
+    z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim().toLowerCase()))
+      .refine((list) => list.every((p) => /^[a-z][a-z0-9_]*$/.test(p)), 'must be comma-separated provider names such as cuda,cpu')
+      .refine((list) => new Set(list).size === list.length, 'names a provider twice')
+      .default(['cpu']),
+  ),
   /** Renders one worker runs at once (they share denoiser calls); default 4. */
   ATELIER_RENDER_CONCURRENCY: variable(z.coerce.number().int().min(1).max(64).default(4)),
   /** With REDIS_URL: how long a worker's claim on a job lasts without renewal (ms); a job of a worker that died moves to another after this. Default 30000. */
@@ -203,6 +217,9 @@ export interface Config {
   redisUrl: string | undefined;
   workerThreads: number;
   engineNice: number;
+  /** Bytes of decoded caches a worker keeps hot (ATELIER_REFERENCE_CACHE_MB). */
+  referenceCacheBytes: number;
+  executionProviders: string[];
   renderConcurrency: number;
   jobLockMs: number;
   webhookPrivateNetworks: boolean;
@@ -287,6 +304,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: c.REDIS_URL,
     workerThreads: c.ATELIER_WORKER_THREADS,
     engineNice: c.ATELIER_ENGINE_NICE,
+    referenceCacheBytes: c.ATELIER_REFERENCE_CACHE_MB * 1024 * 1024,
+    executionProviders: c.ATELIER_EXECUTION_PROVIDERS,
     renderConcurrency: c.ATELIER_RENDER_CONCURRENCY,
     jobLockMs: c.ATELIER_JOB_LOCK_MS,
     webhookPrivateNetworks: c.ATELIER_WEBHOOK_PRIVATE_NETWORKS,

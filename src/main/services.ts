@@ -17,6 +17,7 @@ import type { CatalogVersions } from '../garments/catalog-versions';
 import { GarmentService } from '../garments/garment-service';
 import { PhotoRepository } from '../photos/photo-repository';
 import { PhotoService } from '../photos/photo-service';
+import { PHOTO_DELETED_CHANNEL, photoDeletedMessage } from '../photos/photo-events';
 import { OutfitRepository } from '../outfits/outfit-repository';
 import { OutfitService } from '../outfits/outfit-service';
 import { RenderService } from '../renders/render-service';
@@ -88,6 +89,8 @@ export function createServices(deps: ServiceDeps): Services {
   const renders = new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.blobs, deps.defaultModel, deps.logger, deps.progressResyncMs);
   // A photo's renders (and their results) go before the photo itself.
   photos.onPhotoDeleting((tenantId, photoId) => renders.deleteRendersOfPhoto(tenantId, photoId));
+  // Workers drop its decoded encoding from memory (best effort: else it ages out).
+  photos.onPhotoDeleting((tenantId, photoId) => deps.pubsub.publish(PHOTO_DELETED_CHANNEL, photoDeletedMessage(tenantId, photoId)).catch(() => undefined));
   const authenticator = new Authenticator(tenantRepository, sessions, deps.operatorToken);
   const tenants = new TenantService(tenantRepository);
   // A revoked key stops working here at once (its open sockets closed too), and in other API

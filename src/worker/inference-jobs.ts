@@ -1,13 +1,14 @@
 // The worker side of the platform: runs the jobs that need the try-on engine (reference
 // caches, person encodings, renders), publishes render progress and notifies webhooks.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Garment, PersonPhoto, Render } from '../generated/prisma/client';
-import type { Engine } from '../inference';
+import type { Engine, HotBlob, RenderGarment } from '../inference';
 import { InferenceError } from '../inference';
 import type { BlobStore } from '../blobs';
 import type { JobContext, JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
-import { catalogChannel } from '../garments/catalog-events';
+import { catalogChannel, GARMENT_ARCHIVED_CHANNEL, parseGarmentArchived } from '../garments/catalog-events';
+import { parsePhotoDeleted, PHOTO_DELETED_CHANNEL } from '../photos/photo-events';
 import type { Logger } from '../observability/logger';
 import type { GarmentRepository } from '../garments/garment-repository';
 import type { PhotoRepository } from '../photos/photo-repository';
@@ -16,6 +17,10 @@ import type { RenderRepository } from '../renders/render-repository';
 import { MAX_RENDER_ATTEMPTS } from '../renders/render-service';
 import { toGlobalId } from '../common/ids';
 import { cancelChannel, encodeEvent, progressChannel, type RenderEvent } from '../renders/render-events';
+
+const sha256Hex = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+/** A person encoding's content identity for the engine's hot cache: it changes whenever the encoding is written again. */
+const encodingVersion = (row: { id: string; updatedAt: Date }): string => `${row.id}@${row.updatedAt.getTime()}`;
 
 export type WebhookEventName = 'RENDER_SUCCEEDED' | 'RENDER_FAILED' | 'REFERENCE_CACHE_READY' | 'REFERENCE_CACHE_FAILED';
 
@@ -54,6 +59,10 @@ const TRANSIENT_ENGINE_ERRORS = new Set(['ENGINE_CRASHED', 'ENGINE_CLOSED', 'INT
 const isPermanent = (error: unknown): boolean => error instanceof InferenceError && !TRANSIENT_ENGINE_ERRORS.has(error.code);
 
 const safeKey = (model: string) => model.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+/** Where a garment's reference cache for a model is stored (also its key in the engine's hot cache). */
+const referenceCacheKey = (tenantId: string, garmentId: string, model: string) => `caches/${tenantId}/${garmentId}/${safeKey(model)}`;
+/** Where a photo's encoding for a model is stored (also its key in the engine's hot cache). */
+const personEncodingKey = (tenantId: string, photoId: string, model: string) => `encodings/${tenantId}/${photoId}/${safeKey(model)}`;
 
 /** Enqueues computing a garment's reference cache (API: on createGarment and retryReferenceCache). */
 export function enqueueReferenceCache(queue: JobQueue, tenantId: string, garmentId: string, model: string): Promise<void> {
@@ -78,6 +87,22 @@ export class InferenceJobs {
     queue.process('reference-cache', (p, ctx) => this.referenceCacheJob(p.tenantId, p.garmentId, ctx), { concurrency: 1 });
     queue.process('person-encoding', (p, ctx) => this.personEncodingJob(p.tenantId, p.photoId, ctx), { concurrency: 1 });
     queue.process('render', (p, ctx) => this.renderJob(p.tenantId, p.renderId, ctx), { concurrency: this.deps.renderConcurrency ?? 4 });
+    // An archived garment's K/V leave the engine's memory (renders still holding them finish).
+    this.deps.pubsub
+      .subscribe(GARMENT_ARCHIVED_CHANNEL, (message) => {
+        const archived = parseGarmentArchived(message);
+        if (archived === null) return;
+        this.deps.engine.forget([referenceCacheKey(archived.tenantId, archived.garmentId, this.model)]).catch(() => undefined);
+      })
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not follow archived garments'));
+    // So does a deleted photo's encoding.
+    this.deps.pubsub
+      .subscribe(PHOTO_DELETED_CHANNEL, (message) => {
+        const deleted = parsePhotoDeleted(message);
+        if (deleted === null) return;
+        this.deps.engine.forget([personEncodingKey(deleted.tenantId, deleted.photoId, this.model)]).catch(() => undefined);
+      })
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not follow deleted photos'));
   }
 
   // ---- reference caches --------------------------------------------------------------
@@ -103,7 +128,7 @@ export class InferenceJobs {
     const image = await this.deps.blobs.get(garment.imageKey);
     if (!image) throw new InferenceError('INVALID_IMAGE', 'the garment image is missing from storage');
     const blob = await this.deps.engine.encodeReference(image.data, garment.category);
-    const blobKey = `caches/${tenantId}/${garment.id}/${safeKey(this.model)}`;
+    const blobKey = referenceCacheKey(tenantId, garment.id, this.model);
     await this.deps.blobs.put(blobKey, blob.data, 'application/octet-stream');
     await this.deps.garments.markCacheReady(tenantId, cacheId, { blobKey, bytes: blob.bytes, checksum: blob.checksum, computeMs: blob.computeMs });
     await this.publishCacheChange(tenantId, garment.id);
@@ -111,14 +136,21 @@ export class InferenceJobs {
     return blob.data;
   }
 
-  /** The cache blob of a garment, computing it when missing (a new model version, a lost job). */
-  private async referenceCacheFor(tenantId: string, garment: Garment): Promise<Buffer> {
+  /**
+   * A garment's reference cache for a render: a hot blob (key: its blob key, version: its
+   * checksum) that the engine reads only when it does not hold it decoded; computed first when
+   * missing (a new model version, a lost job), and again when its blob is gone.
+   */
+  private async referenceCacheFor(tenantId: string, garment: Garment): Promise<RenderGarment> {
     const cache = await this.deps.garments.ensureCache(tenantId, garment.id, this.model, randomUUID());
     if (cache.status === 'READY' && cache.blobKey) {
-      const blob = await this.deps.blobs.get(cache.blobKey);
-      if (blob) return blob.data;
+      const blobKey = cache.blobKey;
+      const load = async (): Promise<Buffer> => (await this.deps.blobs.get(blobKey))?.data ?? this.computeReferenceCache(tenantId, garment, cache.id);
+      return { category: garment.category, hot: { key: blobKey, version: cache.checksum ?? `${cache.id}@${cache.updatedAt.getTime()}`, load } };
     }
-    return this.computeReferenceCache(tenantId, garment, cache.id);
+    const data = await this.computeReferenceCache(tenantId, garment, cache.id);
+    const hot: HotBlob = { key: referenceCacheKey(tenantId, garment.id, this.model), version: sha256Hex(data), load: async () => data };
+    return { category: garment.category, cache: data, hot };
   }
 
   // ---- person encodings --------------------------------------------------------------
@@ -135,25 +167,35 @@ export class InferenceJobs {
     }
   }
 
-  private async personEncodingFor(tenantId: string, photo: PersonPhoto): Promise<{ encoding: Buffer; image: Buffer }> {
+  /**
+   * A photo and its encoding for a render: the encoding as a hot blob (key: its blob key,
+   * version: row and write time) the engine reads only when it does not hold it decoded;
+   * encoded first when missing, and again when its blob is gone.
+   */
+  private async personEncodingFor(tenantId: string, photo: PersonPhoto): Promise<{ encoding: HotBlob; image: Buffer }> {
     const image = await this.deps.blobs.get(photo.imageKey);
     if (!image) throw new InferenceError('INVALID_IMAGE', 'the person photo is missing from storage');
     const row = await this.deps.photos.ensureEncoding(tenantId, photo.id, this.model, randomUUID());
+    const encode = async (): Promise<{ data: Buffer; version: string }> => {
+      const encoded = await this.deps.engine.encodePerson(image.data);
+      const blobKey = personEncodingKey(tenantId, photo.id, this.model);
+      await this.deps.blobs.put(blobKey, encoded.data, 'application/octet-stream');
+      const ready = await this.deps.photos.markEncodingReady(tenantId, row.id, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
+      return { data: encoded.data, version: encodingVersion(ready) };
+    };
     if (row.status === 'READY' && row.blobKey) {
-      const blob = await this.deps.blobs.get(row.blobKey);
-      if (blob) return { encoding: blob.data, image: image.data };
+      const blobKey = row.blobKey;
+      const load = async (): Promise<Buffer> => (await this.deps.blobs.get(blobKey))?.data ?? (await encode()).data;
+      return { encoding: { key: blobKey, version: encodingVersion(row), load }, image: image.data };
     }
-    const encoded = await this.deps.engine.encodePerson(image.data);
-    const blobKey = `encodings/${tenantId}/${photo.id}/${safeKey(this.model)}`;
-    await this.deps.blobs.put(blobKey, encoded.data, 'application/octet-stream');
-    await this.deps.photos.markEncodingReady(tenantId, row.id, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
-    return { encoding: encoded.data, image: image.data };
+    const { data, version } = await encode();
+    return { encoding: { key: personEncodingKey(tenantId, photo.id, this.model), version, load: async () => data }, image: image.data };
   }
 
   // ---- renders -----------------------------------------------------------------------
 
   /** A render's garments with their reference caches, and its photo with its encoding: two independent chains. */
-  private async renderInputs(tenantId: string, render: Render): Promise<{ references: { category: Garment['category']; cache: Buffer }[]; person: { encoding: Buffer; image: Buffer } }> {
+  private async renderInputs(tenantId: string, render: Render): Promise<{ references: RenderGarment[]; person: { encoding: HotBlob; image: Buffer } }> {
     const references = this.deps.outfits.findItems(tenantId, [render.outfitId]).then(async (items) => {
       const garments = await this.deps.garments.findByIds(tenantId, items.map((i) => i.garmentId));
       const byId = new Map(garments.map((g) => [g.id, g]));
@@ -162,7 +204,7 @@ export class InferenceJobs {
         if (!garment) throw new InferenceError('INVALID_REQUEST', 'a garment of the outfit no longer exists');
         return garment;
       });
-      return Promise.all(outfit.map(async (garment) => ({ category: garment.category, cache: await this.referenceCacheFor(tenantId, garment) })));
+      return Promise.all(outfit.map((garment) => this.referenceCacheFor(tenantId, garment)));
     });
     const person = this.deps.photos.findByIds(tenantId, [render.personPhotoId], null).then(([photo]) => {
       if (!photo) throw new InferenceError('INVALID_REQUEST', 'the person photo no longer exists');
@@ -253,7 +295,7 @@ export class InferenceJobs {
       let writing: Promise<void> | null = null;
       let running = render;
       const result = await this.deps.engine.render(
-        { personImage: person.image, person: person.encoding, garments: references, steps: render.steps, guidanceScale: render.guidanceScale, seed: render.seed },
+        { personImage: person.image, personHot: person.encoding, garments: references, steps: render.steps, guidanceScale: render.guidanceScale, seed: render.seed },
         {
           signal: controller.signal,
           previews: true,

@@ -10,7 +10,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { createEngine, type Engine, type GarmentCategory, type RenderRequest } from '../../src/inference';
+import { createEngine, InferenceError, type Engine, type GarmentCategory, type HotBlob, type RenderRequest } from '../../src/inference';
 import { readModelPackage, type ModelPackage } from '../../src/inference/model-package';
 import { externalDataLocations } from '../../src/inference/onnx-external-data';
 import { deserializeReferenceCache } from '../../src/inference/reference-cache';
@@ -134,6 +134,52 @@ describe('package format 2', () => {
     const twice = await external.diagnostics.render({ ...request(['TOP0', 'TOP0']), steps: 1 }, 'persistent');
     const top = pkg.references.get('TOP')!.layers.map((l) => l.tokens);
     expect(twice.kvInputsOfThatCall).toEqual({ layout: 'bank', dtype: 'float16', storedTokens: top.map((t) => 2 * t), rowTokens: top.map((t) => 2 * t) });
+  });
+
+  it('holds format-2 caches (each category its own reference size) and the encoding in the hot cache: the second render reads no blob, decodes nothing, and renders the same', async () => {
+    const loads: string[] = [];
+    const hot = (key: string, bytes: Buffer): HotBlob => ({ key, version: 'v1', load: async () => (loads.push(key), bytes) });
+    const outfit = ['TOP0', 'BOTTOM0', 'SHOES0', 'BAG0'];
+    const hotRequest = (): RenderRequest => ({
+      ...request(outfit),
+      person: undefined,
+      personHot: hot('f2/person', person),
+      garments: outfit.map((name) => ({ category: name.slice(0, -1) as GarmentCategory, hot: hot(`f2/${name}`, caches.get(name)!) })),
+    });
+    const plain = await external.render(request(outfit));
+    const before = await external.hotCacheStats();
+
+    const first = await external.render(hotRequest());
+    expect([...loads].sort()).toEqual(['f2/BAG0', 'f2/BOTTOM0', 'f2/SHOES0', 'f2/TOP0', 'f2/person']);
+    const afterFirst = await external.hotCacheStats();
+    expect(afterFirst.misses - before.misses).toBe(5);
+    expect(afterFirst.entries - before.entries).toBe(5);
+    // Held as decoded: float16 views of each blob, counted at the blob's bytes (shoes and bags are smaller than clothing).
+    const blobBytes = outfit.reduce((sum, name) => sum + caches.get(name)!.byteLength, person.byteLength);
+    expect(afterFirst.bytes - before.bytes).toBe(blobBytes);
+    expect(caches.get('SHOES0')!.byteLength).toBeLessThan(caches.get('TOP0')!.byteLength);
+
+    loads.length = 0;
+    const second = await external.render(hotRequest());
+    expect(loads).toEqual([]);
+    const afterSecond = await external.hotCacheStats();
+    expect(afterSecond.misses).toBe(afterFirst.misses);
+    expect(afterSecond.hits - afterFirst.hits).toBe(5);
+    expect(afterSecond.bytes).toBe(afterFirst.bytes);
+
+    expect(first.image.equals(plain.image)).toBe(true);
+    expect(second.image.equals(plain.image)).toBe(true);
+  });
+
+  it('still checks a held format-2 cache against the category the request names', async () => {
+    const blob = caches.get('SHOES1')!;
+    const load = async (): Promise<Buffer> => blob;
+    await external.render({ ...request(['SHOES1']), garments: [{ category: 'SHOES', hot: { key: 'f2/shoes-held', version: 'v1', load } }] });
+    const error = await external
+      .render({ ...request(['TOP1']), garments: [{ category: 'TOP', hot: { key: 'f2/shoes-held', version: 'v1', load } }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InferenceError);
+    expect(error).toMatchObject({ code: 'INVALID_CACHE', message: expect.stringContaining('holds a SHOES garment') });
   });
 });
 

@@ -107,4 +107,24 @@ describe('loadConfig', () => {
     ).toEqual({ kind: 's3', bucket: 'atelier', prefix: 'prod/eu', endpoint: 'http://minio:9000', region: 'us-east-1' });
     expect(loadConfig({ ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_PREFIX: '/' }).blobStore).toMatchObject({ prefix: undefined });
   });
+
+  test('the engine: a 512 MB hot cache and the CPU by default; providers listed in order, cpu as the fallback', () => {
+    expect(loadConfig({})).toMatchObject({ referenceCacheBytes: 512 * 1024 * 1024, executionProviders: ['cpu'] });
+    expect(loadConfig({ ATELIER_REFERENCE_CACHE_MB: '0' }).referenceCacheBytes).toBe(0);
+    expect(loadConfig({ ATELIER_REFERENCE_CACHE_MB: '2048' }).referenceCacheBytes).toBe(2048 * 1024 * 1024);
+    expect(loadConfig({ ATELIER_EXECUTION_PROVIDERS: ' CUDA , cpu ' }).executionProviders).toEqual(['cuda', 'cpu']);
+    expect(loadConfig({ ATELIER_EXECUTION_PROVIDERS: 'webgpu' }).executionProviders).toEqual(['webgpu']);
+  });
+
+  test.each([
+    ['ATELIER_REFERENCE_CACHE_MB', '-1'],
+    ['ATELIER_REFERENCE_CACHE_MB', '1.5'],
+    ['ATELIER_REFERENCE_CACHE_MB', 'lots'],
+    ['ATELIER_EXECUTION_PROVIDERS', 'cuda,,cpu'],
+    ['ATELIER_EXECUTION_PROVIDERS', 'cuda;cpu'],
+    ['ATELIER_EXECUTION_PROVIDERS', 'cpu,cpu'],
+  ])('%s=%s stops start-up with an error naming it', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^invalid configuration: ${variable} `));
+  });
 });
