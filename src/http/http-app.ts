@@ -16,6 +16,7 @@ import type { Metrics } from '../observability/metrics';
 import type { UploadService } from '../uploads/upload-service';
 import { DEFAULT_MAX_IMAGE_BYTES } from '../images';
 import type { DemoSessions } from '../demo/demo-sessions';
+import { closeIfBodyUnread, continueBody, declaredLength, sendContinue } from './request-body';
 
 export interface HttpAppDeps {
   db: Database;
@@ -90,9 +91,10 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
         res.status(503).json({ errors: [{ message: 'starting up', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
         return;
       }
-      // A rate-limited caller's body is never read.
+      // A rate-limited caller's body, and that of a method other than GET and POST, is never read.
       graphql.beforeBody(req, res, next);
     },
+    continueBody,
     express.json({ limit: GRAPHQL_BODY_LIMIT }),
     (req, res, next) => deps.graphql()!.middleware(req, res, next),
   );
@@ -117,37 +119,51 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   app.use(createFileRouter({ store: deps.blobs, signer: deps.fileSigner }));
 
-  app.put(
-    '/uploads/*key',
-    express.raw({ type: () => true, limit: DEFAULT_MAX_IMAGE_BYTES }),
-    async (req, res, next) => {
-      try {
-        const params = req.params as Record<string, unknown>;
-        const key = Array.isArray(params['key']) ? (params['key'] as string[]).join('/') : String(params['key']);
-        const { exp, sig } = req.query;
-        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const result =
-          typeof exp === 'string' && typeof sig === 'string' ? await deps.uploads.receive(key, exp, sig, body) : 'forbidden';
-        deps.metrics.httpRequests.inc({ route: 'upload', status: result });
-        if (result === 'ok') {
-          res.status(204).end();
-          return;
-        }
-        const refusals = {
-          forbidden: [403, 'LINK_INVALID', 'the upload link is invalid'],
-          expired: [403, 'LINK_EXPIRED', 'the upload link has expired; create another upload'],
-          not_found: [404, 'NOT_FOUND', 'no such upload'],
-          too_large: [413, 'PAYLOAD_TOO_LARGE', 'the body is larger than the byteSize given to createUpload'],
-          already_received: [409, 'UPLOAD_ALREADY_RECEIVED', 'this upload already has its bytes'],
-        } as const;
-        const [status, code, message] = refusals[result];
-        refuse(res, status, code, message);
-      } catch (error) {
-        next(error);
+  // The link, the upload and the declared length are checked before a byte of the body is
+  // read; the body then streams to the blob store, which takes exactly the declared bytes.
+  const uploadRefusals = {
+    forbidden: [403, 'LINK_INVALID', 'the upload link is invalid'],
+    expired: [403, 'LINK_EXPIRED', 'the upload link has expired; create another upload'],
+    not_found: [404, 'NOT_FOUND', 'no such upload'],
+    length_required: [411, 'LENGTH_REQUIRED', 'send the body with a Content-Length (not chunked)'],
+    too_large: [413, 'PAYLOAD_TOO_LARGE', 'the body is larger than the byteSize given to createUpload'],
+    already_received: [409, 'UPLOAD_ALREADY_RECEIVED', 'this upload already has its bytes'],
+    incomplete: [400, 'UPLOAD_INCOMPLETE', 'the body ended before its Content-Length; nothing was stored'],
+  } as const;
+  app.put('/uploads/*key', async (req, res, next) => {
+    try {
+      const params = req.params as Record<string, unknown>;
+      const key = Array.isArray(params['key']) ? (params['key'] as string[]).join('/') : String(params['key']);
+      const { exp, sig } = req.query;
+      const result =
+        typeof exp === 'string' && typeof sig === 'string'
+          ? await deps.uploads.receive({
+              key,
+              exp,
+              sig,
+              declaredLength: declaredLength(req),
+              openBody: () => {
+                sendContinue(req, res);
+                return req;
+              },
+            })
+          : 'forbidden';
+      deps.metrics.httpRequests.inc({ route: 'upload', status: result });
+      if (result === 'ok') {
+        res.status(204).end();
+        return;
       }
-    },
-  );
-
+      if (req.destroyed) return; // the client went away mid-body: nobody to answer
+      closeIfBodyUnread(req, res);
+      const [status, code, message] = uploadRefusals[result];
+      refuse(res, status, code, message);
+    } catch (error) {
+      // A client gone mid-body leaves no one to answer (and nothing stored).
+      if (req.destroyed && !req.complete) return;
+      closeIfBodyUnread(req, res);
+      next(error);
+    }
+  });
 
   if (deps.demo) {
     const demo = deps.demo;
@@ -157,7 +173,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       if (graphql) graphql.beforeBody(req, res, next);
       else next();
     };
-    app.post('/demo/session', rateLimited, express.json({ limit: 4096 }), async (req, res, next) => {
+    app.post('/demo/session', rateLimited, continueBody, express.json({ limit: 4096 }), async (req, res, next) => {
       try {
         const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor, req.socket.remoteAddress);
         res.set('Cache-Control', 'no-store');

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { answerClientErrors, createHttpApp } from '../http/http-app';
 import { createExpressServer } from '../http/express-server';
+import { continueOnlyWhenRead } from '../http/request-body';
 import { createGraphQLTransport, type GraphQLTransport } from '../graphql/server';
 import { LimitsRedis, MemoryConnectionLimiter, MemoryTokenBuckets, RateLimiter, RedisConnectionLimiter, RedisTokenBuckets } from '../limits';
 import type { Config } from './config';
@@ -232,6 +233,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     const server = createExpressServer(app);
     answerClientErrors(server);
+    continueOnlyWhenRead(server);
     httpServer = server;
     transport = await createGraphQLTransport({
       httpServer: server,

@@ -1,0 +1,48 @@
+// Request bodies are read only once a request passed every check that needs no body (its
+// method, its rate limit, an upload's link and declared length). These helpers say what a
+// request declares, send "100 Continue" only to requests about to be read, and make sure a
+// refusal does not leave the server reading (and discarding) a body nobody wants.
+import type { Server } from 'node:http';
+import type express from 'express';
+
+/** Whether the request has a body at all: a Content-Length above 0, or a chunked one. */
+export function hasBody(req: express.Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/** The Content-Length the request declares (Node's parser checked its form); null without one (a chunked body). */
+export function declaredLength(req: express.Request): number | null {
+  if (req.headers['transfer-encoding'] !== undefined) return null;
+  const header = req.headers['content-length'];
+  if (header === undefined) return 0;
+  const length = Number(header);
+  return Number.isSafeInteger(length) && length >= 0 ? length : null;
+}
+
+/**
+ * For an answer given without reading the body: the connection closes after it, so Node does
+ * not go on reading (and discarding) the body the client may still be sending.
+ */
+export function closeIfBodyUnread(req: express.Request, res: express.Response): void {
+  if (!req.complete && hasBody(req) && !res.headersSent) res.setHeader('Connection', 'close');
+}
+
+/** Tells a client waiting on "Expect: 100-continue" to send its body; placed just before a body is read. */
+export const continueBody: express.RequestHandler = (req, res, next) => {
+  sendContinue(req, res);
+  next();
+};
+
+export function sendContinue(req: express.Request, res: express.Response): void {
+  if (/^100-continue$/i.test(req.headers.expect ?? '') && !res.headersSent) res.writeContinue();
+}
+
+/**
+ * Node answers "Expect: 100-continue" itself, before any route has looked at the request; so
+ * the server hands such requests to the app like any other, and the app sends 100 Continue
+ * (continueBody, sendContinue) only when it is about to read the body. A refused upload then
+ * never asks the client for its bytes.
+ */
+export function continueOnlyWhenRead(server: Server): void {
+  server.on('checkContinue', (req, res) => server.emit('request', req, res));
+}
