@@ -153,13 +153,13 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
         res.status(204).end();
         return;
       }
-      if (req.destroyed) return; // the client went away mid-body: nobody to answer
+      if (req.socket.destroyed) return; // the client went away mid-body: nobody to answer
       closeIfBodyUnread(req, res);
       const [status, code, message] = uploadRefusals[result];
       refuse(res, status, code, message);
     } catch (error) {
       // A client gone mid-body leaves no one to answer (and nothing stored).
-      if (req.destroyed && !req.complete) return;
+      if (req.socket.destroyed) return;
       closeIfBodyUnread(req, res);
       next(error);
     }
