@@ -49,6 +49,8 @@ function operationsOf(req: express.Request): (OperationRequest | null)[] | null 
 }
 
 export interface HttpGuard {
+  /** Takes one request from the caller's bucket (other routes that cost work: /demo/session, /metrics). */
+  rateLimit: express.RequestHandler;
   /** Before the body is parsed: takes one request from the caller's bucket, whatever the method; then 405 for any but GET and POST. */
   beforeBody: express.RequestHandler;
   /** After: the batch size (a batch takes one more per extra operation) and the query limits. */
@@ -71,6 +73,12 @@ export function createHttpGuard(options: HttpGuardOptions): HttpGuard {
       ]);
       return false;
     });
+
+  const rateLimit: express.RequestHandler = (req, res, next) => {
+    take(req, res, 1)
+      .then((allowed) => allowed && next())
+      .catch(next);
+  };
 
   // Every method takes from the bucket; then any but GET and POST is refused, its body unread.
   const beforeBody: express.RequestHandler = (req, res, next) => {
@@ -123,5 +131,5 @@ export function createHttpGuard(options: HttpGuardOptions): HttpGuard {
       .catch(next);
   };
 
-  return { beforeBody, afterBody };
+  return { rateLimit, beforeBody, afterBody };
 }

@@ -16,6 +16,7 @@ import type { Metrics } from '../observability/metrics';
 import type { UploadService } from '../uploads/upload-service';
 import { DEFAULT_MAX_IMAGE_BYTES } from '../images';
 import type { DemoSessions } from '../demo/demo-sessions';
+import { safeEqual } from '../auth/tokens';
 import { closeIfBodyUnread, continueBody, declaredLength, sendContinue } from './request-body';
 
 export interface HttpAppDeps {
@@ -28,7 +29,9 @@ export interface HttpAppDeps {
   /** Origins allowed to call /graphql from a browser ('*': any); empty: no CORS headers at all. */
   corsOrigins: readonly string[];
   /** Set once GraphQL is ready (it needs the HTTP server first). */
-  graphql: () => { beforeBody: express.RequestHandler; middleware: express.RequestHandler } | null;
+  graphql: () => { beforeBody: express.RequestHandler; rateLimit: express.RequestHandler; middleware: express.RequestHandler } | null;
+  /** The operator token: the one token GET /metrics answers here; undefined: /metrics is served on ATELIER_METRICS_PORT only. */
+  operatorToken: string | undefined;
   /** The demo-only shopper session endpoint (POST /demo/session); null: not served (404). */
   demo: DemoSessions | null;
   /** The built web app (vite's output, with index.html); null or missing: / explains how to build it. */
@@ -108,8 +111,27 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database: ready });
   });
 
-  app.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  // Takes from the caller's rate-limit bucket like /graphql (routes whose calls cost work).
+  const rateLimited: express.RequestHandler = (req, res, next) => {
+    const graphql = deps.graphql();
+    if (graphql) graphql.rateLimit(req, res, next);
+    else next();
+  };
+
+  // Metrics name operations and count refusals: the operator's only, here (without a token on
+  // the loopback listener of ATELIER_METRICS_PORT, src/observability/metrics-server.ts).
+  app.get('/metrics', rateLimited, async (req, res, next) => {
+    try {
+      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization?.trim() ?? '')?.[1];
+      if (!deps.operatorToken || !token || !safeEqual(token, deps.operatorToken)) {
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        refuse(res, 401, 'UNAUTHENTICATED', 'metrics are served here to the operator token only (Authorization: Bearer <token>), or on ATELIER_METRICS_PORT');
+        return;
+      }
+      res.set('Cache-Control', 'no-store').type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    } catch (error) {
+      next(error);
+    }
   });
 
   app.all(['/healthz', '/readyz', '/metrics'], (_req, res) => {
@@ -167,12 +189,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   if (deps.demo) {
     const demo = deps.demo;
-    // Each call may create a shopper and copy photos: it takes from the caller's rate-limit bucket like /graphql.
-    const rateLimited: express.RequestHandler = (req, res, next) => {
-      const graphql = deps.graphql();
-      if (graphql) graphql.beforeBody(req, res, next);
-      else next();
-    };
+    // Each call may create a shopper and copy photos: it takes from the caller's rate-limit bucket.
     app.post('/demo/session', rateLimited, continueBody, express.json({ limit: 4096 }), async (req, res, next) => {
       try {
         const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor, req.socket.remoteAddress);
