@@ -17,7 +17,7 @@ import type { UploadService } from '../uploads/upload-service';
 import { DEFAULT_MAX_IMAGE_BYTES } from '../images';
 import type { DemoSessions } from '../demo/demo-sessions';
 import { safeEqual } from '../auth/tokens';
-import { closeIfBodyUnread, continueBody, declaredLength, sendContinue } from './request-body';
+import { closeIfBodyUnread, closeUnlessContinued, continueBody, declaredLength, sendContinue } from './request-body';
 
 export interface HttpAppDeps {
   db: Database;
@@ -49,6 +49,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
+  app.use(closeUnlessContinued);
   app.use((req, res, next) => {
     const requestId = typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,100}$/.test(req.headers['x-request-id'])
       ? req.headers['x-request-id']

@@ -34,8 +34,25 @@ export const continueBody: express.RequestHandler = (req, res, next) => {
 };
 
 export function sendContinue(req: express.Request, res: express.Response): void {
-  if (/^100-continue$/i.test(req.headers.expect ?? '') && !res.headersSent) res.writeContinue();
+  if (!expectsContinue(req) || res.headersSent) return;
+  res.writeContinue();
+  // The body will be read: the connection may be kept (see closeUnlessContinued).
+  res.removeHeader('Connection');
 }
+
+function expectsContinue(req: express.Request): boolean {
+  return /^100-continue$/i.test(req.headers.expect ?? '');
+}
+
+/**
+ * First in the app: a request waiting for 100 Continue that is answered without it has not
+ * sent its body, so the connection cannot carry another request (its next bytes might be that
+ * body after all): it closes after the answer, unless sendContinue let the body come.
+ */
+export const closeUnlessContinued: express.RequestHandler = (req, res, next) => {
+  if (expectsContinue(req)) res.setHeader('Connection', 'close');
+  next();
+};
 
 /**
  * Node answers "Expect: 100-continue" itself, before any route has looked at the request; so

@@ -99,6 +99,14 @@ describe('/graphql reads no body before its method and rate limit', () => {
     expect(answer).toMatchObject({ status: 200, body: { data: { __typename: 'Query' } }, interim: [100] });
   });
 
+  test('a request waiting for 100 Continue that is refused without reading its body is answered, and its connection closed', async () => {
+    const connection = raw();
+    connection.send(`POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MB}\r\nExpect: 100-continue\r\n\r\n`);
+    const answer = await connection.answer(5_000);
+    expect(answer).toMatchObject({ status: 405, interim: [], headers: { connection: 'close' }, body: { error: { code: 'METHOD_NOT_ALLOWED' } } });
+    await waitFor(() => connection.closed, 5_000, 'the server to close the connection');
+  });
+
   test('every method takes from the caller\'s bucket: once it is empty, PUT and DELETE get 429 (their bodies unread)', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) {
