@@ -1,7 +1,7 @@
 // Per-request DataLoaders: every list field loads its children in one query per level,
 // so a page of outfits with garments and caches costs a constant number of queries.
 import DataLoader from 'dataloader';
-import type { ApiKey, Garment, Outfit, OutfitItem, PersonPhoto, ReferenceCache, Shopper, WebhookDelivery, WebhookEndpoint } from '../generated/prisma/client';
+import type { ApiKey, Garment, Outfit, OutfitItem, PersonPhoto, ReferenceCache, Render, Shopper, WebhookDelivery, WebhookEndpoint } from '../generated/prisma/client';
 import { requireTenant, type Viewer } from '../auth/viewer';
 import type { Services } from '../main/services';
 
@@ -12,6 +12,9 @@ export interface Loaders {
   outfitItems: DataLoader<string, OutfitItem[]>;
   shopper: DataLoader<string, Shopper | null>;
   personPhoto: DataLoader<string, PersonPhoto | null>;
+  /** Render.outfit and Render.personPhoto: what the render shows its viewer (by render). */
+  outfitOfRender: DataLoader<Render, Outfit | null, string>;
+  personPhotoOfRender: DataLoader<Render, PersonPhoto | null, string>;
   apiKey: DataLoader<string, ApiKey | null>;
   webhookEndpoint: DataLoader<string, WebhookEndpoint | null>;
   webhookDelivery: DataLoader<string, WebhookDelivery | null>;
@@ -25,6 +28,8 @@ export function createLoaders(services: Services, viewer: Viewer): Loaders {
     outfitItems: new DataLoader((ids) => services.outfits.findItems(viewer, ids)),
     shopper: new DataLoader((ids) => services.shoppers.findShoppers(viewer, ids)),
     personPhoto: new DataLoader((ids) => services.photos.findPhotos(viewer, ids)),
+    outfitOfRender: new DataLoader((renders) => services.outfits.findOutfitsOfRenders(viewer, renders), { cacheKeyFn: (render) => render.id }),
+    personPhotoOfRender: new DataLoader((renders) => services.photos.findPhotosOfRenders(viewer, renders), { cacheKeyFn: (render) => render.id }),
     apiKey: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.tenants.findApiKey(viewer, id)))),
     webhookEndpoint: new DataLoader((ids) => services.webhooks.findEndpoints(viewer, ids)),
     webhookDelivery: new DataLoader((ids) => services.webhooks.findDeliveries(viewer, ids)),

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { BoundedMap } from '../common/bounded-map';
 import { sha256Hex } from './blob-envelope';
-import { assembleBatch, concatenateSlots, ContinuousBatcher, type SlotReferences } from './denoise-batcher';
+import { assembleBatch, ContinuousBatcher, type ReferenceEntry, type RenderReferences, type StepOutcome } from './denoise-batcher';
 import { InferenceError } from './errors';
 import {
   chwToRgb,
@@ -21,11 +21,11 @@ import {
   type RgbImage,
 } from './images';
 import { labelsFromLogits, maskPersonPixels, maxPoolMask, outfitMaskFromLabels, upsampleLatentMask } from './masks';
-import { categoryIndex, readModelPackage, type ModelManifest, type ModelPackage } from './model-package';
-import { ModelSessions } from './model-sessions';
+import { categoryIndex, readModelPackage, type ModelManifest, type ModelPackage, type ReferenceLayout } from './model-package';
+import { ModelSessions, type GraphLayerKV } from './model-sessions';
 import { deserializePersonEncoding, serializePersonEncoding, type PersonEncoding } from './person-encoding';
 import { SeededRandom } from './random';
-import { deserializeReferenceCache, serializeReferenceCache, type LayerKV } from './reference-cache';
+import { deserializeReferenceCache, serializeReferenceCache, toHalfLayer, widenLayer, type LayerKVFloat32 } from './reference-cache';
 import { DdimScheduler } from './scheduler';
 import type {
   BareLoopTiming,
@@ -73,8 +73,8 @@ interface OutfitInputs {
 /** A garment's two reference sources for one render: conditional K/V and the category's unconditional K/V. */
 interface GarmentReferences {
   category: string;
-  conditional: LayerKV[];
-  unconditional: LayerKV[];
+  conditional: ReferenceEntry;
+  unconditional: ReferenceEntry;
   /** Set for 'everyStep': recompute both from these latents at every step. */
   latent?: Float32Array;
 }
@@ -85,7 +85,11 @@ export class InferenceRuntime {
   private readonly batcher: ContinuousBatcher;
   /** Outfit masks and masked latents of recent (photo, categories) pairs; read-only once made. */
   private readonly recentOutfitInputs = new BoundedMap<string, OutfitInputs>(RECENT_OUTFIT_INPUTS);
-  private readonly zeroReferenceLatent: Float32Array;
+  /** Each category's reference size and K/V layout (format 2: shoes and bags differ from clothing). */
+  private readonly referenceLayouts: ReadonlyMap<string, ReferenceLayout>;
+  private readonly kvLayers: ModelPackage['kvLayers'];
+  /** K/V computed in this process (per-request and every-step diagnostics): unique bank keys. */
+  private computedReferences = 0;
   /** Recent VAE-decode duration, for ETAs. */
   private lastDecodeMs = 0;
 
@@ -94,14 +98,14 @@ export class InferenceRuntime {
     private readonly sessions: ModelSessions,
     private readonly scheduler: DdimScheduler,
     /** reference_encoder(zeros, category) per category: the classifier-free-guidance branch, computed once at load. */
-    private readonly unconditionalByCategory: ReadonlyMap<string, LayerKV[]>,
+    private readonly unconditionalByCategory: ReadonlyMap<string, ReferenceEntry>,
     maxBatch: number,
   ) {
     this.manifest = pkg.manifest;
     this.model = { name: pkg.manifest.name, version: pkg.manifest.version, id: pkg.id };
-    this.batcher = new ContinuousBatcher(sessions, scheduler, pkg.manifest.kv.layers, maxBatch);
-    const { channels, height, width } = pkg.manifest.referenceLatent;
-    this.zeroReferenceLatent = new Float32Array(channels * height * width);
+    this.referenceLayouts = pkg.references;
+    this.kvLayers = pkg.kvLayers;
+    this.batcher = new ContinuousBatcher(sessions, scheduler, pkg.kvLayers, maxBatch, pkg.format === 1 ? 'perRow' : 'bank');
   }
 
   static async load(options: RuntimeOptions): Promise<InferenceRuntime> {
@@ -110,10 +114,12 @@ export class InferenceRuntime {
     const sessions = await ModelSessions.open(pkg, options.threads);
     try {
       const scheduler = new DdimScheduler(pkg.manifest.scheduler);
-      const { channels, height, width } = pkg.manifest.referenceLatent;
-      const zeros = new Float32Array(channels * height * width);
-      const unconditional = new Map<string, LayerKV[]>();
-      for (const [id, category] of pkg.manifest.categories.entries()) unconditional.set(category, await sessions.encodeReference(zeros, id));
+      const unconditional = new Map<string, ReferenceEntry>();
+      for (const [id, category] of pkg.manifest.categories.entries()) {
+        const layout = pkg.references.get(category)!;
+        const kv = await sessions.encodeReference(zeroLatent(pkg.manifest, layout), id, layout);
+        unconditional.set(category, referenceEntry(`unconditional:${category}`, kv, layout));
+      }
       const runtime = new InferenceRuntime(pkg, sessions, scheduler, unconditional, options.maxBatch);
       await runtime.warmUp();
       return runtime;
@@ -134,7 +140,7 @@ export class InferenceRuntime {
     const mask = await encodePng({ ...gray, data: new Uint8Array(gray.data.length).fill(255) });
     const encoded = await this.encodePerson(photo);
     const category = this.manifest.categories[0]!;
-    const cache = serializeReferenceCache({ modelId: this.model.id, category, layers: this.unconditional(category) }, this.manifest.kv.layers);
+    const cache = serializeReferenceCache({ modelId: this.model.id, category, layers: [...this.unconditional(category).layers] }, this.referenceLayout(category).layers);
     await this.render(
       { personImage: photo, person: encoded.data, garments: [{ category, cache }], steps: 1, guidanceScale: 1, seed: 0, mask },
       'persistent',
@@ -151,48 +157,54 @@ export class InferenceRuntime {
   async encodeReference(image: Uint8Array, category: string): Promise<{ data: Buffer; computeMs: number }> {
     const started = performance.now();
     const { conditional } = await this.computeGarmentReferences(category, image);
-    const data = serializeReferenceCache({ modelId: this.model.id, category, layers: conditional }, this.manifest.kv.layers);
+    const data = serializeReferenceCache({ modelId: this.model.id, category, layers: [...conditional.layers] }, this.referenceLayout(category).layers);
     return { data, computeMs: performance.now() - started };
   }
 
-  private async garmentLatent(image: Uint8Array): Promise<Float32Array> {
+  /** The garment at its category's reference size (letterboxed on white), through vae_encoder. */
+  private async garmentLatent(image: Uint8Array, category: string): Promise<Float32Array> {
+    const layout = this.referenceLayout(category);
     const decoded = await decodeImage(image, 'garment image');
-    const { width, height } = this.manifest.reference;
-    const resized = await resizeRgb(decoded, width, height, 'contain');
-    return this.sessions.vaeEncodeReference(rgbToChw(resized));
+    const resized = await resizeRgb(decoded, layout.width, layout.height, 'contain');
+    return this.sessions.vaeEncodeReference(rgbToChw(resized), layout);
   }
 
-  private async computeGarmentReferences(category: string, image: Uint8Array | undefined): Promise<GarmentReferences & { latent: Float32Array }> {
+  private async computeGarmentReferences(category: string, image: Uint8Array | undefined): Promise<GarmentReferences & { latent: Float32Array; graphOutput: GraphLayerKV[] }> {
     const id = categoryIndex(this.manifest, category);
     if (image === undefined) throw new InferenceError('INVALID_REQUEST', `a ${category} garment has no image to encode`);
-    const latent = await this.garmentLatent(image);
+    const latent = await this.garmentLatent(image, category);
+    const layout = this.referenceLayout(category);
+    const graphOutput = await this.sessions.encodeReference(latent, id, layout);
     return {
       category,
       latent,
-      conditional: await this.sessions.encodeReference(latent, id),
+      graphOutput,
+      conditional: referenceEntry(`computed:${++this.computedReferences}`, graphOutput, layout),
       unconditional: this.unconditional(category),
     };
   }
 
-  private unconditional(category: string): LayerKV[] {
-    const kv = this.unconditionalByCategory.get(category);
-    if (kv === undefined) categoryIndex(this.manifest, category); // throws UNKNOWN_CATEGORY
-    return kv!;
+  private referenceLayout(category: string): ReferenceLayout {
+    const layout = this.referenceLayouts.get(category);
+    if (layout === undefined) categoryIndex(this.manifest, category); // throws UNKNOWN_CATEGORY
+    return layout!;
   }
 
-  private slotReferences(garments: readonly GarmentReferences[]): SlotReferences {
-    const layers = this.manifest.kv.layers;
-    return {
-      slots: garments.length,
-      conditional: concatenateSlots(
-        garments.map((g) => g.conditional),
-        layers,
-      ),
-      unconditional: concatenateSlots(
-        garments.map((g) => g.unconditional),
-        layers,
-      ),
-    };
+  private unconditional(category: string): ReferenceEntry {
+    const entry = this.unconditionalByCategory.get(category);
+    if (entry === undefined) categoryIndex(this.manifest, category); // throws UNKNOWN_CATEGORY
+    return entry!;
+  }
+
+  /** reference_encoder(zeros, category) computed now (FastFit's per-request unconditional branch). */
+  private async freshUnconditional(category: string): Promise<ReferenceEntry> {
+    const layout = this.referenceLayout(category);
+    const kv = await this.sessions.encodeReference(zeroLatent(this.manifest, layout), categoryIndex(this.manifest, category), layout);
+    return referenceEntry(`computed:${++this.computedReferences}`, kv, layout);
+  }
+
+  private renderReferences(garments: readonly GarmentReferences[]): RenderReferences {
+    return { conditional: garments.map((g) => g.conditional), unconditional: garments.map((g) => g.unconditional) };
   }
 
   // ---------------------------------------------------------------- person
@@ -254,7 +266,7 @@ export class InferenceRuntime {
     if (hooks.isCanceled()) throw canceled(0, steps);
     const referenceStarted = performance.now();
     const garments = await this.loadGarmentReferences(request.garments, policy);
-    let references = this.slotReferences(garments);
+    let references = this.renderReferences(garments);
     const referenceMs = performance.now() - referenceStarted;
 
     const { pixelMask, compositeMask, latentMask, maskedLatent } = await this.outfitInputs(request, person);
@@ -268,6 +280,7 @@ export class InferenceRuntime {
     const progress = new ProgressReporter(this, hooks, steps, () => this.lastDecodeMs);
     const denoiseStarted = performance.now();
     const batchRowsPerStep: number[] = [];
+    let largestCall = null as StepOutcome | null; // the denoiser call with the most K/V bytes
     let finalLatent: Float32Array;
     try {
       finalLatent = await this.batcher.run({
@@ -281,12 +294,13 @@ export class InferenceRuntime {
         isCanceled: hooks.isCanceled,
         onStep: (outcome) => {
           batchRowsPerStep.push(outcome.batchRows);
+          if (largestCall === null || outcome.kvBytes > largestCall.kvBytes) largestCall = outcome;
           progress.report(outcome.stepIndex + 1, outcome.predictedOriginal);
         },
         refreshReferences:
           policy === 'everyStep'
             ? async () => {
-                references = this.slotReferences(await Promise.all(garments.map((g) => this.recomputeGarmentReferences(g))));
+                references = this.renderReferences(await Promise.all(garments.map((g) => this.recomputeGarmentReferences(g))));
                 return references;
               }
             : undefined,
@@ -317,26 +331,30 @@ export class InferenceRuntime {
       modelMask: pixelMask,
       maxBatchRows: Math.max(0, ...batchRowsPerStep),
       batchRowsPerStep,
+      maxKvBytesPerCall: largestCall?.kvBytes ?? 0,
+      perRowFloat32BytesOfThatCall: largestCall?.perRowFloat32Bytes ?? 0,
+      kvInputsOfThatCall: largestCall?.kvInputs ?? null,
     };
   }
 
   private async loadGarmentReferences(garments: readonly DiagnosticGarment[], policy: ReferencePolicy): Promise<GarmentReferences[]> {
-    const layers = this.manifest.kv.layers;
     const result: GarmentReferences[] = [];
     for (const garment of garments) {
       if (policy === 'persistent') {
         if (!(garment.cache instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the ${garment.category} garment has no reference cache`);
-        const cache = deserializeReferenceCache(garment.cache, this.model.id, layers, garment.category);
-        result.push({ category: garment.category, conditional: cache.layers, unconditional: this.unconditional(garment.category) });
+        const layout = this.referenceLayout(garment.category);
+        const cache = deserializeReferenceCache(garment.cache, this.model.id, layout.layers, garment.category);
+        const conditional = { key: `cache:${garment.category}:${cache.payloadSha256}`, layers: cache.layers, tokens: layout.layers.map((l) => l.tokens) };
+        result.push({ category: garment.category, conditional, unconditional: this.unconditional(garment.category) });
       } else if (policy === 'everyStep') {
         // The first refresh (before step 1) computes both branches; until then the load-time K/V hold the slot.
         if (garment.image === undefined) throw new InferenceError('INVALID_REQUEST', `a ${garment.category} garment has no image to encode`);
         const unconditional = this.unconditional(garment.category);
-        result.push({ category: garment.category, latent: await this.garmentLatent(garment.image), conditional: unconditional, unconditional });
+        result.push({ category: garment.category, latent: await this.garmentLatent(garment.image, garment.category), conditional: unconditional, unconditional });
       } else {
         const computed = await this.computeGarmentReferences(garment.category, garment.image);
         // As FastFit does per request: the unconditional K/V are computed here too, not taken from the load-time cache.
-        computed.unconditional = await this.sessions.encodeReference(this.zeroReferenceLatent, categoryIndex(this.manifest, garment.category));
+        computed.unconditional = await this.freshUnconditional(garment.category);
         result.push(computed);
       }
     }
@@ -344,11 +362,12 @@ export class InferenceRuntime {
   }
 
   private async recomputeGarmentReferences(garment: GarmentReferences): Promise<GarmentReferences> {
-    const id = categoryIndex(this.manifest, garment.category);
+    const layout = this.referenceLayout(garment.category);
+    const kv = await this.sessions.encodeReference(garment.latent!, categoryIndex(this.manifest, garment.category), layout);
     return {
       ...garment,
-      conditional: await this.sessions.encodeReference(garment.latent!, id),
-      unconditional: await this.sessions.encodeReference(this.zeroReferenceLatent, id),
+      conditional: referenceEntry(`computed:${++this.computedReferences}`, kv, layout),
+      unconditional: await this.freshUnconditional(garment.category),
     };
   }
 
@@ -412,21 +431,27 @@ export class InferenceRuntime {
   // ---------------------------------------------------------------- diagnostics
 
   /** A garment's K/V exactly as reference_encoder returns them (float32, no cache round trip). */
-  async referenceKv(image: Uint8Array, category: string): Promise<LayerKV[]> {
-    return (await this.computeGarmentReferences(category, image)).conditional;
+  async referenceKv(image: Uint8Array, category: string): Promise<LayerKVFloat32[]> {
+    const { graphOutput } = await this.computeGarmentReferences(category, image);
+    return graphOutput.map((layer) => (layer.k instanceof Float32Array && layer.v instanceof Float32Array ? { k: layer.k, v: layer.v } : widenLayer(toHalfLayer(layer.k, layer.v))));
   }
 
   /** Times `steps` bare denoiser calls and one decode on ready-made tensors of a render's shape. */
-  async timeBareLoop(shape: { slots: number; steps: number; renders?: number }): Promise<BareLoopTiming> {
+  async timeBareLoop(shape: { slots: number; steps: number; renders?: number; categories?: readonly string[] }): Promise<BareLoopTiming> {
     const renders = shape.renders ?? 1;
     const { channels, height, width } = this.manifest.latent;
     const latentSize = channels * height * width;
     const random = new SeededRandom(1);
-    const category = this.manifest.categories[0]!;
-    const garments = Array.from({ length: shape.slots }, () => ({ category, conditional: this.unconditional(category), unconditional: this.unconditional(category) }));
-    const references = this.slotReferences(garments);
-    const member = { mask: new Float32Array(height * width).fill(1), maskedLatent: random.fillGaussian(new Float32Array(latentSize)), references };
-    const batch = assembleBatch(Array.from({ length: renders }, () => member), this.manifest.kv.layers);
+    const categories = shape.categories ?? Array.from({ length: shape.slots }, () => this.manifest.categories[0]!);
+    // Every render wears its own garments (distinct bank entries), as renders of different outfits do.
+    const members = Array.from({ length: renders }, (_, r) => {
+      const garments = categories.map((category, s) => {
+        const unconditional = this.unconditional(category);
+        return { category, conditional: { ...unconditional, key: `bare:${r}:${s}` }, unconditional };
+      });
+      return { mask: new Float32Array(height * width).fill(1), maskedLatent: random.fillGaussian(new Float32Array(latentSize)), references: this.renderReferences(garments) };
+    });
+    const batch = assembleBatch(members, this.kvLayers, this.manifest.format === 1 ? 'perRow' : 'bank');
     random.fillGaussian(batch.sample);
     batch.timestep.fill(500);
     const denoiseStarted = performance.now();
@@ -494,16 +519,22 @@ function validateRenderParameters(request: DiagnosticRenderRequest, trainTimeste
   return { steps, guidanceScale, seed };
 }
 
+/** A category's all-zero garment latent: the unconditional (dropped) reference. */
+function zeroLatent(manifest: ModelManifest, layout: ReferenceLayout): Float32Array {
+  return new Float32Array(manifest.latent.channels * layout.latentHeight * layout.latentWidth);
+}
+
+/** A bank entry of float16 K/V (format-1 graphs return float32, narrowed once here). */
+function referenceEntry(key: string, kv: readonly GraphLayerKV[], layout: ReferenceLayout): ReferenceEntry {
+  return { key, layers: kv.map((layer) => toHalfLayer(layer.k, layer.v)), tokens: layout.layers.map((l) => l.tokens) };
+}
+
 function checkManifestConsistency(pkg: ModelPackage): void {
-  const { person, latent, referenceLatent, reference, parser, categories } = pkg.manifest;
+  const { person, latent, parser, categories } = pkg.manifest;
   const problems: string[] = [];
   if (latent.width * latent.downscale !== person.width || latent.height * latent.downscale !== person.height) {
     problems.push(`latent ${latent.width}x${latent.height} x${latent.downscale} does not match person ${person.width}x${person.height}`);
   }
-  if (referenceLatent.width * latent.downscale !== reference.width || referenceLatent.height * latent.downscale !== reference.height) {
-    problems.push(`referenceLatent ${referenceLatent.width}x${referenceLatent.height} does not match reference ${reference.width}x${reference.height}`);
-  }
-  if (referenceLatent.channels !== latent.channels) problems.push('referenceLatent.channels differs from latent.channels');
   if (parser) for (const category of categories) if (!(category in parser.categoryMask)) problems.push(`parser.categoryMask has no rule for ${category}`);
   if (problems.length > 0) throw new InferenceError('INVALID_MANIFEST', `model package ${pkg.dir}: manifest.json is inconsistent: ${problems.join('; ')}`, { files: ['manifest.json'] });
 }

@@ -2,8 +2,10 @@
  * The engine's public data types (src/inference/index.ts re-exports them). Plain data only, so
  * every value can cross the worker-thread boundary unchanged.
  */
+import type { KvInputsSummary } from './denoise-batcher';
 import type { GarmentCategory } from './model-package';
 
+export type { KvInputsSummary } from './denoise-batcher';
 export type { GarmentCategory } from './model-package';
 
 export interface EngineOptions {
@@ -137,6 +139,12 @@ export interface DiagnosticRenderResult extends RenderResult {
   maxBatchRows: number;
   /** Rows of the denoiser call of each step, in order. */
   batchRowsPerStep: number[];
+  /** Bytes of the reference inputs (K/V and their indices or masks) of the largest denoiser call this render took part in. */
+  maxKvBytesPerCall: number;
+  /** What that call's reference inputs would take as float32 copies per row (format 1's layout). */
+  perRowFloat32BytesOfThatCall: number;
+  /** That call's K/V inputs: layout, element type, tokens stored and tokens per row, per layer. */
+  kvInputsOfThatCall: KvInputsSummary | null;
 }
 
 export interface BareLoopTiming {
@@ -149,7 +157,8 @@ export interface BareLoopTiming {
 /** Measurement hooks for scripts/bench-engine.ts and scripts/eval-quality.ts; not needed to serve renders. */
 export interface EngineDiagnostics {
   render(request: DiagnosticRenderRequest, policy: ReferencePolicy, options?: RenderOptions): Promise<DiagnosticRenderResult>;
-  timeBareLoop(shape: { slots: number; steps: number; renders?: number }): Promise<BareLoopTiming>;
+  /** `categories` (default: the model's first category `slots` times) sets each garment's reference size; each render gets its own garments. */
+  timeBareLoop(shape: { slots: number; steps: number; renders?: number; categories?: GarmentCategory[] }): Promise<BareLoopTiming>;
   /** A garment's per-layer K/V straight from reference_encoder (float32, [heads,tokens,dim] each): the reference a cache is compared with. */
   referenceKv(image: Buffer, category: GarmentCategory): Promise<{ k: Float32Array; v: Float32Array }[]>;
 }

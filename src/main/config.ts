@@ -161,6 +161,8 @@ const schema = z.object({
   ATELIER_WS_MAX_MESSAGE_BYTES: int(1024, 16 * 1024 * 1024, 64 * 1024),
   /** Time a WebSocket has to send connection_init (ms); default 3000. Later: closed with 4408. */
   ATELIER_WS_INIT_TIMEOUT_MS: int(100, 600_000, 3000),
+  /** Longest a graphql-ws connection stays open (s); default 3600, at most 7 days. Then: closed with 4410, and a client reconnects (authenticating again). */
+  ATELIER_WS_MAX_LIFETIME_S: int(1, 7 * 24 * 3600, 3600),
   /** Origins allowed to call /graphql from a browser (CORS), comma-separated, or *; default unset: no CORS headers (same origin only). */
   ATELIER_CORS_ORIGINS: variable(
     z
@@ -253,6 +255,8 @@ export interface WebSocketLimits {
   maxSubscriptionsPerConnection: number;
   maxMessageBytes: number;
   initTimeoutMs: number;
+  /** A connection is closed (4410) this long after it was accepted. */
+  maxLifetimeMs: number;
 }
 
 /** Parses the environment (process.env by default). Throws ConfigError naming the first bad variable. */
@@ -314,6 +318,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxSubscriptionsPerConnection: c.ATELIER_WS_MAX_SUBSCRIPTIONS,
       maxMessageBytes: c.ATELIER_WS_MAX_MESSAGE_BYTES,
       initTimeoutMs: c.ATELIER_WS_INIT_TIMEOUT_MS,
+      maxLifetimeMs: c.ATELIER_WS_MAX_LIFETIME_S * 1000,
     },
     corsOrigins: c.ATELIER_CORS_ORIGINS ?? [],
     introspection: c.ATELIER_INTROSPECTION,

@@ -39,6 +39,9 @@ interface World {
   foreignGarment: string;
   foreignShopper: string;
   foreignPhoto: string;
+  /** The shopper session's own photo, and an outfit of another shopper of the tenant. */
+  shopperPhoto: string;
+  otherShopperOutfit: string;
   images: Record<string, string>;
 }
 
@@ -371,6 +374,7 @@ const cases: Case[] = [
   gq('requestRender: another tenant\'s garment ID as outfitId', 'admin', REQUEST_RENDER, (w) => render({ outfitId: w.foreignGarment })(w), 200, 'NOT_FOUND'),
   gq('requestRender: photo ID and outfit ID swapped', 'admin', REQUEST_RENDER, (w) => render({ outfitId: w.photo, personPhotoId: w.outfit })(w), 200, 'NOT_FOUND'),
   gq('requestRender: with a CATALOG_READ key', 'reader', REQUEST_RENDER, render({}), 200, 'FORBIDDEN'),
+  gq('requestRender: one shopper\'s photo, another shopper\'s outfit', 'admin', REQUEST_RENDER, (w) => render({ outfitId: w.otherShopperOutfit, personPhotoId: w.shopperPhoto })(w), 200, 'SHOPPER_MISMATCH'),
   gq('cancelRender: already canceled', 'admin', CANCEL, (w) => ({ id: w.canceledRender }), 200, 'RENDER_FINISHED'),
   gq('cancelRender: malformed ID', 'admin', CANCEL, { id: 'UmVuZGVyOg' }, 200, 'NOT_FOUND'),
   gq('cancelRender: with a CATALOG_READ key', 'reader', CANCEL, (w) => ({ id: w.render }), 200, 'FORBIDDEN'),
@@ -520,7 +524,9 @@ async function makeWorld(url: string): Promise<World> {
   const { shopperId: foreignShopper } = await createShopperSession(url, victim.adminKey, 'ext');
   const foreignPhoto = (await ok(url, victim.adminKey, UPLOAD_PHOTO, { i: { image: { dataUrl: await pngDataUrl() } } })).uploadPersonPhoto.personPhoto.id;
   // The shopper holds its one allowed photo (ATELIER_SHOPPER_MAX_PHOTOS=1 below).
-  await ok(url, shopper, UPLOAD_PHOTO, { i: { image: { dataUrl: await pngDataUrl() } } });
+  const shopperPhoto = (await ok(url, shopper, UPLOAD_PHOTO, { i: { image: { dataUrl: await pngDataUrl() } } })).uploadPersonPhoto.personPhoto.id;
+  const { shopperId: otherShopper } = await createShopperSession(url, admin, 'ext-other');
+  const otherShopperOutfit = (await ok(url, admin, CREATE_OUTFIT, { i: { name: 'o', garmentIds: [garmentId], shopperId: otherShopper } })).createOutfit.outfit.id;
   return {
     url,
     admin,
@@ -540,6 +546,8 @@ async function makeWorld(url: string): Promise<World> {
     foreignGarment,
     foreignShopper,
     foreignPhoto,
+    shopperPhoto,
+    otherShopperOutfit,
     images: await refusedImages(),
   };
 }

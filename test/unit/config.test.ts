@@ -30,6 +30,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ ATELIER_DEMO_ALLOW_REMOTE: 'true', ATELIER_DEMO_VISITORS_PER_HOUR: '0' }).demoAccess).toEqual({ allowRemote: true, newVisitorsPerHour: 0 });
   });
 
+  test('graphql-ws connections live at most an hour by default; ATELIER_WS_MAX_LIFETIME_S in seconds', () => {
+    expect(loadConfig({}).webSocket.maxLifetimeMs).toBe(3_600_000);
+    expect(loadConfig({ ATELIER_WS_MAX_LIFETIME_S: '90' }).webSocket.maxLifetimeMs).toBe(90_000);
+  });
+
   test('blank values count as unset', () => {
     expect(loadConfig({ PORT: '  ', DATABASE_URL: '' }).port).toBe(4000);
   });
@@ -58,6 +63,9 @@ describe('loadConfig', () => {
     ['ATELIER_TENANT_STORAGE_MB', { ATELIER_TENANT_STORAGE_MB: '-1' }],
     ['ATELIER_SHOPPER_MAX_PHOTOS', { ATELIER_SHOPPER_MAX_PHOTOS: 'many' }],
     ['ATELIER_DEMO_ALLOW_REMOTE', { ATELIER_DEMO_ALLOW_REMOTE: 'yes' }],
+    ['ATELIER_WS_MAX_LIFETIME_S', { ATELIER_WS_MAX_LIFETIME_S: '0' }],
+    ['ATELIER_WS_MAX_LIFETIME_S', { ATELIER_WS_MAX_LIFETIME_S: '1.5' }],
+    ['ATELIER_WS_MAX_LIFETIME_S', { ATELIER_WS_MAX_LIFETIME_S: String(8 * 24 * 3600) }],
   ])('a bad %s is refused with its name', (variable, env) => {
     let error: unknown;
     try {
