@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import express from 'express';
 import cors from 'cors';
 import type { BlobStore, UrlSigner } from '../blobs';
-import { createFileRouter } from '../blobs';
+import { BlobStoreError, createFileRouter } from '../blobs';
 import type { Database } from '../db/database';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
@@ -184,6 +184,13 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       // A client gone mid-body leaves no one to answer (and nothing stored).
       if (req.socket.destroyed) return;
       closeIfBodyUnread(req, res);
+      if (error instanceof BlobStoreError && ['STORE_UNAVAILABLE', 'STORE_ACCESS_DENIED', 'BUCKET_NOT_FOUND'].includes(error.code)) {
+        // Nothing was stored and the link still holds: the client may try again.
+        deps.logger.error({ err: error, requestId: req.headers['x-request-id'] }, 'storing an upload failed');
+        res.set('Retry-After', '5');
+        refuse(res, 503, 'SERVICE_UNAVAILABLE', 'the upload storage is unavailable; try again shortly');
+        return;
+      }
       next(error);
     }
   });
