@@ -158,11 +158,12 @@ export class S3BlobStore implements BlobStore {
     try {
       await this.client.send(command, { abortSignal: abort.signal });
     } catch (error) {
+      // The body's own failure (a length mismatch, a client gone), if it came first: it aborted the request.
+      const cause = bodyError;
       counted.destroy();
       body.destroy();
       await fed;
-      // The body's own failure (a length mismatch, a client gone) is what went wrong.
-      if (bodyError !== undefined) throw bodyError;
+      if (cause !== undefined) throw cause;
       throw this.failure(error, 'PutObject', key);
     }
     await fed;

@@ -17,7 +17,7 @@ import type { UploadService } from '../uploads/upload-service';
 import { DEFAULT_MAX_IMAGE_BYTES } from '../images';
 import type { DemoSessions } from '../demo/demo-sessions';
 import { safeEqual } from '../auth/tokens';
-import { closeIfBodyUnread, closeUnlessContinued, continueBody, declaredLength, sendContinue } from './request-body';
+import { closeIfBodyUnread, closeUnlessContinued, continueBody, declaredLength, detachedBody, sendContinue } from './request-body';
 
 export interface HttpAppDeps {
   db: Database;
@@ -167,7 +167,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
               declaredLength: declaredLength(req),
               openBody: () => {
                 sendContinue(req, res);
-                return req;
+                return detachedBody(req);
               },
             })
           : 'forbidden';

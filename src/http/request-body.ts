@@ -3,6 +3,7 @@
 // request declares, send "100 Continue" only to requests about to be read, and make sure a
 // refusal does not leave the server reading (and discarding) a body nobody wants.
 import type { Server } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
 import type express from 'express';
 
 /** Whether the request has a body at all: a Content-Length above 0, or a chunked one. */
@@ -25,6 +26,22 @@ export function declaredLength(req: express.Request): number | null {
  */
 export function closeIfBodyUnread(req: express.Request, res: express.Response): void {
   if (!req.complete && hasBody(req) && !res.headersSent) res.setHeader('Connection', 'close');
+}
+
+/**
+ * The request's body as a stream of its own, for a consumer that destroys what it reads on
+ * failure (BlobStore.putStream): a store that fails leaves the request alone, so it can still
+ * be answered (and its connection closed); a client gone mid-body fails the stream.
+ */
+export function detachedBody(req: express.Request): Readable {
+  const body = new PassThrough();
+  const gone = () => {
+    if (!req.complete) body.destroy(new Error('the client closed the connection before the body ended'));
+  };
+  req.once('close', gone);
+  req.once('error', (error) => body.destroy(error));
+  body.once('close', () => req.off('close', gone));
+  return req.pipe(body);
 }
 
 /** Tells a client waiting on "Expect: 100-continue" to send its body; placed just before a body is read. */

@@ -239,4 +239,15 @@ describe.each(['file', 's3'] as const)('upload PUTs on the %s store', (store) =>
     expect(await stagedBlobs()).toHaveLength(1);
     expect(await status(uploadId)).toBe('RECEIVED');
   });
+
+  (store === 's3' ? test : test.skip)('a storage that fails is a 503 SERVICE_UNAVAILABLE with Retry-After; the link stays usable', async () => {
+    const { uploadId, path } = await createUpload(png.length);
+    await s3!.stop();
+    s3 = null;
+    const answer = await fetch(`${server.url}${path}`, { method: 'PUT', body: png });
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('retry-after')).toBe('5');
+    expect(await answer.json()).toEqual({ error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) } });
+    expect(await status(uploadId)).toBe('PENDING');
+  });
 });
