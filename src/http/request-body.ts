@@ -6,11 +6,6 @@ import type { Server } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type express from 'express';
 
-/** Whether the request has a body at all: a Content-Length above 0, or a chunked one. */
-export function hasBody(req: express.Request): boolean {
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-}
-
 /** The Content-Length the request declares (Node's parser checked its form); null without one (a chunked body). */
 export function declaredLength(req: express.Request): number | null {
   if (req.headers['transfer-encoding'] !== undefined) return null;
@@ -45,8 +40,11 @@ export function closeIfBodyUnread(req: express.Request, res: express.Response): 
  */
 export function detachedBody(req: express.Request): Readable {
   const body = new PassThrough();
+  const goneError = () => new Error('the client closed the connection before the body ended');
+  // Gone already (while the request was being checked): its 'close' has fired.
+  if (req.destroyed && !req.complete) return body.destroy(goneError());
   const gone = () => {
-    if (!req.complete) body.destroy(new Error('the client closed the connection before the body ended'));
+    if (!req.complete) body.destroy(goneError());
   };
   req.once('close', gone);
   req.once('error', (error) => body.destroy(error));
