@@ -264,6 +264,7 @@ async function main(): Promise<void> {
     ATELIER_MODEL_DIR: MODEL_DIR,
     // This measures throughput from one API key and 1,000 sockets of one token, not abuse (bench:abuse).
     ATELIER_RATE_API_KEY_PER_S: '0',
+    ATELIER_RATE_TENANT_PER_S: '0',
     ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: String(SUBSCRIBERS + 10),
     // The worker runs exactly the renders of the query-during-renders window at once.
     ATELIER_RENDER_CONCURRENCY: String(RENDERS_DURING_QUERY),

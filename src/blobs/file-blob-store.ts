@@ -110,7 +110,8 @@ export class FileBlobStore implements BlobStore {
     // Dot-prefixed: no key segment can start with a dot, so no key ever names a temp file.
     const temp = path.join(dir, `.${location.fileName}.${randomBytes(8).toString('hex')}.tmp`);
     const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
-    const handle = await fs.open(temp, flags, 0o640);
+    // Private to the server's user, like the whole data directory (src/main/data-dir.ts).
+    const handle = await fs.open(temp, flags, 0o600);
     try {
       try {
         await write(handle, Buffer.concat([MAGIC, headerLength, header]));
@@ -215,7 +216,7 @@ export class FileBlobStore implements BlobStore {
    * is missing and `create` is false.
    */
   private async openDirectories(segments: string[], options: { create: boolean }): Promise<string | null> {
-    if (options.create) await fs.mkdir(this.root, { recursive: true });
+    if (options.create) await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
     let dir: string;
     try {
       dir = await fs.realpath(this.root);
@@ -229,7 +230,7 @@ export class FileBlobStore implements BlobStore {
       if (stats === null) {
         if (!options.create) return null;
         try {
-          await fs.mkdir(dir, { mode: 0o750 });
+          await fs.mkdir(dir, { mode: 0o700 });
         } catch (error) {
           if (errorCode(error) !== 'EEXIST') throw error;
         }

@@ -100,7 +100,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   let closeDriver: () => Promise<void>;
 
   if (target.kind === 'embedded') {
-    if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
+    if (target.dataDir) mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
     const db = new PGlite(target.dataDir ?? undefined);
     await db.waitReady;
     await applyMigrations(pgliteSession(db), migrations);

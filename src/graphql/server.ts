@@ -127,10 +127,10 @@ export async function createGraphQLTransport(options: {
   const analyzer = new QueryAnalyzer(schema, limits.query);
   const { rateLimiter } = limits;
 
-  /** The one way in: a token that authenticates gets a rate-limit bucket of its own from then on. */
+  /** The one way in: a token that authenticates gets a rate-limit bucket of its own from then on (and counts against its tenant's). */
   async function verify(authorization: string | undefined): Promise<Viewer> {
     const viewer = await services.authenticator.authenticate(authorization);
-    rateLimiter.trust(authorization);
+    if (viewer.kind === 'apiKey' || viewer.kind === 'shopper') rateLimiter.trust(authorization, viewer.tenantId);
     return viewer;
   }
 

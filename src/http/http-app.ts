@@ -18,6 +18,7 @@ import { DEFAULT_MAX_IMAGE_BYTES } from '../images';
 import type { DemoSessions } from '../demo/demo-sessions';
 import { safeEqual } from '../auth/tokens';
 import { closeIfBodyUnread, closeUnlessContinued, continueBody, declaredLength, detachedBody, sendContinue } from './request-body';
+import { apiSecurityHeaders, webPageSecurityHeaders } from './security-headers';
 
 export interface HttpAppDeps {
   db: Database;
@@ -36,6 +37,8 @@ export interface HttpAppDeps {
   demo: DemoSessions | null;
   /** The built web app (vite's output, with index.html); null or missing: / explains how to build it. */
   webAppDir: string | null;
+  /** The base of the image and upload links the API hands out (the web pages' policy allows it); default: the server itself only. */
+  publicUrl?: () => string;
 }
 
 /** The web app's client-side routes: each answers index.html. */
@@ -48,6 +51,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(apiSecurityHeaders());
 
   app.use(closeUnlessContinued);
   app.use((req, res, next) => {
@@ -216,6 +220,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   }
 
   // The web app comes after every API route, so it can shadow none of them.
+  app.use(webPageSecurityHeaders(deps.publicUrl ?? (() => '')));
   const indexHtml = deps.webAppDir ? join(deps.webAppDir, 'index.html') : null;
   if (deps.webAppDir && indexHtml && existsSync(indexHtml)) {
     // Asset names carry a content hash: cached for good. index.html is always revalidated.

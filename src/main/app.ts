@@ -34,6 +34,7 @@ import { PhotoRepository } from '../photos/photo-repository';
 import { OutfitRepository } from '../outfits/outfit-repository';
 import { RenderRepository } from '../renders/render-repository';
 import { readDemoSamples } from '../demo/demo-samples';
+import { preparePrivateDataDir } from './data-dir';
 import { demoCredentialsBlob, demoCredentialsFile, demoWanted, seedDemoTenant, type DemoCredentials } from '../demo/demo-tenant';
 import { DemoSessions } from '../demo/demo-sessions';
 
@@ -52,8 +53,12 @@ export interface AtelierServer {
   engine: Engine | null;
   sweeps: Sweeps | null;
   adminToken: string | undefined;
-  /** The demo tenant's credentials when the demo is on (see src/demo/); created: by this start. */
-  demo: (DemoCredentials & { created: boolean }) | null;
+  /** The file keeping the generated operator token (embedded default); null when the environment gives it. */
+  adminTokenFile: string | null;
+  /** True when this start generated the operator token (the only start that prints it). */
+  adminTokenGenerated: boolean;
+  /** The demo tenant's credentials when the demo is on (see src/demo/); created: by this start; keptAt: where they are kept. */
+  demo: (DemoCredentials & { created: boolean; keptAt: string }) | null;
   services: Services;
   /** Per-tenant catalog versions (what the GraphQL response cache is keyed by). */
   catalogVersions: CatalogVersions;
@@ -117,6 +122,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const metrics = createMetrics();
   // Read before anything is written there: "first start" means an empty data directory.
   const firstStart = isEmptyDir(config.dataDir);
+  // Private to the server's user (data-dir.ts); unused with DATABASE_URL and an S3 bucket.
+  const usesDataDir = !config.databaseUrl || config.blobStore.kind === 'file';
+  const tightenCreated = usesDataDir ? preparePrivateDataDir(config.dataDir, logger) : () => undefined;
   const secrets = loadSecrets(config);
   const target: DatabaseTarget =
     options.database ??
@@ -125,6 +133,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const blobStore = await openBlobStore(blobStoreSettings(config));
   const blobs = blobStore.store;
   const db = await openDatabase(target);
+  tightenCreated();
   const fileSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => deriveSecret(s, 'files')), basePath: '/files' });
   const uploadSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => deriveSecret(s, 'uploads')), basePath: '/uploads' });
   const role = options.role ?? 'all';
@@ -208,8 +217,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // bucket; otherwise the data directory (the embedded database's home, or the shared volume).
     const keeper = config.databaseUrl && config.blobStore.kind === 's3' ? demoCredentialsBlob(blobs) : demoCredentialsFile(config.dataDir);
     const existing = await keeper.read();
-    if (existing) demo = { ...existing, created: false };
-    else if (wantDemo && samples) demo = { ...(await seedDemoTenant(services, samples, keeper, logger)), created: true };
+    if (existing) demo = { ...existing, created: false, keptAt: keeper.location };
+    else if (wantDemo && samples) demo = { ...(await seedDemoTenant(services, samples, keeper, logger)), created: true, keptAt: keeper.location };
     else if (wantDemo) logger.warn({ modelDir: config.modelDir }, 'no demo tenant: the model package has no samples/index.json');
     if (demo) demoSessions = new DemoSessions(services, demo, samples, config.demoAccess, buckets);
   }
@@ -239,6 +248,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       corsOrigins: config.corsOrigins,
       demo: demoSessions,
       webAppDir: options.webAppDir === undefined ? join(projectRoot, 'dist', 'web') : options.webAppDir,
+      publicUrl: () => publicUrl,
     });
     const server = createExpressServer(app);
     answerClientErrors(server);
@@ -280,6 +290,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     engine,
     sweeps,
     adminToken: secrets.adminToken,
+    adminTokenFile: secrets.adminTokenFile,
+    adminTokenGenerated: secrets.adminTokenGenerated,
     demo,
     services,
     catalogVersions,

@@ -151,6 +151,14 @@ const schema = z.object({
   ATELIER_RATE_ANONYMOUS_PER_S: number(0, 1_000_000, 5),
   /** Burst per remote address without a tenant token; default 30. */
   ATELIER_RATE_ANONYMOUS_BURST: int(1, 10_000_000, 30),
+  /** Requests per second regained by each tenant's aggregate bucket: every API key and shopper session of the tenant together; default 200; 0: no limit. Over: RATE_LIMITED. */
+  ATELIER_RATE_TENANT_PER_S: number(0, 1_000_000, 200),
+  /** Burst of each tenant's aggregate bucket; default 600. */
+  ATELIER_RATE_TENANT_BURST: int(1, 10_000_000, 600),
+  /** Requests per second regained by each remote address's shopper bucket: every shopper session used from one address (IPv6: one /64) together; default 20; 0: no limit. Over: RATE_LIMITED. */
+  ATELIER_RATE_SHOPPER_ADDRESS_PER_S: number(0, 1_000_000, 20),
+  /** Burst of each remote address's shopper bucket; default 100. */
+  ATELIER_RATE_SHOPPER_ADDRESS_BURST: int(1, 10_000_000, 100),
   /** Prefix of the rate-limit and connection-count keys in Redis (with REDIS_URL); default atelier:rate:. Processes sharing it share buckets and counts. */
   ATELIER_RATE_KEY_PREFIX: variable(z.string().max(200).default('atelier:rate:')),
   /** Most open graphql-ws connections per token (per remote address without one): across every API process with REDIS_URL, per process without; default 20. More: closed with 4429. */
@@ -311,6 +319,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKey: { perSecond: c.ATELIER_RATE_API_KEY_PER_S, burst: c.ATELIER_RATE_API_KEY_BURST },
       shopper: { perSecond: c.ATELIER_RATE_SHOPPER_PER_S, burst: c.ATELIER_RATE_SHOPPER_BURST },
       anonymous: { perSecond: c.ATELIER_RATE_ANONYMOUS_PER_S, burst: c.ATELIER_RATE_ANONYMOUS_BURST },
+      tenant: { perSecond: c.ATELIER_RATE_TENANT_PER_S, burst: c.ATELIER_RATE_TENANT_BURST },
+      shopperAddress: { perSecond: c.ATELIER_RATE_SHOPPER_ADDRESS_PER_S, burst: c.ATELIER_RATE_SHOPPER_ADDRESS_BURST },
     },
     rateKeyPrefix: c.ATELIER_RATE_KEY_PREFIX,
     webSocket: {

@@ -30,6 +30,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ ATELIER_DEMO_ALLOW_REMOTE: 'true', ATELIER_DEMO_VISITORS_PER_HOUR: '0' }).demoAccess).toEqual({ allowRemote: true, newVisitorsPerHour: 0 });
   });
 
+  test('aggregate rate limits: 200/s burst 600 per tenant, 20/s burst 100 per address for shopper sessions; rate 0 is no limit', () => {
+    expect(loadConfig({}).rateLimits).toMatchObject({ tenant: { perSecond: 200, burst: 600 }, shopperAddress: { perSecond: 20, burst: 100 } });
+    expect(loadConfig({ ATELIER_RATE_TENANT_PER_S: '0', ATELIER_RATE_SHOPPER_ADDRESS_BURST: '7' }).rateLimits).toMatchObject({ tenant: { perSecond: 0 }, shopperAddress: { burst: 7 } });
+    expect(() => loadConfig({ ATELIER_RATE_TENANT_BURST: '0' })).toThrow(/ATELIER_RATE_TENANT_BURST/);
+  });
+
   test('graphql-ws connections live at most an hour by default; ATELIER_WS_MAX_LIFETIME_S in seconds', () => {
     expect(loadConfig({}).webSocket.maxLifetimeMs).toBe(3_600_000);
     expect(loadConfig({ ATELIER_WS_MAX_LIFETIME_S: '90' }).webSocket.maxLifetimeMs).toBe(90_000);
