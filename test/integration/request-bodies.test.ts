@@ -240,7 +240,8 @@ describe.each(['file', 's3'] as const)('upload PUTs on the %s store', (store) =>
     expect(await status(uploadId)).toBe('RECEIVED');
   });
 
-  (store === 's3' ? test : test.skip)('a storage that fails is a 503 SERVICE_UNAVAILABLE with Retry-After; the link stays usable', async () => {
+  // On S3 alone: its server can be stopped under the running API (declared, not skipped, elsewhere).
+  if (store === 's3') test('a storage that fails is a 503 SERVICE_UNAVAILABLE with Retry-After; the link stays usable', async () => {
     const { uploadId, path } = await createUpload(png.length);
     await s3!.stop();
     s3 = null;
