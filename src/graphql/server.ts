@@ -21,7 +21,8 @@ import { type ConnectionLimiter, QueryAnalyzer, type QueryLimits, type RateLimit
 import type { GraphQLContext } from './context';
 import { createLoaders } from './loaders';
 import { resolvers } from './resolvers';
-import { authGraphQLError, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
+import { authGraphQLError, clientCodeOf, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
+import { OTHER_OPERATION } from '../observability/operation-labels';
 import { createHttpGuard } from './http-guard';
 import { createWebSocketTransport } from './ws-transport';
 import { CachePolicies } from './cache-policy';
@@ -35,26 +36,36 @@ export function buildSchema(): GraphQLSchema {
 const DRAIN_MS = 10_000;
 
 export interface GraphQLTransport {
-  /** Runs before the request body is read (the rate limit). */
+  /** Runs before the request body is read (the rate limit, whatever the method; then 405 for any but GET and POST). */
   beforeBody: express.RequestHandler;
+  /** The caller's rate limit alone, for other routes. */
+  rateLimit: express.RequestHandler;
   /** The rest: query limits, then Apollo. */
   middleware: express.RequestHandler;
   /** Stops accepting requests and subscriptions, drains HTTP, closes every WebSocket and the HTTP server. */
   close(): Promise<void>;
 }
 
+/**
+ * Counts operations, their durations and their errors by operation label (bounded: see
+ * operation-labels.ts) and by the code the client got, so a refusal (FORBIDDEN, UNAUTHENTICATED)
+ * is counted as such and only bugs and outages as INTERNAL_SERVER_ERROR. A token that does not
+ * authenticate fails before any operation: counted as UNAUTHENTICATED of operation `other`.
+ */
 function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
   return {
+    async contextCreationDidFail({ error }) {
+      metrics.operationErrors.inc({ operation: OTHER_OPERATION, type: 'unknown', code: clientCodeOf(error) });
+    },
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
-        async willSendResponse({ operationName, operation, errors }) {
-          const labels = { operation: operationName ?? 'anonymous', type: operation?.operation ?? 'unknown' };
+        async willSendResponse({ operationName, operation, errors, contextValue }) {
+          const authenticated = contextValue?.viewer !== undefined && contextValue.viewer.kind !== 'anonymous';
+          const labels = { operation: metrics.operationLabels.label(operationName, authenticated), type: operation?.operation ?? 'unknown' };
           metrics.operations.inc(labels);
           metrics.operationSeconds.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-          for (const error of errors ?? []) {
-            metrics.operationErrors.inc({ ...labels, code: String(error.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR') });
-          }
+          for (const error of errors ?? []) metrics.operationErrors.inc({ ...labels, code: clientCodeOf(error) });
         },
       };
     },
@@ -198,6 +209,7 @@ export async function createGraphQLTransport(options: {
 
   return {
     beforeBody: guard.beforeBody,
+    rateLimit: guard.rateLimit,
     middleware,
     async close() {
       // Refuse new connections, finish requests in flight (at most DRAIN_MS), close sockets.

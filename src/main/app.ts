@@ -9,8 +9,10 @@ import { openDatabase, type Database, type DatabaseTarget } from '../db/database
 import { UrlSigner, openBlobStore, type BlobStoreSettings } from '../blobs';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
+import { startMetricsServer } from '../observability/metrics-server';
 import { answerClientErrors, createHttpApp } from '../http/http-app';
 import { createExpressServer } from '../http/express-server';
+import { continueOnlyWhenRead } from '../http/request-body';
 import { createGraphQLTransport, type GraphQLTransport } from '../graphql/server';
 import { LimitsRedis, MemoryConnectionLimiter, MemoryTokenBuckets, RateLimiter, RedisConnectionLimiter, RedisTokenBuckets } from '../limits';
 import type { Config } from './config';
@@ -42,6 +44,8 @@ export type Role = 'all' | 'api' | 'worker';
 export interface AtelierServer {
   /** Empty for a worker-only process. */
   url: string;
+  /** The metrics listener's http://host:port (GET /metrics), or null without ATELIER_METRICS_PORT. */
+  metricsUrl: string | null;
   port: number;
   role: Role;
   queue: JobQueue;
@@ -231,6 +235,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const connectionLimiter = limitsRedis
     ? new RedisConnectionLimiter(limitsRedis, config.rateKeyPrefix, maxConnections)
     : new MemoryConnectionLimiter(maxConnections);
+  // Any role: a worker's process metrics are worth a scrape too.
+  const metricsServer = config.metricsListener
+    ? await startMetricsServer({ metrics, port: config.metricsListener.port, host: config.metricsListener.host, logger })
+    : null;
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'serving metrics');
   let transport: GraphQLTransport | null = null;
   let httpServer: Server | null = null;
   let port = 0;
@@ -243,6 +252,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       metrics,
       graphql: () => transport,
+      operatorToken: secrets.adminToken,
       corsOrigins: config.corsOrigins,
       demo: demoSessions,
       webAppDir: options.webAppDir === undefined ? join(projectRoot, 'dist', 'web') : options.webAppDir,
@@ -250,6 +260,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     const server = createExpressServer(app);
     answerClientErrors(server);
+    continueOnlyWhenRead(server);
     httpServer = server;
     transport = await createGraphQLTransport({
       httpServer: server,
@@ -279,6 +290,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let closing: Promise<void> | null = null;
   return {
     url: httpServer ? `http://localhost:${port}` : '',
+    metricsUrl: metricsServer?.url ?? null,
     port,
     role,
     queue,
@@ -300,6 +312,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           logger.debug({ step: name }, 'shutdown step done');
         };
         await step('http and websocket', () => transport?.close());
+        await step('metrics listener', () => metricsServer?.close());
         await step('limits', async () => {
           await Promise.all([rateLimiter.close(), connectionLimiter.close()]);
           await limitsRedis?.close();

@@ -195,6 +195,10 @@ const schema = z.object({
   ),
   /** Whether GraphQL introspection is allowed (true/false); default: true on the embedded default, false with DATABASE_URL. */
   ATELIER_INTROSPECTION: variable(z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').optional()),
+  /** Port of a listener of its own serving only GET /metrics, without a token; unset (default): none, and the main port serves /metrics to the operator token only. 0: any free port. */
+  ATELIER_METRICS_PORT: variable(z.coerce.number().int().min(0).max(65535).optional()),
+  /** Interface of the metrics listener; default 127.0.0.1 (loopback: this machine only). */
+  ATELIER_METRICS_HOST: variable(z.string().default('127.0.0.1')),
   /** Log level (pino); default info. */
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
@@ -239,6 +243,8 @@ export interface Config {
   corsOrigins: string[];
   /** Unset: on only for the embedded database. */
   introspection: boolean | undefined;
+  /** The metrics listener; null: none (the main port serves /metrics to the operator token). */
+  metricsListener: { port: number; host: string } | null;
 }
 
 type ParsedEnvironment = z.infer<typeof schema>;
@@ -345,5 +351,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     corsOrigins: c.ATELIER_CORS_ORIGINS ?? [],
     introspection: c.ATELIER_INTROSPECTION,
+    metricsListener: c.ATELIER_METRICS_PORT === undefined ? null : { port: c.ATELIER_METRICS_PORT, host: c.ATELIER_METRICS_HOST },
   };
 }

@@ -41,6 +41,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ATELIER_WS_MAX_LIFETIME_S: '90' }).webSocket.maxLifetimeMs).toBe(90_000);
   });
 
+  test('metrics: no listener of their own by default; ATELIER_METRICS_PORT on loopback unless ATELIER_METRICS_HOST says otherwise', () => {
+    expect(loadConfig({}).metricsListener).toBeNull();
+    expect(loadConfig({ ATELIER_METRICS_PORT: '9464' }).metricsListener).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(loadConfig({ ATELIER_METRICS_PORT: '0', ATELIER_METRICS_HOST: '0.0.0.0' }).metricsListener).toEqual({ port: 0, host: '0.0.0.0' });
+    expect(() => loadConfig({ ATELIER_METRICS_PORT: '70000' })).toThrow(/^invalid configuration: ATELIER_METRICS_PORT /);
+  });
+
   test('blank values count as unset', () => {
     expect(loadConfig({ PORT: '  ', DATABASE_URL: '' }).port).toBe(4000);
   });
