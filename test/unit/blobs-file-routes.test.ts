@@ -194,14 +194,17 @@ describe.each(stores)('GET /files/*key on %s', (kind, makeStore) => {
     expect(Buffer.from(await response.arrayBuffer()).equals(LARGE)).toBe(true);
   });
 
-  (kind === 'FileBlobStore' ? it : it.skip)('returns 404, not the target, when a symlink was planted under a signed key', async () => {
-    const outside = path.join(sandbox, 'outside');
-    await new FileBlobStore(outside).put('x', Buffer.from('outside'), 'text/plain');
-    await fs.symlink(outside, path.join(sandbox, 'root', 'evil'));
-    const response = await get(signer.sign('evil/x', inSeconds(60)));
-    expect(response.status).toBe(404);
-    expect(await response.text()).not.toContain('outside');
-  });
+  // Only a file store has paths a symlink can be planted under; an object store has none.
+  if (kind === 'FileBlobStore') {
+    it('returns 404, not the target, when a symlink was planted under a signed key', async () => {
+      const outside = path.join(sandbox, 'outside');
+      await new FileBlobStore(outside).put('x', Buffer.from('outside'), 'text/plain');
+      await fs.symlink(outside, path.join(sandbox, 'root', 'evil'));
+      const response = await get(signer.sign('evil/x', inSeconds(60)));
+      expect(response.status).toBe(404);
+      expect(await response.text()).not.toContain('outside');
+    });
+  }
 });
 
 describe('GET /files/*key when the storage fails', () => {
