@@ -114,22 +114,39 @@ export class WorkerEngine {
     if (signal?.aborted) throw new InferenceError('CANCELED', 'render canceled before it started');
     const previewIntervalMs = options?.previewIntervalMs ?? 0;
     if (!Number.isFinite(previewIntervalMs) || previewIntervalMs < 0) throw new InferenceError('INVALID_REQUEST', `previewIntervalMs must be a finite number >= 0, got ${previewIntervalMs}`);
+    const previews = options?.previews;
+    const wanted = typeof previews === 'function' ? previews : () => previews === true;
+    let previewsOn = wanted();
     const args: WorkerCalls['render']['args'] = {
       request,
       policy,
-      previews: options?.previews === true,
+      previews: previewsOn,
       previewIntervalMs,
-      wantsProgress: options?.onStep !== undefined,
+      wantsProgress: options?.onStep !== undefined || typeof previews === 'function',
       diagnostic,
     };
-    const onProgress = options?.onStep;
-    const result = (await this.call('render', args, onProgress === undefined ? undefined : (p) => onProgress(p.preview ? { ...p, preview: { ...p.preview, png: asBuffer(p.preview.png) } } : p), signal)) as RenderResult;
+    const onStep = options?.onStep;
+    let id = 0;
+    const onProgress = (p: StepProgress): void => {
+      // Previews switched on or off by the caller take effect from the next step.
+      const now = wanted();
+      if (now !== previewsOn) this.post({ type: 'previews', id, on: (previewsOn = now) });
+      onStep?.(p.preview ? { ...p, preview: { ...p.preview, png: asBuffer(p.preview.png) } } : p);
+    };
+    const result = (await this.call('render', args, onProgress, signal, (callId) => (id = callId))) as RenderResult;
     return { ...result, image: asBuffer(result.image) };
   }
 
-  private call<M extends CallMethod>(method: M, args: WorkerCalls[M]['args'], onProgress?: (progress: StepProgress) => void, signal?: AbortSignal): Promise<WorkerCalls[M]['result']> {
+  private call<M extends CallMethod>(
+    method: M,
+    args: WorkerCalls[M]['args'],
+    onProgress?: (progress: StepProgress) => void,
+    signal?: AbortSignal,
+    onId?: (id: number) => void,
+  ): Promise<WorkerCalls[M]['result']> {
     if (this.closing) return Promise.reject(new InferenceError('ENGINE_CLOSED', 'the engine is closed'));
     const id = this.nextCallId++;
+    onId?.(id);
     return new Promise<WorkerCalls[M]['result']>((resolve, reject) => {
       const onAbort = (): void => this.post({ type: 'cancel', id });
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -33,6 +33,8 @@ export type CallMethod = keyof WorkerCalls;
 export type ToWorker =
   | { type: 'call'; id: number; method: CallMethod; args: WorkerCalls[CallMethod]['args'] }
   | { type: 'cancel'; id: number }
+  /** Turns a render's previews on or off while it runs (RenderOptions.previews as a function). */
+  | { type: 'previews'; id: number; on: boolean }
   | { type: 'close' };
 
 export type FromWorker =

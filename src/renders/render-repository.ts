@@ -1,5 +1,5 @@
 // The only code that touches renders.
-import type { Render, RenderStatus } from '../generated/prisma/client';
+import type { Garment, PersonEncoding, PersonPhoto, ReferenceCache, Render, RenderStatus } from '../generated/prisma/client';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 import { isUniqueViolation } from '../common/user-errors';
@@ -23,6 +23,16 @@ export type CreateRenderResult =
   | { kind: 'over_quota'; active: number; limit: number };
 
 export const ACTIVE: RenderStatus[] = ['QUEUED', 'RUNNING'];
+
+/** What a worker needs to run a render, as its rows say when it starts. */
+export interface RenderInputRows {
+  /** The outfit's garments in outfit order, each with its cache row for the model (null: none yet). */
+  garments: { garment: Garment; cache: ReferenceCache | null }[];
+  /** Null when the photo was deleted. */
+  photo: PersonPhoto | null;
+  /** The photo's encoding row for the model (null: none yet). */
+  encoding: PersonEncoding | null;
+}
 
 export class RenderRepository {
   constructor(private readonly db: Database) {}
@@ -102,6 +112,45 @@ export class RenderRepository {
           completedSteps: 0,
         },
       });
+    });
+  }
+
+  /**
+   * start() and the render's inputs in the same transaction: one turn of the (embedded)
+   * database instead of one per table. Reads the outfit's garments, their cache rows and the
+   * photo with its encoding row (of `model`), which the render domain only reads.
+   */
+  startWithInputs(tenantId: string, id: string, now: Date, model: string): Promise<{ render: Render; inputs: RenderInputRows } | null> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      const current = await tx.render.findFirst({ where: { id, tenantId, status: { in: ACTIVE } } });
+      if (!current) return null;
+      const [render, items, photo] = await Promise.all([
+        tx.render.update({
+          where: { id },
+          data: {
+            status: 'RUNNING',
+            attempts: { increment: 1 },
+            startedAt: current.startedAt ?? now,
+            queueMs: current.queueMs ?? now.getTime() - current.createdAt.getTime(),
+            heartbeatAt: now,
+            completedSteps: 0,
+          },
+        }),
+        tx.outfitItem.findMany({
+          where: { tenantId, outfitId: current.outfitId },
+          orderBy: { position: 'asc' },
+          include: { garment: { include: { caches: { where: { model } } } } },
+        }),
+        tx.personPhoto.findFirst({ where: { tenantId, id: current.personPhotoId }, include: { encodings: { where: { model } } } }),
+      ]);
+      return {
+        render,
+        inputs: {
+          garments: items.map(({ garment: { caches, ...garment } }) => ({ garment, cache: caches[0] ?? null })),
+          photo: photo ? (({ encodings: _, ...row }) => row)(photo) : null,
+          encoding: photo?.encodings[0] ?? null,
+        },
+      };
     });
   }
 

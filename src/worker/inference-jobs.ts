@@ -1,7 +1,7 @@
 // The worker side of the platform: runs the jobs that need the try-on engine (reference
 // caches, person encodings, renders), publishes render progress and notifies webhooks.
 import { randomUUID } from 'node:crypto';
-import type { Garment, PersonPhoto, Render } from '../generated/prisma/client';
+import type { Garment, PersonEncoding, PersonPhoto, ReferenceCache, Render } from '../generated/prisma/client';
 import type { Engine } from '../inference';
 import { InferenceError } from '../inference';
 import type { BlobStore } from '../blobs';
@@ -12,7 +12,8 @@ import type { Logger } from '../observability/logger';
 import type { GarmentRepository } from '../garments/garment-repository';
 import type { PhotoRepository } from '../photos/photo-repository';
 import type { OutfitRepository } from '../outfits/outfit-repository';
-import type { RenderRepository } from '../renders/render-repository';
+import type { RenderInputRows, RenderRepository } from '../renders/render-repository';
+import { followPreviewDemand } from '../renders/preview-demand';
 import { MAX_RENDER_ATTEMPTS } from '../renders/render-service';
 import { toGlobalId } from '../common/ids';
 import { cancelChannel, encodeEvent, progressChannel, type RenderEvent } from '../renders/render-events';
@@ -41,8 +42,12 @@ export interface InferenceJobsDeps {
   previewIntervalMs?: number;
 }
 
-/** Writes of completedSteps are at most this frequent. */
-const PROGRESS_WRITE_MS = 250;
+/**
+ * Writes of completedSteps (and the heartbeat) are at most this frequent: step events carry
+ * the progress; the row is for readers without a subscription and the stuck-render sweep
+ * (60 s without a heartbeat), and on the embedded database each write waits its turn.
+ */
+const PROGRESS_WRITE_MS = 1_000;
 /** Previews of a render's current estimate: at most one started per this many ms (each is a VAE decode, a PNG and a blob write). */
 const PREVIEW_INTERVAL_MS = 500;
 /** A render's previews kept in storage: the newest, and the one before for a client still fetching it. */
@@ -111,14 +116,23 @@ export class InferenceJobs {
     return blob.data;
   }
 
-  /** The cache blob of a garment, computing it when missing (a new model version, a lost job). */
-  private async referenceCacheFor(tenantId: string, garment: Garment): Promise<Buffer> {
-    const cache = await this.deps.garments.ensureCache(tenantId, garment.id, this.model, randomUUID());
-    if (cache.status === 'READY' && cache.blobKey) {
-      const blob = await this.deps.blobs.get(cache.blobKey);
+  /**
+   * The cache blob of a garment: read when its row (as the render read it) is READY, else
+   * computed now (a new model version, a lost job, a job still running); the time spent
+   * computing is added to `computed.referenceMs`.
+   */
+  private async referenceCacheFor(tenantId: string, garment: Garment, row: ReferenceCache | null, computed: { referenceMs: number }): Promise<Buffer> {
+    if (row?.status === 'READY' && row.blobKey) {
+      const blob = await this.deps.blobs.get(row.blobKey);
       if (blob) return blob.data;
     }
-    return this.computeReferenceCache(tenantId, garment, cache.id);
+    const started = performance.now();
+    try {
+      const cache = row ?? (await this.deps.garments.ensureCache(tenantId, garment.id, this.model, randomUUID()));
+      return await this.computeReferenceCache(tenantId, garment, cache.id);
+    } finally {
+      computed.referenceMs += performance.now() - started;
+    }
   }
 
   // ---- person encodings --------------------------------------------------------------
@@ -127,7 +141,7 @@ export class InferenceJobs {
     const [photo] = await this.deps.photos.findByIds(tenantId, [photoId], null);
     if (!photo) return;
     try {
-      await this.personEncodingFor(tenantId, photo);
+      await this.personEncodingFor(tenantId, photo, await this.deps.photos.ensureEncoding(tenantId, photoId, this.model, randomUUID()));
     } catch (error) {
       if (!isPermanent(error) && ctx.attempt < ctx.maxAttempts) throw error;
       const encoding = await this.deps.photos.ensureEncoding(tenantId, photoId, this.model, randomUUID());
@@ -135,41 +149,37 @@ export class InferenceJobs {
     }
   }
 
-  private async personEncodingFor(tenantId: string, photo: PersonPhoto): Promise<{ encoding: Buffer; image: Buffer }> {
-    const image = await this.deps.blobs.get(photo.imageKey);
+  /** The photo and its encoding: read when its row is READY (both blobs at once), else encoded now. */
+  private async personEncodingFor(tenantId: string, photo: PersonPhoto, row: PersonEncoding | null): Promise<{ encoding: Buffer; image: Buffer }> {
+    const imagePromise = this.deps.blobs.get(photo.imageKey);
+    imagePromise.catch(() => undefined); // awaited below; this only keeps an early failure handled
+    const ready = row?.status === 'READY' && row.blobKey ? await this.deps.blobs.get(row.blobKey) : null;
+    const image = await imagePromise;
     if (!image) throw new InferenceError('INVALID_IMAGE', 'the person photo is missing from storage');
-    const row = await this.deps.photos.ensureEncoding(tenantId, photo.id, this.model, randomUUID());
-    if (row.status === 'READY' && row.blobKey) {
-      const blob = await this.deps.blobs.get(row.blobKey);
-      if (blob) return { encoding: blob.data, image: image.data };
-    }
+    if (ready) return { encoding: ready.data, image: image.data };
+    const encodingRow = row ?? (await this.deps.photos.ensureEncoding(tenantId, photo.id, this.model, randomUUID()));
     const encoded = await this.deps.engine.encodePerson(image.data);
     const blobKey = `encodings/${tenantId}/${photo.id}/${safeKey(this.model)}`;
     await this.deps.blobs.put(blobKey, encoded.data, 'application/octet-stream');
-    await this.deps.photos.markEncodingReady(tenantId, row.id, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
+    await this.deps.photos.markEncodingReady(tenantId, encodingRow.id, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
     return { encoding: encoded.data, image: image.data };
   }
 
   // ---- renders -----------------------------------------------------------------------
 
-  /** A render's garments with their reference caches, and its photo with its encoding: two independent chains. */
-  private async renderInputs(tenantId: string, render: Render): Promise<{ references: { category: Garment['category']; cache: Buffer }[]; person: { encoding: Buffer; image: Buffer } }> {
-    const references = this.deps.outfits.findItems(tenantId, [render.outfitId]).then(async (items) => {
-      const garments = await this.deps.garments.findByIds(tenantId, items.map((i) => i.garmentId));
-      const byId = new Map(garments.map((g) => [g.id, g]));
-      const outfit = items.map((item) => {
-        const garment = byId.get(item.garmentId);
-        if (!garment) throw new InferenceError('INVALID_REQUEST', 'a garment of the outfit no longer exists');
-        return garment;
-      });
-      return Promise.all(outfit.map(async (garment) => ({ category: garment.category, cache: await this.referenceCacheFor(tenantId, garment) })));
-    });
-    const person = this.deps.photos.findByIds(tenantId, [render.personPhotoId], null).then(([photo]) => {
-      if (!photo) throw new InferenceError('INVALID_REQUEST', 'the person photo no longer exists');
-      return this.personEncodingFor(tenantId, photo);
-    });
-    const [loaded, encoded] = await Promise.all([references, person]);
-    return { references: loaded, person: encoded };
+  /** A render's blobs, from the rows read when it started: the garments' caches and the photo's encoding, all at once. */
+  private async renderInputs(
+    tenantId: string,
+    rows: RenderInputRows,
+    computed: { referenceMs: number },
+  ): Promise<{ references: { category: Garment['category']; cache: Buffer }[]; person: { encoding: Buffer; image: Buffer } }> {
+    const photo = rows.photo;
+    if (!photo) throw new InferenceError('INVALID_REQUEST', 'the person photo no longer exists');
+    const [references, person] = await Promise.all([
+      Promise.all(rows.garments.map(async ({ garment, cache }) => ({ category: garment.category, cache: await this.referenceCacheFor(tenantId, garment, cache, computed) }))),
+      this.personEncodingFor(tenantId, photo, rows.encoding),
+    ]);
+    return { references, person };
   }
 
   private publish(render: Render, fields: Omit<RenderEvent, 'render' | 'publishedAt'>): Promise<void> {
@@ -207,13 +217,16 @@ export class InferenceJobs {
 
   private async renderJob(tenantId: string, renderId: string, ctx: JobContext): Promise<void> {
     const { renders, logger } = this.deps;
+    const taken = performance.now();
     const previewPrefix = `previews/${tenantId}/${renderId}`;
-    const render = await renders.start(tenantId, renderId, new Date());
-    if (!render) {
+    // One transaction takes the render and reads what it needs (one turn of the embedded database).
+    const startedWith = await renders.startWithInputs(tenantId, renderId, new Date(), this.model);
+    if (!startedWith) {
       // Canceled or finished meanwhile; an attempt on a worker that stopped may have left previews.
       await this.deletePreviews(previewPrefix);
       return;
     }
+    const { render, inputs: rows } = startedWith;
     if (render.attempts > MAX_RENDER_ATTEMPTS) {
       await this.deletePreviews(previewPrefix);
       const failed = await renders.finish(tenantId, renderId, {
@@ -226,14 +239,25 @@ export class InferenceJobs {
     }
     logger.info({ renderId, tenantId, attempt: render.attempts }, 'render started');
     const controller = new AbortController();
-    const started = performance.now();
-    // Side by side: on a busy process every await waits for a turn of the event loop (and, on
-    // the embedded database, for the queries queued before it), so a render's start takes as
-    // many turns as the longest chain here, not the sum of them.
-    const inputs = this.renderInputs(tenantId, render);
+    // Cancellation and preview demand are followed before the step-0 event goes out: a
+    // subscriber that asks for previews on hearing it is heard.
+    const [cancelListening, demandFollowing] = await Promise.allSettled([
+      this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), () => controller.abort()),
+      followPreviewDemand(this.deps.pubsub, tenantId, renderId),
+    ]);
+    if (cancelListening.status === 'rejected' || demandFollowing.status === 'rejected') {
+      if (cancelListening.status === 'fulfilled') await cancelListening.value();
+      if (demandFollowing.status === 'fulfilled') await demandFollowing.value.stop();
+      throw cancelListening.status === 'rejected' ? cancelListening.reason : (demandFollowing as PromiseRejectedResult).reason;
+    }
+    const demand = demandFollowing.value;
+    const computed = { referenceMs: 0 };
+    // The blobs are read while the step-0 event goes out.
+    const inputs = this.renderInputs(tenantId, rows, computed);
     inputs.catch(() => undefined); // awaited below; this only keeps an early failure handled
-    const stopListening = await this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), () => controller.abort());
     const previewKeys: string[] = [];
+    // An earlier attempt, on a worker that stopped, may have left previews.
+    let previewsToDelete = render.attempts > 1;
     // Step reports run one after another, so subscribers see steps in order.
     let reports = Promise.resolve();
     // Previews are stored one after another beside the reports, never in their way: on a busy
@@ -241,26 +265,29 @@ export class InferenceJobs {
     // event that carried a preview. A stored preview rides on the next step event published.
     let previewWrites = Promise.resolve();
     let storedPreview: RenderEvent['preview'] = null;
+    // At most one progress write in flight; it never holds up the next step's publish. The
+    // start wrote the first heartbeat.
+    let writing: Promise<void> | null = null;
     try {
       const [, { references, person }] = await Promise.all([
         this.publish(render, { step: 0, totalSteps: render.steps, etaMs: null, preview: null, final: false }),
         inputs,
       ]);
-      const referenceMs = performance.now() - started;
+      const loadedMs = performance.now() - taken;
 
-      let lastWrite = 0;
-      // At most one progress write in flight; it never holds up the next step's publish.
-      let writing: Promise<void> | null = null;
+      let lastWrite = Date.now();
       let running = render;
       const result = await this.deps.engine.render(
         { personImage: person.image, person: person.encoding, garments: references, steps: render.steps, guidanceScale: render.guidanceScale, seed: render.seed },
         {
           signal: controller.signal,
-          previews: true,
+          // Only while someone watches with previews: true (preview-demand.ts).
+          previews: demand.wanted,
           previewIntervalMs: this.deps.previewIntervalMs ?? PREVIEW_INTERVAL_MS,
           onStep: (progress) => {
             const made = progress.preview;
             if (made) {
+              previewsToDelete = true;
               previewWrites = previewWrites.then(async () => {
                 // A key per preview: the same key would keep one URL, which browsers cache.
                 const key = `${previewPrefix}/${progress.step}`;
@@ -289,29 +316,41 @@ export class InferenceJobs {
           },
         },
       );
-      await reports;
-      await writing;
-      await previewWrites;
-      await this.deletePreviews(previewPrefix);
+      const engineDone = performance.now();
       const resultKey = `results/${tenantId}/${renderId}`;
-      await this.deps.blobs.put(resultKey, result.image, 'image/png');
-      const totalMs = performance.now() - started;
+      // The result is stored while the last reports go out and the previews are deleted.
+      await Promise.all([
+        this.deps.blobs.put(resultKey, result.image, 'image/png'),
+        (async () => {
+          await reports;
+          await previewWrites;
+          if (previewsToDelete) await this.deletePreviews(previewPrefix);
+        })(),
+        writing,
+      ]);
+      const stored = performance.now();
+      const engine = result.timings;
+      // The engine's work before its first step (loading the caches into K/V, masks) is loading too.
+      const engineLoadMs = Math.max(0, engine.totalMs - engine.denoiseMs - engine.decodeMs - engine.composeMs);
       const done = await renders.finish(tenantId, renderId, {
         status: 'SUCCEEDED',
         completedSteps: render.steps,
         resultKey,
         resultWidth: result.width,
         resultHeight: result.height,
-        referenceMs: referenceMs + result.timings.referenceMs,
-        denoiseMs: result.timings.denoiseMs,
-        decodeMs: result.timings.decodeMs,
-        totalMs,
+        loadMs: Math.max(0, loadedMs - computed.referenceMs) + engineLoadMs,
+        referenceMs: computed.referenceMs,
+        denoiseMs: engine.denoiseMs,
+        decodeMs: engine.decodeMs,
+        finishMs: engine.composeMs + (stored - engineDone),
+        totalMs: stored - taken,
       });
       if (done) await this.publishFinal(done);
       else await this.deps.blobs.delete(resultKey); // canceled in the last moment
     } catch (error) {
       await reports;
       await previewWrites;
+      await writing;
       await this.deletePreviews(previewPrefix);
       const current = await renders.find(tenantId, renderId);
       if (!current || current.status === 'CANCELED') return; // cancelRender published the final event
@@ -329,7 +368,7 @@ export class InferenceJobs {
       const failed = await renders.finish(tenantId, renderId, { status: 'FAILED', errorCode: 'INTERNAL', errorMessage: 'the render failed on every attempt' });
       if (failed) await this.publishFinal(failed);
     } finally {
-      await stopListening();
+      await Promise.all([cancelListening.value(), demand.stop()]);
     }
   }
 
