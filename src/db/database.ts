@@ -31,6 +31,8 @@ export interface Database {
   ready(): Promise<boolean>;
   /** SQL statements sent so far (for tests that bound query counts). */
   readonly statementCount: number;
+  /** Transactions begun so far (withTenant, withSystem, withoutTenant; for tests that bound them). */
+  readonly transactionCount: number;
   close(): Promise<void>;
 }
 
@@ -145,7 +147,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     statements += 1;
   });
 
+  let transactions = 0;
   async function transaction<T>(setup: (tx: Tx) => Promise<unknown>, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    transactions += 1;
     const run = () =>
       prisma.$transaction(async (tx) => {
         await setup(tx);
@@ -193,6 +197,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     },
     get statementCount() {
       return statements;
+    },
+    get transactionCount() {
+      return transactions;
     },
     async close() {
       await prisma.$disconnect();

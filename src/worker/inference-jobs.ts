@@ -227,6 +227,7 @@ export class InferenceJobs {
       return;
     }
     const { render, inputs: rows } = startedWith;
+    const DBG: Record<string, number> = { tx: performance.now() - taken };
     if (render.attempts > MAX_RENDER_ATTEMPTS) {
       await this.deletePreviews(previewPrefix);
       const failed = await renders.finish(tenantId, renderId, {
@@ -251,6 +252,7 @@ export class InferenceJobs {
       throw cancelListening.status === 'rejected' ? cancelListening.reason : (demandFollowing as PromiseRejectedResult).reason;
     }
     const demand = demandFollowing.value;
+    DBG.subscribed = performance.now() - taken;
     const computed = { referenceMs: 0 };
     // The blobs are read while the step-0 event goes out.
     const inputs = this.renderInputs(tenantId, rows, computed);
@@ -274,6 +276,7 @@ export class InferenceJobs {
         inputs,
       ]);
       const loadedMs = performance.now() - taken;
+      DBG.loaded = loadedMs;
 
       let lastWrite = Date.now();
       let running = render;
@@ -329,6 +332,7 @@ export class InferenceJobs {
         writing,
       ]);
       const stored = performance.now();
+      if (process.env.DBG_RENDER) console.error(JSON.stringify({ ...DBG, engine: result.timings, engineDone: engineDone - taken, stored: stored - taken }));
       const engine = result.timings;
       // The engine's work before its first step (loading the caches into K/V, masks) is loading too.
       const engineLoadMs = Math.max(0, engine.totalMs - engine.denoiseMs - engine.decodeMs - engine.composeMs);
