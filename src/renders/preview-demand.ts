@@ -43,6 +43,8 @@ export class PreviewWatchers {
   constructor(
     private readonly pubsub: PubSub,
     private readonly logger: Logger,
+    /** How long one announcement lasts, and how often a watched render's is renewed (ms); tests shorten them. */
+    private readonly timing: { leaseMs: number; renewMs: number } = { leaseMs: PREVIEW_LEASE_MS, renewMs: RENEW_MS },
   ) {}
 
   watch(tenantId: string, renderId: string): PreviewWatch {
@@ -50,7 +52,7 @@ export class PreviewWatchers {
     let entry = this.watched.get(key);
     if (entry) entry.watchers += 1;
     else {
-      const timer = setInterval(() => this.announce(key, tenantId, renderId), RENEW_MS);
+      const timer = setInterval(() => this.announce(key, tenantId, renderId), this.timing.renewMs);
       timer.unref();
       entry = { tenantId, renderId, watchers: 1, timer, announcedAttempt: 0 };
       this.watched.set(key, entry);
@@ -83,7 +85,7 @@ export class PreviewWatchers {
 
   /** Best effort: a lost announcement is renewed within RENEW_MS. */
   private announce(channel: string, tenantId: string, renderId: string): void {
-    this.pubsub.publish(channel, String(PREVIEW_LEASE_MS)).catch((error: unknown) => this.logger.warn({ err: error, tenantId, renderId }, 'could not announce a preview demand'));
+    this.pubsub.publish(channel, String(this.timing.leaseMs)).catch((error: unknown) => this.logger.warn({ err: error, tenantId, renderId }, 'could not announce a preview demand'));
   }
 }
 
