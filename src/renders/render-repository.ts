@@ -1,5 +1,5 @@
 // The only code that touches renders.
-import type { Garment, PersonEncoding, PersonPhoto, ReferenceCache, Render, RenderStatus } from '../generated/prisma/client';
+import type { Garment, GarmentCategory, PersonEncoding, PersonPhoto, ReferenceCache, Render, RenderStatus } from '../generated/prisma/client';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 import { isUniqueViolation } from '../common/user-errors';
@@ -27,11 +27,26 @@ export const ACTIVE: RenderStatus[] = ['QUEUED', 'RUNNING'];
 /** What a worker needs to run a render, as its rows say when it starts. */
 export interface RenderInputRows {
   /** The outfit's garments in outfit order, each with its cache row for the model (null: none yet). */
-  garments: { garment: Garment; cache: ReferenceCache | null }[];
+  garments: { garment: Pick<Garment, 'id' | 'category' | 'imageKey'>; cache: Pick<ReferenceCache, 'id' | 'status' | 'blobKey'> | null }[];
   /** Null when the photo was deleted. */
-  photo: PersonPhoto | null;
+  photo: Pick<PersonPhoto, 'id' | 'imageKey'> | null;
   /** The photo's encoding row for the model (null: none yet). */
-  encoding: PersonEncoding | null;
+  encoding: Pick<PersonEncoding, 'id' | 'status' | 'blobKey'> | null;
+}
+
+/** One row of the inputs query: the photo and its encoding, with one garment of the outfit (null: the outfit has none). */
+interface InputRow {
+  photoId: string;
+  photoKey: string;
+  encodingId: string | null;
+  encodingStatus: PersonEncoding['status'] | null;
+  encodingBlobKey: string | null;
+  garmentId: string | null;
+  category: GarmentCategory | null;
+  garmentKey: string | null;
+  cacheId: string | null;
+  cacheStatus: ReferenceCache['status'] | null;
+  cacheBlobKey: string | null;
 }
 
 export class RenderRepository {
@@ -117,14 +132,15 @@ export class RenderRepository {
 
   /**
    * start() and the render's inputs in the same transaction: one turn of the (embedded)
-   * database instead of one per table. Reads the outfit's garments, their cache rows and the
-   * photo with its encoding row (of `model`), which the render domain only reads.
+   * database instead of one per table, and the inputs in one statement: the photo with its
+   * encoding row and the outfit's garments with their cache rows (of `model`), the columns a
+   * worker needs. The render domain only reads those tables.
    */
   startWithInputs(tenantId: string, id: string, now: Date, model: string): Promise<{ render: Render; inputs: RenderInputRows } | null> {
     return this.db.withTenant(tenantId, async (tx) => {
       const current = await tx.render.findFirst({ where: { id, tenantId, status: { in: ACTIVE } } });
       if (!current) return null;
-      const [render, items, photo] = await Promise.all([
+      const [render, rows] = await Promise.all([
         tx.render.update({
           where: { id },
           data: {
@@ -136,21 +152,21 @@ export class RenderRepository {
             completedSteps: 0,
           },
         }),
-        tx.outfitItem.findMany({
-          where: { tenantId, outfitId: current.outfitId },
-          orderBy: { position: 'asc' },
-          include: { garment: { include: { caches: { where: { model } } } } },
-        }),
-        tx.personPhoto.findFirst({ where: { tenantId, id: current.personPhotoId }, include: { encodings: { where: { model } } } }),
+        tx.$queryRaw<InputRow[]>`
+          SELECT p.id AS "photoId", p.image_key AS "photoKey",
+                 e.id AS "encodingId", e.status::text AS "encodingStatus", e.blob_key AS "encodingBlobKey",
+                 g.id AS "garmentId", g.category::text AS "category", g.image_key AS "garmentKey",
+                 c.id AS "cacheId", c.status::text AS "cacheStatus", c.blob_key AS "cacheBlobKey"
+          FROM person_photos p
+          LEFT JOIN person_encodings e ON e.photo_id = p.id AND e.model = ${model}
+          LEFT JOIN (outfit_items i
+                     JOIN garments g ON g.id = i.garment_id
+                     LEFT JOIN reference_caches c ON c.garment_id = g.id AND c.model = ${model})
+            ON i.outfit_id = ${current.outfitId}::uuid AND i.tenant_id = ${tenantId}::uuid
+          WHERE p.id = ${current.personPhotoId}::uuid AND p.tenant_id = ${tenantId}::uuid
+          ORDER BY i.position`,
       ]);
-      return {
-        render,
-        inputs: {
-          garments: items.map(({ garment: { caches, ...garment } }) => ({ garment, cache: caches[0] ?? null })),
-          photo: photo ? (({ encodings: _, ...row }) => row)(photo) : null,
-          encoding: photo?.encodings[0] ?? null,
-        },
-      };
+      return { render, inputs: toInputRows(rows) };
     });
   }
 
@@ -224,4 +240,18 @@ export class RenderRepository {
       tx.render.updateMany({ where: { id, tenantId }, data: { resultKey: null, resultExpired: true } }),
     );
   }
+}
+
+function toInputRows(rows: InputRow[]): RenderInputRows {
+  const first = rows[0];
+  if (!first) return { garments: [], photo: null, encoding: null };
+  return {
+    photo: { id: first.photoId, imageKey: first.photoKey },
+    encoding: first.encodingId && first.encodingStatus ? { id: first.encodingId, status: first.encodingStatus, blobKey: first.encodingBlobKey } : null,
+    garments: rows.flatMap((row) =>
+      row.garmentId && row.category && row.garmentKey
+        ? [{ garment: { id: row.garmentId, category: row.category, imageKey: row.garmentKey }, cache: row.cacheId && row.cacheStatus ? { id: row.cacheId, status: row.cacheStatus, blobKey: row.cacheBlobKey } : null }]
+        : [],
+    ),
+  };
 }

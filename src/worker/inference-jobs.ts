@@ -13,7 +13,7 @@ import type { GarmentRepository } from '../garments/garment-repository';
 import type { PhotoRepository } from '../photos/photo-repository';
 import type { OutfitRepository } from '../outfits/outfit-repository';
 import type { RenderInputRows, RenderRepository } from '../renders/render-repository';
-import { followPreviewDemand } from '../renders/preview-demand';
+import { followPreviewDemand, type PreviewDemand } from '../renders/preview-demand';
 import { MAX_RENDER_ATTEMPTS } from '../renders/render-service';
 import { toGlobalId } from '../common/ids';
 import { cancelChannel, encodeEvent, progressChannel, type RenderEvent } from '../renders/render-events';
@@ -104,7 +104,7 @@ export class InferenceJobs {
   }
 
   /** Encodes the garment, stores the cache blob, marks the row READY; returns the blob. */
-  private async computeReferenceCache(tenantId: string, garment: Garment, cacheId: string): Promise<Buffer> {
+  private async computeReferenceCache(tenantId: string, garment: Pick<Garment, 'id' | 'category' | 'imageKey'>, cacheId: string): Promise<Buffer> {
     const image = await this.deps.blobs.get(garment.imageKey);
     if (!image) throw new InferenceError('INVALID_IMAGE', 'the garment image is missing from storage');
     const blob = await this.deps.engine.encodeReference(image.data, garment.category);
@@ -121,7 +121,12 @@ export class InferenceJobs {
    * computed now (a new model version, a lost job, a job still running); the time spent
    * computing is added to `computed.referenceMs`.
    */
-  private async referenceCacheFor(tenantId: string, garment: Garment, row: ReferenceCache | null, computed: { referenceMs: number }): Promise<Buffer> {
+  private async referenceCacheFor(
+    tenantId: string,
+    garment: Pick<Garment, 'id' | 'category' | 'imageKey'>,
+    row: Pick<ReferenceCache, 'id' | 'status' | 'blobKey'> | null,
+    computed: { referenceMs: number },
+  ): Promise<Buffer> {
     if (row?.status === 'READY' && row.blobKey) {
       const blob = await this.deps.blobs.get(row.blobKey);
       if (blob) return blob.data;
@@ -150,7 +155,11 @@ export class InferenceJobs {
   }
 
   /** The photo and its encoding: read when its row is READY (both blobs at once), else encoded now. */
-  private async personEncodingFor(tenantId: string, photo: PersonPhoto, row: PersonEncoding | null): Promise<{ encoding: Buffer; image: Buffer }> {
+  private async personEncodingFor(
+    tenantId: string,
+    photo: Pick<PersonPhoto, 'id' | 'imageKey'>,
+    row: Pick<PersonEncoding, 'id' | 'status' | 'blobKey'> | null,
+  ): Promise<{ encoding: Buffer; image: Buffer }> {
     const imagePromise = this.deps.blobs.get(photo.imageKey);
     imagePromise.catch(() => undefined); // awaited below; this only keeps an early failure handled
     const ready = row?.status === 'READY' && row.blobKey ? await this.deps.blobs.get(row.blobKey) : null;
@@ -219,9 +228,20 @@ export class InferenceJobs {
     const { renders, logger } = this.deps;
     const taken = performance.now();
     const previewPrefix = `previews/${tenantId}/${renderId}`;
+    const controller = new AbortController();
+    // Cancellation and preview demand are followed from before the step-0 event goes out (a
+    // subscriber that asks for previews on hearing it is heard), subscribed to while the
+    // render's transaction runs.
+    const following = this.followRender(tenantId, renderId, () => controller.abort());
+    following.catch(() => undefined); // awaited below; this only keeps an early failure handled
+    const stopFollowing = () => following.then((f) => f.stop(), () => undefined);
     // One transaction takes the render and reads what it needs (one turn of the embedded database).
-    const startedWith = await renders.startWithInputs(tenantId, renderId, new Date(), this.model);
+    const startedWith = await renders.startWithInputs(tenantId, renderId, new Date(), this.model).catch(async (error: unknown) => {
+      await stopFollowing();
+      throw error;
+    });
     if (!startedWith) {
+      await stopFollowing();
       // Canceled or finished meanwhile; an attempt on a worker that stopped may have left previews.
       await this.deletePreviews(previewPrefix);
       return;
@@ -229,6 +249,7 @@ export class InferenceJobs {
     const { render, inputs: rows } = startedWith;
     const DBG: Record<string, number> = { tx: performance.now() - taken };
     if (render.attempts > MAX_RENDER_ATTEMPTS) {
+      await stopFollowing();
       await this.deletePreviews(previewPrefix);
       const failed = await renders.finish(tenantId, renderId, {
         status: 'FAILED',
@@ -239,19 +260,7 @@ export class InferenceJobs {
       return;
     }
     logger.info({ renderId, tenantId, attempt: render.attempts }, 'render started');
-    const controller = new AbortController();
-    // Cancellation and preview demand are followed before the step-0 event goes out: a
-    // subscriber that asks for previews on hearing it is heard.
-    const [cancelListening, demandFollowing] = await Promise.allSettled([
-      this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), () => controller.abort()),
-      followPreviewDemand(this.deps.pubsub, tenantId, renderId),
-    ]);
-    if (cancelListening.status === 'rejected' || demandFollowing.status === 'rejected') {
-      if (cancelListening.status === 'fulfilled') await cancelListening.value();
-      if (demandFollowing.status === 'fulfilled') await demandFollowing.value.stop();
-      throw cancelListening.status === 'rejected' ? cancelListening.reason : (demandFollowing as PromiseRejectedResult).reason;
-    }
-    const demand = demandFollowing.value;
+    const { demand, stop } = await following;
     DBG.subscribed = performance.now() - taken;
     const computed = { referenceMs: 0 };
     // The blobs are read while the step-0 event goes out.
@@ -372,8 +381,19 @@ export class InferenceJobs {
       const failed = await renders.finish(tenantId, renderId, { status: 'FAILED', errorCode: 'INTERNAL', errorMessage: 'the render failed on every attempt' });
       if (failed) await this.publishFinal(failed);
     } finally {
-      await Promise.all([cancelListening.value(), demand.stop()]);
+      await stop();
     }
+  }
+
+  /** Subscribes to a render's cancel and preview channels; all or nothing. */
+  private async followRender(tenantId: string, renderId: string, onCancel: () => void): Promise<{ demand: PreviewDemand; stop: () => Promise<void> }> {
+    const [cancel, demand] = await Promise.allSettled([this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), onCancel), followPreviewDemand(this.deps.pubsub, tenantId, renderId)]);
+    if (cancel.status === 'fulfilled' && demand.status === 'fulfilled') {
+      return { demand: demand.value, stop: async () => void (await Promise.all([cancel.value(), demand.value.stop()])) };
+    }
+    if (cancel.status === 'fulfilled') await cancel.value();
+    if (demand.status === 'fulfilled') await demand.value.stop();
+    throw cancel.status === 'rejected' ? cancel.reason : (demand as PromiseRejectedResult).reason;
   }
 
   /**
