@@ -34,8 +34,11 @@ export interface RenderInputRows {
   encoding: Pick<PersonEncoding, 'id' | 'status' | 'blobKey'> | null;
 }
 
-/** One row of the inputs query: the photo and its encoding, with one garment of the outfit (null: the outfit has none). */
+/** One row of the inputs query: the render's state, its photo and encoding, with one garment of the outfit (null: the outfit has none). */
 interface InputRow {
+  startedAt: Date | null;
+  queueMs: number | null;
+  createdAt: Date;
   photoId: string;
   photoKey: string;
   encodingId: string | null;
@@ -132,40 +135,44 @@ export class RenderRepository {
 
   /**
    * start() and the render's inputs in the same transaction: one turn of the (embedded)
-   * database instead of one per table, and the inputs in one statement: the photo with its
-   * encoding row and the outfit's garments with their cache rows (of `model`), the columns a
-   * worker needs. The render domain only reads those tables.
+   * database instead of one per table, and two statements: one reads the render's state with
+   * its inputs (the photo with its encoding row, the outfit's garments with their cache rows
+   * of `model`: the columns a worker needs; the render domain only reads those tables), one
+   * marks it RUNNING. Null when the render is no longer active.
    */
   startWithInputs(tenantId: string, id: string, now: Date, model: string): Promise<{ render: Render; inputs: RenderInputRows } | null> {
     return this.db.withTenant(tenantId, async (tx) => {
-      const current = await tx.render.findFirst({ where: { id, tenantId, status: { in: ACTIVE } } });
+      // FOR UPDATE OF r: of two workers given the same job (a stalled one's, retried), the second
+      // waits for the first's start and keeps its startedAt and queueMs.
+      const rows = await tx.$queryRaw<InputRow[]>`
+        SELECT r.started_at AS "startedAt", r.queue_ms AS "queueMs", r.created_at AS "createdAt",
+               p.id AS "photoId", p.image_key AS "photoKey",
+               e.id AS "encodingId", e.status::text AS "encodingStatus", e.blob_key AS "encodingBlobKey",
+               g.id AS "garmentId", g.category::text AS "category", g.image_key AS "garmentKey",
+               c.id AS "cacheId", c.status::text AS "cacheStatus", c.blob_key AS "cacheBlobKey"
+        FROM renders r
+        JOIN person_photos p ON p.id = r.person_photo_id AND p.tenant_id = r.tenant_id
+        LEFT JOIN person_encodings e ON e.photo_id = p.id AND e.model = ${model}
+        LEFT JOIN (outfit_items i
+                   JOIN garments g ON g.id = i.garment_id
+                   LEFT JOIN reference_caches c ON c.garment_id = g.id AND c.model = ${model})
+          ON i.outfit_id = r.outfit_id AND i.tenant_id = r.tenant_id
+        WHERE r.id = ${id}::uuid AND r.tenant_id = ${tenantId}::uuid AND r.status IN ('QUEUED', 'RUNNING')
+        ORDER BY i.position
+        FOR UPDATE OF r`;
+      const current = rows[0];
       if (!current) return null;
-      const [render, rows] = await Promise.all([
-        tx.render.update({
-          where: { id },
-          data: {
-            status: 'RUNNING',
-            attempts: { increment: 1 },
-            startedAt: current.startedAt ?? now,
-            queueMs: current.queueMs ?? now.getTime() - current.createdAt.getTime(),
-            heartbeatAt: now,
-            completedSteps: 0,
-          },
-        }),
-        tx.$queryRaw<InputRow[]>`
-          SELECT p.id AS "photoId", p.image_key AS "photoKey",
-                 e.id AS "encodingId", e.status::text AS "encodingStatus", e.blob_key AS "encodingBlobKey",
-                 g.id AS "garmentId", g.category::text AS "category", g.image_key AS "garmentKey",
-                 c.id AS "cacheId", c.status::text AS "cacheStatus", c.blob_key AS "cacheBlobKey"
-          FROM person_photos p
-          LEFT JOIN person_encodings e ON e.photo_id = p.id AND e.model = ${model}
-          LEFT JOIN (outfit_items i
-                     JOIN garments g ON g.id = i.garment_id
-                     LEFT JOIN reference_caches c ON c.garment_id = g.id AND c.model = ${model})
-            ON i.outfit_id = ${current.outfitId}::uuid AND i.tenant_id = ${tenantId}::uuid
-          WHERE p.id = ${current.personPhotoId}::uuid AND p.tenant_id = ${tenantId}::uuid
-          ORDER BY i.position`,
-      ]);
+      const render = await tx.render.update({
+        where: { id },
+        data: {
+          status: 'RUNNING',
+          attempts: { increment: 1 },
+          startedAt: current.startedAt ?? now,
+          queueMs: current.queueMs ?? now.getTime() - current.createdAt.getTime(),
+          heartbeatAt: now,
+          completedSteps: 0,
+        },
+      });
       return { render, inputs: toInputRows(rows) };
     });
   }

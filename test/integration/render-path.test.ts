@@ -109,15 +109,17 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
     await watch(await request(3), false); // the ws connection's key is now in the authentication cache
     // Counted from before the request: the worker may take the render before the response arrives.
     const before = server.db.transactionCount;
+    const statementsBefore = server.db.statementCount;
     const renderId = await request(2, 2);
     const events = await watch(renderId, false);
     expect(events[events.length - 1]).toMatchObject({ status: 'SUCCEEDED', step: 2 });
     // requestRender's outfit, photo and insert; the subscription's read of the render; the
     // worker's start with every input (outfit, garments, caches, photo, encoding: one
-    // transaction), its finish, and the webhook lookup: no per-table reads, no progress write
-    // for a render this short. (Before: 15, 8 of them to start the render.)
-    const transactions = server.db.transactionCount - before;
-    expect(transactions).toBeLessThanOrEqual(8);
+    // transaction of 4 statements), its finish, and the webhook lookup: no per-table reads, no
+    // progress write for a render this short. (Before: 15 transactions, 8 of them to start
+    // the render; 51 statements, now 25.)
+    expect(server.db.transactionCount - before).toBeLessThanOrEqual(8);
+    expect(server.db.statementCount - statementsBefore).toBeLessThanOrEqual(30);
 
     const { timings } = (await ok(url, key, TIMINGS, { id: renderId })).node;
     expect(timings.referenceMs).toBe(0);
