@@ -43,9 +43,10 @@ export interface InferenceJobsDeps {
 }
 
 /**
- * Writes of completedSteps (and the heartbeat) are at most this frequent: step events carry
- * the progress; the row is for readers without a subscription and the stuck-render sweep
- * (60 s without a heartbeat), and on the embedded database each write waits its turn.
+ * Writes of completedSteps (and the heartbeat) after the first step are at most this
+ * frequent: step events carry the progress; the row is for readers without a subscription
+ * and the stuck-render sweep (60 s without a heartbeat), and on the embedded database each
+ * write waits its turn.
  */
 const PROGRESS_WRITE_MS = 1_000;
 /** Previews of a render's current estimate: at most one started per this many ms (each is a VAE decode, a PNG and a blob write). */
@@ -247,7 +248,6 @@ export class InferenceJobs {
       return;
     }
     const { render, inputs: rows } = startedWith;
-    const DBG: Record<string, number> = { tx: performance.now() - taken };
     if (render.attempts > MAX_RENDER_ATTEMPTS) {
       await stopFollowing();
       await this.deletePreviews(previewPrefix);
@@ -261,7 +261,6 @@ export class InferenceJobs {
     }
     logger.info({ renderId, tenantId, attempt: render.attempts }, 'render started');
     const { demand, stop } = await following;
-    DBG.subscribed = performance.now() - taken;
     const computed = { referenceMs: 0 };
     // The blobs are read while the step-0 event goes out.
     const inputs = this.renderInputs(tenantId, rows, computed);
@@ -276,8 +275,7 @@ export class InferenceJobs {
     // event that carried a preview. A stored preview rides on the next step event published.
     let previewWrites = Promise.resolve();
     let storedPreview: RenderEvent['preview'] = null;
-    // At most one progress write in flight; it never holds up the next step's publish. The
-    // start wrote the first heartbeat.
+    // At most one progress write in flight; it never holds up the next step's publish.
     let writing: Promise<void> | null = null;
     try {
       const [, { references, person }] = await Promise.all([
@@ -285,9 +283,10 @@ export class InferenceJobs {
         inputs,
       ]);
       const loadedMs = performance.now() - taken;
-      DBG.loaded = loadedMs;
 
-      let lastWrite = Date.now();
+      // The first step is written at once (a reader polling the row sees the render move), then
+      // at most one write per PROGRESS_WRITE_MS.
+      let lastWrite = 0;
       let running = render;
       const result = await this.deps.engine.render(
         { personImage: person.image, person: person.encoding, garments: references, steps: render.steps, guidanceScale: render.guidanceScale, seed: render.seed },
@@ -341,7 +340,6 @@ export class InferenceJobs {
         writing,
       ]);
       const stored = performance.now();
-      if (process.env.DBG_RENDER) console.error(JSON.stringify({ ...DBG, engine: result.timings, engineDone: engineDone - taken, stored: stored - taken }));
       const engine = result.timings;
       // The engine's work before its first step (loading the caches into K/V, masks) is loading too.
       const engineLoadMs = Math.max(0, engine.totalMs - engine.denoiseMs - engine.decodeMs - engine.composeMs);
