@@ -334,10 +334,10 @@ export class InferenceJobs {
         this.deps.blobs.put(resultKey, result.image, 'image/png'),
         (async () => {
           await reports;
+          await writing; // the last report may have started one
           await previewWrites;
           if (previewsToDelete) await this.deletePreviews(previewPrefix);
         })(),
-        writing,
       ]);
       const stored = performance.now();
       const engine = result.timings;
