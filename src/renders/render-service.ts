@@ -67,7 +67,7 @@ export class RenderService {
   }
 
   /** Leases the previews of renders watched with previews: true here (preview-demand.ts). */
-  readonly previewWatchers: PreviewWatchers;
+  private readonly previewWatchers: PreviewWatchers;
 
   constructor(
     private readonly renders: RenderRepository,
