@@ -4,9 +4,17 @@
  *   noCache     reference_encoder re-run at every step for every garment, both guidance branches
  *               (what an in-context try-on model must do);
  *   perRequest  reference K/V computed once at render start, unconditional included (FastFit);
- *   persistent  K/V loaded from serialized float16 blobs (Atelier).
+ *   persistent  K/V from serialized float16 blobs (Atelier), read and decoded once, then held
+ *               decoded in the engine's hot cache as in the render worker.
  * Plus the bare denoiser calls + decode of the same shapes (the floor), and 8 concurrent renders
  * batched vs one at a time. Medians of a few repetitions. The last line printed is one JSON object.
+ * Outfits are valid ones (one garment per category, a DRESS never with a TOP or BOTTOM), so the
+ * largest has 4 garments: TOP + BOTTOM + SHOES + BAG.
+ *
+ * kvBytesPerBatch: the reference inputs (K/V and their indices or masks) of the denoiser call of
+ * 8 concurrent 4-garment renders, render i wearing the package's sample garment i % 4 of each
+ * category (so each garment is worn by two renders), against the same call in format 1's layout
+ * (float32, a copy per row). A format-1 package is that layout; format 2 sends float16 banks.
  *
  * Defaults: 5 repetitions; onnxruntime threads = the machine's cores (os.availableParallelism),
  * as a worker process that has the machine to itself would run (ATELIER_WORKER_THREADS).
@@ -20,12 +28,12 @@ import { performance } from 'node:perf_hooks';
 import { createEngine, type DiagnosticGarment, type GarmentCategory, type ReferencePolicy } from '../src/inference';
 
 const STEPS = 20;
-const GARMENT_COUNTS = [1, 3, 5] as const;
-/** Categories worn for each garment count (5 = one of every category; the engine itself accepts any set). */
+const GARMENT_COUNTS = [1, 3, 4] as const;
+/** Categories worn for each garment count: valid outfits (4 is the most a valid outfit holds). */
 const OUTFITS: Record<(typeof GARMENT_COUNTS)[number], GarmentCategory[]> = {
   1: ['TOP'],
-  3: ['TOP', 'BOTTOM', 'SHOES'],
-  5: ['TOP', 'BOTTOM', 'SHOES', 'BAG', 'DRESS'],
+  3: ['DRESS', 'SHOES', 'BAG'],
+  4: ['TOP', 'BOTTOM', 'SHOES', 'BAG'],
 };
 
 interface SampleIndex {
@@ -57,23 +65,38 @@ async function main(): Promise<void> {
   try {
     const personImage = read(samples.persons[0]!.image);
     const person = (await engine.encodePerson(personImage)).data;
-    const garmentImages = new Map<GarmentCategory, Buffer>();
-    for (const g of samples.garments) if (!garmentImages.has(g.category)) garmentImages.set(g.category, read(g.image));
-    const caches = new Map<GarmentCategory, Buffer>();
-    let cacheBytes = 0;
+    // Up to 4 sample garments per category; garment `nth` of a category is `${category}:${nth}`.
+    const garmentImages = new Map<string, Buffer>();
+    const perCategory = new Map<GarmentCategory, number>();
+    for (const g of samples.garments) {
+      const nth = perCategory.get(g.category) ?? 0;
+      if (nth >= 4) continue;
+      perCategory.set(g.category, nth + 1);
+      garmentImages.set(`${g.category}:${nth}`, read(g.image));
+    }
+    const caches = new Map<string, Buffer>();
+    const cacheBytesByCategory: Record<string, number> = {};
     const cacheComputeMs: number[] = [];
-    for (const [category, image] of garmentImages) {
+    for (const [key, image] of garmentImages) {
+      const category = key.split(':')[0] as GarmentCategory;
       const blob = await engine.encodeReference(image, category);
-      caches.set(category, blob.data);
-      cacheBytes = blob.bytes;
+      caches.set(key, blob.data);
+      cacheBytesByCategory[category] = blob.bytes;
       cacheComputeMs.push(blob.computeMs);
     }
-    const garmentsFor = (categories: GarmentCategory[]): DiagnosticGarment[] =>
-      categories.map((category) => ({ category, image: garmentImages.get(category)!, cache: caches.get(category)! }));
-    const requestFor = (categories: GarmentCategory[], seed: number) => ({
+    const cacheBytes = cacheBytesByCategory['TOP'] ?? Object.values(cacheBytesByCategory)[0]!;
+    // Persistent renders name their caches and the photo's encoding as hot blobs, as the render
+    // worker does: the engine reads and decodes each once, then holds it (EngineOptions.hotCacheBytes).
+    const hot = (key: string, bytes: Buffer) => ({ key, version: '1', load: async () => bytes });
+    const garmentsFor = (categories: GarmentCategory[], nth = 0): DiagnosticGarment[] =>
+      categories.map((category) => {
+        const key = `${category}:${nth % (perCategory.get(category) ?? 1)}`;
+        return { category, image: garmentImages.get(key)!, hot: hot(key, caches.get(key)!) };
+      });
+    const requestFor = (categories: GarmentCategory[], seed: number, nth = 0) => ({
       personImage,
-      person,
-      garments: garmentsFor(categories),
+      personHot: hot('person', person),
+      garments: garmentsFor(categories, nth),
       steps: STEPS,
       guidanceScale: 2.5,
       seed,
@@ -95,7 +118,7 @@ async function main(): Promise<void> {
         times.noCache.push(await timeRender(OUTFITS[n], 'everyStep'));
         times.perRequest.push(await timeRender(OUTFITS[n], 'perRequest'));
         times.persistent.push(await timeRender(OUTFITS[n], 'persistent'));
-        const bare = await engine.diagnostics.timeBareLoop({ slots: n, steps: STEPS });
+        const bare = await engine.diagnostics.timeBareLoop({ slots: n, steps: STEPS, categories: OUTFITS[n] });
         times.bare.push(bare.denoiseMs + bare.decodeMs);
       }
       perCount[n] = { noCache: median(times.noCache), perRequest: median(times.perRequest), persistent: median(times.persistent), bare: median(times.bare) };
@@ -106,8 +129,8 @@ async function main(): Promise<void> {
     }
 
     // 8 concurrent renders sharing denoiser calls vs the same 8 one at a time: all with 3 garments,
-    // and a mix of 1/3/5 garments (rows padded to 5 slots, so the small renders pay for padding).
-    const timeEight = async (counts: readonly (1 | 3 | 5)[]): Promise<{ sequential: number; batched: number }> => {
+    // and a mix of 1/3/4 garments (rows padded to the longest, so the small renders pay for padding).
+    const timeEight = async (counts: readonly (1 | 3 | 4)[]): Promise<{ sequential: number; batched: number }> => {
       const sequential: number[] = [];
       const batched: number[] = [];
       for (let rep = 0; rep < reps; rep++) {
@@ -121,19 +144,34 @@ async function main(): Promise<void> {
       return { sequential: median(sequential), batched: median(batched) };
     };
     const uniform = await timeEight([3, 3, 3, 3, 3, 3, 3, 3]);
-    const mixed = await timeEight([1, 3, 5, 1, 3, 5, 1, 3]);
+    const mixed = await timeEight([1, 3, 4, 1, 3, 4, 1, 3]);
     const batchedThroughputGain = uniform.sequential / uniform.batched;
     // The ceiling batching can reach on this CPU: bare denoiser calls, 8 renders per call vs 1.
     const bareOne: number[] = [];
     const bareEight: number[] = [];
     for (let rep = 0; rep < reps; rep++) {
-      bareOne.push((await engine.diagnostics.timeBareLoop({ slots: 3, steps: 8, renders: 1 })).denoiseMs);
-      bareEight.push((await engine.diagnostics.timeBareLoop({ slots: 3, steps: 8, renders: 8 })).denoiseMs / 8);
+      bareOne.push((await engine.diagnostics.timeBareLoop({ slots: 3, steps: 8, renders: 1, categories: OUTFITS[3] })).denoiseMs);
+      bareEight.push((await engine.diagnostics.timeBareLoop({ slots: 3, steps: 8, renders: 8, categories: OUTFITS[3] })).denoiseMs / 8);
     }
     const bareBatchGain = median(bareOne) / median(bareEight);
     console.log(`8 renders x 3 garments: one at a time ${uniform.sequential.toFixed(0)} ms, batched ${uniform.batched.toFixed(0)} ms`);
-    console.log(`8 renders x 1/3/5 garments: one at a time ${mixed.sequential.toFixed(0)} ms, batched ${mixed.batched.toFixed(0)} ms`);
-    console.log(`reference cache: ${cacheBytes} bytes per garment, computed in ${median(cacheComputeMs).toFixed(1)} ms`);
+    console.log(`8 renders x 1/3/4 garments: one at a time ${mixed.sequential.toFixed(0)} ms, batched ${mixed.batched.toFixed(0)} ms`);
+    console.log(`reference cache: ${JSON.stringify(cacheBytesByCategory)} bytes per garment, computed in ${median(cacheComputeMs).toFixed(1)} ms`);
+
+    // The reference inputs of one denoiser call of 8 concurrent 4-garment renders (see the header).
+    const eight = await Promise.all(Array.from({ length: 8 }, (_, i) => engine.diagnostics.render({ ...requestFor(OUTFITS[4], 200 + i, i), steps: 2 }, 'persistent')));
+    const largest = eight.reduce((a, b) => (b.maxKvBytesPerCall > a.maxKvBytesPerCall ? b : a));
+    const kvBytesPerBatch = {
+      renders: 8,
+      garmentsPerRender: 4,
+      rows: largest.maxBatchRows,
+      layout: largest.kvInputsOfThatCall?.layout,
+      dtype: largest.kvInputsOfThatCall?.dtype,
+      bytes: largest.maxKvBytesPerCall,
+      perRowFloat32Bytes: largest.perRowFloat32BytesOfThatCall,
+      ratio: round(largest.maxKvBytesPerCall / largest.perRowFloat32BytesOfThatCall, 3),
+    };
+    console.log(`8 renders x 4 garments, one denoiser call: reference inputs ${kvBytesPerBatch.bytes} bytes (${kvBytesPerBatch.layout}, ${kvBytesPerBatch.dtype}) vs ${kvBytesPerBatch.perRowFloat32Bytes} as float32 per row`);
 
     const ratios = (f: (t: (typeof perCount)[string]) => number) => Object.fromEntries(GARMENT_COUNTS.map((n) => [String(n), round(f(perCount[n]!))]));
     const summary = {
@@ -143,11 +181,13 @@ async function main(): Promise<void> {
       threads,
       speedupVsNoCache: ratios((t) => t.noCache / t.persistent),
       speedupVsPerRequestCache: ratios((t) => t.perRequest / t.persistent),
-      overheadVsBareLoop: { '5': round(perCount[5]!.persistent / perCount[5]!.bare - 1, 3) },
+      overheadVsBareLoop: { '4': round(perCount[4]!.persistent / perCount[4]!.bare - 1, 3) },
       batchedThroughputGain: round(batchedThroughputGain),
       batchedThroughputGainMixedGarments: round(mixed.sequential / mixed.batched),
       bareDenoiserBatchGain: round(bareBatchGain),
       cacheBytesPerGarment: cacheBytes,
+      cacheBytesPerGarmentByCategory: cacheBytesByCategory,
+      kvBytesPerBatch,
       renderMs: Object.fromEntries(GARMENT_COUNTS.map((n) => [String(n), Object.fromEntries(Object.entries(perCount[n]!).map(([k, v]) => [k, round(v, 1)]))])),
       batchMs: {
         uniform: { oneAtATime: round(uniform.sequential, 1), batched: round(uniform.batched, 1) },

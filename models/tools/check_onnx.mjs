@@ -1,5 +1,6 @@
 // Compare every graph of a model package run by onnxruntime-node against the torch
-// outputs written by export.py (models/tools/out/check/<graph>/spec.json + .bin).
+// outputs written by export.py (<check dir>/<case>/spec.json + .bin; a case named
+// reference_encoder_top runs reference_encoder.onnx). float16 tensors are compared as float32.
 // Usage (repository root): node models/tools/check_onnx.mjs [models/tryon-tiny] [models/tools/out/check]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,17 +12,29 @@ const ort = require(path.resolve('node_modules/onnxruntime-node'));
 const pkg = process.argv[2] ?? 'models/tryon-tiny';
 const checkDir = process.argv[3] ?? 'models/tools/out/check';
 const TOL = 1e-4;
+const ARRAYS = { int64: BigInt64Array, int32: Int32Array, float16: Uint16Array, float32: Float32Array };
 
 function load(dir, t) {
   const buf = fs.readFileSync(path.join(dir, t.file));
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  const data = t.dtype === 'int64' ? new BigInt64Array(ab) : new Float32Array(ab);
-  return new ort.Tensor(t.dtype, data, t.dims);
+  return new ort.Tensor(t.dtype, new ARRAYS[t.dtype](ab), t.dims);
 }
 
+function halfToFloat(h) {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+const asFloats = (t) => (t.type === 'float16' ? Float32Array.from(t.data, halfToFloat) : t.data);
+
 let failed = false;
-for (const graph of ['vae_encoder', 'vae_decoder', 'reference_encoder', 'denoiser', 'parser']) {
-  const dir = path.join(checkDir, graph);
+const cases = fs.readdirSync(checkDir).filter((d) => fs.existsSync(path.join(checkDir, d, 'spec.json'))).sort();
+for (const name of cases) {
+  const graph = name.startsWith('reference_encoder') ? 'reference_encoder' : name;
+  const dir = path.join(checkDir, name);
   const spec = JSON.parse(fs.readFileSync(path.join(dir, 'spec.json'), 'utf8'));
   const session = await ort.InferenceSession.create(path.join(pkg, `${graph}.onnx`));
   const feeds = {};
@@ -31,25 +44,29 @@ for (const graph of ['vae_encoder', 'vae_decoder', 'reference_encoder', 'denoise
   const ms = performance.now() - t0;
   let worst = 0;
   for (const t of spec.outputs) {
-    const want = load(dir, t).data;
+    const want = asFloats(load(dir, t));
     const got = res[t.name];
-    if (!got) throw new Error(`${graph}: missing output ${t.name}`);
+    if (!got) throw new Error(`${name}: missing output ${t.name}`);
     if (JSON.stringify(got.dims) !== JSON.stringify(t.dims)) {
-      throw new Error(`${graph}.${t.name}: dims ${got.dims} != ${t.dims}`);
+      throw new Error(`${name}.${t.name}: dims ${got.dims} != ${t.dims}`);
     }
+    const data = asFloats(got);
+    // float16 outputs: one unit in the last place of the larger value
+    const tol = (i) => (t.dtype === 'float16' ? Math.max(TOL, Math.abs(want[i]) * 2 ** -10) : TOL);
     let m = 0;
-    for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(got.data[i] - want[i]));
+    for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(data[i] - want[i]) - tol(i) + TOL);
     worst = Math.max(worst, m);
   }
   const shapes = spec.inputs.map((t) => `${t.name}[${t.dims}]`).join(' ');
   const ok = worst < TOL;
   if (!ok) failed = true;
-  console.log(`${ok ? 'OK  ' : 'FAIL'} ${graph}: max abs diff ${worst.toExponential(2)} (${ms.toFixed(1)} ms) ${graph === 'denoiser' ? shapes.slice(0, 200) : ''}`);
+  console.log(`${ok ? 'OK  ' : 'FAIL'} ${name}: max abs diff ${worst.toExponential(2)} (${ms.toFixed(1)} ms) ${graph === 'denoiser' ? shapes.slice(0, 200) : ''}`);
 }
 
-// dynamic shapes: denoiser with batch 1 and 1..5 slots, reference encoder on zeros
-{
-  const m = JSON.parse(fs.readFileSync(path.join(pkg, 'manifest.json'), 'utf8'));
+// dynamic shapes (format 1 only): denoiser with batch 1 and 1..5 slots, reference encoder on zeros
+const manifest = JSON.parse(fs.readFileSync(path.join(pkg, 'manifest.json'), 'utf8'));
+if (manifest.format === 1) {
+  const m = manifest;
   const { channels: C, height: h, width: w } = m.latent;
   const ref = await ort.InferenceSession.create(path.join(pkg, 'reference_encoder.onnx'));
   const den = await ort.InferenceSession.create(path.join(pkg, 'denoiser.onnx'));

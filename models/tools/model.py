@@ -332,16 +332,17 @@ class _CBR(nn.Sequential):
 class Parser(nn.Module):
     """image [B,3,128,96] in [-1,1] -> logits [B,n_labels,128,96]."""
 
-    def __init__(self, n_labels=12):
+    def __init__(self, n_labels=12, widths=(24, 32, 48, 64)):
         super().__init__()
-        self.e0 = nn.Sequential(_CBR(3, 24), _CBR(24, 24))
-        self.e1 = nn.Sequential(_CBR(24, 32, 2), _CBR(32, 32))
-        self.e2 = nn.Sequential(_CBR(32, 48, 2), _CBR(48, 48))
-        self.e3 = nn.Sequential(_CBR(48, 64, 2), _CBR(64, 64, dil=2), _CBR(64, 64, dil=4))
-        self.d2 = _CBR(64 + 48, 48)
-        self.d1 = _CBR(48 + 32, 32)
-        self.d0 = _CBR(32 + 24, 24)
-        self.out = nn.Conv2d(24, n_labels, 1)
+        a, b, c, d = widths
+        self.e0 = nn.Sequential(_CBR(3, a), _CBR(a, a))
+        self.e1 = nn.Sequential(_CBR(a, b, 2), _CBR(b, b))
+        self.e2 = nn.Sequential(_CBR(b, c, 2), _CBR(c, c))
+        self.e3 = nn.Sequential(_CBR(c, d, 2), _CBR(d, d, dil=2), _CBR(d, d, dil=4))
+        self.d2 = _CBR(d + c, c)
+        self.d1 = _CBR(c + b, b)
+        self.d0 = _CBR(b + a, a)
+        self.out = nn.Conv2d(a, n_labels, 1)
 
     def forward(self, x):
         up = lambda t: F.interpolate(t, scale_factor=2.0, mode="nearest")

@@ -4,11 +4,11 @@ import type { PubSub } from '../jobs/pubsub';
 import { ApiKeyCache } from './api-key-cache';
 import { digestEqual, parseApiKey, safeEqual, type SessionTokens } from './tokens';
 import { AuthError, type Viewer } from './viewer';
+import { API_KEY_REVOKED_CHANNEL, parseApiKeyRevoked, type ApiKeyRevoked } from './api-key-revocations';
 
 const TOUCH_INTERVAL_MS = 60_000;
 
-/** Pub/sub channel on which a revoked key's secret hash is announced to every API process. */
-export const API_KEY_REVOKED_CHANNEL = 'auth:api-key-revoked';
+export type ApiKeyRevokedListener = (event: ApiKeyRevoked) => void;
 
 export class Authenticator {
   constructor(
@@ -18,16 +18,29 @@ export class Authenticator {
     private readonly apiKeys: ApiKeyCache = new ApiKeyCache(),
   ) {}
 
-  /** Evicts a revoked key here at once. */
-  forgetApiKey(secretHash: string): void {
-    this.apiKeys.forget(secretHash);
+  private readonly revokedListeners = new Set<ApiKeyRevokedListener>();
+
+  /**
+   * A key was revoked (here, or in another process that announced it): it is forgotten at once
+   * and every listener (the graphql-ws transport, which closes the key's connections) is told.
+   * Hearing of one revocation twice is harmless.
+   */
+  apiKeyRevoked(event: ApiKeyRevoked): void {
+    this.apiKeys.forget(event.secretHash);
+    for (const listener of [...this.revokedListeners]) listener(event);
   }
 
-  /** Evicts keys revoked by any process; resolves once listening. */
+  /** Told of every revocation this process hears of; returns the function that stops it. */
+  onApiKeyRevoked(listener: ApiKeyRevokedListener): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
+
+  /** Hears the keys revoked by any process; resolves once listening. */
   async followRevocations(pubsub: PubSub): Promise<() => Promise<void>> {
     return pubsub.subscribe(API_KEY_REVOKED_CHANNEL, (message) => {
-      const { secretHash } = JSON.parse(message) as { secretHash: string };
-      this.apiKeys.forget(secretHash);
+      const event = parseApiKeyRevoked(message);
+      if (event) this.apiKeyRevoked(event);
     });
   }
 

@@ -1,5 +1,5 @@
 // Who is calling: the principal every service authorizes against. Built once per HTTP
-// request or graphql-ws connection (authenticate.ts), passed explicitly to services.
+// request or graphql-ws operation (authenticator.ts), passed explicitly to services.
 import type { ApiScope } from '../generated/prisma/client';
 
 export type Viewer =
@@ -28,11 +28,15 @@ export function requireTenant(viewer: Viewer): TenantViewer {
   throw new AuthError('UNAUTHENTICATED', 'missing or invalid token: send Authorization: Bearer <token>');
 }
 
-/** Scopes a granted scope includes: ADMIN includes all; writing the catalog or renders includes reading. */
+/**
+ * Scopes a granted scope includes: ADMIN includes all; writing the catalog or renders includes
+ * reading them; reading renders (their outfits' garments) includes reading the catalog.
+ */
 const INCLUDED: Record<ApiScope, readonly ApiScope[]> = {
-  ADMIN: ['ADMIN', 'CATALOG_READ', 'CATALOG_WRITE', 'RENDERS_WRITE'],
+  ADMIN: ['ADMIN', 'CATALOG_READ', 'CATALOG_WRITE', 'RENDERS_READ', 'RENDERS_WRITE'],
   CATALOG_WRITE: ['CATALOG_WRITE', 'CATALOG_READ'],
-  RENDERS_WRITE: ['RENDERS_WRITE', 'CATALOG_READ'],
+  RENDERS_WRITE: ['RENDERS_WRITE', 'RENDERS_READ', 'CATALOG_READ'],
+  RENDERS_READ: ['RENDERS_READ', 'CATALOG_READ'],
   CATALOG_READ: ['CATALOG_READ'],
 };
 
@@ -54,4 +58,21 @@ export function requireScope(viewer: Viewer, scope: ApiScope, shopperAllowed = f
 /** The shopper a viewer is limited to (null for API keys, which see the whole tenant). */
 export function shopperScope(viewer: TenantViewer): string | null {
   return viewer.kind === 'shopper' ? viewer.shopperId : null;
+}
+
+/**
+ * Reading shopper data (person photos, outfits, renders): RENDERS_READ for API keys
+ * (RENDERS_WRITE and ADMIN include it); a shopper session passes, and the services then
+ * limit it to its own (shopperScope). Throws FORBIDDEN otherwise.
+ */
+export function requireShopperDataReader(viewer: Viewer): TenantViewer {
+  return requireScope(viewer, 'RENDERS_READ', true);
+}
+
+/**
+ * Reading Shopper objects (their externalId), wherever they appear: ADMIN for API keys; a
+ * shopper session passes, and sees only itself. Throws FORBIDDEN otherwise.
+ */
+export function requireShopperReader(viewer: Viewer): TenantViewer {
+  return requireScope(viewer, 'ADMIN', true);
 }

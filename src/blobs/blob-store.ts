@@ -3,7 +3,7 @@
  * rules every implementation shares, so a file store and an S3-compatible
  * store accept exactly the same keys and fail with the same codes.
  */
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 
 export interface StoredBlob {
   data: Buffer;
@@ -20,6 +20,14 @@ export interface BlobReadStream {
 export interface BlobStore {
   /** Stores (or replaces) a blob of at most maxBlobBytes. Readers see the old or the new blob, never a partial one. */
   put(key: string, data: Buffer, contentType: string): Promise<void>;
+  /**
+   * Stores (or replaces) a blob of exactly `byteLength` bytes read from `body`, without holding
+   * it in memory (an upload's request body). It is published only once every byte arrived: if
+   * `body` fails, ends short or has more (BLOB_LENGTH_MISMATCH, read no further), or the
+   * storage fails, nothing is stored, the previous blob stays, and `body` is destroyed. A key,
+   * type or length refused before reading (INVALID_*, BLOB_TOO_LARGE) leaves `body` unread.
+   */
+  putStream(key: string, body: Readable, contentType: string, byteLength: number): Promise<void>;
   /** The blob, or null when there is none under that key. A blob over maxBlobBytes is refused (BLOB_TOO_LARGE), never buffered. */
   get(key: string): Promise<StoredBlob | null>;
   /**
@@ -42,6 +50,8 @@ export type BlobStoreErrorCode =
   | 'CORRUPT_BLOB'
   /** Over the store's maxBlobBytes: refused by put, and by get rather than buffered. */
   | 'BLOB_TOO_LARGE'
+  /** putStream's body ended before its byteLength, or went on after it. */
+  | 'BLOB_LENGTH_MISMATCH'
   /** The configured bucket does not exist. */
   | 'BUCKET_NOT_FOUND'
   /** The storage refused the credentials or the operation (no credentials, wrong key, a policy). */
@@ -76,6 +86,38 @@ export function assertBlobSize(key: string, byteLength: number, maxBlobBytes: nu
   if (byteLength > maxBlobBytes) {
     throw new BlobStoreError('BLOB_TOO_LARGE', `Blob ${JSON.stringify(key)} is ${byteLength} bytes; the store holds at most ${maxBlobBytes}.`);
   }
+}
+
+/** A putStream length: a whole number of bytes, at most maxBlobBytes. */
+export function assertBlobLength(key: string, byteLength: number, maxBlobBytes: number): void {
+  if (!Number.isSafeInteger(byteLength) || byteLength < 0) throw new RangeError('A blob length must be a whole number of bytes.');
+  assertBlobSize(key, byteLength, maxBlobBytes);
+}
+
+/**
+ * Passes `byteLength` bytes through and fails (BLOB_LENGTH_MISMATCH) as soon as one more
+ * arrives, or at the end when fewer did: what every putStream writes goes through one. The
+ * chunk that completes the length is held back until the body ends, so a store that publishes
+ * once it has all the declared bytes (S3) never gets them from a body that is too long.
+ */
+export function exactLength(key: string, byteLength: number): Transform {
+  let seen = 0;
+  let last: Buffer | null = null;
+  const mismatch = (detail: string) => new BlobStoreError('BLOB_LENGTH_MISMATCH', `Blob ${JSON.stringify(key)} ${detail} (${byteLength} bytes were declared).`);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > byteLength) callback(mismatch('has more bytes than declared'));
+      else if (seen === byteLength) {
+        last = chunk;
+        callback();
+      } else callback(null, chunk);
+    },
+    flush(callback) {
+      if (seen !== byteLength) callback(mismatch(`ended after ${seen} bytes`));
+      else callback(null, last);
+    },
+  });
 }
 
 /** Blobs are Buffers; anything else is a programming error. */

@@ -17,13 +17,17 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   BlobStoreError,
   DEFAULT_MAX_BLOB_BYTES,
   assertBlobData,
+  assertBlobLength,
   assertBlobSize,
   assertValidBlobKey,
   assertValidContentType,
+  exactLength,
   type BlobReadStream,
   type BlobStore,
   type StoredBlob,
@@ -66,6 +70,35 @@ export class FileBlobStore implements BlobStore {
     assertValidContentType(contentType);
     assertBlobData(data);
     assertBlobSize(key, data.length, this.maxBlobBytes);
+    // writeFile loops over partial writes, unlike a single write/writev.
+    await this.publish(location, contentType, (handle, header) => handle.writeFile(Buffer.concat([header, data])));
+  }
+
+  async putStream(key: string, body: Readable, contentType: string, byteLength: number): Promise<void> {
+    const location = this.locate(key);
+    assertValidContentType(contentType);
+    assertBlobLength(key, byteLength, this.maxBlobBytes);
+    try {
+      await this.publish(location, contentType, async (handle, header) => {
+        await handle.writeFile(header);
+        // Each writeFile appends at the file's position and loops over partial writes; the
+        // handle stays publish()'s to sync and close (a write stream would hold it open).
+        await pipeline(body, exactLength(key, byteLength), async (chunks: AsyncIterable<Buffer>) => {
+          for await (const chunk of chunks) await handle.writeFile(chunk);
+        });
+      });
+    } finally {
+      // Failed before the pipeline took it (directories, the temp file): not left half-read.
+      if (!body.readableEnded) body.destroy();
+    }
+  }
+
+  /**
+   * Writes a blob into a temp file beside its target (the file's header, then whatever `write`
+   * adds after it), syncs it and renames it over the target: readers see all of it or none.
+   * On failure the temp file is removed.
+   */
+  private async publish(location: BlobLocation, contentType: string, write: (handle: fs.FileHandle, header: Buffer) => Promise<void>): Promise<void> {
     const dir = await this.openDirectories(location.segments, { create: true });
     if (dir === null) throw new Error('unreachable: directories are created');
     const target = path.join(dir, location.fileName);
@@ -77,11 +110,11 @@ export class FileBlobStore implements BlobStore {
     // Dot-prefixed: no key segment can start with a dot, so no key ever names a temp file.
     const temp = path.join(dir, `.${location.fileName}.${randomBytes(8).toString('hex')}.tmp`);
     const flags = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
-    const handle = await fs.open(temp, flags, 0o640);
+    // Private to the server's user, like the whole data directory (src/main/data-dir.ts).
+    const handle = await fs.open(temp, flags, 0o600);
     try {
       try {
-        // writeFile loops over partial writes, unlike a single write/writev.
-        await handle.writeFile(Buffer.concat([MAGIC, headerLength, header, data]));
+        await write(handle, Buffer.concat([MAGIC, headerLength, header]));
         await handle.sync();
       } finally {
         await handle.close();
@@ -194,7 +227,7 @@ export class FileBlobStore implements BlobStore {
    * is missing and `create` is false.
    */
   private async openDirectories(segments: string[], options: { create: boolean }): Promise<string | null> {
-    if (options.create) await fs.mkdir(this.root, { recursive: true });
+    if (options.create) await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
     let dir: string;
     try {
       dir = await fs.realpath(this.root);
@@ -221,7 +254,7 @@ export class FileBlobStore implements BlobStore {
       if (stats === null) {
         if (!options.create) return null;
         try {
-          await fs.mkdir(dir, { mode: 0o750 });
+          await fs.mkdir(dir, { mode: 0o700 });
         } catch (error) {
           if (errorCode(error) !== 'EEXIST') throw error;
         }

@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -29,9 +30,11 @@ import {
   BlobStoreError,
   DEFAULT_MAX_BLOB_BYTES,
   assertBlobData,
+  assertBlobLength,
   assertBlobSize,
   assertValidBlobKey,
   assertValidContentType,
+  exactLength,
   type BlobReadStream,
   type BlobStore,
   type StoredBlob,
@@ -91,6 +94,13 @@ export class S3BlobStore implements BlobStore {
       forcePathStyle: options.endpoint !== undefined,
       credentials: options.credentials,
       maxAttempts: 3,
+      // Checksums only where S3 requires one (DeleteObjects, below): by default the SDK sends a
+      // streamed body aws-chunked with a trailing checksum, which S3-compatible services (s3rver,
+      // older MinIO) store as the object's bytes.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      // Failures reach the caller as BlobStoreErrors; the SDK would also print some on the
+      // console (a failed streamed PutObject, such as a client gone mid-upload).
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
       requestHandler: {
         connectionTimeout: 5_000,
         // Until the answer's headers, an upload of the largest blob included; a connection on
@@ -125,6 +135,39 @@ export class S3BlobStore implements BlobStore {
     await this.send('PutObject', key, () =>
       this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: data, ContentType: contentType, ContentLength: data.length })),
     );
+  }
+
+  /**
+   * One PutObject whose body is `body` itself (with its Content-Length), counted on the way
+   * (exactLength): no multipart upload, so nothing is left in the bucket when it fails; S3
+   * stores an object only once all its declared bytes arrived. A body that fails or has the
+   * wrong length aborts the request (the SDK never retries a streamed body).
+   */
+  async putStream(key: string, body: Readable, contentType: string, byteLength: number): Promise<void> {
+    const objectKey = this.objectKey(key);
+    assertValidContentType(contentType);
+    assertBlobLength(key, byteLength, this.maxBlobBytes);
+    const counted = exactLength(key, byteLength);
+    const abort = new AbortController();
+    let bodyError: unknown;
+    const fed = pipeline(body, counted).catch((error: unknown) => {
+      bodyError = error;
+      abort.abort(error);
+    });
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: counted, ContentType: contentType, ContentLength: byteLength });
+    try {
+      await this.client.send(command, { abortSignal: abort.signal });
+    } catch (error) {
+      // The body's own failure (a length mismatch, a client gone), if it came first: it aborted the request.
+      const cause = bodyError;
+      counted.destroy();
+      body.destroy();
+      await fed;
+      if (cause !== undefined) throw cause;
+      throw this.failure(error, 'PutObject', key);
+    }
+    await fed;
+    if (bodyError !== undefined) throw bodyError;
   }
 
   async get(key: string): Promise<StoredBlob | null> {

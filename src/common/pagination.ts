@@ -82,15 +82,25 @@ export interface Connection<T> {
   totalCount: number;
 }
 
+/** An edge whose cursor is encoded only when it is read (most pages ask for none or the last). */
+class Edge<T extends { createdAt: Date; id: string }> {
+  constructor(readonly node: T) {}
+  get cursor(): string {
+    return encodeCursor(this.node);
+  }
+}
+
 export function toConnection<T extends { createdAt: Date; id: string }>(page: Page<T>, request: PageRequest): Connection<T> {
-  const edges = page.items.map((node) => ({ node, cursor: encodeCursor(node) }));
+  const edges = page.items.map((node) => new Edge(node));
+  const first = page.items[0];
+  const last = page.items[page.items.length - 1];
   return {
     edges,
     pageInfo: {
       hasNextPage: page.hasNextPage,
       hasPreviousPage: request.after !== null,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      startCursor: first ? encodeCursor(first) : null,
+      endCursor: last ? encodeCursor(last) : null,
     },
     totalCount: page.totalCount,
   };

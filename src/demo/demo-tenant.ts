@@ -21,6 +21,8 @@ const blobKey = 'demo/credentials';
 
 /** Where the demo's credentials are kept between starts, and shared by the API processes. */
 export interface DemoCredentialsKeeper {
+  /** Where they are kept, for the operator (a path, or a key of the blob store). */
+  readonly location: string;
   /** The credentials kept by an earlier seeding, or null. */
   read(): Promise<DemoCredentials | null>;
   write(credentials: DemoCredentials): Promise<void>;
@@ -30,9 +32,10 @@ export interface DemoCredentialsKeeper {
 export function demoCredentialsFile(dataDir: string): DemoCredentialsKeeper {
   const path = join(dataDir, fileName);
   return {
+    location: path,
     read: async () => (existsSync(path) ? parseCredentials(readFileSync(path, 'utf8')) : null),
     write: async (credentials) => {
-      mkdirSync(dataDir, { recursive: true });
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
     },
   };
@@ -44,6 +47,7 @@ export function demoCredentialsFile(dataDir: string): DemoCredentialsKeeper {
  */
 export function demoCredentialsBlob(blobs: BlobStore): DemoCredentialsKeeper {
   return {
+    location: `the blob store, key ${blobKey}`,
     read: async () => {
       const blob = await blobs.get(blobKey);
       return blob ? parseCredentials(blob.data.toString('utf8')) : null;

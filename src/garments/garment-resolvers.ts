@@ -5,6 +5,7 @@ import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/payloads';
 import { selects } from '../graphql/selection';
 import type { GarmentModel } from '../graphql/models';
+import type { ReferenceCache } from '../generated/prisma/client';
 
 export const garmentResolvers: Resolvers = {
   Query: {
@@ -14,8 +15,8 @@ export const garmentResolvers: Resolvers = {
         count: selects(info, ['totalCount']),
         caches: selects(info, ['edges', 'node', 'referenceCache']),
       });
-      // The caches came with the page: Garment.referenceCache finds them in its loader.
-      for (const [garmentId, cache] of result.caches ?? []) loaders.referenceCache.prime(garmentId, cache);
+      // The caches came with the page: Garment.referenceCache finds them without a query.
+      for (const [garmentId, cache] of result.caches ?? []) loaders.pagedReferenceCaches.set(garmentId, cache);
       return toConnection(result.page, page);
     },
   },
@@ -40,12 +41,14 @@ export const garmentResolvers: Resolvers = {
   Garment: {
     id: (garment) => toGlobalId('Garment', garment.id),
     image: (g) => ({ key: g.imageKey, width: g.imageWidth, height: g.imageHeight, contentType: g.imageContentType }),
-    referenceCache: async (garment, _, { loaders, services }) => {
-      const cache = await loaders.referenceCache.load(garment.id);
+    referenceCache: (garment, _, { loaders, services }) => {
       // No row yet for the current model (a new model version): computed lazily, so PENDING.
-      return cache
-        ? { status: cache.status, model: cache.model, bytes: cache.bytes, computeMs: cache.computeMs, error: cache.error, updatedAt: cache.updatedAt }
-        : { status: 'PENDING', model: services.garments.defaultModel, bytes: null, computeMs: null, error: null, updatedAt: garment.createdAt };
+      const view = (cache: ReferenceCache | null) =>
+        cache
+          ? { status: cache.status, model: cache.model, bytes: cache.bytes, computeMs: cache.computeMs, error: cache.error, updatedAt: cache.updatedAt }
+          : { status: 'PENDING' as const, model: services.garments.defaultModel, bytes: null, computeMs: null, error: null, updatedAt: garment.createdAt };
+      const paged = loaders.pagedReferenceCaches.get(garment.id);
+      return paged !== undefined ? view(paged) : loaders.referenceCache.load(garment.id).then(view);
     },
   },
   Image: {

@@ -11,7 +11,7 @@ import { alignToIds } from '../common/ids';
 import type { ImageInput, UploadService } from '../uploads/upload-service';
 import type { GarmentRepository } from './garment-repository';
 import { listen, type PubSub } from '../jobs/pubsub';
-import { catalogChannel } from './catalog-events';
+import { catalogChannel, GARMENT_ARCHIVED_CHANNEL, garmentArchivedMessage } from './catalog-events';
 import { quotaError, type Quotas } from '../tenants/quotas';
 
 export interface CreateGarmentInput {
@@ -100,7 +100,10 @@ export class GarmentService {
   async archiveGarment(viewer: Viewer, garmentId: string | null): Promise<Outcome<Garment>> {
     const { tenantId } = requireScope(viewer, 'CATALOG_WRITE');
     const garment = garmentId ? await this.garments.archive(tenantId, garmentId) : null;
-    return garment ? ok(garment) : refuse(userError('NOT_FOUND', 'no garment with this id', ['id']));
+    if (!garment) return refuse(userError('NOT_FOUND', 'no garment with this id', ['id']));
+    // Best effort: a worker that misses it keeps the K/V in memory until they are evicted.
+    await this.pubsub.publish(GARMENT_ARCHIVED_CHANNEL, garmentArchivedMessage(tenantId, garment.id)).catch(() => undefined);
+    return ok(garment);
   }
 
   /**

@@ -4,8 +4,8 @@
 // sending it. An answer is shared by the viewers of one kind in one tenant (API keys see
 // archived garments, shoppers do not) and keyed by the tenant's catalog version, read when the
 // request arrives: any garment or reference cache write moves it, so an answer is never
-// served after a change, in any API process (catalog-versions.ts). Its max age (the cache hint)
-// bounds a missed announcement.
+// served after a change, in any API process (catalog-versions.ts). Its max age (the cache hint,
+// read from the document by cache-policy.ts) bounds a missed announcement.
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type express from 'express';
@@ -14,6 +14,7 @@ import { BoundedMap } from '../common/bounded-map';
 import type { CatalogVersions } from '../garments/catalog-versions';
 import type { Metrics } from '../observability/metrics';
 import type { GraphQLContext } from './context';
+import type { CachePolicies } from './cache-policy';
 
 /** Apollo's media type for a request without an Accept header (or one that accepts anything or JSON). */
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -64,19 +65,25 @@ export class AnswerCache {
   }
 }
 
-/** Keeps, after Apollo answered, what may be shared: no errors, and a cache hint on every field. */
-export function answerCachePlugin(cache: AnswerCache): ApolloServerPlugin<GraphQLContext> {
+/** A request whose answer may be kept: its key, and once Apollo has answered, how long it may be kept. */
+export interface PendingAnswer {
+  key: string;
+  /** Set by answerCachePlugin when the answer may be shared (no errors, a cache hint on every field). */
+  maxAgeSeconds?: number;
+}
+
+/** Decides, after Apollo answered, whether the answer may be shared: no errors, and a cache hint on every field (cache-policy.ts). */
+export function answerCachePlugin(policies: CachePolicies): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ contextValue, response, overallCachePolicy }) {
-          const key = contextValue.answerKey;
-          if (key === undefined || response.body.kind !== 'single') return;
-          const { data, errors, extensions } = response.body.singleResult;
-          const policy = overallCachePolicy.policyIfCacheable();
+        async willSendResponse({ contextValue, response, document, operation }) {
+          const pending = contextValue.answer;
+          if (pending === undefined || response.body.kind !== 'single') return;
+          const { data, errors } = response.body.singleResult;
+          const policy = document && operation ? policies.policyOf(document, operation) : null;
           if (errors || !data || !policy || (response.http.status ?? 200) !== 200) return;
-          // As Apollo writes it (its field order, a final newline), so a stored answer is byte-identical.
-          cache.set(key, `${JSON.stringify(extensions === undefined ? { data } : { data, extensions })}\n`, policy.maxAge);
+          pending.maxAgeSeconds = policy.maxAge;
         },
       };
     },
@@ -84,8 +91,9 @@ export function answerCachePlugin(cache: AnswerCache): ApolloServerPlugin<GraphQ
 }
 
 /**
- * Serves a stored answer before Apollo, or notes the request's key (res.locals.answerKey) for
- * the plugin to keep Apollo's answer. Runs after the rate limit and the query limits. The
+ * Serves a stored answer before Apollo, or notes the request's key (res.locals.answer) for the
+ * plugin to judge Apollo's answer; a shareable one is kept as the very string Apollo sends
+ * (res.send), so it is byte-identical and serialized once. Runs after the rate limit and the query limits. The
  * authentication it starts is left in res.locals.viewer for Apollo's context, so a request is
  * authenticated once; a token that does not authenticate goes on to Apollo, which refuses it.
  */
@@ -107,7 +115,13 @@ export function answerCacheMiddleware(
         if (key === null) return next();
         const body = cache.get(key);
         if (body === undefined) {
-          res.locals['answerKey'] = key;
+          const pending: PendingAnswer = { key };
+          res.locals['answer'] = pending;
+          const send = res.send;
+          res.send = function sendAndKeep(this: express.Response, sent?: unknown) {
+            if (pending.maxAgeSeconds !== undefined && typeof sent === 'string' && res.statusCode === 200) cache.set(key, sent, pending.maxAgeSeconds);
+            return send.call(this, sent);
+          };
           return next();
         }
         metrics.answerCacheHits.inc();

@@ -2,6 +2,7 @@
 import type { Viewer } from '../auth/viewer';
 import type { Services } from '../main/services';
 import type { Loaders } from './loaders';
+import type { PendingAnswer } from './answer-cache';
 
 export interface GraphQLContext {
   viewer: Viewer;
@@ -9,5 +10,5 @@ export interface GraphQLContext {
   loaders: Loaders;
   requestId: string;
   /** HTTP only: the answer cache's key for this request, when its answer may be kept. */
-  answerKey?: string;
+  answer?: PendingAnswer;
 }

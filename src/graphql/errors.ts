@@ -74,6 +74,14 @@ export function maskError(formatted: GraphQLFormattedError, error: unknown): Gra
   return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 
+/** The code a client gets for an error (what maskError leaves): its own for refusals, else INTERNAL_SERVER_ERROR. */
+export function clientCodeOf(error: unknown): string {
+  const original = originalOf(error);
+  if (original instanceof AuthError) return original.code;
+  const code = error instanceof GraphQLError ? error.extensions['code'] : undefined;
+  return typeof code === 'string' && CLIENT_CODES.has(code) ? code : 'INTERNAL_SERVER_ERROR';
+}
+
 /** Logs an unexpected error with the request id the client was given (X-Request-Id), never with the request's tokens. */
 export function logUnexpected(logger: Logger, error: unknown, requestId: string, path?: readonly (string | number)[]): void {
   logger.error({ err: originalOf(error), requestId, path }, 'unexpected error in a GraphQL operation');

@@ -1,10 +1,11 @@
 // What an HTTP GraphQL request must pass before Apollo sees it (and before its context
-// authenticates against the database): the caller's rate limit (before the body is even
-// read), the batch size, and every operation's query limits. Refusals are answered here, in
-// GraphQL's error shape.
+// authenticates against the database): the caller's rate limit and the method (before the
+// body is even read: any method but GET and POST is a 405), the batch size, and every
+// operation's query limits. Refusals are answered here, in GraphQL's error shape.
 import type express from 'express';
 import { rateLimitMessage, refusalJson, type OperationRequest, type QueryAnalyzer, type QueryRefusal, type RateLimiter } from '../limits';
 import type { Metrics } from '../observability/metrics';
+import { closeIfBodyUnread } from '../http/request-body';
 
 export interface HttpGuardOptions {
   analyzer: QueryAnalyzer;
@@ -48,7 +49,9 @@ function operationsOf(req: express.Request): (OperationRequest | null)[] | null 
 }
 
 export interface HttpGuard {
-  /** Before the body is parsed: takes one request from the caller's bucket. */
+  /** Takes one request from the caller's bucket (other routes that cost work: /demo/session, /metrics). */
+  rateLimit: express.RequestHandler;
+  /** Before the body is parsed: takes one request from the caller's bucket, whatever the method; then 405 for any but GET and POST. */
   beforeBody: express.RequestHandler;
   /** After: the batch size (a batch takes one more per extra operation) and the query limits. */
   afterBody: express.RequestHandler;
@@ -58,6 +61,7 @@ export function createHttpGuard(options: HttpGuardOptions): HttpGuard {
   const { analyzer, rateLimiter, maxBatchSize, metrics } = options;
   const refuse = (res: express.Response, status: number, code: string, errors: object[]) => {
     metrics.refusals.inc({ transport: 'http', code });
+    closeIfBodyUnread(res.req, res);
     res.status(status).json({ errors });
   };
   const take = (req: express.Request, res: express.Response, count: number): Promise<boolean> =>
@@ -70,13 +74,26 @@ export function createHttpGuard(options: HttpGuardOptions): HttpGuard {
       return false;
     });
 
-  const beforeBody: express.RequestHandler = (req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'POST') {
-      next();
-      return;
-    }
+  const rateLimit: express.RequestHandler = (req, res, next) => {
     take(req, res, 1)
       .then((allowed) => allowed && next())
+      .catch(next);
+  };
+
+  // Every method takes from the bucket; then any but GET and POST is refused, its body unread.
+  const beforeBody: express.RequestHandler = (req, res, next) => {
+    take(req, res, 1)
+      .then((allowed) => {
+        if (!allowed) return;
+        if (req.method === 'GET' || req.method === 'POST') {
+          next();
+          return;
+        }
+        res.setHeader('Allow', 'GET, POST');
+        refuse(res, 405, 'METHOD_NOT_ALLOWED', [
+          { message: `${req.method.slice(0, 20)} is not served here: send GraphQL requests with GET or POST`, extensions: { code: 'METHOD_NOT_ALLOWED' } },
+        ]);
+      })
       .catch(next);
   };
 
@@ -114,5 +131,5 @@ export function createHttpGuard(options: HttpGuardOptions): HttpGuard {
       .catch(next);
   };
 
-  return { beforeBody, afterBody };
+  return { rateLimit, beforeBody, afterBody };
 }

@@ -1,16 +1,13 @@
-// The GraphQL transports: Apollo Server over HTTP (express) and graphql-ws over WebSocket
-// on the same path, both executing the one schema with the same context.
+// The GraphQL transports: Apollo Server over HTTP (express), and graphql-ws over WebSocket on
+// the same path (ws-transport.ts), both executing the one schema with the same checks.
 import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { WebSocketServer } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, getOperationAST, getVariableValues, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type express from 'express';
 import { settlesWithin } from '../common/deadline';
 import { AuthError, type Viewer } from '../auth/viewer';
@@ -20,40 +17,16 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { WebSocketLimits } from '../main/config';
 import { schemaPath } from '../main/paths';
-import {
-  type ConnectionLease,
-  type ConnectionLimiter,
-  QueryAnalyzer,
-  rateLimitedError,
-  refusalError,
-  type Caller,
-  type QueryLimits,
-  type RateLimiter,
-} from '../limits';
+import { type ConnectionLimiter, QueryAnalyzer, type QueryLimits, type RateLimiter } from '../limits';
 import type { GraphQLContext } from './context';
 import { createLoaders } from './loaders';
 import { resolvers } from './resolvers';
-import { authGraphQLError, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
+import { authGraphQLError, clientCodeOf, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
+import { OTHER_OPERATION } from '../observability/operation-labels';
 import { createHttpGuard } from './http-guard';
-import { AnswerCache, answerCacheMiddleware, answerCachePlugin } from './answer-cache';
-
-/**
- * Parses, validates and coerces the variables of a graphql-ws subscribe message, so that
- * its refusals carry the codes they get over HTTP (graphql-ws alone closes the socket on a
- * syntax error and reports the others without a code, which would read as internal errors).
- */
-/**
- * graphql-ws executes with the variables as sent; a missing or mistyped one would surface as an
- * execution error without a code. Checked before execution, it is BAD_USER_INPUT as over HTTP.
- */
-export function variableErrors(schema: GraphQLSchema, document: DocumentNode, operationName: string | null, variables: unknown): GraphQLError[] | null {
-  const given = variables ?? {};
-  if (typeof given !== 'object' || Array.isArray(given)) return [new GraphQLError('variables must be an object', { extensions: { code: 'BAD_USER_INPUT' } })];
-  const operation = getOperationAST(document, operationName);
-  if (!operation) return [new GraphQLError('Unable to identify the operation to run', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], given as Record<string, unknown>);
-  return coerced.errors ? coerced.errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } })) : null;
-}
+import { createWebSocketTransport } from './ws-transport';
+import { CachePolicies } from './cache-policy';
+import { AnswerCache, answerCacheMiddleware, answerCachePlugin, type PendingAnswer } from './answer-cache';
 
 export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: readFileSync(schemaPath, 'utf8'), resolvers: resolvers as never });
@@ -63,26 +36,36 @@ export function buildSchema(): GraphQLSchema {
 const DRAIN_MS = 10_000;
 
 export interface GraphQLTransport {
-  /** Runs before the request body is read (the rate limit). */
+  /** Runs before the request body is read (the rate limit, whatever the method; then 405 for any but GET and POST). */
   beforeBody: express.RequestHandler;
+  /** The caller's rate limit alone, for other routes. */
+  rateLimit: express.RequestHandler;
   /** The rest: query limits, then Apollo. */
   middleware: express.RequestHandler;
   /** Stops accepting requests and subscriptions, drains HTTP, closes every WebSocket and the HTTP server. */
   close(): Promise<void>;
 }
 
+/**
+ * Counts operations, their durations and their errors by operation label (bounded: see
+ * operation-labels.ts) and by the code the client got, so a refusal (FORBIDDEN, UNAUTHENTICATED)
+ * is counted as such and only bugs and outages as INTERNAL_SERVER_ERROR. A token that does not
+ * authenticate fails before any operation: counted as UNAUTHENTICATED of operation `other`.
+ */
 function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
   return {
+    async contextCreationDidFail({ error }) {
+      metrics.operationErrors.inc({ operation: OTHER_OPERATION, type: 'unknown', code: clientCodeOf(error) });
+    },
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
-        async willSendResponse({ operationName, operation, errors }) {
-          const labels = { operation: operationName ?? 'anonymous', type: operation?.operation ?? 'unknown' };
+        async willSendResponse({ operationName, operation, errors, contextValue }) {
+          const authenticated = contextValue?.viewer !== undefined && contextValue.viewer.kind !== 'anonymous';
+          const labels = { operation: metrics.operationLabels.label(operationName, authenticated), type: operation?.operation ?? 'unknown' };
           metrics.operations.inc(labels);
           metrics.operationSeconds.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-          for (const error of errors ?? []) {
-            metrics.operationErrors.inc({ ...labels, code: String(error.extensions?.['code'] ?? 'INTERNAL_SERVER_ERROR') });
-          }
+          for (const error of errors ?? []) metrics.operationErrors.inc({ ...labels, code: clientCodeOf(error) });
         },
       };
     },
@@ -121,16 +104,6 @@ function errorLogPlugin(logger: Logger): ApolloServerPlugin<GraphQLContext> {
   };
 }
 
-/** What a graphql-ws connection carries between its hooks. */
-type WsExtra = {
-  viewer?: Viewer;
-  caller?: Caller;
-  /** Held while the connection counts against its caller's connection limit. */
-  lease?: ConnectionLease;
-  /** Per running operation id: its request id (logs) and cost (extensions.cost). */
-  operations?: Map<string, { requestId: string; cost: number }>;
-};
-
 export interface TransportLimits {
   query: QueryLimits;
   maxBatchSize: number;
@@ -154,10 +127,10 @@ export async function createGraphQLTransport(options: {
   const analyzer = new QueryAnalyzer(schema, limits.query);
   const { rateLimiter } = limits;
 
-  /** The one way in: a token that authenticates gets a rate-limit bucket of its own from then on. */
+  /** The one way in: a token that authenticates gets a rate-limit bucket of its own from then on (and counts against its tenant's). */
   async function verify(authorization: string | undefined): Promise<Viewer> {
     const viewer = await services.authenticator.authenticate(authorization);
-    rateLimiter.trust(authorization);
+    if (viewer.kind === 'apiKey' || viewer.kind === 'shopper') rateLimiter.trust(authorization, viewer.tenantId);
     return viewer;
   }
 
@@ -171,109 +144,18 @@ export async function createGraphQLTransport(options: {
     }
   }
 
-  const formatError = createErrorFormatter(logger);
-  const connections = limits.connectionLimiter;
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: limits.webSocket.maxMessageBytes });
-  const wsRefused = (code: string) => metrics.refusals.inc({ transport: 'websocket', code });
-  /** 4429 (graphql-ws's "too many requests" range): the client should not retry at once. */
-  const closeRefused = (socket: { close(code: number, reason: string): void }, reason: string) => socket.close(4429, reason.slice(0, 120));
-  const operationOf = (extra: WsExtra, id: string) => extra.operations?.get(id) ?? { requestId: id, cost: 0 };
-  const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
-    {
-      schema,
-      connectionInitWaitTimeout: limits.webSocket.initTimeoutMs,
-      onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.['authorization'];
-        const address = ctx.extra.request.socket.remoteAddress;
-        // The rate limit first, from the token alone: a refused connection costs no database work.
-        const decision = await rateLimiter.take(rateLimiter.callerOf(authorization, address));
-        if (!decision.allowed) {
-          wsRefused('RATE_LIMITED');
-          closeRefused(ctx.extra.socket, `RATE_LIMITED: retry after ${decision.retryAfterMs} ms`);
-          return false;
-        }
-        try {
-          ctx.extra.viewer = await authenticate(authorization);
-        } catch {
-          return false;
-        }
-        // Authenticated: the token now has its own bucket, which its operations and its
-        // connection limit count against.
-        const caller = rateLimiter.callerOf(authorization, address);
-        const lease = await connections.acquire(caller.key);
-        if (lease === null) {
-          wsRefused('TOO_MANY_CONNECTIONS');
-          closeRefused(ctx.extra.socket, `TOO_MANY_CONNECTIONS: at most ${connections.maxPerKey} per token`);
-          return false;
-        }
-        // Closed by the client meanwhile: onClose has run already, nothing would release it.
-        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
-          lease.release();
-          return false;
-        }
-        ctx.extra.caller = caller;
-        ctx.extra.lease = lease;
-        ctx.extra.operations = new Map();
-        return true;
-      },
-      onClose: (ctx) => {
-        ctx.extra.lease?.release();
-        ctx.extra.lease = undefined;
-      },
-      // The same checks as over HTTP (http-guard.ts), then the document parsed there is executed.
-      onSubscribe: async (ctx, id, payload) => {
-        const refused = (code: string, errors: GraphQLError[]) => {
-          wsRefused(code);
-          return errors;
-        };
-        // ctx.subscriptions holds every operation of this connection in flight, this one included.
-        const running = Object.keys(ctx.subscriptions).length;
-        if (running > limits.webSocket.maxSubscriptionsPerConnection) {
-          return refused('TOO_MANY_SUBSCRIPTIONS', [
-            new GraphQLError(`at most ${limits.webSocket.maxSubscriptionsPerConnection} operations may run at once on one connection`, {
-              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: limits.webSocket.maxSubscriptionsPerConnection },
-            }),
-          ]);
-        }
-        const decision = await rateLimiter.take(ctx.extra.caller ?? rateLimiter.callerOf(undefined, ctx.extra.request.socket.remoteAddress));
-        if (!decision.allowed) return refused('RATE_LIMITED', [rateLimitedError(decision.retryAfterMs)]);
-        const variables = payload.variables ?? null;
-        const analysis = analyzer.analyze({ query: payload.query, variables, operationName: payload.operationName ?? null });
-        if (!analysis.ok) return refused(analysis.refusals[0]!.code, analysis.refusals.map(refusalError));
-        const invalidVariables = variableErrors(schema, analysis.document, payload.operationName ?? null, variables);
-        if (invalidVariables) return refused('BAD_USER_INPUT', invalidVariables);
-        ctx.extra.operations?.set(id, { requestId: randomUUID(), cost: analysis.cost });
-        return {
-          schema,
-          document: analysis.document,
-          operationName: payload.operationName ?? null,
-          variableValues: variables,
-        };
-      },
-      // Errors over WebSocket get the same codes and masking as over HTTP; results carry their cost.
-      onNext: (ctx, id, _payload, _args, result) => {
-        const operation = operationOf(ctx.extra, id);
-        return {
-          ...result,
-          ...(result.errors ? { errors: result.errors.map((error) => formatError(error.toJSON(), error, operation.requestId)) } : {}),
-          extensions: { ...result.extensions, cost: { requested: operation.cost, maximum: limits.query.maxCost } },
-        };
-      },
-      onError: (ctx, id, _payload, errors) => {
-        const { requestId } = operationOf(ctx.extra, id);
-        ctx.extra.operations?.delete(id);
-        return errors.map((error) => formatError(error.toJSON(), error, requestId));
-      },
-      onComplete: (ctx, id) => {
-        ctx.extra.operations?.delete(id);
-      },
-      context: (ctx, id): GraphQLContext => {
-        const viewer = ctx.extra.viewer ?? { kind: 'anonymous' };
-        return { viewer, services, loaders: createLoaders(services, viewer), requestId: operationOf(ctx.extra, id).requestId };
-      },
-    },
-    wsServer,
-  );
+  const webSocket = createWebSocketTransport({
+    httpServer,
+    schema,
+    analyzer,
+    services,
+    rateLimiter,
+    connectionLimiter: limits.connectionLimiter,
+    limits: limits.webSocket,
+    metrics,
+    formatError: createErrorFormatter(logger),
+    verify,
+  });
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -288,12 +170,13 @@ export async function createGraphQLTransport(options: {
     allowBatchedHttpRequests: limits.maxBatchSize > 1,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
-      // Hints only: no Cache-Control headers, so no browser or proxy keeps a tenant's answers.
-      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      // The answer cache reads the @cacheControl hints from the document (cache-policy.ts), not
+      // field by field; no Cache-Control headers, so no browser or proxy keeps a tenant's answers.
+      ApolloServerPluginCacheControlDisabled(),
       metricsPlugin(metrics),
       costPlugin(analyzer),
       // After costPlugin: a kept answer carries its extensions.cost like any other.
-      answerCachePlugin(answers),
+      answerCachePlugin(new CachePolicies(schema)),
       errorLogPlugin(logger),
     ],
   });
@@ -304,8 +187,8 @@ export async function createGraphQLTransport(options: {
       const requestId = String(req.headers['x-request-id'] ?? randomUUID());
       try {
         const viewer = await authenticate(req.headers.authorization, res.locals['viewer'] as Promise<Viewer> | undefined);
-        const answerKey = res.locals['answerKey'] as string | undefined;
-        return { viewer, services, loaders: createLoaders(services, viewer), requestId, ...(answerKey === undefined ? {} : { answerKey }) };
+        const answer = res.locals['answer'] as PendingAnswer | undefined;
+        return { viewer, services, loaders: createLoaders(services, viewer), requestId, ...(answer === undefined ? {} : { answer }) };
       } catch (error) {
         if (!(error instanceof GraphQLError)) logUnexpected(logger, error, requestId);
         throw error;
@@ -326,12 +209,13 @@ export async function createGraphQLTransport(options: {
 
   return {
     beforeBody: guard.beforeBody,
+    rateLimit: guard.rateLimit,
     middleware,
     async close() {
       // Refuse new connections, finish requests in flight (at most DRAIN_MS), close sockets.
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
-      await wsCleanup.dispose();
+      await webSocket.close();
       const force = setTimeout(() => httpServer.closeAllConnections(), DRAIN_MS);
       await closed;
       clearTimeout(force);

@@ -9,13 +9,16 @@ import type { Duplex } from 'node:stream';
 import express from 'express';
 import cors from 'cors';
 import type { BlobStore, UrlSigner } from '../blobs';
-import { createFileRouter } from '../blobs';
+import { BlobStoreError, createFileRouter } from '../blobs';
 import type { Database } from '../db/database';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { UploadService } from '../uploads/upload-service';
 import { DEFAULT_MAX_IMAGE_BYTES } from '../images';
 import type { DemoSessions } from '../demo/demo-sessions';
+import { safeEqual } from '../auth/tokens';
+import { closeIfBodyUnread, closeUnlessContinued, continueBody, declaredLength, detachedBody, sendContinue } from './request-body';
+import { apiSecurityHeaders, webPageSecurityHeaders } from './security-headers';
 
 export interface HttpAppDeps {
   db: Database;
@@ -27,11 +30,15 @@ export interface HttpAppDeps {
   /** Origins allowed to call /graphql from a browser ('*': any); empty: no CORS headers at all. */
   corsOrigins: readonly string[];
   /** Set once GraphQL is ready (it needs the HTTP server first). */
-  graphql: () => { beforeBody: express.RequestHandler; middleware: express.RequestHandler } | null;
+  graphql: () => { beforeBody: express.RequestHandler; rateLimit: express.RequestHandler; middleware: express.RequestHandler } | null;
+  /** The operator token: the one token GET /metrics answers here; undefined: /metrics is served on ATELIER_METRICS_PORT only. */
+  operatorToken: string | undefined;
   /** The demo-only shopper session endpoint (POST /demo/session); null: not served (404). */
   demo: DemoSessions | null;
   /** The built web app (vite's output, with index.html); null or missing: / explains how to build it. */
   webAppDir: string | null;
+  /** The base of the image and upload links the API hands out (the web pages' policy allows it); default: the server itself only. */
+  publicUrl?: () => string;
 }
 
 /** The web app's client-side routes: each answers index.html. */
@@ -44,7 +51,9 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(apiSecurityHeaders());
 
+  app.use(closeUnlessContinued);
   app.use((req, res, next) => {
     const requestId = typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,100}$/.test(req.headers['x-request-id'])
       ? req.headers['x-request-id']
@@ -90,9 +99,10 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
         res.status(503).json({ errors: [{ message: 'starting up', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
         return;
       }
-      // A rate-limited caller's body is never read.
+      // A rate-limited caller's body, and that of a method other than GET and POST, is never read.
       graphql.beforeBody(req, res, next);
     },
+    continueBody,
     express.json({ limit: GRAPHQL_BODY_LIMIT }),
     (req, res, next) => deps.graphql()!.middleware(req, res, next),
   );
@@ -106,8 +116,27 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database: ready });
   });
 
-  app.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  // Takes from the caller's rate-limit bucket like /graphql (routes whose calls cost work).
+  const rateLimited: express.RequestHandler = (req, res, next) => {
+    const graphql = deps.graphql();
+    if (graphql) graphql.rateLimit(req, res, next);
+    else next();
+  };
+
+  // Metrics name operations and count refusals: the operator's only, here (without a token on
+  // the loopback listener of ATELIER_METRICS_PORT, src/observability/metrics-server.ts).
+  app.get('/metrics', rateLimited, async (req, res, next) => {
+    try {
+      const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization?.trim() ?? '')?.[1];
+      if (!deps.operatorToken || !token || !safeEqual(token, deps.operatorToken)) {
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        refuse(res, 401, 'UNAUTHENTICATED', 'metrics are served here to the operator token only (Authorization: Bearer <token>), or on ATELIER_METRICS_PORT');
+        return;
+      }
+      res.set('Cache-Control', 'no-store').type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    } catch (error) {
+      next(error);
+    }
   });
 
   app.all(['/healthz', '/readyz', '/metrics'], (_req, res) => {
@@ -117,47 +146,63 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   app.use(createFileRouter({ store: deps.blobs, signer: deps.fileSigner }));
 
-  app.put(
-    '/uploads/*key',
-    express.raw({ type: () => true, limit: DEFAULT_MAX_IMAGE_BYTES }),
-    async (req, res, next) => {
-      try {
-        const params = req.params as Record<string, unknown>;
-        const key = Array.isArray(params['key']) ? (params['key'] as string[]).join('/') : String(params['key']);
-        const { exp, sig } = req.query;
-        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const result =
-          typeof exp === 'string' && typeof sig === 'string' ? await deps.uploads.receive(key, exp, sig, body) : 'forbidden';
-        deps.metrics.httpRequests.inc({ route: 'upload', status: result });
-        if (result === 'ok') {
-          res.status(204).end();
-          return;
-        }
-        const refusals = {
-          forbidden: [403, 'LINK_INVALID', 'the upload link is invalid'],
-          expired: [403, 'LINK_EXPIRED', 'the upload link has expired; create another upload'],
-          not_found: [404, 'NOT_FOUND', 'no such upload'],
-          too_large: [413, 'PAYLOAD_TOO_LARGE', 'the body is larger than the byteSize given to createUpload'],
-          already_received: [409, 'UPLOAD_ALREADY_RECEIVED', 'this upload already has its bytes'],
-        } as const;
-        const [status, code, message] = refusals[result];
-        refuse(res, status, code, message);
-      } catch (error) {
-        next(error);
+  // The link, the upload and the declared length are checked before a byte of the body is
+  // read; the body then streams to the blob store, which takes exactly the declared bytes.
+  const uploadRefusals = {
+    forbidden: [403, 'LINK_INVALID', 'the upload link is invalid'],
+    expired: [403, 'LINK_EXPIRED', 'the upload link has expired; create another upload'],
+    not_found: [404, 'NOT_FOUND', 'no such upload'],
+    length_required: [411, 'LENGTH_REQUIRED', 'send the body with a Content-Length (not chunked)'],
+    too_large: [413, 'PAYLOAD_TOO_LARGE', 'the body is larger than the byteSize given to createUpload'],
+    already_received: [409, 'UPLOAD_ALREADY_RECEIVED', 'this upload already has its bytes'],
+    incomplete: [400, 'UPLOAD_INCOMPLETE', 'the body ended before its Content-Length; nothing was stored'],
+  } as const;
+  app.put('/uploads/*key', async (req, res, next) => {
+    try {
+      const params = req.params as Record<string, unknown>;
+      const key = Array.isArray(params['key']) ? (params['key'] as string[]).join('/') : String(params['key']);
+      const { exp, sig } = req.query;
+      const result =
+        typeof exp === 'string' && typeof sig === 'string'
+          ? await deps.uploads.receive({
+              key,
+              exp,
+              sig,
+              declaredLength: declaredLength(req),
+              openBody: () => {
+                sendContinue(req, res);
+                return detachedBody(req);
+              },
+            })
+          : 'forbidden';
+      deps.metrics.httpRequests.inc({ route: 'upload', status: result });
+      if (result === 'ok') {
+        res.status(204).end();
+        return;
       }
-    },
-  );
-
+      if (req.socket.destroyed) return; // the client went away mid-body: nobody to answer
+      closeIfBodyUnread(req, res);
+      const [status, code, message] = uploadRefusals[result];
+      refuse(res, status, code, message);
+    } catch (error) {
+      // A client gone mid-body leaves no one to answer (and nothing stored).
+      if (req.socket.destroyed) return;
+      closeIfBodyUnread(req, res);
+      if (error instanceof BlobStoreError && ['STORE_UNAVAILABLE', 'STORE_ACCESS_DENIED', 'BUCKET_NOT_FOUND'].includes(error.code)) {
+        // Nothing was stored and the link still holds: the client may try again.
+        deps.logger.error({ err: error, requestId: req.headers['x-request-id'] }, 'storing an upload failed');
+        res.set('Retry-After', '5');
+        refuse(res, 503, 'SERVICE_UNAVAILABLE', 'the upload storage is unavailable; try again shortly');
+        return;
+      }
+      next(error);
+    }
+  });
 
   if (deps.demo) {
     const demo = deps.demo;
-    // Each call may create a shopper and copy photos: it takes from the caller's rate-limit bucket like /graphql.
-    const rateLimited: express.RequestHandler = (req, res, next) => {
-      const graphql = deps.graphql();
-      if (graphql) graphql.beforeBody(req, res, next);
-      else next();
-    };
-    app.post('/demo/session', rateLimited, express.json({ limit: 4096 }), async (req, res, next) => {
+    // Each call may create a shopper and copy photos: it takes from the caller's rate-limit bucket.
+    app.post('/demo/session', rateLimited, continueBody, express.json({ limit: 4096 }), async (req, res, next) => {
       try {
         const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor, req.socket.remoteAddress);
         res.set('Cache-Control', 'no-store');
@@ -175,6 +220,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   }
 
   // The web app comes after every API route, so it can shadow none of them.
+  app.use(webPageSecurityHeaders(deps.publicUrl ?? (() => '')));
   const indexHtml = deps.webAppDir ? join(deps.webAppDir, 'index.html') : null;
   if (deps.webAppDir && indexHtml && existsSync(indexHtml)) {
     // Asset names carry a content hash: cached for good. index.html is always revalidated.

@@ -11,28 +11,76 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { InferenceError } from './errors';
-import type { KvLayerLayout } from './model-package';
+import { float16ToFloat32 } from './float16';
 import type { SeededRandom } from './random';
+import type { LayerKV } from './reference-cache';
 import type { DdimScheduler } from './scheduler';
 
-/** A job's references, concatenated per layer along tokens: [heads, slots*tokens, dim]. */
-export interface SlotReferences {
+/** One reference as a denoiser input: a garment, or a category's unconditional (zero-garment) reference. */
+export interface ReferenceEntry {
+  /** Equal keys hold equal K/V (a cache's payload sha256, `unconditional:TOP`): a bank stores each key once. */
+  key: string;
+  /** Per layer, K and V [heads, tokens[i], dim] in float16. */
+  layers: readonly LayerKV[];
+  /** Per layer, the reference's token count (depends on its category's reference size in format 2). */
+  tokens: readonly number[];
+}
+
+/** A render's references in slot order: the conditional row's garments and the unconditional row's. */
+export interface RenderReferences {
+  conditional: readonly ReferenceEntry[];
+  unconditional: readonly ReferenceEntry[];
+}
+
+/** Attention layer shape (token counts are per reference). */
+export interface KvLayerShape {
+  heads: number;
+  dim: number;
+}
+
+/** Format 1: each row's K/V in float32, [rows, heads, slots*tokens, dim] per layer, ref_mask [rows, slots]. */
+export interface PerRowReferences {
+  kind: 'perRow';
   slots: number;
-  conditional: { k: Float32Array; v: Float32Array }[];
-  unconditional: { k: Float32Array; v: Float32Array }[];
+  k: Float32Array[];
+  v: Float32Array[];
+  mask: Float32Array;
+}
+
+/** Format 2: per layer a float16 bank [heads, bankTokens, dim] and int32 indices [rows, rowTokens] (-1: none). */
+export interface BankReferences {
+  kind: 'bank';
+  bankTokens: number[];
+  k: Uint16Array[];
+  v: Uint16Array[];
+  rowTokens: number[];
+  index: Int32Array[];
 }
 
 /** Plain-array inputs of one denoiser call (ModelSessions wraps them as tensors). */
 export interface DenoiserBatch {
   rows: number;
-  slots: number;
   sample: Float32Array;
   timestep: Float32Array;
   mask: Float32Array;
   maskedLatent: Float32Array;
-  refK: Float32Array[];
-  refV: Float32Array[];
-  refMask: Float32Array;
+  references: PerRowReferences | BankReferences;
+  /** Bytes of this call's reference inputs (K/V plus ref_mask or indices). */
+  kvBytes: number;
+  /** The same call's reference inputs as float32 copies per row (format 1's layout), for comparison. */
+  perRowFloat32Bytes: number;
+  /** What the K/V inputs are, read off the arrays themselves (diagnostics). */
+  kvInputs: KvInputsSummary;
+}
+
+export interface KvInputsSummary {
+  layout: 'perRow' | 'bank';
+  /** Element type of the K/V arrays handed to the graph. */
+  dtype: 'float16' | 'float32';
+  /** Per layer: tokens in the bank (each distinct reference once); for 'perRow', rows x slots x tokens. */
+  storedTokens: number[];
+  /** Per layer: tokens each row attends to (padded to the longest row). */
+  rowTokens: number[];
 }
 
 export interface Denoiser {
@@ -47,6 +95,11 @@ export interface StepOutcome {
   totalSteps: number;
   /** x0 estimate after this step (for previews). */
   predictedOriginal: Float32Array;
+  /** Bytes of the reference inputs of the denoiser call this step ran in. */
+  kvBytes: number;
+  /** The same as float32 copies per row (format 1's layout). */
+  perRowFloat32Bytes: number;
+  kvInputs: KvInputsSummary;
 }
 
 export interface DenoiseJobSpec {
@@ -56,12 +109,14 @@ export interface DenoiseJobSpec {
   mask: Float32Array;
   maskedLatent: Float32Array;
   guidanceScale: number;
-  references: SlotReferences;
+  references: RenderReferences;
   /** Source of the DDIM noise when eta > 0 (the render's own generator). */
   random: SeededRandom;
   /** Called before each of this job's denoiser calls; may return new references (no-cache benchmark mode). */
-  refreshReferences?: () => Promise<SlotReferences>;
+  refreshReferences?: () => Promise<RenderReferences>;
   onStep?: (outcome: StepOutcome) => void;
+  /** True when nobody keeps a step's x0 estimate past onStep (no previews): one buffer serves every step. */
+  reuseEstimates?: boolean;
   /** Polled between denoiser calls; true stops the job with CANCELED. */
   isCanceled: () => boolean;
 }
@@ -71,8 +126,10 @@ interface ActiveJob {
   spec: DenoiseJobSpec;
   sample: Float32Array;
   stepIndex: number;
-  references: SlotReferences;
+  references: RenderReferences;
   referencesVersion: number;
+  /** The x0 estimate's buffer when the spec allows reusing it. */
+  estimate: Float32Array | null;
   resolve: (latent: Float32Array) => void;
   reject: (error: unknown) => void;
 }
@@ -100,9 +157,11 @@ export class ContinuousBatcher {
   constructor(
     private readonly denoiser: Denoiser,
     private readonly scheduler: DdimScheduler,
-    private readonly layers: readonly KvLayerLayout[],
+    private readonly layers: readonly KvLayerShape[],
     /** Most jobs (renders) per denoiser call; each job is two rows. */
     private readonly maxJobsPerCall: number,
+    /** How the denoiser takes its K/V: 'perRow' (package format 1) or 'bank' (format 2). */
+    private readonly layout: 'perRow' | 'bank',
   ) {
     if (!Number.isInteger(maxJobsPerCall) || maxJobsPerCall < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxJobsPerCall}`);
   }
@@ -117,6 +176,7 @@ export class ContinuousBatcher {
         stepIndex: 0,
         references: spec.references,
         referencesVersion: 0,
+        estimate: null,
         resolve,
         reject,
       });
@@ -184,13 +244,22 @@ export class ContinuousBatcher {
       const noise = this.scheduler.isStochastic && previousT >= 0 ? job.spec.random.fillGaussian(new Float32Array(latentSize)) : undefined;
       // Guidance and the update in one pass; the job's own sample is updated in place (element i
       // is read before it is written, and nothing else reads it meanwhile). The x0 estimate is a
-      // new array each step: a preview may still be reading the previous one.
+      // new array each step when a preview may still be reading the previous one.
+      const estimate = job.spec.reuseEstimates ? (job.estimate ??= new Float32Array(latentSize)) : new Float32Array(latentSize);
       const { predictedOriginal } = this.scheduler.guidedStep(conditional, unconditional, job.spec.guidanceScale, t, previousT, job.sample, noise, {
         previousSample: job.sample,
-        predictedOriginal: new Float32Array(latentSize),
+        predictedOriginal: estimate,
       });
       job.stepIndex++;
-      job.spec.onStep?.({ stepIndex: job.stepIndex - 1, totalSteps: timesteps.length, predictedOriginal, batchRows: batch.rows });
+      job.spec.onStep?.({
+        stepIndex: job.stepIndex - 1,
+        totalSteps: timesteps.length,
+        predictedOriginal,
+        batchRows: batch.rows,
+        kvBytes: batch.kvBytes,
+        perRowFloat32Bytes: batch.perRowFloat32Bytes,
+        kvInputs: batch.kvInputs,
+      });
       if (job.stepIndex >= timesteps.length) this.finish(job, () => job.resolve(job.sample));
     });
   }
@@ -214,6 +283,7 @@ export class ContinuousBatcher {
     const inputs = assembleBatch(
       members.map((job) => ({ mask: job.spec.mask, maskedLatent: job.spec.maskedLatent, references: job.references })),
       this.layers,
+      this.layout,
     );
     this.stats.assemblies++;
     this.prepared = { signature, inputs };
@@ -224,81 +294,114 @@ export class ContinuousBatcher {
 export interface BatchMember {
   mask: Float32Array;
   maskedLatent: Float32Array;
-  references: SlotReferences;
+  references: RenderReferences;
 }
 
 /**
  * Lays out the static inputs of a batch: rows (2j, 2j+1) = (conditional, unconditional) of
- * member j; K/V padded to the largest slot count with zeros and ref_mask 0.
+ * member j, and the references in the denoiser's layout.
  */
-export function assembleBatch(members: readonly BatchMember[], layers: readonly KvLayerLayout[]): DenoiserBatch {
+export function assembleBatch(members: readonly BatchMember[], layers: readonly KvLayerShape[], layout: 'perRow' | 'bank'): DenoiserBatch {
   const rows = 2 * members.length;
-  const slots = Math.max(...members.map((m) => m.references.slots));
   const first = members[0]!;
   const latentSize = first.maskedLatent.length;
   const maskSize = first.mask.length;
   const mask = new Float32Array(rows * maskSize);
   const maskedLatent = new Float32Array(rows * latentSize);
-  const refMask = new Float32Array(rows * slots);
   members.forEach((member, j) => {
     for (const row of [2 * j, 2 * j + 1]) {
       mask.set(member.mask, row * maskSize);
       maskedLatent.set(member.maskedLatent, row * latentSize);
-      refMask.fill(1, row * slots, row * slots + member.references.slots);
     }
   });
-  const refK: Float32Array[] = [];
-  const refV: Float32Array[] = [];
+  const rowEntries = members.flatMap((m) => [m.references.conditional, m.references.unconditional]);
+  // Each row attends to all tokens of its references; shorter rows are padded to the longest.
+  const rowTokens = layers.map((_, i) => Math.max(...rowEntries.map((entries) => entries.reduce((sum, e) => sum + e.tokens[i]!, 0))));
+  const slots = Math.max(...rowEntries.map((entries) => entries.length));
+  const perRowFloat32Bytes = layers.reduce((sum, l, i) => sum + 2 * 4 * rows * l.heads * rowTokens[i]! * l.dim, 0) + 4 * rows * slots;
+  const references = layout === 'perRow' ? perRowReferences(rowEntries, layers, slots) : bankReferences(rowEntries, layers, rowTokens);
+  const kvBytes =
+    references.kind === 'perRow'
+      ? [...references.k, ...references.v, references.mask].reduce((sum, a) => sum + a.byteLength, 0)
+      : [...references.k, ...references.v, ...references.index].reduce((sum, a) => sum + a.byteLength, 0);
+  const kvInputs: KvInputsSummary = {
+    layout: references.kind,
+    dtype: references.k[0] instanceof Uint16Array ? 'float16' : 'float32',
+    storedTokens: references.kind === 'bank' ? [...references.bankTokens] : rowTokens.map((t) => rows * t),
+    rowTokens: [...rowTokens],
+  };
+  return { rows, sample: new Float32Array(rows * latentSize), timestep: new Float32Array(rows), mask, maskedLatent, references, kvBytes, perRowFloat32Bytes, kvInputs };
+}
+
+/** Format 1: float32 [rows, heads, slots*tokens, dim]; slot s of a row at tokens [s*tokens, (s+1)*tokens), zeros and ref_mask 0 for padding. */
+function perRowReferences(rowEntries: readonly (readonly ReferenceEntry[])[], layers: readonly KvLayerShape[], slots: number): PerRowReferences {
+  const rows = rowEntries.length;
+  const refMask = new Float32Array(rows * slots);
+  rowEntries.forEach((entries, row) => refMask.fill(1, row * slots, row * slots + entries.length));
+  const k: Float32Array[] = [];
+  const v: Float32Array[] = [];
   layers.forEach((layer, i) => {
-    const headBlock = layer.tokens * layer.dim; // one slot of one head
-    const k = new Float32Array(rows * layer.heads * slots * headBlock);
-    const v = new Float32Array(k.length);
-    members.forEach((member, j) => {
-      const own = member.references.slots * headBlock;
-      const branches = [member.references.conditional[i]!, member.references.unconditional[i]!];
-      branches.forEach((branch, b) => {
-        const row = 2 * j + b;
+    const tokens = rowEntries[0]![0]!.tokens[i]!;
+    const block = tokens * layer.dim; // one slot of one head
+    const kLayer = new Float32Array(rows * layer.heads * slots * block);
+    const vLayer = new Float32Array(kLayer.length);
+    rowEntries.forEach((entries, row) => {
+      entries.forEach((entry, s) => {
+        if (entry.tokens[i] !== tokens) throw new InferenceError('INTERNAL', `format-1 K/V need one token count per layer; layer ${i} has ${entry.tokens[i]} and ${tokens}`);
+        const source = entry.layers[i]!;
         for (let h = 0; h < layer.heads; h++) {
-          const target = (row * layer.heads + h) * slots * headBlock;
-          k.set(branch.k.subarray(h * own, (h + 1) * own), target);
-          v.set(branch.v.subarray(h * own, (h + 1) * own), target);
+          const target = ((row * layer.heads + h) * slots + s) * block;
+          float16ToFloat32(source.k.subarray(h * block, (h + 1) * block), kLayer.subarray(target, target + block));
+          float16ToFloat32(source.v.subarray(h * block, (h + 1) * block), vLayer.subarray(target, target + block));
         }
       });
     });
-    refK.push(k);
-    refV.push(v);
+    k.push(kLayer);
+    v.push(vLayer);
   });
-  return {
-    rows,
-    slots,
-    sample: new Float32Array(rows * latentSize),
-    timestep: new Float32Array(rows),
-    mask,
-    maskedLatent,
-    refK,
-    refV,
-    refMask,
-  };
+  return { kind: 'perRow', slots, k, v, mask: refMask };
 }
 
-/**
- * Concatenates per-garment K/V ([heads,tokens,dim] each) along tokens into one
- * [heads, slots*tokens, dim] tensor per layer: slot s occupies tokens [s*tokens, (s+1)*tokens).
- */
-export function concatenateSlots(perGarment: readonly { k: Float32Array; v: Float32Array }[][], layers: readonly KvLayerLayout[]): { k: Float32Array; v: Float32Array }[] {
-  const slots = perGarment.length;
-  return layers.map((layer, i) => {
-    const block = layer.tokens * layer.dim;
-    const k = new Float32Array(layer.heads * slots * block);
-    const v = new Float32Array(k.length);
-    perGarment.forEach((garment, s) => {
-      const source = garment[i]!;
+/** Format 2: every distinct reference once per layer in a float16 bank, rows pointing at its tokens. */
+function bankReferences(rowEntries: readonly (readonly ReferenceEntry[])[], layers: readonly KvLayerShape[], rowTokens: readonly number[]): BankReferences {
+  const distinct = new Map<string, { entry: ReferenceEntry; offsets: number[] }>();
+  const bankTokens = layers.map(() => 0);
+  for (const entries of rowEntries) {
+    for (const entry of entries) {
+      if (distinct.has(entry.key)) continue;
+      distinct.set(entry.key, { entry, offsets: [...bankTokens] });
+      layers.forEach((_, i) => (bankTokens[i]! += entry.tokens[i]!));
+    }
+  }
+  const rows = rowEntries.length;
+  const k: Uint16Array[] = [];
+  const v: Uint16Array[] = [];
+  const index: Int32Array[] = [];
+  layers.forEach((layer, i) => {
+    const total = bankTokens[i]!;
+    const kBank = new Uint16Array(layer.heads * total * layer.dim);
+    const vBank = new Uint16Array(kBank.length);
+    for (const { entry, offsets } of distinct.values()) {
+      const block = entry.tokens[i]! * layer.dim;
+      const source = entry.layers[i]!;
       for (let h = 0; h < layer.heads; h++) {
-        const target = (h * slots + s) * block;
-        k.set(source.k.subarray(h * block, (h + 1) * block), target);
-        v.set(source.v.subarray(h * block, (h + 1) * block), target);
+        const target = (h * total + offsets[i]!) * layer.dim;
+        kBank.set(source.k.subarray(h * block, (h + 1) * block), target);
+        vBank.set(source.v.subarray(h * block, (h + 1) * block), target);
+      }
+    }
+    const width = rowTokens[i]!;
+    const rowIndex = new Int32Array(rows * width).fill(-1);
+    rowEntries.forEach((entries, row) => {
+      let at = row * width;
+      for (const entry of entries) {
+        const start = distinct.get(entry.key)!.offsets[i]!;
+        for (let t = 0; t < entry.tokens[i]!; t++) rowIndex[at++] = start + t;
       }
     });
-    return { k, v };
+    k.push(kBank);
+    v.push(vBank);
+    index.push(rowIndex);
   });
+  return { kind: 'bank', bankTokens, k, v, rowTokens: [...rowTokens], index };
 }

@@ -1,7 +1,8 @@
 /**
  * IEEE 754 half-precision codec for reference caches: K/V tensors are stored as float16
  * (half the bytes of float32, the precision the model tolerates) and widened back to float32
- * for onnxruntime. Node 20 has no Float16Array, so the conversion works on the bit patterns.
+ * where a graph takes float32 (package format 1). Node 20 has no Float16Array, so the conversion
+ * works on the bit patterns.
  */
 
 /** Converts float32 values to float16 bit patterns, rounding to nearest, ties to even (as numpy/torch do). */
@@ -40,24 +41,37 @@ export function float32ToFloat16(source: Float32Array, target: Uint16Array = new
   return target;
 }
 
-/** Widens float16 bit patterns to float32 (exact: every half value is representable). */
-export function float16ToFloat32(source: Uint16Array, target: Float32Array = new Float32Array(source.length)): Float32Array {
-  if (target.length !== source.length) throw new RangeError(`float32 target holds ${target.length} values, source ${source.length}`);
-  const bits = new Uint32Array(target.buffer, target.byteOffset, target.length);
-  for (let i = 0; i < source.length; i++) {
-    const half = source[i]!;
+/** float32 bit pattern of every float16 bit pattern (256 kB, built on first use): widening is one lookup a value. */
+let widenTable: Uint32Array | null = null;
+
+function float32BitsTable(): Uint32Array {
+  if (widenTable !== null) return widenTable;
+  const table = new Uint32Array(65536);
+  const scratch = new Float32Array(1);
+  const scratchBits = new Uint32Array(scratch.buffer);
+  for (let half = 0; half < 65536; half++) {
     const sign = (half & 0x8000) << 16;
     const exponent = (half >>> 10) & 0x1f;
     const mantissa = half & 0x03ff;
     if (exponent === 0) {
-      if (mantissa === 0) bits[i] = sign >>> 0;
-      else target[i] = (sign !== 0 ? -mantissa : mantissa) * 5.960464477539063e-8; // mantissa * 2^-24
+      scratch[0] = (sign !== 0 ? -mantissa : mantissa) * 5.960464477539063e-8; // mantissa * 2^-24 (exact)
+      table[half] = mantissa === 0 ? sign >>> 0 : scratchBits[0]!;
     } else if (exponent === 31) {
-      bits[i] = (sign | 0x7f800000 | (mantissa << 13)) >>> 0;
+      table[half] = (sign | 0x7f800000 | (mantissa << 13)) >>> 0;
     } else {
-      bits[i] = (sign | ((exponent + 112) << 23) | (mantissa << 13)) >>> 0;
+      table[half] = (sign | ((exponent + 112) << 23) | (mantissa << 13)) >>> 0;
     }
   }
+  widenTable = table;
+  return table;
+}
+
+/** Widens float16 bit patterns to float32 (exact: every half value is representable). */
+export function float16ToFloat32(source: Uint16Array, target: Float32Array = new Float32Array(source.length)): Float32Array {
+  if (target.length !== source.length) throw new RangeError(`float32 target holds ${target.length} values, source ${source.length}`);
+  const bits = new Uint32Array(target.buffer, target.byteOffset, target.length);
+  const table = float32BitsTable();
+  for (let i = 0; i < source.length; i++) bits[i] = table[source[i]!]!;
   return target;
 }
 

@@ -2,8 +2,10 @@
  * The engine's public data types (src/inference/index.ts re-exports them). Plain data only, so
  * every value can cross the worker-thread boundary unchanged.
  */
+import type { KvInputsSummary } from './denoise-batcher';
 import type { GarmentCategory } from './model-package';
 
+export type { KvInputsSummary } from './denoise-batcher';
 export type { GarmentCategory } from './model-package';
 
 export interface EngineOptions {
@@ -19,6 +21,21 @@ export interface EngineOptions {
    * when both want it. Linux only; elsewhere it is ignored (Engine.threadNice is null).
    */
   nice?: number;
+  /**
+   * Bytes of decoded reference K/V and person encodings kept in the inference thread between
+   * renders (least recently used out first); a render whose garments and photo are held reads
+   * no blob and decodes nothing. Default 512 MiB; 0 keeps nothing.
+   */
+  hotCacheBytes?: number;
+  /**
+   * onnxruntime execution providers in order of preference, e.g. ['cuda', 'cpu']; default
+   * ['cpu']. One this installation of onnxruntime-node lacks fails createEngine with
+   * EXECUTION_PROVIDER_UNAVAILABLE naming it, unless 'cpu' follows it: then the engine runs on
+   * what remains and says so in `Engine.executionProviders` (and `onWarning`).
+   */
+  executionProviders?: readonly string[];
+  /** Told of a requested execution provider that is missing and skipped (the caller logs it). */
+  onWarning?: (message: string) => void;
 }
 
 export interface ModelIdentity {
@@ -42,17 +59,34 @@ export interface PersonEncodingBlob {
   computeMs: number;
 }
 
+/**
+ * A persisted blob (a garment's reference cache, a person encoding) that the engine may keep
+ * decoded in its memory between renders (EngineOptions.hotCacheBytes).
+ */
+export interface HotBlob {
+  /** What the blob is of, the same across versions (e.g. its blob-store key): the engine holds one version per key. */
+  key: string;
+  /** The content's identity (e.g. the sha256 stored beside the blob): another version replaces the one held. */
+  version: string;
+  /** Reads the blob's bytes; called only when the engine does not hold `key` at `version`. Its error fails the render unchanged. */
+  load: () => Promise<Uint8Array>;
+}
+
 export interface RenderGarment {
   category: GarmentCategory;
-  /** ReferenceCacheBlob.data */
-  cache: Buffer;
+  /** ReferenceCacheBlob.data. Needed unless `hot` is given; with `hot`, used (and kept) only when the engine does not hold it. */
+  cache?: Buffer;
+  /** The cache as a blob the engine may hold decoded: a render of held garments reads and decodes nothing. */
+  hot?: HotBlob;
 }
 
 export interface RenderRequest {
   /** The original photo (PNG/JPEG/WebP); the result has its resolution. */
   personImage: Buffer;
-  /** PersonEncodingBlob.data of the same photo. */
-  person: Buffer;
+  /** PersonEncodingBlob.data of the same photo. Needed unless `personHot` is given (then used only when the engine does not hold it). */
+  person?: Buffer;
+  /** The person encoding as a blob the engine may hold decoded (checked against `personImage` at every render). */
+  personHot?: HotBlob;
   garments: RenderGarment[];
   steps: number;
   guidanceScale: number;
@@ -92,7 +126,7 @@ export interface StepPreview {
 }
 
 export interface RenderTimings {
-  /** Loading the reference caches and building the concatenated K/V. */
+  /** Loading the reference caches and building the concatenated K/V (loads and decodes only for garments the engine does not hold). */
   referenceMs: number;
   /** The denoising loop (shared denoiser calls included). */
   denoiseMs: number;
@@ -122,8 +156,9 @@ export type ReferencePolicy =
 
 export interface DiagnosticGarment {
   category: GarmentCategory;
-  /** Needed for 'persistent'. */
+  /** For 'persistent': `cache` or `hot`, as in RenderGarment. */
   cache?: Buffer;
+  hot?: HotBlob;
   /** Garment product image; needed for 'perRequest' and 'everyStep'. */
   image?: Buffer;
 }
@@ -143,6 +178,12 @@ export interface DiagnosticRenderResult extends RenderResult {
   maxBatchRows: number;
   /** Rows of the denoiser call of each step, in order. */
   batchRowsPerStep: number[];
+  /** Bytes of the reference inputs (K/V and their indices or masks) of the largest denoiser call this render took part in. */
+  maxKvBytesPerCall: number;
+  /** What that call's reference inputs would take as float32 copies per row (format 1's layout). */
+  perRowFloat32BytesOfThatCall: number;
+  /** That call's K/V inputs: layout, element type, tokens stored and tokens per row, per layer. */
+  kvInputsOfThatCall: KvInputsSummary | null;
 }
 
 export interface BareLoopTiming {
@@ -155,7 +196,8 @@ export interface BareLoopTiming {
 /** Measurement hooks for scripts/bench-engine.ts and scripts/eval-quality.ts; not needed to serve renders. */
 export interface EngineDiagnostics {
   render(request: DiagnosticRenderRequest, policy: ReferencePolicy, options?: RenderOptions): Promise<DiagnosticRenderResult>;
-  timeBareLoop(shape: { slots: number; steps: number; renders?: number }): Promise<BareLoopTiming>;
+  /** `categories` (default: the model's first category `slots` times) sets each garment's reference size; each render gets its own garments. */
+  timeBareLoop(shape: { slots: number; steps: number; renders?: number; categories?: GarmentCategory[] }): Promise<BareLoopTiming>;
   /** A garment's per-layer K/V straight from reference_encoder (float32, [heads,tokens,dim] each): the reference a cache is compared with. */
   referenceKv(image: Buffer, category: GarmentCategory): Promise<{ k: Float32Array; v: Float32Array }[]>;
 }

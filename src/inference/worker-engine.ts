@@ -6,7 +6,10 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { sha256Hex } from './blob-envelope';
-import { deserializeError, InferenceError } from './errors';
+import { deserializeError, InferenceError, serializeError } from './errors';
+import type { ExecutionProviderReport } from './execution-providers';
+import type { HotCacheStats } from './hot-cache';
+import type { HotBlobName, RuntimeRenderRequest } from './inference-runtime';
 import { launchInferenceWorker } from './worker-launch';
 import type { CallMethod, FromWorker, ToWorker, WorkerCalls, WorkerInit } from './worker-protocol';
 import type {
@@ -15,6 +18,7 @@ import type {
   DiagnosticRenderResult,
   EngineDiagnostics,
   GarmentCategory,
+  HotBlob,
   ModelIdentity,
   PersonEncodingBlob,
   ReferenceCacheBlob,
@@ -29,6 +33,10 @@ interface PendingCall {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   onProgress?: (progress: StepProgress) => void;
+  /** A render's hot-blob loaders by name (they cannot cross into the worker). */
+  loaders?: Map<HotBlobName, HotBlob['load']>;
+  /** The caller's own error from a loader: the render rejects with it unchanged. */
+  loadError?: unknown;
 }
 
 /** Structured cloning turns Buffers into plain Uint8Arrays; give callers Buffers back without copying. */
@@ -46,6 +54,7 @@ export class WorkerEngine {
     private readonly worker: Worker,
     readonly model: ModelIdentity,
     readonly threadNice: number | null,
+    readonly executionProviders: ExecutionProviderReport,
   ) {
     this.diagnostics = {
       render: (request, policy, options) => this.renderVia(request, policy, options, true) as Promise<DiagnosticRenderResult>,
@@ -63,7 +72,7 @@ export class WorkerEngine {
   /** Starts the worker and resolves once it has verified and loaded the package. */
   static async start(init: WorkerInit): Promise<WorkerEngine> {
     const worker = launchInferenceWorker(init);
-    const ready = await new Promise<{ model: ModelIdentity; nice: number | null }>((resolve, reject) => {
+    const ready = await new Promise<{ model: ModelIdentity; nice: number | null; executionProviders: ExecutionProviderReport }>((resolve, reject) => {
       const onMessage = (message: FromWorker): void => {
         if (message.type === 'ready') resolve(message);
         else if (message.type === 'initFailed') reject(deserializeError(message.error));
@@ -90,7 +99,7 @@ export class WorkerEngine {
       await worker.terminate();
       throw error;
     });
-    return new WorkerEngine(worker, ready.model, ready.nice);
+    return new WorkerEngine(worker, ready.model, ready.nice, ready.executionProviders);
   }
 
   async encodeReference(image: Buffer, category: GarmentCategory): Promise<ReferenceCacheBlob> {
@@ -117,8 +126,9 @@ export class WorkerEngine {
     const previews = options?.previews;
     const wanted = typeof previews === 'function' ? previews : () => previews === true;
     let previewsOn = wanted();
+    const { request: wireRequest, loaders } = splitHotBlobs(request);
     const args: WorkerCalls['render']['args'] = {
-      request,
+      request: wireRequest,
       policy,
       previews: previewsOn,
       previewIntervalMs,
@@ -133,8 +143,16 @@ export class WorkerEngine {
       if (now !== previewsOn) this.post({ type: 'previews', id, on: (previewsOn = now) });
       onStep?.(p.preview ? { ...p, preview: { ...p.preview, png: asBuffer(p.preview.png) } } : p);
     };
-    const result = (await this.call('render', args, onProgress, signal, (callId) => (id = callId))) as RenderResult;
+    const result = (await this.call('render', args, onProgress, signal, loaders, (callId) => (id = callId))) as RenderResult;
     return { ...result, image: asBuffer(result.image) };
+  }
+
+  forget(keys: readonly string[]): Promise<number> {
+    return this.call('forget', { keys: [...keys] });
+  }
+
+  hotCacheStats(): Promise<HotCacheStats> {
+    return this.call('hotCacheStats', {});
   }
 
   private call<M extends CallMethod>(
@@ -142,6 +160,7 @@ export class WorkerEngine {
     args: WorkerCalls[M]['args'],
     onProgress?: (progress: StepProgress) => void,
     signal?: AbortSignal,
+    loaders?: Map<HotBlobName, HotBlob['load']>,
     onId?: (id: number) => void,
   ): Promise<WorkerCalls[M]['result']> {
     if (this.closing) return Promise.reject(new InferenceError('ENGINE_CLOSED', 'the engine is closed'));
@@ -150,17 +169,19 @@ export class WorkerEngine {
     return new Promise<WorkerCalls[M]['result']>((resolve, reject) => {
       const onAbort = (): void => this.post({ type: 'cancel', id });
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, {
+      const call: PendingCall = {
+        loaders,
         resolve: (value) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(value as WorkerCalls[M]['result']);
         },
         reject: (error) => {
           signal?.removeEventListener('abort', onAbort);
-          reject(error);
+          reject(call.loadError ?? error);
         },
         onProgress,
-      });
+      };
+      this.pending.set(id, call);
       if (this.pending.size === 1) this.worker.ref();
       this.post({ type: 'call', id, method, args } as ToWorker);
     });
@@ -175,6 +196,10 @@ export class WorkerEngine {
       this.pending.get(message.id)?.onProgress?.(message.progress);
       return;
     }
+    if (message.type === 'load') {
+      void this.load(message.id, message.loadId, message.names);
+      return;
+    }
     if (message.type !== 'result' && message.type !== 'error') return;
     const call = this.pending.get(message.id);
     if (call === undefined) return;
@@ -182,6 +207,28 @@ export class WorkerEngine {
     if (this.pending.size === 0) this.worker.unref();
     if (message.type === 'result') call.resolve(message.value);
     else call.reject(deserializeError(message.error));
+  }
+
+  /** Reads the hot blobs a render asked for with the caller's loaders and hands them to the worker. */
+  private async load(id: number, loadId: number, names: HotBlobName[]): Promise<void> {
+    const call = this.pending.get(id);
+    try {
+      const blobs = await Promise.all(
+        names.map(async (name) => {
+          const loader = call?.loaders?.get(name);
+          if (loader === undefined) throw new InferenceError('INTERNAL', `the engine asked for blob ${name}, which the render did not name`);
+          const bytes = await loader();
+          if (!(bytes instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the loader of ${name} returned no bytes`);
+          // Posting a view clones its whole buffer, and the engine holds views of what it decodes:
+          // a blob that shares its buffer (a Buffer pool slice, a larger read) crosses as a copy of its own.
+          return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+        }),
+      );
+      this.post({ type: 'loaded', loadId, blobs });
+    } catch (error) {
+      if (call) call.loadError = error;
+      this.post({ type: 'loaded', loadId, error: serializeError(error) });
+    }
   }
 
   private failAll(error: InferenceError): void {
@@ -208,4 +255,29 @@ export class WorkerEngine {
     })();
     return this.closing;
   }
+}
+
+/** Separates a request's hot-blob loaders (functions stay on this thread) from what crosses into the worker. */
+function splitHotBlobs(request: DiagnosticRenderRequest): { request: RuntimeRenderRequest; loaders: Map<HotBlobName, HotBlob['load']> } {
+  const loaders = new Map<HotBlobName, HotBlob['load']>();
+  const reference = (name: HotBlobName, hot: HotBlob | undefined): { key: string; version: string } | undefined => {
+    if (hot === undefined) return undefined;
+    if (typeof hot.load !== 'function') throw new InferenceError('INVALID_REQUEST', `hot blob ${name} needs a load function`);
+    loaders.set(name, hot.load);
+    return { key: hot.key, version: hot.version };
+  };
+  const { personHot, ...rest } = request;
+  const wire: RuntimeRenderRequest = {
+    ...rest,
+    // Not an array: the worker refuses it (INVALID_REQUEST).
+    garments: Array.isArray(request.garments)
+      ? request.garments.map(({ hot, ...garment }, i) => {
+          const ref = reference(`garment:${i}`, hot);
+          return ref === undefined ? garment : { ...garment, hot: ref };
+        })
+      : request.garments,
+  };
+  const personRef = reference('person', personHot);
+  if (personRef !== undefined) wire.personHot = personRef;
+  return { request: wire, loaders };
 }

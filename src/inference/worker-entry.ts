@@ -4,8 +4,8 @@
  * the caller's event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { serializeError } from './errors';
-import { InferenceRuntime } from './inference-runtime';
+import { deserializeError, serializeError } from './errors';
+import { InferenceRuntime, type HotBlobName } from './inference-runtime';
 import { lowerCurrentThreadPriority, type ThreadPriority } from './thread-priority';
 import type { FromWorker, ToWorker, WorkerCalls, WorkerInit } from './worker-protocol';
 
@@ -26,12 +26,21 @@ async function serve(): Promise<void> {
     port.close();
     return;
   }
-  send({ type: 'ready', model: runtime.model, nice: priority.nice });
+  send({ type: 'ready', model: runtime.model, nice: priority.nice, executionProviders: runtime.executionProviders });
 
   const canceledCalls = new Set<number>();
   /** Whether each render in flight makes previews now (turned on and off by 'previews' messages). */
   const previewsWanted = new Map<number, boolean>();
   const inFlight = new Map<number, Promise<unknown>>();
+  // Hot blobs a render asked the caller for, by load id.
+  const loads = new Map<number, { resolve: (blobs: Uint8Array[]) => void; reject: (error: unknown) => void }>();
+  let nextLoadId = 1;
+  const loadBlobs = (id: number, names: HotBlobName[]): Promise<Uint8Array[]> =>
+    new Promise((resolve, reject) => {
+      const loadId = nextLoadId++;
+      loads.set(loadId, { resolve, reject });
+      send({ type: 'load', id, loadId, names });
+    });
 
   const handle = async (id: number, method: ToWorker & { type: 'call' }): Promise<WorkerCalls[typeof method.method]['result']> => {
     switch (method.method) {
@@ -52,6 +61,7 @@ async function serve(): Promise<void> {
           },
           previewIntervalMs: args.previewIntervalMs,
           isCanceled: () => canceledCalls.has(id),
+          loadBlobs: (names) => loadBlobs(id, names),
           onStep: args.wantsProgress ? (progress) => send({ type: 'progress', id, progress }) : undefined,
         }).finally(() => previewsWanted.delete(id));
         if (args.diagnostic) return result;
@@ -63,11 +73,20 @@ async function serve(): Promise<void> {
       }
       case 'timeBareLoop':
         return runtime.timeBareLoop(method.args as WorkerCalls['timeBareLoop']['args']);
+      case 'forget':
+        return runtime.forget((method.args as WorkerCalls['forget']['args']).keys);
+      case 'hotCacheStats':
+        return runtime.hotCacheStats();
     }
   };
 
   port.on('message', (message: ToWorker) => {
-    if (message.type === 'cancel') {
+    if (message.type === 'loaded') {
+      const load = loads.get(message.loadId);
+      loads.delete(message.loadId);
+      if (message.blobs !== undefined) load?.resolve(message.blobs);
+      else load?.reject(message.error === undefined ? new Error('no blobs') : deserializeError(message.error));
+    } else if (message.type === 'cancel') {
       if (inFlight.has(message.id)) canceledCalls.add(message.id); // a late cancel of a finished call is moot
     } else if (message.type === 'previews') {
       if (previewsWanted.has(message.id)) previewsWanted.set(message.id, message.on);

@@ -1,6 +1,8 @@
 // Token buckets: each key holds up to `burst` tokens and regains `perSecond` of them every
-// second; a request takes one (a batch, one per operation). In memory for one process, or in
-// Redis (one Lua script, Redis's own clock) so every API process shares the same buckets.
+// second; a request takes one (a batch, one per operation). A request may count against
+// several buckets at once (its token's, its tenant's, its address's): it takes from all of them
+// or, when any is short, from none. In memory for one process, or in Redis (one Lua script,
+// Redis's own clock) so every API process shares the same buckets.
 import type { LimitsRedis } from './limits-redis';
 
 export interface BucketSpec {
@@ -16,9 +18,17 @@ export interface TakeResult {
   retryAfterMs: number;
 }
 
+/** One bucket a request counts against. */
+export interface BucketRequest {
+  key: string;
+  spec: BucketSpec;
+}
+
 export interface TokenBuckets {
   /** Takes `count` tokens from `key`'s bucket, or refuses (taking none). */
   take(key: string, spec: BucketSpec, count?: number): Promise<TakeResult>;
+  /** Takes `count` tokens from every bucket, or, when any is short, refuses (taking none): retryAfterMs is the longest wait. */
+  takeAll(buckets: readonly BucketRequest[], count?: number): Promise<TakeResult>;
   close(): Promise<void>;
 }
 
@@ -41,14 +51,23 @@ export class MemoryTokenBuckets implements TokenBuckets {
     return bucket;
   }
 
-  async take(key: string, spec: BucketSpec, count = 1): Promise<TakeResult> {
-    const bucket = this.refilled(key, spec);
-    this.buckets.set(key, bucket);
-    if (bucket.tokens >= count) {
-      bucket.tokens -= count;
-      return { allowed: true, retryAfterMs: 0 };
+  take(key: string, spec: BucketSpec, count = 1): Promise<TakeResult> {
+    return this.takeAll([{ key, spec }], count);
+  }
+
+  async takeAll(requests: readonly BucketRequest[], count = 1): Promise<TakeResult> {
+    const buckets = requests.map(({ key, spec }) => {
+      const bucket = this.refilled(key, spec);
+      this.buckets.set(key, bucket);
+      return bucket;
+    });
+    let retryAfterMs = 0;
+    for (const bucket of buckets) {
+      if (bucket.tokens < count) retryAfterMs = Math.max(retryAfterMs, Math.ceil(((count - bucket.tokens) * 1000) / bucket.spec.perSecond));
     }
-    return { allowed: false, retryAfterMs: Math.ceil(((count - bucket.tokens) * 1000) / spec.perSecond) };
+    if (retryAfterMs > 0) return { allowed: false, retryAfterMs };
+    for (const bucket of buckets) bucket.tokens -= count;
+    return { allowed: true, retryAfterMs: 0 };
   }
 
   private sweep(): void {
@@ -62,32 +81,41 @@ export class MemoryTokenBuckets implements TokenBuckets {
   }
 }
 
-/** KEYS[1] bucket; ARGV perSecond, burst, count. Returns {allowed 0/1, retryAfterMs}. */
-const TAKE_SCRIPT = `
-local perMs = tonumber(ARGV[1]) / 1000
-local burst = tonumber(ARGV[2])
-local count = tonumber(ARGV[3])
+/**
+ * KEYS: the buckets; ARGV[1] count, then perSecond and burst of each bucket in turn. Returns
+ * {allowed 0/1, retryAfterMs}: every bucket gives `count` tokens, or none gives any.
+ */
+const TAKE_ALL_SCRIPT = `
+local count = tonumber(ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1])
-local at = tonumber(state[2])
-if tokens == nil or at == nil then tokens = burst; at = now end
-if now > at then tokens = math.min(burst, tokens + (now - at) * perMs) end
-local allowed = 0
+local levels = {}
 local retry = 0
-if tokens >= count then
-  tokens = tokens - count
-  allowed = 1
-else
-  retry = math.ceil((count - tokens) / perMs)
+for i, key in ipairs(KEYS) do
+  local perMs = tonumber(ARGV[2 * i]) / 1000
+  local burst = tonumber(ARGV[2 * i + 1])
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(state[1])
+  local at = tonumber(state[2])
+  if tokens == nil or at == nil then tokens = burst; at = now end
+  if now > at then tokens = math.min(burst, tokens + (now - at) * perMs) end
+  levels[i] = tokens
+  if tokens < count then retry = math.max(retry, math.max(1, math.ceil((count - tokens) / perMs))) end
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / perMs) + 1000)
+local allowed = 0
+if retry == 0 then allowed = 1 end
+for i, key in ipairs(KEYS) do
+  local perMs = tonumber(ARGV[2 * i]) / 1000
+  local burst = tonumber(ARGV[2 * i + 1])
+  local tokens = levels[i]
+  if allowed == 1 then tokens = tokens - count end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil(burst / perMs) + 1000)
+end
 return {allowed, retry}
 `;
 
-type TakeCommand = (key: string, perSecond: number, burst: number, count: number) => Promise<[number, number]>;
+type TakeAllCommand = (keyCount: number, ...keysThenArgs: (string | number)[]) => Promise<[number, number]>;
 
 /**
  * Buckets in Redis, shared by every process using the same Redis and key prefix. When Redis
@@ -99,13 +127,21 @@ export class RedisTokenBuckets implements TokenBuckets {
     private readonly redis: LimitsRedis,
     private readonly prefix: string,
   ) {
-    redis.client.defineCommand('atelierTakeTokens', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    // The number of keys varies: it is passed first on each call.
+    redis.client.defineCommand('atelierTakeAllTokens', { lua: TAKE_ALL_SCRIPT });
   }
 
-  async take(key: string, spec: BucketSpec, count = 1): Promise<TakeResult> {
+  take(key: string, spec: BucketSpec, count = 1): Promise<TakeResult> {
+    return this.takeAll([{ key, spec }], count);
+  }
+
+  async takeAll(requests: readonly BucketRequest[], count = 1): Promise<TakeResult> {
+    if (requests.length === 0) return { allowed: true, retryAfterMs: 0 };
     try {
-      const client = this.redis.client as unknown as { atelierTakeTokens: TakeCommand };
-      const [allowed, retryAfterMs] = await client.atelierTakeTokens(`${this.prefix}${key}`, spec.perSecond, spec.burst, count);
+      const client = this.redis.client as unknown as { atelierTakeAllTokens: TakeAllCommand };
+      const keys = requests.map(({ key }) => `${this.prefix}${key}`);
+      const args = requests.flatMap(({ spec }) => [spec.perSecond, spec.burst]);
+      const [allowed, retryAfterMs] = await client.atelierTakeAllTokens(keys.length, ...keys, count, ...args);
       return { allowed: allowed === 1, retryAfterMs: allowed === 1 ? 0 : Math.max(1, retryAfterMs) };
     } catch (error) {
       this.redis.warn(error, 'requests are');

@@ -9,8 +9,10 @@ import { openDatabase, type Database, type DatabaseTarget } from '../db/database
 import { UrlSigner, openBlobStore, type BlobStoreSettings } from '../blobs';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
+import { startMetricsServer } from '../observability/metrics-server';
 import { answerClientErrors, createHttpApp } from '../http/http-app';
 import { createExpressServer } from '../http/express-server';
+import { continueOnlyWhenRead } from '../http/request-body';
 import { createGraphQLTransport, type GraphQLTransport } from '../graphql/server';
 import { LimitsRedis, MemoryConnectionLimiter, MemoryTokenBuckets, RateLimiter, RedisConnectionLimiter, RedisTokenBuckets } from '../limits';
 import type { Config } from './config';
@@ -32,6 +34,7 @@ import { PhotoRepository } from '../photos/photo-repository';
 import { OutfitRepository } from '../outfits/outfit-repository';
 import { RenderRepository } from '../renders/render-repository';
 import { readDemoSamples } from '../demo/demo-samples';
+import { preparePrivateDataDir } from './data-dir';
 import { demoCredentialsBlob, demoCredentialsFile, demoWanted, seedDemoTenant, type DemoCredentials } from '../demo/demo-tenant';
 import { DemoSessions } from '../demo/demo-sessions';
 
@@ -41,6 +44,8 @@ export type Role = 'all' | 'api' | 'worker';
 export interface AtelierServer {
   /** Empty for a worker-only process. */
   url: string;
+  /** The metrics listener's http://host:port (GET /metrics), or null without ATELIER_METRICS_PORT. */
+  metricsUrl: string | null;
   port: number;
   role: Role;
   queue: JobQueue;
@@ -48,8 +53,12 @@ export interface AtelierServer {
   engine: Engine | null;
   sweeps: Sweeps | null;
   adminToken: string | undefined;
-  /** The demo tenant's credentials when the demo is on (see src/demo/); created: by this start. */
-  demo: (DemoCredentials & { created: boolean }) | null;
+  /** The file keeping the generated operator token (embedded default); null when the environment gives it. */
+  adminTokenFile: string | null;
+  /** True when this start generated the operator token (the only start that prints it). */
+  adminTokenGenerated: boolean;
+  /** The demo tenant's credentials when the demo is on (see src/demo/); created: by this start; keptAt: where they are kept. */
+  demo: (DemoCredentials & { created: boolean; keptAt: string }) | null;
   services: Services;
   /** Per-tenant catalog versions (what the GraphQL response cache is keyed by). */
   catalogVersions: CatalogVersions;
@@ -113,6 +122,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const metrics = createMetrics();
   // Read before anything is written there: "first start" means an empty data directory.
   const firstStart = isEmptyDir(config.dataDir);
+  // Private to the server's user (data-dir.ts); unused with DATABASE_URL and an S3 bucket.
+  const usesDataDir = !config.databaseUrl || config.blobStore.kind === 'file';
+  const tightenCreated = usesDataDir ? preparePrivateDataDir(config.dataDir, logger) : () => undefined;
   const secrets = loadSecrets(config);
   const target: DatabaseTarget =
     options.database ??
@@ -121,6 +133,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const blobStore = await openBlobStore(blobStoreSettings(config));
   const blobs = blobStore.store;
   const db = await openDatabase(target);
+  tightenCreated();
   const fileSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => deriveSecret(s, 'files')), basePath: '/files' });
   const uploadSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => deriveSecret(s, 'uploads')), basePath: '/uploads' });
   const role = options.role ?? 'all';
@@ -160,7 +173,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let engine: Engine | null = null;
   let sweeps: Sweeps | null = null;
   if (role !== 'api') {
-    engine = await createEngine({ modelDir: resolve(projectRoot, config.modelDir), threads: config.workerThreads, nice: config.engineNice });
+    engine = await createEngine({
+      modelDir: resolve(projectRoot, config.modelDir),
+      threads: config.workerThreads,
+      nice: config.engineNice,
+      hotCacheBytes: config.referenceCacheBytes,
+      executionProviders: config.executionProviders,
+      onWarning: (message) => logger.warn(message),
+    });
+    logger.info({ model: engine.model.id, executionProviders: engine.executionProviders.used, graphs: engine.executionProviders.graphs }, 'inference engine ready');
     const renderRepository = new RenderRepository(db);
     const garmentRepository = new GarmentRepository(db, catalogVersions);
     const photoRepository = new PhotoRepository(db);
@@ -204,8 +225,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // bucket; otherwise the data directory (the embedded database's home, or the shared volume).
     const keeper = config.databaseUrl && config.blobStore.kind === 's3' ? demoCredentialsBlob(blobs) : demoCredentialsFile(config.dataDir);
     const existing = await keeper.read();
-    if (existing) demo = { ...existing, created: false };
-    else if (wantDemo && samples) demo = { ...(await seedDemoTenant(services, samples, keeper, logger)), created: true };
+    if (existing) demo = { ...existing, created: false, keptAt: keeper.location };
+    else if (wantDemo && samples) demo = { ...(await seedDemoTenant(services, samples, keeper, logger)), created: true, keptAt: keeper.location };
     else if (wantDemo) logger.warn({ modelDir: config.modelDir }, 'no demo tenant: the model package has no samples/index.json');
     if (demo) demoSessions = new DemoSessions(services, demo, samples, config.demoAccess, buckets);
   }
@@ -214,6 +235,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const connectionLimiter = limitsRedis
     ? new RedisConnectionLimiter(limitsRedis, config.rateKeyPrefix, maxConnections)
     : new MemoryConnectionLimiter(maxConnections);
+  // Any role: a worker's process metrics are worth a scrape too.
+  const metricsServer = config.metricsListener
+    ? await startMetricsServer({ metrics, port: config.metricsListener.port, host: config.metricsListener.host, logger })
+    : null;
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'serving metrics');
   let transport: GraphQLTransport | null = null;
   let httpServer: Server | null = null;
   let port = 0;
@@ -226,12 +252,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       metrics,
       graphql: () => transport,
+      operatorToken: secrets.adminToken,
       corsOrigins: config.corsOrigins,
       demo: demoSessions,
       webAppDir: options.webAppDir === undefined ? join(projectRoot, 'dist', 'web') : options.webAppDir,
+      publicUrl: () => publicUrl,
     });
     const server = createExpressServer(app);
     answerClientErrors(server);
+    continueOnlyWhenRead(server);
     httpServer = server;
     transport = await createGraphQLTransport({
       httpServer: server,
@@ -261,6 +290,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let closing: Promise<void> | null = null;
   return {
     url: httpServer ? `http://localhost:${port}` : '',
+    metricsUrl: metricsServer?.url ?? null,
     port,
     role,
     queue,
@@ -268,6 +298,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     engine,
     sweeps,
     adminToken: secrets.adminToken,
+    adminTokenFile: secrets.adminTokenFile,
+    adminTokenGenerated: secrets.adminTokenGenerated,
     demo,
     services,
     catalogVersions,
@@ -280,6 +312,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           logger.debug({ step: name }, 'shutdown step done');
         };
         await step('http and websocket', () => transport?.close());
+        await step('metrics listener', () => metricsServer?.close());
         await step('limits', async () => {
           await Promise.all([rateLimiter.close(), connectionLimiter.close()]);
           await limitsRedis?.close();

@@ -92,6 +92,20 @@ const schema = z.object({
   ATELIER_WORKER_THREADS: variable(z.coerce.number().int().min(1).max(64).default(1)),
   /** Nice value (0..19) of the inference thread: above 0, renders take the CPU the API's event loop leaves; default 10. 0: same priority as the API. */
   ATELIER_ENGINE_NICE: int(0, 19, 10),
+  /** Megabytes of decoded reference caches and person encodings a worker keeps in memory between renders (least recently used out first); default 512; 0: none, every render reads and decodes its caches. */
+  ATELIER_REFERENCE_CACHE_MB: int(0, 1024 * 1024, 512),
+  /**
+   * onnxruntime execution providers of a worker, comma-separated in order of preference (cpu, cuda, webgpu, tensorrt, ...); default cpu.
+   * One this installation of onnxruntime-node lacks stops start-up naming it, unless cpu follows it (then a warning and the fallback).
+   */
+  ATELIER_EXECUTION_PROVIDERS: variable(
+    z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim().toLowerCase()))
+      .refine((list) => list.every((p) => /^[a-z][a-z0-9_]*$/.test(p)), 'must be comma-separated provider names such as cuda,cpu')
+      .refine((list) => new Set(list).size === list.length, 'names a provider twice')
+      .default(['cpu']),
+  ),
   /** Renders one worker runs at once (they share denoiser calls); default 4. */
   ATELIER_RENDER_CONCURRENCY: variable(z.coerce.number().int().min(1).max(64).default(4)),
   /** With REDIS_URL: how long a worker's claim on a job lasts without renewal (ms); a job of a worker that died moves to another after this. Default 30000. */
@@ -151,6 +165,14 @@ const schema = z.object({
   ATELIER_RATE_ANONYMOUS_PER_S: number(0, 1_000_000, 5),
   /** Burst per remote address without a tenant token; default 30. */
   ATELIER_RATE_ANONYMOUS_BURST: int(1, 10_000_000, 30),
+  /** Requests per second regained by each tenant's aggregate bucket: every API key and shopper session of the tenant together; default 200; 0: no limit. Over: RATE_LIMITED. */
+  ATELIER_RATE_TENANT_PER_S: number(0, 1_000_000, 200),
+  /** Burst of each tenant's aggregate bucket; default 600. */
+  ATELIER_RATE_TENANT_BURST: int(1, 10_000_000, 600),
+  /** Requests per second regained by each remote address's shopper bucket: every shopper session used from one address (IPv6: one /64) together; default 20; 0: no limit. Over: RATE_LIMITED. */
+  ATELIER_RATE_SHOPPER_ADDRESS_PER_S: number(0, 1_000_000, 20),
+  /** Burst of each remote address's shopper bucket; default 100. */
+  ATELIER_RATE_SHOPPER_ADDRESS_BURST: int(1, 10_000_000, 100),
   /** Prefix of the rate-limit and connection-count keys in Redis (with REDIS_URL); default atelier:rate:. Processes sharing it share buckets and counts. */
   ATELIER_RATE_KEY_PREFIX: variable(z.string().max(200).default('atelier:rate:')),
   /** Most open graphql-ws connections per token (per remote address without one): across every API process with REDIS_URL, per process without; default 20. More: closed with 4429. */
@@ -161,6 +183,8 @@ const schema = z.object({
   ATELIER_WS_MAX_MESSAGE_BYTES: int(1024, 16 * 1024 * 1024, 64 * 1024),
   /** Time a WebSocket has to send connection_init (ms); default 3000. Later: closed with 4408. */
   ATELIER_WS_INIT_TIMEOUT_MS: int(100, 600_000, 3000),
+  /** Longest a graphql-ws connection stays open (s); default 3600, at most 7 days. Then: closed with 4410, and a client reconnects (authenticating again). */
+  ATELIER_WS_MAX_LIFETIME_S: int(1, 7 * 24 * 3600, 3600),
   /** Origins allowed to call /graphql from a browser (CORS), comma-separated, or *; default unset: no CORS headers (same origin only). */
   ATELIER_CORS_ORIGINS: variable(
     z
@@ -171,6 +195,10 @@ const schema = z.object({
   ),
   /** Whether GraphQL introspection is allowed (true/false); default: true on the embedded default, false with DATABASE_URL. */
   ATELIER_INTROSPECTION: variable(z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').optional()),
+  /** Port of a listener of its own serving only GET /metrics, without a token; unset (default): none, and the main port serves /metrics to the operator token only. 0: any free port. */
+  ATELIER_METRICS_PORT: variable(z.coerce.number().int().min(0).max(65535).optional()),
+  /** Interface of the metrics listener; default 127.0.0.1 (loopback: this machine only). */
+  ATELIER_METRICS_HOST: variable(z.string().default('127.0.0.1')),
   /** Log level (pino); default info. */
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
@@ -193,6 +221,9 @@ export interface Config {
   redisUrl: string | undefined;
   workerThreads: number;
   engineNice: number;
+  /** Bytes of decoded caches a worker keeps hot (ATELIER_REFERENCE_CACHE_MB). */
+  referenceCacheBytes: number;
+  executionProviders: string[];
   renderConcurrency: number;
   jobLockMs: number;
   webhookPrivateNetworks: boolean;
@@ -212,6 +243,8 @@ export interface Config {
   corsOrigins: string[];
   /** Unset: on only for the embedded database. */
   introspection: boolean | undefined;
+  /** The metrics listener; null: none (the main port serves /metrics to the operator token). */
+  metricsListener: { port: number; host: string } | null;
 }
 
 type ParsedEnvironment = z.infer<typeof schema>;
@@ -247,6 +280,8 @@ export interface WebSocketLimits {
   maxSubscriptionsPerConnection: number;
   maxMessageBytes: number;
   initTimeoutMs: number;
+  /** A connection is closed (4410) this long after it was accepted. */
+  maxLifetimeMs: number;
 }
 
 /** Parses the environment (process.env by default). Throws ConfigError naming the first bad variable. */
@@ -275,6 +310,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: c.REDIS_URL,
     workerThreads: c.ATELIER_WORKER_THREADS,
     engineNice: c.ATELIER_ENGINE_NICE,
+    referenceCacheBytes: c.ATELIER_REFERENCE_CACHE_MB * 1024 * 1024,
+    executionProviders: c.ATELIER_EXECUTION_PROVIDERS,
     renderConcurrency: c.ATELIER_RENDER_CONCURRENCY,
     jobLockMs: c.ATELIER_JOB_LOCK_MS,
     webhookPrivateNetworks: c.ATELIER_WEBHOOK_PRIVATE_NETWORKS,
@@ -301,6 +338,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKey: { perSecond: c.ATELIER_RATE_API_KEY_PER_S, burst: c.ATELIER_RATE_API_KEY_BURST },
       shopper: { perSecond: c.ATELIER_RATE_SHOPPER_PER_S, burst: c.ATELIER_RATE_SHOPPER_BURST },
       anonymous: { perSecond: c.ATELIER_RATE_ANONYMOUS_PER_S, burst: c.ATELIER_RATE_ANONYMOUS_BURST },
+      tenant: { perSecond: c.ATELIER_RATE_TENANT_PER_S, burst: c.ATELIER_RATE_TENANT_BURST },
+      shopperAddress: { perSecond: c.ATELIER_RATE_SHOPPER_ADDRESS_PER_S, burst: c.ATELIER_RATE_SHOPPER_ADDRESS_BURST },
     },
     rateKeyPrefix: c.ATELIER_RATE_KEY_PREFIX,
     webSocket: {
@@ -308,8 +347,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxSubscriptionsPerConnection: c.ATELIER_WS_MAX_SUBSCRIPTIONS,
       maxMessageBytes: c.ATELIER_WS_MAX_MESSAGE_BYTES,
       initTimeoutMs: c.ATELIER_WS_INIT_TIMEOUT_MS,
+      maxLifetimeMs: c.ATELIER_WS_MAX_LIFETIME_S * 1000,
     },
     corsOrigins: c.ATELIER_CORS_ORIGINS ?? [],
     introspection: c.ATELIER_INTROSPECTION,
+    metricsListener: c.ATELIER_METRICS_PORT === undefined ? null : { port: c.ATELIER_METRICS_PORT, host: c.ATELIER_METRICS_HOST },
   };
 }

@@ -4,7 +4,8 @@ import type { Database } from '../db/database';
 import type { BlobStore, UrlSigner } from '../blobs';
 import { FileLinks } from '../blobs/file-links';
 import { SessionTokens } from '../auth/tokens';
-import { API_KEY_REVOKED_CHANNEL, Authenticator } from '../auth/authenticator';
+import { Authenticator } from '../auth/authenticator';
+import { API_KEY_REVOKED_CHANNEL, encodeApiKeyRevoked } from '../auth/api-key-revocations';
 import { TenantRepository } from '../tenants/tenant-repository';
 import { TenantService } from '../tenants/tenant-service';
 import { ShopperRepository } from '../shoppers/shopper-repository';
@@ -16,6 +17,7 @@ import type { CatalogVersions } from '../garments/catalog-versions';
 import { GarmentService } from '../garments/garment-service';
 import { PhotoRepository } from '../photos/photo-repository';
 import { PhotoService } from '../photos/photo-service';
+import { PHOTO_DELETED_CHANNEL, photoDeletedMessage } from '../photos/photo-events';
 import { OutfitRepository } from '../outfits/outfit-repository';
 import { OutfitService } from '../outfits/outfit-service';
 import { RenderService } from '../renders/render-service';
@@ -87,13 +89,17 @@ export function createServices(deps: ServiceDeps): Services {
   const renders = new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.blobs, deps.defaultModel, deps.logger, deps.progressResyncMs);
   // A photo's renders (and their results) go before the photo itself.
   photos.onPhotoDeleting((tenantId, photoId) => renders.deleteRendersOfPhoto(tenantId, photoId));
+  // Workers drop its decoded encoding from memory (best effort: else it ages out).
+  photos.onPhotoDeleting((tenantId, photoId) => deps.pubsub.publish(PHOTO_DELETED_CHANNEL, photoDeletedMessage(tenantId, photoId)).catch(() => undefined));
   const authenticator = new Authenticator(tenantRepository, sessions, deps.operatorToken);
   const tenants = new TenantService(tenantRepository);
-  // A revoked key stops working here at once, and in other API processes when they hear of it.
+  // A revoked key stops working here at once (its open sockets closed too), and in other API
+  // processes when they hear of it.
   tenants.onApiKeyRevoked((key) => {
-    authenticator.forgetApiKey(key.secretHash);
+    const event = { tenantId: key.tenantId, apiKeyId: key.id, secretHash: key.secretHash };
+    authenticator.apiKeyRevoked(event);
     deps.pubsub
-      .publish(API_KEY_REVOKED_CHANNEL, JSON.stringify({ tenantId: key.tenantId, secretHash: key.secretHash }))
+      .publish(API_KEY_REVOKED_CHANNEL, encodeApiKeyRevoked(event))
       .catch((error: unknown) => deps.logger.error({ err: error }, 'could not announce an API key revocation'));
   });
   return {

@@ -12,6 +12,9 @@ function parseRole(arg: string | undefined): Role {
 }
 
 async function main(): Promise<void> {
+  // Everything this process creates (the data directory, PGlite's files, blobs, secrets) is
+  // private to its user: see src/main/data-dir.ts.
+  process.umask(0o077);
   let config: Config;
   try {
     config = loadConfig();
@@ -35,11 +38,21 @@ async function main(): Promise<void> {
           `Atelier is serving GraphQL at ${server.url}/graphql (WebSocket: ${server.url.replace(/^http/, 'ws')}/graphql)`,
           `Web app: ${server.url}/ (shopper try-on), ${server.url}/catalog (retailer catalog)`,
         ];
-  if (!config.databaseUrl && server.adminToken) lines.push(`Operator token (createTenant): ${server.adminToken}`);
+  // Secrets are printed once, by the start that creates them; later starts say where they are
+  // kept (logs and terminals are often read by more people than the data directory).
+  if (server.adminTokenFile) {
+    lines.push(
+      server.adminTokenGenerated
+        ? `Operator token (createTenant): ${server.adminToken} (generated now, shown this once; kept in ${server.adminTokenFile})`
+        : `Operator token (createTenant): kept in ${server.adminTokenFile}`,
+    );
+  }
   if (server.demo) {
     lines.push(
       `Demo tenant${server.demo.created ? ' created' : ''}: open ${server.url}/ to try garments on a sample person;`,
-      `  sign in to ${server.url}/catalog with its API key: ${server.demo.apiKey}`,
+      server.demo.created
+        ? `  sign in to ${server.url}/catalog with its API key: ${server.demo.apiKey} (shown this once; kept in ${server.demo.keptAt})`
+        : `  sign in to ${server.url}/catalog with its API key, kept in ${server.demo.keptAt}`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,8 +1,13 @@
-// Prometheus metrics (GET /metrics): GraphQL operations, their errors and durations.
+// Prometheus metrics: GraphQL operations, their errors and durations, by a bounded set of
+// operation labels (operation-labels.ts). Served by metrics-server.ts on a port of their own
+// (ATELIER_METRICS_PORT), and on the main port to the operator token (src/http/http-app.ts).
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { OperationLabels } from './operation-labels';
 
 export interface Metrics {
   registry: Registry;
+  /** The `operation` label of a client's operation name: bounded, then `other`. */
+  operationLabels: OperationLabels;
   operations: Counter<'operation' | 'type'>;
   operationErrors: Counter<'operation' | 'type' | 'code'>;
   operationSeconds: Histogram<'operation' | 'type'>;
@@ -18,6 +23,7 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry, prefix: 'atelier_' });
   return {
     registry,
+    operationLabels: new OperationLabels(),
     operations: new Counter({
       name: 'atelier_graphql_operations_total',
       help: 'GraphQL operations executed, by operation name and type',
@@ -26,7 +32,7 @@ export function createMetrics(): Metrics {
     }),
     operationErrors: new Counter({
       name: 'atelier_graphql_errors_total',
-      help: 'GraphQL errors returned, by operation and error code',
+      help: 'GraphQL errors returned, by operation and error code (the code the client got; INTERNAL_SERVER_ERROR: a bug or an outage)',
       labelNames: ['operation', 'type', 'code'],
       registers: [registry],
     }),

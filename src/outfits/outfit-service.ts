@@ -1,8 +1,9 @@
 // Outfits: a named set of garments (rules in outfit-rules.ts). Created with RENDERS_WRITE
-// for any shopper or none, or by a shopper session for itself; a shopper sees only its own.
+// for any shopper or none, or by a shopper session for itself; read with RENDERS_READ. A
+// shopper sees only its own, and the outfit of a render made for it.
 import { randomUUID } from 'node:crypto';
 import type { Outfit, OutfitItem } from '../generated/prisma/client';
-import { requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
+import { requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
 import { checkText } from '../common/text';
@@ -55,9 +56,8 @@ export class OutfitService {
     if (errors.length === 0) errors.push(...checkOutfitCategories(chosen.map((g) => g.category), ['input', 'garmentIds']));
     let shopperId: string | null = v.kind === 'shopper' ? v.shopperId : null;
     if (input.shopperId !== undefined) {
-      const [shopper] = input.shopperId ? await this.shoppers.findShoppers(v, [input.shopperId]) : [null];
-      if (!shopper) errors.push(userError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
-      else shopperId = shopper.id;
+      if (input.shopperId && (await this.shoppers.shopperExists(v, input.shopperId))) shopperId = input.shopperId;
+      else errors.push(userError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
     }
     if (errors.length > 0) return refuse(...errors);
     const outfit = await this.outfits.create(
@@ -69,20 +69,42 @@ export class OutfitService {
   }
 
   listOutfits(viewer: Viewer, page: PageRequest): Promise<Page<Outfit>> {
-    const v = requireTenant(viewer);
+    const v = requireShopperDataReader(viewer);
     return this.outfits.list(v.tenantId, page, shopperScope(v));
   }
 
   async findOutfits(viewer: Viewer, ids: readonly string[]): Promise<(Outfit | null)[]> {
-    const v = requireTenant(viewer);
+    const v = requireShopperDataReader(viewer);
     const rows = await this.outfits.findByIds(v.tenantId, ids, shopperScope(v));
     return alignToIds(ids, rows);
   }
 
+  /**
+   * The outfit of each render (Render.outfit). A render made for a shopper shows that shopper
+   * its outfit even when it is not the shopper's own (a key rendered a tenant-wide outfit on
+   * the shopper's photo); every other render of the viewer's, none.
+   */
+  async findOutfitsOfRenders(viewer: Viewer, renders: readonly RenderedOutfitRef[]): Promise<(Outfit | null)[]> {
+    const v = requireShopperDataReader(viewer);
+    const shopper = shopperScope(v);
+    const visible = renders.map((r) => r.tenantId === v.tenantId && (shopper === null || r.shopperId === shopper));
+    const ids = [...new Set(renders.filter((_, i) => visible[i]).map((r) => r.outfitId))];
+    const rows = ids.length > 0 ? await this.outfits.findByIds(v.tenantId, ids, null) : [];
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return renders.map((r, i) => (visible[i] ? (byId.get(r.outfitId) ?? null) : null));
+  }
+
   /** The items of each outfit (batch loader; the caller already may see the outfits). */
   async findItems(viewer: Viewer, outfitIds: readonly string[]): Promise<OutfitItem[][]> {
-    const v = requireTenant(viewer);
+    const v = requireShopperDataReader(viewer);
     const rows = await this.outfits.findItems(v.tenantId, outfitIds);
     return outfitIds.map((id) => rows.filter((r) => r.outfitId === id));
   }
+}
+
+/** What findOutfitsOfRenders needs of a render the viewer was shown. */
+export interface RenderedOutfitRef {
+  tenantId: string;
+  shopperId: string | null;
+  outfitId: string;
 }

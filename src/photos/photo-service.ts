@@ -1,11 +1,12 @@
 // Person photos: uploaded by a tenant (RENDERS_WRITE) for any of its shoppers or none, or
 // by a shopper session for itself, within the tenant's storage and the shopper's photo quota.
-// A shopper sees and deletes only its own photos; a deleted photo takes its encodings and its
-// renders (with their results) along.
+// Reading them needs RENDERS_READ (auth/viewer.ts). A shopper sees and deletes only its own
+// photos, and sees the photo of a render made for it; a deleted photo takes its encodings and
+// its renders (with their results) along.
 import { randomUUID } from 'node:crypto';
 import type { PersonPhoto } from '../generated/prisma/client';
 import type { BlobStore } from '../blobs';
-import { requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
+import { requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { ok, refuse, userError, type Outcome } from '../common/user-errors';
 import { quotaError, type Quotas } from '../tenants/quotas';
 import type { Page, PageRequest } from '../common/pagination';
@@ -46,9 +47,10 @@ export class PhotoService {
     const v = requireScope(viewer, 'RENDERS_WRITE', true);
     let shopperId: string | null = null;
     if (input.shopperId !== undefined) {
-      const [shopper] = input.shopperId ? await this.shoppers.findShoppers(v, [input.shopperId]) : [null];
-      if (!shopper) return refuse(userError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
-      shopperId = shopper.id;
+      if (!input.shopperId || !(await this.shoppers.shopperExists(v, input.shopperId))) {
+        return refuse(userError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
+      }
+      shopperId = input.shopperId;
     }
     if (v.kind === 'shopper') shopperId = v.shopperId;
     const resolved = await this.uploads.resolveImage(v, input.image, ['input', 'image']);
@@ -97,13 +99,35 @@ export class PhotoService {
   }
 
   listPhotos(viewer: Viewer, page: PageRequest): Promise<Page<PersonPhoto>> {
-    const v = requireTenant(viewer);
+    const v = requireShopperDataReader(viewer);
     return this.photos.list(v.tenantId, page, shopperScope(v));
   }
 
   async findPhotos(viewer: Viewer, ids: readonly string[]): Promise<(PersonPhoto | null)[]> {
-    const v = requireTenant(viewer);
+    const v = requireShopperDataReader(viewer);
     const rows = await this.photos.findByIds(v.tenantId, ids, shopperScope(v));
     return alignToIds(ids, rows);
   }
+
+  /**
+   * The person photo of each render (Render.personPhoto). A render made for a shopper shows
+   * that shopper its photo even when it is not the shopper's own (a key rendered a photo of
+   * the tenant's for it); every other render of the viewer's, none.
+   */
+  async findPhotosOfRenders(viewer: Viewer, renders: readonly RenderedPhotoRef[]): Promise<(PersonPhoto | null)[]> {
+    const v = requireShopperDataReader(viewer);
+    const shopper = shopperScope(v);
+    const visible = renders.map((r) => r.tenantId === v.tenantId && (shopper === null || r.shopperId === shopper));
+    const ids = [...new Set(renders.filter((_, i) => visible[i]).map((r) => r.personPhotoId))];
+    const rows = ids.length > 0 ? await this.photos.findByIds(v.tenantId, ids, null) : [];
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return renders.map((r, i) => (visible[i] ? (byId.get(r.personPhotoId) ?? null) : null));
+  }
+}
+
+/** What findPhotosOfRenders needs of a render the viewer was shown. */
+export interface RenderedPhotoRef {
+  tenantId: string;
+  shopperId: string | null;
+  personPhotoId: string;
 }

@@ -27,11 +27,11 @@ export const ACTIVE: RenderStatus[] = ['QUEUED', 'RUNNING'];
 /** What a worker needs to run a render, as its rows say when it starts. */
 export interface RenderInputRows {
   /** The outfit's garments in outfit order, each with its cache row for the model (null: none yet). */
-  garments: { garment: Pick<Garment, 'id' | 'category' | 'imageKey'>; cache: Pick<ReferenceCache, 'id' | 'status' | 'blobKey'> | null }[];
+  garments: { garment: Pick<Garment, 'id' | 'category' | 'imageKey'>; cache: Pick<ReferenceCache, 'id' | 'status' | 'blobKey' | 'checksum' | 'updatedAt'> | null }[];
   /** Null when the photo was deleted. */
   photo: Pick<PersonPhoto, 'id' | 'imageKey'> | null;
   /** The photo's encoding row for the model (null: none yet). */
-  encoding: Pick<PersonEncoding, 'id' | 'status' | 'blobKey'> | null;
+  encoding: Pick<PersonEncoding, 'id' | 'status' | 'blobKey' | 'updatedAt'> | null;
 }
 
 /** One row of the inputs query: the render's state, its photo and encoding, with one garment of the outfit (null: the outfit has none). */
@@ -44,12 +44,15 @@ interface InputRow {
   encodingId: string | null;
   encodingStatus: PersonEncoding['status'] | null;
   encodingBlobKey: string | null;
+  encodingUpdatedAt: Date | null;
   garmentId: string | null;
   category: GarmentCategory | null;
   garmentKey: string | null;
   cacheId: string | null;
   cacheStatus: ReferenceCache['status'] | null;
   cacheBlobKey: string | null;
+  cacheChecksum: string | null;
+  cacheUpdatedAt: Date | null;
 }
 
 export class RenderRepository {
@@ -147,9 +150,9 @@ export class RenderRepository {
       const rows = await tx.$queryRaw<InputRow[]>`
         SELECT r.started_at AS "startedAt", r.queue_ms AS "queueMs", r.created_at AS "createdAt",
                p.id AS "photoId", p.image_key AS "photoKey",
-               e.id AS "encodingId", e.status::text AS "encodingStatus", e.blob_key AS "encodingBlobKey",
+               e.id AS "encodingId", e.status::text AS "encodingStatus", e.blob_key AS "encodingBlobKey", e.updated_at AS "encodingUpdatedAt",
                g.id AS "garmentId", g.category::text AS "category", g.image_key AS "garmentKey",
-               c.id AS "cacheId", c.status::text AS "cacheStatus", c.blob_key AS "cacheBlobKey"
+               c.id AS "cacheId", c.status::text AS "cacheStatus", c.blob_key AS "cacheBlobKey", c.checksum AS "cacheChecksum", c.updated_at AS "cacheUpdatedAt"
         FROM renders r
         JOIN person_photos p ON p.id = r.person_photo_id AND p.tenant_id = r.tenant_id
         LEFT JOIN person_encodings e ON e.photo_id = p.id AND e.model = ${model}
@@ -254,10 +257,21 @@ function toInputRows(rows: InputRow[]): RenderInputRows {
   if (!first) return { garments: [], photo: null, encoding: null };
   return {
     photo: { id: first.photoId, imageKey: first.photoKey },
-    encoding: first.encodingId && first.encodingStatus ? { id: first.encodingId, status: first.encodingStatus, blobKey: first.encodingBlobKey } : null,
+    encoding:
+      first.encodingId && first.encodingStatus && first.encodingUpdatedAt
+        ? { id: first.encodingId, status: first.encodingStatus, blobKey: first.encodingBlobKey, updatedAt: first.encodingUpdatedAt }
+        : null,
     garments: rows.flatMap((row) =>
       row.garmentId && row.category && row.garmentKey
-        ? [{ garment: { id: row.garmentId, category: row.category, imageKey: row.garmentKey }, cache: row.cacheId && row.cacheStatus ? { id: row.cacheId, status: row.cacheStatus, blobKey: row.cacheBlobKey } : null }]
+        ? [
+            {
+              garment: { id: row.garmentId, category: row.category, imageKey: row.garmentKey },
+              cache:
+                row.cacheId && row.cacheStatus && row.cacheUpdatedAt
+                  ? { id: row.cacheId, status: row.cacheStatus, blobKey: row.cacheBlobKey, checksum: row.cacheChecksum, updatedAt: row.cacheUpdatedAt }
+                  : null,
+            },
+          ]
         : [],
     ),
   };

@@ -39,8 +39,9 @@ export const renderResolvers: Resolvers = {
   },
   Render: {
     id: (render) => toGlobalId('Render', render.id),
-    outfit: async (render, _, { loaders }) => (await loaders.outfit.load(render.outfitId))!,
-    personPhoto: async (render, _, { loaders }) => (await loaders.personPhoto.load(render.personPhotoId))!,
+    // A render's own outfit and photo, also when they are not the viewing shopper's own.
+    outfit: async (render, _, { loaders }) => (await loaders.outfitOfRender.load(render))!,
+    personPhoto: async (render, _, { loaders }) => (await loaders.personPhotoOfRender.load(render))!,
     result: (render) =>
       render.resultKey && render.resultWidth && render.resultHeight
         ? { key: render.resultKey, width: render.resultWidth, height: render.resultHeight, contentType: 'image/png' }

@@ -1,8 +1,9 @@
-// Renders, API side: requesting (validation, quota, idempotency), cancelling, reading, and
-// the live progress stream. The render itself runs in a worker (src/worker/render-job.ts).
+// Renders, API side: requesting (validation, quota, idempotency), cancelling, reading (with
+// RENDERS_READ; a shopper its own), and the live progress stream. The render itself runs in
+// a worker (src/worker/render-job.ts).
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Render, RenderStatus } from '../generated/prisma/client';
-import { AuthError, requireScope, requireTenant, shopperScope, type Viewer } from '../auth/viewer';
+import { AuthError, requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
 import { characterCount, hasForbiddenCharacters, invalidCharacters } from '../common/text';
@@ -105,6 +106,10 @@ export class RenderService {
     const [photo] = photoId ? await this.photos.findPhotos(v, [photoId]) : [null];
     if (!outfit) errors.push(userError('NOT_FOUND', 'no outfit with this id', ['input', 'outfitId']));
     if (!photo) errors.push(userError('NOT_FOUND', 'no person photo with this id', ['input', 'personPhotoId']));
+    // A render is made for one shopper, who then sees its photo and outfit: never another's.
+    if (outfit?.shopperId && photo?.shopperId && outfit.shopperId !== photo.shopperId) {
+      errors.push(userError('SHOPPER_MISMATCH', 'the outfit and the person photo belong to different shoppers', ['input', 'outfitId']));
+    }
     if (errors.length > 0 || !outfit || !photo) return refuse(...errors);
     const result = await this.renders.create(v.tenantId, {
       id: randomUUID(),
@@ -170,12 +175,12 @@ export class RenderService {
   }
 
   listRenders(viewer: Viewer, page: PageRequest, status?: RenderStatus | null): Promise<Page<Render>> {
-    const v = requireTenant(viewer);
+    const v = requireShopperDataReader(viewer);
     return this.renders.list(v.tenantId, page, { shopperId: shopperScope(v), status: status ?? undefined });
   }
 
   async findRenders(viewer: Viewer, ids: readonly string[]): Promise<(Render | null)[]> {
-    const v = requireTenant(viewer);
+    const v = requireShopperDataReader(viewer);
     const rows = await this.renders.findByIds(v.tenantId, ids, shopperScope(v));
     return alignToIds(ids, rows);
   }
@@ -192,7 +197,7 @@ export class RenderService {
    * than that plus a lease): nobody else asks for them.
    */
   async progress(viewer: Viewer, renderGlobalId: string, options: { previews: boolean } = { previews: false }): Promise<AsyncIterable<RenderEvent>> {
-    const v = requireTenant(viewer);
+    const v = requireShopperDataReader(viewer);
     const renderId = fromGlobalId(renderGlobalId, 'Render');
     if (!renderId) throw new AuthError('NOT_FOUND', 'no render with this id');
     const buffered: RenderEvent[] = [];

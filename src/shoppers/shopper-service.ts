@@ -1,8 +1,9 @@
-// Shoppers (a tenant's end users) and their short-lived session tokens. Managing them
-// needs ADMIN; a shopper session sees only its own shopper.
+// Shoppers (a tenant's end users) and their short-lived session tokens. Managing them, and
+// reading Shopper objects (their externalId) anywhere, needs ADMIN; a shopper session sees
+// only its own shopper.
 import { randomUUID } from 'node:crypto';
 import type { Shopper } from '../generated/prisma/client';
-import { requireScope, requireTenant, type Viewer } from '../auth/viewer';
+import { requireScope, requireShopperReader, requireTenant, type Viewer } from '../auth/viewer';
 import type { SessionTokens } from '../auth/tokens';
 import { isUniqueViolation, ok, refuse, userError, type Outcome } from '../common/user-errors';
 import { checkText } from '../common/text';
@@ -51,11 +52,25 @@ export class ShopperService {
     return this.shoppers.list(tenantId, page);
   }
 
-  /** Shoppers by id (batch loader): API keys see all of the tenant's, a shopper session only itself. */
+  /**
+   * Shoppers by id (node(id:) and every nested Shopper field): ADMIN keys see all of the
+   * tenant's, a shopper session only itself; any other key is FORBIDDEN.
+   */
   async findShoppers(viewer: Viewer, ids: readonly string[]): Promise<(Shopper | null)[]> {
-    const v = requireTenant(viewer);
+    const v = requireShopperReader(viewer);
     const visible = v.kind === 'shopper' ? ids.filter((id) => id === v.shopperId) : ids;
     const rows = visible.length > 0 ? await this.shoppers.findByIds(v.tenantId, visible) : [];
     return alignToIds(ids, rows);
+  }
+
+  /**
+   * Whether `shopperId` is a shopper of the viewer's tenant (a shopper session: itself), for
+   * a write that names one (a photo or outfit made for it). Reveals only that it exists, so
+   * the caller's own scope check suffices.
+   */
+  async shopperExists(viewer: Viewer, shopperId: string): Promise<boolean> {
+    const v = requireTenant(viewer);
+    if (v.kind === 'shopper' && shopperId !== v.shopperId) return false;
+    return (await this.shoppers.findByIds(v.tenantId, [shopperId])).length > 0;
   }
 }

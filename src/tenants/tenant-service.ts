@@ -14,7 +14,7 @@ export interface CreateTenantInput {
   resultRetentionHours?: number | null;
 }
 
-const ALL_SCOPES: readonly ApiScope[] = ['CATALOG_READ', 'CATALOG_WRITE', 'RENDERS_WRITE', 'ADMIN'];
+const ALL_SCOPES: readonly ApiScope[] = ['CATALOG_READ', 'CATALOG_WRITE', 'RENDERS_READ', 'RENDERS_WRITE', 'ADMIN'];
 
 function checkName(name: string, field: string[]) {
   const checked = checkText(name, field, 'name', 200);

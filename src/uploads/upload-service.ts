@@ -1,13 +1,19 @@
 // Staged uploads (createUpload, then HTTP PUT of the bytes) and the one place that turns
 // an ImageInput (dataUrl or uploadId) into a validated, normalized image.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { decodeDataUrl, normalizeImage, DEFAULT_MAX_IMAGE_BYTES, type NormalizedImage } from '../images';
-import type { BlobStore, UrlSigner } from '../blobs';
+import { BlobStoreError, type BlobStore, type UrlSigner } from '../blobs';
 import { requireTenant, hasScope, AuthError, type Viewer, type TenantViewer } from '../auth/viewer';
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { ok, refuse, userError, type Outcome } from '../common/user-errors';
 import type { UploadRepository } from './upload-repository';
 import { quotaError, type Quotas } from '../tenants/quotas';
+
+/** Where an upload's bytes are staged: one blob per PUT attempt below it. */
+function uploadPrefix(tenantId: string, uploadId: string): string {
+  return `uploads/${tenantId}/${uploadId}`;
+}
 
 /** How long an upload's link takes bytes (its expiresAt). */
 export const UPLOAD_TTL_MS = 15 * 60_000;
@@ -26,7 +32,31 @@ export interface CreatedUpload {
   expiresAt: Date;
 }
 
-export type ReceiveResult = 'ok' | 'forbidden' | 'expired' | 'not_found' | 'too_large' | 'already_received';
+/**
+ * What became of an upload PUT. Every refusal but `incomplete` is decided before a byte of the
+ * body is read; `incomplete`: the body ended before its Content-Length (nothing was stored).
+ */
+export type ReceiveResult =
+  | 'ok'
+  | 'forbidden'
+  | 'expired'
+  | 'not_found'
+  | 'length_required'
+  | 'too_large'
+  | 'already_received'
+  | 'incomplete';
+
+/** An upload PUT as the HTTP layer sees it: the link's parts, the declared length, and the body, opened only once accepted. */
+export interface UploadPut {
+  /** "<tenantId>/<uploadId>", from the URL's path. */
+  key: string;
+  exp: string;
+  sig: string;
+  /** The request's Content-Length; null when it has none (a chunked body). */
+  declaredLength: number | null;
+  /** Called once every check passed, to start reading the body (an HTTP server sends 100 Continue here). */
+  openBody: () => Readable;
+}
 
 export class UploadService {
   constructor(
@@ -64,18 +94,32 @@ export class UploadService {
     return ok({ uploadId: toGlobalId('Upload', id), uploadUrl: `${this.publicUrl()}${path}`, expiresAt });
   }
 
-  /** Stores the bytes of an HTTP PUT to a signed upload URL (key "<tenantId>/<uploadId>"). */
-  async receive(key: string, exp: string, sig: string, body: Buffer): Promise<ReceiveResult> {
-    const check = this.uploadSigner.verify(key, exp, sig);
+  /**
+   * Stores the body of an HTTP PUT to a signed upload URL. The link (signature, expiry), the
+   * upload and the declared length (at most the upload's byteSize) are checked first, from the
+   * URL and headers alone; only then is the body opened and streamed to the blob store, which
+   * takes exactly the declared bytes or nothing. Each attempt writes under a key of its own, so
+   * two PUTs of one link at once cannot clobber each other's bytes: the one that marks the
+   * upload received keeps its blob, the other deletes its own.
+   */
+  async receive(put: UploadPut): Promise<ReceiveResult> {
+    const check = this.uploadSigner.verify(put.key, put.exp, put.sig);
     if (check !== 'ok') return check === 'expired' ? 'expired' : 'forbidden';
-    const [tenantId, uploadId] = key.split('/');
+    const [tenantId, uploadId] = put.key.split('/');
     if (!tenantId || !uploadId) return 'forbidden';
+    if (put.declaredLength === null) return 'length_required';
+    if (put.declaredLength > DEFAULT_MAX_IMAGE_BYTES) return 'too_large';
     const upload = await this.uploads.find(tenantId, uploadId);
     if (!upload) return 'not_found';
     if (upload.status !== 'PENDING') return 'already_received';
-    if (body.length > upload.byteSize) return 'too_large';
-    const blobKey = `uploads/${tenantId}/${uploadId}`;
-    await this.blobs.put(blobKey, body, upload.contentType);
+    if (put.declaredLength > upload.byteSize) return 'too_large';
+    const blobKey = `${uploadPrefix(tenantId, uploadId)}/${randomBytes(8).toString('hex')}`;
+    try {
+      await this.blobs.putStream(blobKey, put.openBody(), upload.contentType, put.declaredLength);
+    } catch (error) {
+      if (error instanceof BlobStoreError && error.code === 'BLOB_LENGTH_MISMATCH') return 'incomplete';
+      throw error;
+    }
     if (!(await this.uploads.markReceived(tenantId, uploadId, blobKey, new Date()))) {
       await this.blobs.delete(blobKey);
       return 'already_received';
@@ -144,7 +188,7 @@ export class UploadService {
       await this.uploads.release(tenantId, uploadId);
       throw error;
     }
-    if (outcome.ok) await this.blobs.delete(`uploads/${tenantId}/${uploadId}`);
+    if (outcome.ok) await this.blobs.deleteAllUnder(uploadPrefix(tenantId, uploadId));
     else await this.uploads.release(tenantId, uploadId);
     return outcome;
   }
@@ -157,6 +201,8 @@ export class UploadService {
     const expired = await this.uploads.findExpired(new Date(now.getTime() - UPLOAD_KEEP_MS));
     for (const upload of expired) {
       if (upload.blobKey) await this.blobs.delete(upload.blobKey);
+      // Attempts whose marking never happened (the process stopped between the two) too.
+      await this.blobs.deleteAllUnder(uploadPrefix(upload.tenantId, upload.id));
       await this.uploads.delete(upload.tenantId, upload.id);
     }
     return expired.length;

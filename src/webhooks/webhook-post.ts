@@ -23,7 +23,7 @@ export function postWebhook(url: string, headers: Record<string, string>, body: 
   const target = new URL(url);
   const literal = ipLiteral(target.hostname);
   if (!options.allowPrivateNetworks && literal !== null && !isPublicAddress(literal)) {
-    return Promise.reject(new PrivateAddressError(target.hostname, literal));
+    return Promise.reject(new PrivateAddressError());
   }
   const client = target.protocol === 'https:' ? https : http;
   return new Promise<number>((resolve, reject) => {

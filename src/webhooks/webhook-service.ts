@@ -52,7 +52,6 @@ export interface DeliveryFilter {
 }
 
 const MAX_URL_LENGTH = 2000;
-const MAX_ERROR_LENGTH = 200;
 export const DELIVERY_JOB = 'webhook-delivery';
 
 /** A failed attempt that will be retried: thrown to the job queue. */
@@ -85,20 +84,38 @@ function checkUrl(raw: string, allowPrivateNetworks: boolean): { url?: string; e
   if (parsed.href.length > MAX_URL_LENGTH) return refused(`the URL must be at most ${MAX_URL_LENGTH} characters`);
   const literal = ipLiteral(parsed.hostname);
   if (!allowPrivateNetworks && literal !== null && !isPublicAddress(literal)) {
-    return refused('the URL must point to a public address, not a loopback, private or link-local one');
+    return refused('the URL must point to a public address (IPv4 public unicast, IPv6 global unicast 2000::/3), not a loopback, private, link-local or IPv4-in-IPv6 one');
   }
   return { url: parsed.href };
 }
 
-/** A short, single-line reason for a failed request (no stack, no response body). */
-function describeFailure(error: unknown, timeoutMs: number): string {
+/** DNS failures: with private networks refused they read like a private address (see describeFailure). */
+const NAME_NOT_RESOLVED = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME', 'ENODATA']);
+
+/**
+ * A short, generic reason for a failed attempt (it becomes the delivery's lastError, which the
+ * tenant reads): a closed set of phrases plus the error code, never a library's message, which
+ * may name hosts and addresses. With private networks refused, a name that does not resolve
+ * and a name that resolves to a private address get the same reason, so a tenant cannot probe
+ * which internal names exist.
+ */
+export function describeFailure(error: unknown, timeoutMs: number, allowPrivateNetworks: boolean): string {
   // Duck-typed: errors may come from another realm.
-  const { name, message, cause } = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown; cause?: unknown };
+  const { name, code, cause } = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; code?: unknown; cause?: unknown };
   if (name === 'TimeoutError' || name === 'AbortError') return `timed out after ${timeoutMs} ms`;
-  // A wrapped network error names its cause (ECONNREFUSED, ENOTFOUND, ...).
-  const causeMessage = typeof cause === 'object' && cause !== null ? (cause as { message?: unknown }).message : undefined;
-  const text = typeof causeMessage === 'string' && causeMessage !== '' ? causeMessage : typeof message === 'string' ? message : String(error);
-  return text.replace(/\s+/g, ' ').trim().slice(0, MAX_ERROR_LENGTH);
+  // A wrapped network error carries its code on its cause.
+  const causeCode = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  const found = typeof code === 'string' ? code : typeof causeCode === 'string' ? causeCode : '';
+  const errorCode = /^[A-Z0-9_]{1,60}$/.test(found) ? found : '';
+  if (errorCode === 'EPRIVATEADDRESS' || (!allowPrivateNetworks && NAME_NOT_RESOLVED.has(errorCode))) {
+    return 'address not allowed: the host has no public address';
+  }
+  if (NAME_NOT_RESOLVED.has(errorCode)) return `the host name could not be resolved (${errorCode})`;
+  if (errorCode === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  if (errorCode === 'ECONNRESET' || errorCode === 'EPIPE') return `connection reset (${errorCode})`;
+  if (errorCode === 'EHOSTUNREACH' || errorCode === 'ENETUNREACH') return `host unreachable (${errorCode})`;
+  if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(errorCode)) return `TLS handshake failed (${errorCode})`;
+  return errorCode ? `connection failed (${errorCode})` : 'connection failed';
 }
 
 export class WebhookService {
@@ -244,7 +261,7 @@ export class WebhookService {
         failure = statusCode >= 300 && statusCode < 400 ? `HTTP ${statusCode} (redirects are not followed)` : `HTTP ${statusCode}`;
       }
     } catch (error) {
-      failure = describeFailure(error, this.fetchTimeoutMs);
+      failure = describeFailure(error, this.fetchTimeoutMs, this.allowPrivateNetworks);
     }
 
     const last = context.attempt >= context.maxAttempts;

@@ -1,13 +1,14 @@
 // The worker side of the platform: runs the jobs that need the try-on engine (reference
 // caches, person encodings, renders), publishes render progress and notifies webhooks.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Garment, PersonEncoding, PersonPhoto, ReferenceCache, Render } from '../generated/prisma/client';
-import type { Engine } from '../inference';
+import type { Engine, HotBlob, RenderGarment } from '../inference';
 import { InferenceError } from '../inference';
 import type { BlobStore } from '../blobs';
 import type { JobContext, JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
-import { catalogChannel } from '../garments/catalog-events';
+import { catalogChannel, GARMENT_ARCHIVED_CHANNEL, parseGarmentArchived } from '../garments/catalog-events';
+import { parsePhotoDeleted, PHOTO_DELETED_CHANNEL } from '../photos/photo-events';
 import type { Logger } from '../observability/logger';
 import type { GarmentRepository } from '../garments/garment-repository';
 import type { PhotoRepository } from '../photos/photo-repository';
@@ -17,6 +18,10 @@ import { followPreviewDemand, type PreviewDemand } from '../renders/preview-dema
 import { MAX_RENDER_ATTEMPTS } from '../renders/render-service';
 import { toGlobalId } from '../common/ids';
 import { cancelChannel, encodeEvent, progressChannel, type RenderEvent } from '../renders/render-events';
+
+const sha256Hex = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+/** A person encoding's content identity for the engine's hot cache: it changes whenever the encoding is written again. */
+const encodingVersion = (row: { id: string; updatedAt: Date }): string => `${row.id}@${row.updatedAt.getTime()}`;
 
 export type WebhookEventName = 'RENDER_SUCCEEDED' | 'RENDER_FAILED' | 'REFERENCE_CACHE_READY' | 'REFERENCE_CACHE_FAILED';
 
@@ -60,6 +65,10 @@ const TRANSIENT_ENGINE_ERRORS = new Set(['ENGINE_CRASHED', 'ENGINE_CLOSED', 'INT
 const isPermanent = (error: unknown): boolean => error instanceof InferenceError && !TRANSIENT_ENGINE_ERRORS.has(error.code);
 
 const safeKey = (model: string) => model.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+/** Where a garment's reference cache for a model is stored (also its key in the engine's hot cache). */
+const referenceCacheKey = (tenantId: string, garmentId: string, model: string) => `caches/${tenantId}/${garmentId}/${safeKey(model)}`;
+/** Where a photo's encoding for a model is stored (also its key in the engine's hot cache). */
+const personEncodingKey = (tenantId: string, photoId: string, model: string) => `encodings/${tenantId}/${photoId}/${safeKey(model)}`;
 
 /** Enqueues computing a garment's reference cache (API: on createGarment and retryReferenceCache). */
 export function enqueueReferenceCache(queue: JobQueue, tenantId: string, garmentId: string, model: string): Promise<void> {
@@ -84,6 +93,22 @@ export class InferenceJobs {
     queue.process('reference-cache', (p, ctx) => this.referenceCacheJob(p.tenantId, p.garmentId, ctx), { concurrency: 1 });
     queue.process('person-encoding', (p, ctx) => this.personEncodingJob(p.tenantId, p.photoId, ctx), { concurrency: 1 });
     queue.process('render', (p, ctx) => this.renderJob(p.tenantId, p.renderId, ctx), { concurrency: this.deps.renderConcurrency ?? 4 });
+    // An archived garment's K/V leave the engine's memory (renders still holding them finish).
+    this.deps.pubsub
+      .subscribe(GARMENT_ARCHIVED_CHANNEL, (message) => {
+        const archived = parseGarmentArchived(message);
+        if (archived === null) return;
+        this.deps.engine.forget([referenceCacheKey(archived.tenantId, archived.garmentId, this.model)]).catch(() => undefined);
+      })
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not follow archived garments'));
+    // So does a deleted photo's encoding.
+    this.deps.pubsub
+      .subscribe(PHOTO_DELETED_CHANNEL, (message) => {
+        const deleted = parsePhotoDeleted(message);
+        if (deleted === null) return;
+        this.deps.engine.forget([personEncodingKey(deleted.tenantId, deleted.photoId, this.model)]).catch(() => undefined);
+      })
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not follow deleted photos'));
   }
 
   // ---- reference caches --------------------------------------------------------------
@@ -109,7 +134,7 @@ export class InferenceJobs {
     const image = await this.deps.blobs.get(garment.imageKey);
     if (!image) throw new InferenceError('INVALID_IMAGE', 'the garment image is missing from storage');
     const blob = await this.deps.engine.encodeReference(image.data, garment.category);
-    const blobKey = `caches/${tenantId}/${garment.id}/${safeKey(this.model)}`;
+    const blobKey = referenceCacheKey(tenantId, garment.id, this.model);
     await this.deps.blobs.put(blobKey, blob.data, 'application/octet-stream');
     await this.deps.garments.markCacheReady(tenantId, cacheId, { blobKey, bytes: blob.bytes, checksum: blob.checksum, computeMs: blob.computeMs });
     await this.publishCacheChange(tenantId, garment.id);
@@ -118,27 +143,35 @@ export class InferenceJobs {
   }
 
   /**
-   * The cache blob of a garment: read when its row (as the render read it) is READY, else
-   * computed now (a new model version, a lost job, a job still running); the time spent
-   * computing is added to `computed.referenceMs`.
+   * A garment's reference cache for a render, from its row as the render read it: a hot blob
+   * (key: its blob key, version: its checksum) that the engine reads only when it does not hold
+   * it decoded; computed first when not READY (a new model version, a lost job, a job still
+   * running), and again when its blob is gone. Time spent computing goes to `computed.referenceMs`.
    */
   private async referenceCacheFor(
     tenantId: string,
     garment: Pick<Garment, 'id' | 'category' | 'imageKey'>,
-    row: Pick<ReferenceCache, 'id' | 'status' | 'blobKey'> | null,
+    row: Pick<ReferenceCache, 'id' | 'status' | 'blobKey' | 'checksum' | 'updatedAt'> | null,
     computed: { referenceMs: number },
-  ): Promise<Buffer> {
+  ): Promise<RenderGarment> {
+    const compute = async (cacheId: string): Promise<Buffer> => {
+      const started = performance.now();
+      try {
+        return await this.computeReferenceCache(tenantId, garment, cacheId);
+      } finally {
+        computed.referenceMs += performance.now() - started;
+      }
+    };
     if (row?.status === 'READY' && row.blobKey) {
-      const blob = await this.deps.blobs.get(row.blobKey);
-      if (blob) return blob.data;
+      const blobKey = row.blobKey;
+      const cacheId = row.id;
+      const load = async (): Promise<Buffer> => (await this.deps.blobs.get(blobKey))?.data ?? compute(cacheId);
+      return { category: garment.category, hot: { key: blobKey, version: row.checksum ?? `${row.id}@${row.updatedAt.getTime()}`, load } };
     }
-    const started = performance.now();
-    try {
-      const cache = row ?? (await this.deps.garments.ensureCache(tenantId, garment.id, this.model, randomUUID()));
-      return await this.computeReferenceCache(tenantId, garment, cache.id);
-    } finally {
-      computed.referenceMs += performance.now() - started;
-    }
+    const cache = row ?? (await this.deps.garments.ensureCache(tenantId, garment.id, this.model, randomUUID()));
+    const data = await compute(cache.id);
+    const hot: HotBlob = { key: referenceCacheKey(tenantId, garment.id, this.model), version: sha256Hex(data), load: async () => data };
+    return { category: garment.category, cache: data, hot };
   }
 
   // ---- person encodings --------------------------------------------------------------
@@ -155,24 +188,35 @@ export class InferenceJobs {
     }
   }
 
-  /** The photo and its encoding: read when its row is READY (both blobs at once), else encoded now. */
+  /**
+   * A photo and its encoding for a render, from the encoding's row as the render read it: the
+   * encoding as a hot blob (key: its blob key, version: row and write time) the engine reads
+   * only when it does not hold it decoded; encoded first when missing, and again when its blob
+   * is gone.
+   */
   private async personEncodingFor(
     tenantId: string,
     photo: Pick<PersonPhoto, 'id' | 'imageKey'>,
-    row: Pick<PersonEncoding, 'id' | 'status' | 'blobKey'> | null,
-  ): Promise<{ encoding: Buffer; image: Buffer }> {
-    const imagePromise = this.deps.blobs.get(photo.imageKey);
-    imagePromise.catch(() => undefined); // awaited below; this only keeps an early failure handled
-    const ready = row?.status === 'READY' && row.blobKey ? await this.deps.blobs.get(row.blobKey) : null;
-    const image = await imagePromise;
+    row: Pick<PersonEncoding, 'id' | 'status' | 'blobKey' | 'updatedAt'> | null,
+  ): Promise<{ encoding: HotBlob; image: Buffer }> {
+    const image = await this.deps.blobs.get(photo.imageKey);
     if (!image) throw new InferenceError('INVALID_IMAGE', 'the person photo is missing from storage');
-    if (ready) return { encoding: ready.data, image: image.data };
+    const encode = async (rowId: string): Promise<{ data: Buffer; version: string }> => {
+      const encoded = await this.deps.engine.encodePerson(image.data);
+      const blobKey = personEncodingKey(tenantId, photo.id, this.model);
+      await this.deps.blobs.put(blobKey, encoded.data, 'application/octet-stream');
+      const ready = await this.deps.photos.markEncodingReady(tenantId, rowId, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
+      return { data: encoded.data, version: encodingVersion(ready) };
+    };
+    if (row?.status === 'READY' && row.blobKey) {
+      const blobKey = row.blobKey;
+      const rowId = row.id;
+      const load = async (): Promise<Buffer> => (await this.deps.blobs.get(blobKey))?.data ?? (await encode(rowId)).data;
+      return { encoding: { key: blobKey, version: encodingVersion(row), load }, image: image.data };
+    }
     const encodingRow = row ?? (await this.deps.photos.ensureEncoding(tenantId, photo.id, this.model, randomUUID()));
-    const encoded = await this.deps.engine.encodePerson(image.data);
-    const blobKey = `encodings/${tenantId}/${photo.id}/${safeKey(this.model)}`;
-    await this.deps.blobs.put(blobKey, encoded.data, 'application/octet-stream');
-    await this.deps.photos.markEncodingReady(tenantId, encodingRow.id, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
-    return { encoding: encoded.data, image: image.data };
+    const { data, version } = await encode(encodingRow.id);
+    return { encoding: { key: personEncodingKey(tenantId, photo.id, this.model), version, load: async () => data }, image: image.data };
   }
 
   // ---- renders -----------------------------------------------------------------------
@@ -182,11 +226,11 @@ export class InferenceJobs {
     tenantId: string,
     rows: RenderInputRows,
     computed: { referenceMs: number },
-  ): Promise<{ references: { category: Garment['category']; cache: Buffer }[]; person: { encoding: Buffer; image: Buffer } }> {
+  ): Promise<{ references: RenderGarment[]; person: { encoding: HotBlob; image: Buffer } }> {
     const photo = rows.photo;
     if (!photo) throw new InferenceError('INVALID_REQUEST', 'the person photo no longer exists');
     const [references, person] = await Promise.all([
-      Promise.all(rows.garments.map(async ({ garment, cache }) => ({ category: garment.category, cache: await this.referenceCacheFor(tenantId, garment, cache, computed) }))),
+      Promise.all(rows.garments.map(({ garment, cache }) => this.referenceCacheFor(tenantId, garment, cache, computed))),
       this.personEncodingFor(tenantId, photo, rows.encoding),
     ]);
     return { references, person };
@@ -289,7 +333,7 @@ export class InferenceJobs {
       let lastWrite = 0;
       let running = render;
       const result = await this.deps.engine.render(
-        { personImage: person.image, person: person.encoding, garments: references, steps: render.steps, guidanceScale: render.guidanceScale, seed: render.seed },
+        { personImage: person.image, personHot: person.encoding, garments: references, steps: render.steps, guidanceScale: render.guidanceScale, seed: render.seed },
         {
           signal: controller.signal,
           // Only while someone watches with previews: true (preview-demand.ts).
@@ -341,7 +385,9 @@ export class InferenceJobs {
       ]);
       const stored = performance.now();
       const engine = result.timings;
-      // The engine's work before its first step (loading the caches into K/V, masks) is loading too.
+      // The engine's work before its first step (reading the blobs it does not hold, loading the
+      // caches into K/V, masks) is loading too; a cache computed in there (its blob was gone)
+      // is counted in referenceMs, wherever it ran.
       const engineLoadMs = Math.max(0, engine.totalMs - engine.denoiseMs - engine.decodeMs - engine.composeMs);
       const done = await renders.finish(tenantId, renderId, {
         status: 'SUCCEEDED',
@@ -349,7 +395,7 @@ export class InferenceJobs {
         resultKey,
         resultWidth: result.width,
         resultHeight: result.height,
-        loadMs: Math.max(0, loadedMs - computed.referenceMs) + engineLoadMs,
+        loadMs: Math.max(0, loadedMs + engineLoadMs - computed.referenceMs),
         referenceMs: computed.referenceMs,
         denoiseMs: engine.denoiseMs,
         decodeMs: engine.decodeMs,

@@ -46,6 +46,7 @@ describeInChromium('web app in Chromium', () => {
   let server: TestServer;
   let browser: Browser;
   let context: BrowserContext;
+  const cspReports: string[] = [];
 
   beforeAll(async () => {
     ensureWebBuild();
@@ -54,6 +55,10 @@ describeInChromium('web app in Chromium', () => {
     // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    // Whatever the pages' Content-Security-Policy refuses, Chromium reports on the console.
+    context.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspReports.push(message.text());
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -200,6 +205,24 @@ describeInChromium('web app in Chromium', () => {
     await shot(page, 'catalog-4-archived-and-renders');
     await page.close();
   }, 120_000);
+
+  test('the pages ran under their Content-Security-Policy, which refused nothing they do, and refuses an inline script', async () => {
+    expect((await fetch(`${server.url}/`)).headers.get('content-security-policy')).toMatch(/script-src 'self';/);
+    expect(cspReports).toEqual([]);
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.getByRole('button', { name: 'Person photo 1' }).waitFor();
+    const ran = await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.inlineRan = true';
+      document.head.appendChild(script);
+      return (window as unknown as { inlineRan?: boolean }).inlineRan === true;
+    });
+    expect(ran).toBe(false);
+    await page.waitForTimeout(200);
+    expect(cspReports.some((report) => /inline script/i.test(report))).toBe(true);
+    await page.close();
+  }, 60_000);
 
   test('on a phone-sized screen the pages fit the width', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });

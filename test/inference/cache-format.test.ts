@@ -2,6 +2,7 @@
 import { InferenceError } from '../../src/inference';
 import type { KvLayerLayout } from '../../src/inference/model-package';
 import { deserializePersonEncoding, serializePersonEncoding, type PersonEncoding } from '../../src/inference/person-encoding';
+import { float32ToFloat16 } from '../../src/inference/float16';
 import { deserializeReferenceCache, serializeReferenceCache } from '../../src/inference/reference-cache';
 
 const layout: KvLayerLayout[] = [
@@ -9,8 +10,9 @@ const layout: KvLayerLayout[] = [
   { name: 'mid.attn', heads: 1, tokens: 3, dim: 8 },
 ];
 
-function kv(seed: number, count: number): Float32Array {
-  return Float32Array.from({ length: count }, (_, i) => Math.sin(seed * 31 + i * 0.7) * 3);
+/** float16 bit patterns of a deterministic float32 signal. */
+function kv(seed: number, count: number): Uint16Array {
+  return float32ToFloat16(Float32Array.from({ length: count }, (_, i) => Math.sin(seed * 31 + i * 0.7) * 3));
 }
 
 const cache = {
@@ -34,16 +36,26 @@ function expectInvalid(run: () => unknown, message: RegExp): void {
 describe('reference cache blob', () => {
   const blob = serializeReferenceCache(cache, layout);
 
-  it('stores float16 K/V (2 bytes a value) behind a small header and reads them back to float16 precision', () => {
+  it('stores float16 K/V (2 bytes a value) behind a small header and reads back the same float16 values', () => {
     const values = layout.reduce((sum, l) => sum + 2 * l.heads * l.tokens * l.dim, 0);
     expect(blob.length - 2 * values).toBeLessThan(512);
     const loaded = deserializeReferenceCache(blob, 'tryon-tiny@1', layout, 'TOP');
     expect(loaded.category).toBe('TOP');
     loaded.layers.forEach((layer, i) => {
-      for (const [read, original] of [[layer.k, cache.layers[i]!.k], [layer.v, cache.layers[i]!.v]] as const) {
-        for (let j = 0; j < read.length; j++) expect(Math.abs(read[j]! - original[j]!)).toBeLessThanOrEqual(Math.abs(original[j]!) * 2 ** -11 + 2 ** -25);
-      }
+      expect(Array.from(layer.k)).toEqual(Array.from(cache.layers[i]!.k));
+      expect(Array.from(layer.v)).toEqual(Array.from(cache.layers[i]!.v));
     });
+  });
+
+  it('keeps the K/V float16 and in place: the loaded layers are views of the blob, no float32 copy', () => {
+    const loaded = deserializeReferenceCache(blob, 'tryon-tiny@1', layout, 'TOP');
+    for (const layer of loaded.layers) {
+      for (const half of [layer.k, layer.v]) {
+        expect(half).toBeInstanceOf(Uint16Array);
+        expect(half.buffer).toBe(blob.buffer);
+      }
+    }
+    expect(loaded.payloadSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('reads a blob at an odd byte offset (as it may sit inside a larger buffer)', () => {

@@ -10,7 +10,7 @@ import { createEngine, InferenceError, type Engine, type GarmentCategory, type S
 import { maxPoolMask, outfitMaskFromLabels, upsampleLatentMask } from '../../src/inference/masks';
 import { readModelPackage, type ModelPackage } from '../../src/inference/model-package';
 import { deserializePersonEncoding } from '../../src/inference/person-encoding';
-import { deserializeReferenceCache, serializeReferenceCache } from '../../src/inference/reference-cache';
+import { deserializeReferenceCache, serializeReferenceCache, widenLayer } from '../../src/inference/reference-cache';
 import { MODEL_DIR, maxAbsDifference, rawRgb, readSample, readSampleIndex, sampleGarment, type SampleIndex } from './package-fixture';
 
 const STEPS = 4;
@@ -68,10 +68,11 @@ describe('inference engine on the shipped package', () => {
 
     // The same K/V straight from reference_encoder in float32.
     const exact = await engine.diagnostics.referenceKv(image, 'TOP');
-    const loaded = deserializeReferenceCache(blob.data, engine.model.id, pkg.manifest.kv.layers, 'TOP');
-    expect(loaded.layers).toHaveLength(pkg.manifest.kv.layers.length);
+    const loaded = deserializeReferenceCache(blob.data, engine.model.id, pkg.references.get('TOP')!.layers, 'TOP');
+    expect(loaded.layers).toHaveLength(pkg.kvLayers.length);
     exact.forEach((layer, i) => {
-      for (const [a, b] of [[layer.k, loaded.layers[i]!.k], [layer.v, loaded.layers[i]!.v]] as const) {
+      const read = widenLayer(loaded.layers[i]!);
+      for (const [a, b] of [[layer.k, read.k], [layer.v, read.v]] as const) {
         expect(b.length).toBe(a.length);
         let worst = 0;
         for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j]! - b[j]!) - Math.max(Math.abs(a[j]!) * 2 ** -11, 2 ** -25));
@@ -85,8 +86,8 @@ describe('inference engine on the shipped package', () => {
     const corrupted = Buffer.from(cache);
     corrupted[corrupted.length - 100] = corrupted[corrupted.length - 100]! ^ 0x40;
     const truncated = cache.subarray(0, cache.length - 2);
-    const decoded = deserializeReferenceCache(cache, engine.model.id, pkg.manifest.kv.layers);
-    const foreign = serializeReferenceCache({ ...decoded, modelId: 'other-model@3' }, pkg.manifest.kv.layers);
+    const decoded = deserializeReferenceCache(cache, engine.model.id, pkg.references.get('TOP')!.layers);
+    const foreign = serializeReferenceCache({ ...decoded, modelId: 'other-model@3' }, pkg.references.get('TOP')!.layers);
     const cases: [Buffer, GarmentCategory, RegExp][] = [
       [corrupted, 'TOP', /checksum/],
       [truncated, 'TOP', /truncated|payload/],
@@ -152,6 +153,9 @@ describe('inference engine on the shipped package', () => {
     // Submitted together, they start together: no step of either runs alone.
     expect(batchedOne.batchRowsPerStep).toEqual(Array(STEPS).fill(4));
     expect(batchedThree.batchRowsPerStep).toEqual(Array(STEPS).fill(4));
+    // Format 1: float32 K/V per row (widened from the float16 caches into the batch tensors), padded to 3 slots.
+    expect(batchedOne.kvInputsOfThatCall).toMatchObject({ layout: 'perRow', dtype: 'float32' });
+    expect(batchedOne.maxKvBytesPerCall).toBe(batchedOne.perRowFloat32BytesOfThatCall);
     expect(maxAbsDifference(aloneOne.modelImage, batchedOne.modelImage)).toBeLessThanOrEqual(1e-3);
     expect(maxAbsDifference(aloneThree.modelImage, batchedThree.modelImage)).toBeLessThanOrEqual(1e-3);
   });

@@ -8,6 +8,9 @@ import sharp from 'sharp';
 import type { GarmentCategory } from '../../src/inference';
 
 export const MODEL_DIR = path.resolve(__dirname, '../../models/tryon-tiny');
+/** Format-2 test packages made by models/tools/export_fixtures.py (seeded random weights): the same model with its weights in one external-data file, and in each graph. */
+export const FORMAT2_EXTERNAL_DIR = path.resolve(__dirname, '../fixtures/models/tryon-v2-external');
+export const FORMAT2_SINGLE_DIR = path.resolve(__dirname, '../fixtures/models/tryon-v2-single');
 
 export interface SampleIndex {
   persons: { id: string; image: string; labels: string }[];
@@ -15,19 +18,19 @@ export interface SampleIndex {
   heldout: { id: string; person: string; garments: string[]; categories: GarmentCategory[]; truth: string; mask: string }[];
 }
 
-export function readSampleIndex(): SampleIndex {
-  return JSON.parse(readFileSync(path.join(MODEL_DIR, 'samples/index.json'), 'utf8')) as SampleIndex;
+export function readSampleIndex(modelDir = MODEL_DIR): SampleIndex {
+  return JSON.parse(readFileSync(path.join(modelDir, 'samples/index.json'), 'utf8')) as SampleIndex;
 }
 
-export function readSample(relative: string): Buffer {
-  return readFileSync(path.join(MODEL_DIR, 'samples', relative));
+export function readSample(relative: string, modelDir = MODEL_DIR): Buffer {
+  return readFileSync(path.join(modelDir, 'samples', relative));
 }
 
-/** The first sample garment of a category. */
-export function sampleGarment(index: SampleIndex, category: GarmentCategory): Buffer {
-  const garment = index.garments.find((g) => g.category === category);
-  if (garment === undefined) throw new Error(`the package has no sample ${category} garment`);
-  return readSample(garment.image);
+/** The `nth` (default first) sample garment of a category. */
+export function sampleGarment(index: SampleIndex, category: GarmentCategory, modelDir = MODEL_DIR, nth = 0): Buffer {
+  const garment = index.garments.filter((g) => g.category === category)[nth];
+  if (garment === undefined) throw new Error(`the package has no sample ${category} garment #${nth}`);
+  return readSample(garment.image, modelDir);
 }
 
 export async function rawRgb(png: Buffer): Promise<{ data: Buffer; width: number; height: number }> {

@@ -39,6 +39,9 @@ interface World {
   foreignGarment: string;
   foreignShopper: string;
   foreignPhoto: string;
+  /** The shopper session's own photo, and an outfit of another shopper of the tenant. */
+  shopperPhoto: string;
+  otherShopperOutfit: string;
   images: Record<string, string>;
 }
 
@@ -371,6 +374,7 @@ const cases: Case[] = [
   gq('requestRender: another tenant\'s garment ID as outfitId', 'admin', REQUEST_RENDER, (w) => render({ outfitId: w.foreignGarment })(w), 200, 'NOT_FOUND'),
   gq('requestRender: photo ID and outfit ID swapped', 'admin', REQUEST_RENDER, (w) => render({ outfitId: w.photo, personPhotoId: w.outfit })(w), 200, 'NOT_FOUND'),
   gq('requestRender: with a CATALOG_READ key', 'reader', REQUEST_RENDER, render({}), 200, 'FORBIDDEN'),
+  gq('requestRender: one shopper\'s photo, another shopper\'s outfit', 'admin', REQUEST_RENDER, (w) => render({ outfitId: w.otherShopperOutfit, personPhotoId: w.shopperPhoto })(w), 200, 'SHOPPER_MISMATCH'),
   gq('cancelRender: already canceled', 'admin', CANCEL, (w) => ({ id: w.canceledRender }), 200, 'RENDER_FINISHED'),
   gq('cancelRender: malformed ID', 'admin', CANCEL, { id: 'UmVuZGVyOg' }, 200, 'NOT_FOUND'),
   gq('cancelRender: with a CATALOG_READ key', 'reader', CANCEL, (w) => ({ id: w.render }), 200, 'FORBIDDEN'),
@@ -429,6 +433,9 @@ const cases: Case[] = [
   http('POST /graphql: body is invalid UTF-8', 'POST /graphql', () => ({ method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) }), 400, 'BAD_REQUEST'),
   http('POST /graphql: text/plain body (CSRF)', 'POST /graphql', () => ({ method: 'POST', path: '/graphql', headers: { 'content-type': 'text/plain' }, body: '{"query":"{ tenant { id } }"}' }), 400, 'BAD_REQUEST'),
   http('POST /graphql: a body over GRAPHQL_BODY_LIMIT', 'POST /graphql', () => ({ method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json' }, body: `{"query":"{ tenant { id } }","x":"${'a'.repeat(GRAPHQL_BODY_LIMIT)}"}` }), 413, 'PAYLOAD_TOO_LARGE'),
+  http('PUT /graphql', 'POST /graphql', () => ({ method: 'PUT', path: '/graphql', headers: { 'content-type': 'application/json' }, body: '{"query":"{ tenant { id } }"}' }), 405, 'METHOD_NOT_ALLOWED'),
+  http('PATCH /graphql', 'POST /graphql', () => ({ method: 'PATCH', path: '/graphql', headers: { 'content-type': 'application/json' }, body: '{"query":"{ tenant { id } }"}' }), 405, 'METHOD_NOT_ALLOWED'),
+  http('DELETE /graphql', 'POST /graphql', () => ({ method: 'DELETE', path: '/graphql' }), 405, 'METHOD_NOT_ALLOWED'),
   http('GET /graphql: a mutation', 'GET /graphql', () => ({ method: 'GET', path: `/graphql?query=${encodeURIComponent('mutation { createShopper(input: { externalId: "g" }) { userErrors { code } } }')}`, headers: { 'apollo-require-preflight': 'true' } }), 405, 'BAD_REQUEST'),
   // -- signed downloads
   http('GET /files: tampered signature', 'GET /files', (w) => ({ method: 'GET', path: withSig(w.fileUrl, tamper) }), 403, 'LINK_INVALID'),
@@ -450,6 +457,8 @@ const cases: Case[] = [
   http('POST /healthz', 'GET /healthz', () => ({ method: 'POST', path: '/healthz', body: '{}' }), 405, 'METHOD_NOT_ALLOWED'),
   http('DELETE /readyz', 'GET /readyz', () => ({ method: 'DELETE', path: '/readyz' }), 405, 'METHOD_NOT_ALLOWED'),
   http('PUT /metrics', 'GET /metrics', () => ({ method: 'PUT', path: '/metrics', body: 'x' }), 405, 'METHOD_NOT_ALLOWED'),
+  http('GET /metrics without the operator token', 'GET /metrics', () => ({ method: 'GET', path: '/metrics' }), 401, 'UNAUTHENTICATED'),
+  http('GET /metrics with a tenant API key', 'GET /metrics', (w) => ({ method: 'GET', path: '/metrics', headers: { authorization: `Bearer ${w.admin}` } }), 401, 'UNAUTHENTICATED'),
   http('GET an unknown path', 'unknown path', () => ({ method: 'GET', path: `/${'x'.repeat(5000)}` }), 404, 'NOT_FOUND'),
   tcp('a request line that is not HTTP', 'GARBAGE / NOTHTTP\r\n\r\n', 400, 'BAD_REQUEST'),
   tcp('a header line without a colon', 'GET /healthz HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n', 400, 'BAD_REQUEST'),
@@ -515,7 +524,9 @@ async function makeWorld(url: string): Promise<World> {
   const { shopperId: foreignShopper } = await createShopperSession(url, victim.adminKey, 'ext');
   const foreignPhoto = (await ok(url, victim.adminKey, UPLOAD_PHOTO, { i: { image: { dataUrl: await pngDataUrl() } } })).uploadPersonPhoto.personPhoto.id;
   // The shopper holds its one allowed photo (ATELIER_SHOPPER_MAX_PHOTOS=1 below).
-  await ok(url, shopper, UPLOAD_PHOTO, { i: { image: { dataUrl: await pngDataUrl() } } });
+  const shopperPhoto = (await ok(url, shopper, UPLOAD_PHOTO, { i: { image: { dataUrl: await pngDataUrl() } } })).uploadPersonPhoto.personPhoto.id;
+  const { shopperId: otherShopper } = await createShopperSession(url, admin, 'ext-other');
+  const otherShopperOutfit = (await ok(url, admin, CREATE_OUTFIT, { i: { name: 'o', garmentIds: [garmentId], shopperId: otherShopper } })).createOutfit.outfit.id;
   return {
     url,
     admin,
@@ -535,6 +546,8 @@ async function makeWorld(url: string): Promise<World> {
     foreignGarment,
     foreignShopper,
     foreignPhoto,
+    shopperPhoto,
+    otherShopperOutfit,
     images: await refusedImages(),
   };
 }

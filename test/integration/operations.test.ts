@@ -26,7 +26,8 @@ describe('operations', () => {
   test('embedded default: operator token generated, health, readiness, metrics, graceful SIGTERM', async () => {
     const dataDir = tempDir();
     const port = 40000 + Math.floor(Math.random() * 10000);
-    const server = spawnServer({ PORT: String(port), ATELIER_DATA_DIR: dataDir, HOST: '127.0.0.1' });
+    const metricsPort = port + 10000;
+    const server = spawnServer({ PORT: String(port), ATELIER_DATA_DIR: dataDir, HOST: '127.0.0.1', ATELIER_METRICS_PORT: String(metricsPort) });
     await waitFor(() => server.output().includes('serving GraphQL'), 60_000, 'the server to start');
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     expect(server.output()).toContain(`Operator token (createTenant): ${token}`);
@@ -39,9 +40,14 @@ describe('operations', () => {
       body: JSON.stringify({ query: 'mutation Create { createTenant(input: { name: "ops" }) { tenant { id } } }' }),
     });
     expect(created.status).toBe(200);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // Metrics: on the main port to the operator token only; without one on ATELIER_METRICS_PORT (loopback).
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
     expect(metrics).toMatch(/atelier_graphql_operations_total\{operation="Create",type="mutation"\} 1/);
     expect(metrics).toContain('atelier_graphql_operation_duration_seconds_bucket');
+    const scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toMatch(/atelier_graphql_operations_total\{operation="Create",type="mutation"\} 1/);
     // Logs are JSON lines and never contain the token.
     expect(server.output()).not.toContain(`Bearer ${token}`);
 

@@ -106,10 +106,12 @@ describe('rate limits (in memory)', () => {
   });
 
   test('anonymous callers share a bucket per address', async () => {
-    // 2 of the 4 went to createTenant (operator token).
+    // 2 of the 4 went to createTenant (operator token), but on a slow machine the suite may
+    // have run long enough for the bucket (0.5/s) to fill again: at most its burst of 4 pass.
     const codes = [];
-    for (let i = 0; i < 4; i += 1) codes.push((await post(server.url, null, { query: '{ __typename }' })).status);
+    for (let i = 0; i < 6; i += 1) codes.push((await post(server.url, null, { query: '{ __typename }' })).status);
     expect(codes.slice(0, 2)).toEqual([200, 200]);
+    expect(codes.filter((c) => c === 200).length).toBeLessThanOrEqual(4 + 1);
     expect(codes.slice(-1)).toEqual([429]);
   });
 });

@@ -1,7 +1,7 @@
 // The catalog page is answered from a per-viewer response cache, and never after a change:
 // any garment or reference cache write moves the tenant's catalog version.
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
-import { createGarment, createShopperSession, createTenant, ok } from '../support/graphql-client';
+import { createGarment, createShopperSession, createTenant, ok, OPERATOR } from '../support/graphql-client';
 import { GarmentRepository } from '../../src/garments/garment-repository';
 import { fromGlobalId } from '../../src/common/ids';
 
@@ -82,12 +82,12 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
       fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: PAGE }) });
     await createGarment(server.url, key, 'C', 'SHOES'); // a new catalog version: the next answer is executed
     const executed = await post();
-    const hitsBefore = (await (await fetch(`${server.url}/metrics`)).text()).match(/atelier_graphql_answer_cache_hits_total (\d+)/)?.[1];
+    const hitsBefore = (await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${OPERATOR}` } })).text()).match(/atelier_graphql_answer_cache_hits_total (\d+)/)?.[1];
     const stored = await post();
     expect(stored.status).toBe(200);
     expect(stored.headers.get('content-type')).toBe(executed.headers.get('content-type'));
     expect(await stored.text()).toBe(await executed.text());
-    const hitsAfter = (await (await fetch(`${server.url}/metrics`)).text()).match(/atelier_graphql_answer_cache_hits_total (\d+)/)?.[1];
+    const hitsAfter = (await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${OPERATOR}` } })).text()).match(/atelier_graphql_answer_cache_hits_total (\d+)/)?.[1];
     expect(Number(hitsAfter)).toBe(Number(hitsBefore) + 1);
   });
 

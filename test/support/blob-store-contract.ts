@@ -2,6 +2,7 @@
 // directory, an S3-compatible server): round trips, replacement, prefixes, streams, size
 // limits, and keys that must never reach the storage.
 import os from 'node:os';
+import { Readable } from 'node:stream';
 import { BlobStoreError, type BlobStore, type BlobStoreErrorCode } from '../../src/blobs';
 
 export interface BlobStoreHarness {
@@ -219,6 +220,70 @@ export function describeBlobStoreContract(setUp: () => Promise<BlobStoreHarness>
         blob!.body.destroy();
       }
       expect((await store.get('big'))?.data.length).toBe(1024 * 1024);
+    });
+  });
+
+  describe('putStream', () => {
+    /** A body of `chunks` chunks of `size` bytes (byte value i for chunk i) that notes how many were read, then fails if `failAfter` is given. */
+    const body = (chunks: number, size: number, failAfter?: number) => {
+      const read = { chunks: 0 };
+      const stream = Readable.from(
+        (async function* () {
+          for (let i = 0; i < chunks; i++) {
+            if (failAfter !== undefined && i === failAfter) throw new Error('the client went away');
+            read.chunks = i + 1;
+            yield Buffer.alloc(size, i);
+          }
+        })(),
+      );
+      return { stream, read };
+    };
+    const expected = (chunks: number, size: number) => Buffer.concat(Array.from({ length: chunks }, (_, i) => Buffer.alloc(size, i)));
+
+    it('stores a streamed body of its declared length, replacing the previous blob', async () => {
+      await store.put('uploads/t1/u1', Buffer.from('old'), 'image/png');
+      const { stream } = body(40, 64 * 1024);
+      await store.putStream('uploads/t1/u1', stream, 'image/jpeg', 40 * 64 * 1024);
+      expect(await store.get('uploads/t1/u1')).toEqual({ data: expected(40, 64 * 1024), contentType: 'image/jpeg' });
+    });
+
+    it.each([
+      ['ends before its declared length', 3, 4],
+      ['has more than its declared length', 20, 2],
+    ])('refuses a body that %s (BLOB_LENGTH_MISMATCH), keeps the previous blob and writes nothing else', async (_name, chunks, declaredChunks) => {
+      await store.put('k', Buffer.from('previous'), 'image/png');
+      const before = await harness.listStored();
+      const { stream, read } = body(chunks, 1024);
+      await expectStoreError(store.putStream('k', stream, 'image/png', declaredChunks * 1024), 'BLOB_LENGTH_MISMATCH');
+      // A longer body is not read to its end.
+      if (chunks > declaredChunks) expect(read.chunks).toBeLessThan(chunks);
+      expect(stream.destroyed).toBe(true);
+      expect(await harness.listStored()).toEqual(before);
+      expect(await store.get('k')).toEqual({ data: Buffer.from('previous'), contentType: 'image/png' });
+    });
+
+    it('fails with the body\'s own error when it breaks half-way, and writes nothing', async () => {
+      const before = await harness.listStored();
+      const { stream } = body(10, 1024, 5);
+      await expect(store.putStream('k', stream, 'image/png', 10 * 1024)).rejects.toThrow('the client went away');
+      expect(await harness.listStored()).toEqual(before);
+      expect(await store.exists('k')).toBe(false);
+    });
+
+    it('refuses a length over the limit, a bad type or key before reading anything', async () => {
+      const small = harness.store({ maxBlobBytes: 1000 });
+      const before = await harness.listStored();
+      for (const [attempt, code] of [
+        [(s: Readable) => small.putStream('k', s, 'image/png', 1001), 'BLOB_TOO_LARGE'],
+        [(s: Readable) => store.putStream('k', s, 'not a type', 10), 'INVALID_CONTENT_TYPE'],
+        [(s: Readable) => store.putStream('../k', s, 'image/png', 10), 'INVALID_BLOB_KEY'],
+      ] as const) {
+        const { stream, read } = body(1, 10);
+        await expectStoreError(attempt(stream), code);
+        expect(read.chunks).toBe(0);
+        stream.destroy();
+      }
+      expect(await harness.listStored()).toEqual(before);
     });
   });
 

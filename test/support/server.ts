@@ -24,9 +24,8 @@ export interface TestServer extends AtelierServer {
   stop(): Promise<void>;
 }
 
-/** Creates an empty PostgreSQL database next to TEST_DATABASE_URL's and returns its URL. */
-export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const base = process.env.TEST_DATABASE_URL;
+/** Creates an empty PostgreSQL database next to `base`'s (default TEST_DATABASE_URL) and returns its URL. */
+export async function createTestDatabase(base = process.env.TEST_DATABASE_URL): Promise<{ url: string; drop: () => Promise<void> }> {
   if (!base) throw new Error('TEST_DATABASE_URL is not set');
   const name = `atelier_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client(postgresConfig(base));
@@ -58,6 +57,10 @@ export const GENEROUS_LIMITS: Record<string, string> = {
   ATELIER_RATE_SHOPPER_BURST: '100000',
   ATELIER_RATE_ANONYMOUS_PER_S: '100000',
   ATELIER_RATE_ANONYMOUS_BURST: '100000',
+  ATELIER_RATE_TENANT_PER_S: '100000',
+  ATELIER_RATE_TENANT_BURST: '100000',
+  ATELIER_RATE_SHOPPER_ADDRESS_PER_S: '100000',
+  ATELIER_RATE_SHOPPER_ADDRESS_BURST: '100000',
   ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: '10000',
 };
 

@@ -30,6 +30,24 @@ describe('loadConfig', () => {
     expect(loadConfig({ ATELIER_DEMO_ALLOW_REMOTE: 'true', ATELIER_DEMO_VISITORS_PER_HOUR: '0' }).demoAccess).toEqual({ allowRemote: true, newVisitorsPerHour: 0 });
   });
 
+  test('aggregate rate limits: 200/s burst 600 per tenant, 20/s burst 100 per address for shopper sessions; rate 0 is no limit', () => {
+    expect(loadConfig({}).rateLimits).toMatchObject({ tenant: { perSecond: 200, burst: 600 }, shopperAddress: { perSecond: 20, burst: 100 } });
+    expect(loadConfig({ ATELIER_RATE_TENANT_PER_S: '0', ATELIER_RATE_SHOPPER_ADDRESS_BURST: '7' }).rateLimits).toMatchObject({ tenant: { perSecond: 0 }, shopperAddress: { burst: 7 } });
+    expect(() => loadConfig({ ATELIER_RATE_TENANT_BURST: '0' })).toThrow(/ATELIER_RATE_TENANT_BURST/);
+  });
+
+  test('graphql-ws connections live at most an hour by default; ATELIER_WS_MAX_LIFETIME_S in seconds', () => {
+    expect(loadConfig({}).webSocket.maxLifetimeMs).toBe(3_600_000);
+    expect(loadConfig({ ATELIER_WS_MAX_LIFETIME_S: '90' }).webSocket.maxLifetimeMs).toBe(90_000);
+  });
+
+  test('metrics: no listener of their own by default; ATELIER_METRICS_PORT on loopback unless ATELIER_METRICS_HOST says otherwise', () => {
+    expect(loadConfig({}).metricsListener).toBeNull();
+    expect(loadConfig({ ATELIER_METRICS_PORT: '9464' }).metricsListener).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(loadConfig({ ATELIER_METRICS_PORT: '0', ATELIER_METRICS_HOST: '0.0.0.0' }).metricsListener).toEqual({ port: 0, host: '0.0.0.0' });
+    expect(() => loadConfig({ ATELIER_METRICS_PORT: '70000' })).toThrow(/^invalid configuration: ATELIER_METRICS_PORT /);
+  });
+
   test('blank values count as unset', () => {
     expect(loadConfig({ PORT: '  ', DATABASE_URL: '' }).port).toBe(4000);
   });
@@ -58,6 +76,9 @@ describe('loadConfig', () => {
     ['ATELIER_TENANT_STORAGE_MB', { ATELIER_TENANT_STORAGE_MB: '-1' }],
     ['ATELIER_SHOPPER_MAX_PHOTOS', { ATELIER_SHOPPER_MAX_PHOTOS: 'many' }],
     ['ATELIER_DEMO_ALLOW_REMOTE', { ATELIER_DEMO_ALLOW_REMOTE: 'yes' }],
+    ['ATELIER_WS_MAX_LIFETIME_S', { ATELIER_WS_MAX_LIFETIME_S: '0' }],
+    ['ATELIER_WS_MAX_LIFETIME_S', { ATELIER_WS_MAX_LIFETIME_S: '1.5' }],
+    ['ATELIER_WS_MAX_LIFETIME_S', { ATELIER_WS_MAX_LIFETIME_S: String(8 * 24 * 3600) }],
   ])('a bad %s is refused with its name', (variable, env) => {
     let error: unknown;
     try {
@@ -92,5 +113,25 @@ describe('loadConfig', () => {
       loadConfig({ ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_ENDPOINT: 'http://minio:9000/', ATELIER_S3_PREFIX: '/prod/eu/' }).blobStore,
     ).toEqual({ kind: 's3', bucket: 'atelier', prefix: 'prod/eu', endpoint: 'http://minio:9000', region: 'us-east-1' });
     expect(loadConfig({ ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_PREFIX: '/' }).blobStore).toMatchObject({ prefix: undefined });
+  });
+
+  test('the engine: a 512 MB hot cache and the CPU by default; providers listed in order, cpu as the fallback', () => {
+    expect(loadConfig({})).toMatchObject({ referenceCacheBytes: 512 * 1024 * 1024, executionProviders: ['cpu'] });
+    expect(loadConfig({ ATELIER_REFERENCE_CACHE_MB: '0' }).referenceCacheBytes).toBe(0);
+    expect(loadConfig({ ATELIER_REFERENCE_CACHE_MB: '2048' }).referenceCacheBytes).toBe(2048 * 1024 * 1024);
+    expect(loadConfig({ ATELIER_EXECUTION_PROVIDERS: ' CUDA , cpu ' }).executionProviders).toEqual(['cuda', 'cpu']);
+    expect(loadConfig({ ATELIER_EXECUTION_PROVIDERS: 'webgpu' }).executionProviders).toEqual(['webgpu']);
+  });
+
+  test.each([
+    ['ATELIER_REFERENCE_CACHE_MB', '-1'],
+    ['ATELIER_REFERENCE_CACHE_MB', '1.5'],
+    ['ATELIER_REFERENCE_CACHE_MB', 'lots'],
+    ['ATELIER_EXECUTION_PROVIDERS', 'cuda,,cpu'],
+    ['ATELIER_EXECUTION_PROVIDERS', 'cuda;cpu'],
+    ['ATELIER_EXECUTION_PROVIDERS', 'cpu,cpu'],
+  ])('%s=%s stops start-up with an error naming it', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^invalid configuration: ${variable} `));
   });
 });

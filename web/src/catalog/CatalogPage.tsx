@@ -96,7 +96,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
       <CatalogHeader />
       <form className="panel" onSubmit={(e) => void submit(e)}>
         <h2>Sign in</h2>
-        <p>Use an API key of your store with the CATALOG_WRITE (or ADMIN) scope. It stays in this tab only.</p>
+        <p>Use an API key of your store with the CATALOG_WRITE scope (and RENDERS_READ to see recent renders), or an ADMIN key. It stays in this tab only.</p>
         <label htmlFor="api-key">API key</label>
         <input id="api-key" type="password" autoComplete="off" spellCheck={false} value={key} onChange={(e) => setKey(e.target.value)} placeholder="atk_…" required />
         {error && <p role="alert" className="error">{error}</p>}
@@ -111,6 +111,9 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
   const [tenantName, setTenantName] = useState('');
   const [garments, setGarments] = useState<Garment[]>([]);
   const [renders, setRenders] = useState<RecentRender[]>([]);
+  // A key without RENDERS_READ manages the catalog but reads no renders: asked once, then shown as such.
+  const [rendersForbidden, setRendersForbidden] = useState(false);
+  const rendersRefused = useRef(false);
   const [drafts, setDrafts] = useState<Draft[]>([]);
   const [dragging, setDragging] = useState(false);
   const [notice, setNotice] = useState('');
@@ -137,8 +140,15 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
   );
 
   const loadRenders = useCallback(async () => {
-    const data = await api.request(recentRenders, {});
-    setRenders(data.renders.edges.map((e) => e.node));
+    if (rendersRefused.current) return;
+    try {
+      const data = await api.request(recentRenders, {});
+      setRenders(data.renders.edges.map((e) => e.node));
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 'FORBIDDEN')) throw e;
+      rendersRefused.current = true;
+      setRendersForbidden(true);
+    }
   }, [api]);
 
   useEffect(() => {
@@ -361,7 +371,9 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
 
       <section aria-labelledby="renders-heading" className="panel">
         <h2 id="renders-heading">Recent renders</h2>
-        {renders.length === 0 ? (
+        {rendersForbidden ? (
+          <p>This key cannot read renders: give it the RENDERS_READ scope to see them here.</p>
+        ) : renders.length === 0 ? (
           <p>No renders yet.</p>
         ) : (
           <div className="table-wrap">
