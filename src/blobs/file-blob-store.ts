@@ -127,14 +127,20 @@ export class FileBlobStore implements BlobStore {
   }
 
   async get(key: string): Promise<StoredBlob | null> {
-    const file = await this.openBlobFile(key);
-    if (file === null) return null;
+    const handle = await this.openFile(key);
+    if (handle === null) return null;
     try {
-      assertBlobSize(key, file.byteLength, this.maxBlobBytes);
-      const data = await readExactly(file.handle, file.byteLength, file.dataStart, key);
-      return { data, contentType: file.contentType };
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw unsafe(key);
+      assertBlobSize(key, stats.size, this.maxBlobBytes + MAX_HEADER_BYTES + MAGIC.length + 4);
+      // One read for header and bytes: each file operation is a turn of the thread pool and of
+      // the event loop, which on a busy process cost more than reading a few bytes twice.
+      const whole = await readExactly(handle, stats.size, 0, key);
+      const { dataStart, contentType } = parseBlobHeader(whole, key);
+      assertBlobSize(key, stats.size - dataStart, this.maxBlobBytes);
+      return { data: whole.subarray(dataStart), contentType };
     } finally {
-      await file.handle.close();
+      await handle.close();
     }
   }
 
@@ -174,19 +180,24 @@ export class FileBlobStore implements BlobStore {
     return stats?.isFile() ?? false;
   }
 
-  /** The blob file opened (no link followed) with its header read, or null when there is none. The caller closes the handle. */
-  private async openBlobFile(key: string): Promise<OpenBlobFile | null> {
+  /** The blob file opened for reading (no link followed), or null when there is none. The caller closes the handle. */
+  private async openFile(key: string): Promise<fs.FileHandle | null> {
     const location = this.locate(key);
     const dir = await this.openDirectories(location.segments, { create: false });
     if (dir === null) return null;
-    let handle: fs.FileHandle;
     try {
-      handle = await fs.open(path.join(dir, location.fileName), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+      return await fs.open(path.join(dir, location.fileName), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return null;
       if (errorCode(error) === 'ELOOP') throw unsafe(key);
       throw error;
     }
+  }
+
+  /** The blob file opened (no link followed) with its header read, or null when there is none. The caller closes the handle. */
+  private async openBlobFile(key: string): Promise<OpenBlobFile | null> {
+    const handle = await this.openFile(key);
+    if (handle === null) return null;
     try {
       const stats = await handle.stat();
       if (!stats.isFile()) throw unsafe(key);
@@ -224,6 +235,19 @@ export class FileBlobStore implements BlobStore {
       if (errorCode(error) === 'ENOENT' && !options.create) return null;
       throw error;
     }
+    if (!options.create) {
+      // Reading: every step looked at at once (one turn, not one per step), judged in order.
+      const steps = segments.map((_, i) => path.join(dir, ...segments.slice(0, i + 1)));
+      const looked = await Promise.allSettled(steps.map((step) => lstatOrNull(step)));
+      for (const [i, outcome] of looked.entries()) {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        if (outcome.value === null) return null;
+        if (!outcome.value.isDirectory()) {
+          throw new BlobStoreError('UNSAFE_BLOB_PATH', `Blob path component ${JSON.stringify(segments[i])} is not a plain directory.`);
+        }
+      }
+      return steps[steps.length - 1] ?? dir;
+    }
     for (const segment of segments) {
       dir = path.join(dir, segment);
       let stats = await lstatOrNull(dir);
@@ -249,6 +273,25 @@ export class FileBlobStore implements BlobStore {
       throw new BlobStoreError('UNSAFE_BLOB_PATH', `Blob file ${JSON.stringify(path.basename(target))} is not a regular file.`);
     }
   }
+}
+
+/** Checks the magic and the JSON header at the start of a whole blob file read into memory. */
+function parseBlobHeader(whole: Buffer, key: string): { dataStart: number; contentType: string } {
+  const corrupt = () => new BlobStoreError('CORRUPT_BLOB', `Blob ${JSON.stringify(key)} has an unreadable header.`);
+  const prefixLength = MAGIC.length + 4;
+  if (whole.length < prefixLength || !whole.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt();
+  const headerLength = whole.readUInt32BE(MAGIC.length);
+  const dataStart = prefixLength + headerLength;
+  if (headerLength > MAX_HEADER_BYTES || dataStart > whole.length) throw corrupt();
+  let header: unknown;
+  try {
+    header = JSON.parse(whole.subarray(prefixLength, dataStart).toString('utf8'));
+  } catch {
+    throw corrupt();
+  }
+  const contentType = (header as { contentType?: unknown } | null)?.contentType;
+  if (typeof contentType !== 'string') throw corrupt();
+  return { dataStart, contentType };
 }
 
 /** Reads and checks the magic and the JSON header: where the bytes start, and their content type. */

@@ -41,6 +41,8 @@ export interface Database {
   ready(): Promise<boolean>;
   /** SQL statements sent so far (for tests that bound query counts). */
   readonly statementCount: number;
+  /** Transactions begun so far (withTenant, withSystem, withoutTenant; for tests that bound them). */
+  readonly transactionCount: number;
   close(): Promise<void>;
 }
 
@@ -164,6 +166,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     statements += 1;
   });
 
+  let transactions = 0;
   /** A connection that PostgreSQL dropped fails what ran on it; `run` may go again (50, 200, 800 ms apart). */
   async function retryingLostConnections<T>(run: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
@@ -177,6 +180,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   }
 
   async function transaction<T>(setup: (tx: Tx) => Promise<unknown>, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    transactions += 1;
     const run = () =>
       prisma.$transaction(async (tx) => {
         await setup(tx);
@@ -226,6 +230,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     },
     get statementCount() {
       return statements;
+    },
+    get transactionCount() {
+      return transactions;
     },
     async close() {
       await prisma.$disconnect();

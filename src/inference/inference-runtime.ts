@@ -350,19 +350,20 @@ export class InferenceRuntime {
 
     const decodeStarted = performance.now();
     const modelImage = await this.sessions.vaeDecode(finalLatent, 1);
-    this.lastDecodeMs = performance.now() - decodeStarted;
+    const decodeMs = (this.lastDecodeMs = performance.now() - decodeStarted);
+    const composeStarted = performance.now();
     const generated = chwToRgb(modelImage, person.width, person.height);
     const original = await originalPromise;
     // Paste only the outfit mask itself: pixels of a repainted cell outside it keep the photo's own bytes.
     const fullMask = compositeMask ?? resizeMaskNearest(pixelMask, person.width, person.height, original.width, original.height);
     const composited = await compositeIntoPhoto(original, generated, fullMask);
     const image = await encodePng(composited);
-    const decodeMs = performance.now() - decodeStarted;
+    const composeMs = performance.now() - composeStarted;
     return {
       image,
       width: original.width,
       height: original.height,
-      timings: { referenceMs, denoiseMs, decodeMs, totalMs: performance.now() - started },
+      timings: { referenceMs, denoiseMs, decodeMs, composeMs, totalMs: performance.now() - started },
       modelImage,
       modelWidth: person.width,
       modelHeight: person.height,

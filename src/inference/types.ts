@@ -101,8 +101,12 @@ export interface RenderOptions {
   onStep?: (progress: StepProgress) => void;
   /** Aborting stops the render within one step; it then rejects with code CANCELED. */
   signal?: AbortSignal;
-  /** Attach a small PNG of the current x0 estimate to step reports (skipped for a step while the previous preview is still being made). */
-  previews?: boolean;
+  /**
+   * Attach a small PNG of the current x0 estimate to step reports (skipped for a step while the
+   * previous preview is still being made). A function is asked at the start and after every
+   * step: previews are made while it returns true (from the step after it changes).
+   */
+  previews?: boolean | (() => boolean);
   /** With previews: at least this long (ms) between the starts of two previews; default 0 (as often as they can be made). The first step always has one. */
   previewIntervalMs?: number;
 }
@@ -126,8 +130,10 @@ export interface RenderTimings {
   referenceMs: number;
   /** The denoising loop (shared denoiser calls included). */
   denoiseMs: number;
-  /** VAE decode, compositing into the photo, PNG encoding. */
+  /** VAE decode of the final latent. */
   decodeMs: number;
+  /** Compositing into the photo and PNG encoding. */
+  composeMs: number;
   totalMs: number;
 }
 

@@ -123,17 +123,27 @@ export class WorkerEngine {
     if (signal?.aborted) throw new InferenceError('CANCELED', 'render canceled before it started');
     const previewIntervalMs = options?.previewIntervalMs ?? 0;
     if (!Number.isFinite(previewIntervalMs) || previewIntervalMs < 0) throw new InferenceError('INVALID_REQUEST', `previewIntervalMs must be a finite number >= 0, got ${previewIntervalMs}`);
+    const previews = options?.previews;
+    const wanted = typeof previews === 'function' ? previews : () => previews === true;
+    let previewsOn = wanted();
     const { request: wireRequest, loaders } = splitHotBlobs(request);
     const args: WorkerCalls['render']['args'] = {
       request: wireRequest,
       policy,
-      previews: options?.previews === true,
+      previews: previewsOn,
       previewIntervalMs,
-      wantsProgress: options?.onStep !== undefined,
+      wantsProgress: options?.onStep !== undefined || typeof previews === 'function',
       diagnostic,
     };
-    const onProgress = options?.onStep;
-    const result = (await this.call('render', args, onProgress === undefined ? undefined : (p) => onProgress(p.preview ? { ...p, preview: { ...p.preview, png: asBuffer(p.preview.png) } } : p), signal, loaders)) as RenderResult;
+    const onStep = options?.onStep;
+    let id = 0;
+    const onProgress = (p: StepProgress): void => {
+      // Previews switched on or off by the caller take effect from the next step.
+      const now = wanted();
+      if (now !== previewsOn) this.post({ type: 'previews', id, on: (previewsOn = now) });
+      onStep?.(p.preview ? { ...p, preview: { ...p.preview, png: asBuffer(p.preview.png) } } : p);
+    };
+    const result = (await this.call('render', args, onProgress, signal, loaders, (callId) => (id = callId))) as RenderResult;
     return { ...result, image: asBuffer(result.image) };
   }
 
@@ -151,9 +161,11 @@ export class WorkerEngine {
     onProgress?: (progress: StepProgress) => void,
     signal?: AbortSignal,
     loaders?: Map<HotBlobName, HotBlob['load']>,
+    onId?: (id: number) => void,
   ): Promise<WorkerCalls[M]['result']> {
     if (this.closing) return Promise.reject(new InferenceError('ENGINE_CLOSED', 'the engine is closed'));
     const id = this.nextCallId++;
+    onId?.(id);
     return new Promise<WorkerCalls[M]['result']>((resolve, reject) => {
       const onAbort = (): void => this.post({ type: 'cancel', id });
       signal?.addEventListener('abort', onAbort, { once: true });

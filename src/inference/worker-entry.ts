@@ -29,6 +29,8 @@ async function serve(): Promise<void> {
   send({ type: 'ready', model: runtime.model, nice: priority.nice, executionProviders: runtime.executionProviders });
 
   const canceledCalls = new Set<number>();
+  /** Whether each render in flight makes previews now (turned on and off by 'previews' messages). */
+  const previewsWanted = new Map<number, boolean>();
   const inFlight = new Map<number, Promise<unknown>>();
   // Hot blobs a render asked the caller for, by load id.
   const loads = new Map<number, { resolve: (blobs: Uint8Array[]) => void; reject: (error: unknown) => void }>();
@@ -52,13 +54,16 @@ async function serve(): Promise<void> {
       }
       case 'render': {
         const args = method.args as WorkerCalls['render']['args'];
+        previewsWanted.set(id, args.previews);
         const result = await runtime.render(args.request, args.policy, {
-          previews: args.previews,
+          get previews() {
+            return previewsWanted.get(id) === true;
+          },
           previewIntervalMs: args.previewIntervalMs,
           isCanceled: () => canceledCalls.has(id),
           loadBlobs: (names) => loadBlobs(id, names),
           onStep: args.wantsProgress ? (progress) => send({ type: 'progress', id, progress }) : undefined,
-        });
+        }).finally(() => previewsWanted.delete(id));
         if (args.diagnostic) return result;
         return { image: result.image, width: result.width, height: result.height, timings: result.timings };
       }
@@ -83,6 +88,8 @@ async function serve(): Promise<void> {
       else load?.reject(message.error === undefined ? new Error('no blobs') : deserializeError(message.error));
     } else if (message.type === 'cancel') {
       if (inFlight.has(message.id)) canceledCalls.add(message.id); // a late cancel of a finished call is moot
+    } else if (message.type === 'previews') {
+      if (previewsWanted.has(message.id)) previewsWanted.set(message.id, message.on);
     } else if (message.type === 'call') {
       const task = handle(message.id, message).then(
         (value) => send({ type: 'result', id: message.id, value }),

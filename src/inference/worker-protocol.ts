@@ -36,6 +36,8 @@ export type CallMethod = keyof WorkerCalls;
 export type ToWorker =
   | { type: 'call'; id: number; method: CallMethod; args: WorkerCalls[CallMethod]['args'] }
   | { type: 'cancel'; id: number }
+  /** Turns a render's previews on or off while it runs (RenderOptions.previews as a function). */
+  | { type: 'previews'; id: number; on: boolean }
   /** The answer to a 'load': the blobs in the order asked, or why they could not be read. */
   | { type: 'loaded'; loadId: number; blobs?: Uint8Array[]; error?: SerializedInferenceError }
   | { type: 'close' };

@@ -1,5 +1,5 @@
 // The only code that touches renders.
-import type { Render, RenderStatus } from '../generated/prisma/client';
+import type { Garment, GarmentCategory, PersonEncoding, PersonPhoto, ReferenceCache, Render, RenderStatus } from '../generated/prisma/client';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 import { isUniqueViolation } from '../common/user-errors';
@@ -23,6 +23,37 @@ export type CreateRenderResult =
   | { kind: 'over_quota'; active: number; limit: number };
 
 export const ACTIVE: RenderStatus[] = ['QUEUED', 'RUNNING'];
+
+/** What a worker needs to run a render, as its rows say when it starts. */
+export interface RenderInputRows {
+  /** The outfit's garments in outfit order, each with its cache row for the model (null: none yet). */
+  garments: { garment: Pick<Garment, 'id' | 'category' | 'imageKey'>; cache: Pick<ReferenceCache, 'id' | 'status' | 'blobKey' | 'checksum' | 'updatedAt'> | null }[];
+  /** Null when the photo was deleted. */
+  photo: Pick<PersonPhoto, 'id' | 'imageKey'> | null;
+  /** The photo's encoding row for the model (null: none yet). */
+  encoding: Pick<PersonEncoding, 'id' | 'status' | 'blobKey' | 'updatedAt'> | null;
+}
+
+/** One row of the inputs query: the render's state, its photo and encoding, with one garment of the outfit (null: the outfit has none). */
+interface InputRow {
+  startedAt: Date | null;
+  queueMs: number | null;
+  createdAt: Date;
+  photoId: string;
+  photoKey: string;
+  encodingId: string | null;
+  encodingStatus: PersonEncoding['status'] | null;
+  encodingBlobKey: string | null;
+  encodingUpdatedAt: Date | null;
+  garmentId: string | null;
+  category: GarmentCategory | null;
+  garmentKey: string | null;
+  cacheId: string | null;
+  cacheStatus: ReferenceCache['status'] | null;
+  cacheBlobKey: string | null;
+  cacheChecksum: string | null;
+  cacheUpdatedAt: Date | null;
+}
 
 export class RenderRepository {
   constructor(private readonly db: Database) {}
@@ -105,6 +136,50 @@ export class RenderRepository {
     });
   }
 
+  /**
+   * start() and the render's inputs in the same transaction: one turn of the (embedded)
+   * database instead of one per table, and two statements: one reads the render's state with
+   * its inputs (the photo with its encoding row, the outfit's garments with their cache rows
+   * of `model`: the columns a worker needs; the render domain only reads those tables), one
+   * marks it RUNNING. Null when the render is no longer active.
+   */
+  startWithInputs(tenantId: string, id: string, now: Date, model: string): Promise<{ render: Render; inputs: RenderInputRows } | null> {
+    return this.db.withTenant(tenantId, async (tx) => {
+      // FOR UPDATE OF r: of two workers given the same job (a stalled one's, retried), the second
+      // waits for the first's start and keeps its startedAt and queueMs.
+      const rows = await tx.$queryRaw<InputRow[]>`
+        SELECT r.started_at AS "startedAt", r.queue_ms AS "queueMs", r.created_at AS "createdAt",
+               p.id AS "photoId", p.image_key AS "photoKey",
+               e.id AS "encodingId", e.status::text AS "encodingStatus", e.blob_key AS "encodingBlobKey", e.updated_at AS "encodingUpdatedAt",
+               g.id AS "garmentId", g.category::text AS "category", g.image_key AS "garmentKey",
+               c.id AS "cacheId", c.status::text AS "cacheStatus", c.blob_key AS "cacheBlobKey", c.checksum AS "cacheChecksum", c.updated_at AS "cacheUpdatedAt"
+        FROM renders r
+        JOIN person_photos p ON p.id = r.person_photo_id AND p.tenant_id = r.tenant_id
+        LEFT JOIN person_encodings e ON e.photo_id = p.id AND e.model = ${model}
+        LEFT JOIN (outfit_items i
+                   JOIN garments g ON g.id = i.garment_id
+                   LEFT JOIN reference_caches c ON c.garment_id = g.id AND c.model = ${model})
+          ON i.outfit_id = r.outfit_id AND i.tenant_id = r.tenant_id
+        WHERE r.id = ${id}::uuid AND r.tenant_id = ${tenantId}::uuid AND r.status IN ('QUEUED', 'RUNNING')
+        ORDER BY i.position
+        FOR UPDATE OF r`;
+      const current = rows[0];
+      if (!current) return null;
+      const render = await tx.render.update({
+        where: { id },
+        data: {
+          status: 'RUNNING',
+          attempts: { increment: 1 },
+          startedAt: current.startedAt ?? now,
+          queueMs: current.queueMs ?? now.getTime() - current.createdAt.getTime(),
+          heartbeatAt: now,
+          completedSteps: 0,
+        },
+      });
+      return { render, inputs: toInputRows(rows) };
+    });
+  }
+
   /** Progress of a RUNNING render (no effect once it was canceled). */
   async progress(tenantId: string, id: string, completedSteps: number, now: Date): Promise<void> {
     await this.db.withTenant(tenantId, (tx) =>
@@ -175,4 +250,29 @@ export class RenderRepository {
       tx.render.updateMany({ where: { id, tenantId }, data: { resultKey: null, resultExpired: true } }),
     );
   }
+}
+
+function toInputRows(rows: InputRow[]): RenderInputRows {
+  const first = rows[0];
+  if (!first) return { garments: [], photo: null, encoding: null };
+  return {
+    photo: { id: first.photoId, imageKey: first.photoKey },
+    encoding:
+      first.encodingId && first.encodingStatus && first.encodingUpdatedAt
+        ? { id: first.encodingId, status: first.encodingStatus, blobKey: first.encodingBlobKey, updatedAt: first.encodingUpdatedAt }
+        : null,
+    garments: rows.flatMap((row) =>
+      row.garmentId && row.category && row.garmentKey
+        ? [
+            {
+              garment: { id: row.garmentId, category: row.category, imageKey: row.garmentKey },
+              cache:
+                row.cacheId && row.cacheStatus && row.cacheUpdatedAt
+                  ? { id: row.cacheId, status: row.cacheStatus, blobKey: row.cacheBlobKey, checksum: row.cacheChecksum, updatedAt: row.cacheUpdatedAt }
+                  : null,
+            },
+          ]
+        : [],
+    ),
+  };
 }

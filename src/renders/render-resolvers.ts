@@ -23,7 +23,7 @@ export const renderResolvers: Resolvers = {
   Subscription: {
     renderProgress: {
       subscribe: async function* (_, { renderId, previews }, context) {
-        for await (const event of await renders(context).progress(context.viewer, renderId)) {
+        for await (const event of await renders(context).progress(context.viewer, renderId, { previews: previews === true })) {
           const model: RenderProgressModel = {
             render: event.render,
             status: event.render.status,
@@ -49,7 +49,15 @@ export const renderResolvers: Resolvers = {
     error: (render) => (render.errorCode ? { code: render.errorCode, message: render.errorMessage ?? '' } : null),
     timings: (render) =>
       render.startedAt
-        ? { queueMs: render.queueMs, referenceMs: render.referenceMs, denoiseMs: render.denoiseMs, decodeMs: render.decodeMs, totalMs: render.totalMs }
+        ? {
+            queueMs: render.queueMs,
+            loadMs: render.loadMs,
+            referenceMs: render.referenceMs,
+            denoiseMs: render.denoiseMs,
+            decodeMs: render.decodeMs,
+            finishMs: render.finishMs,
+            totalMs: render.totalMs,
+          }
         : null,
   },
 };

@@ -16,6 +16,7 @@ import type { Logger } from '../observability/logger';
 import type { BlobStore } from '../blobs';
 import { ACTIVE, type RenderRepository } from './render-repository';
 import { cancelChannel, decodeEvent, encodeEvent, isTerminal, progressChannel, type RenderEvent } from './render-events';
+import { PreviewWatchers, type PreviewWatch } from './preview-demand';
 
 export const MAX_RENDER_ATTEMPTS = 3;
 
@@ -66,6 +67,9 @@ export class RenderService {
     return this.lastDecoded.event;
   }
 
+  /** Leases the previews of renders watched with previews: true here (preview-demand.ts). */
+  private readonly previewWatchers: PreviewWatchers;
+
   constructor(
     private readonly renders: RenderRepository,
     private readonly outfits: OutfitService,
@@ -77,7 +81,9 @@ export class RenderService {
     private readonly logger: Logger,
     /** A subscription that hears nothing for this long re-reads its render (ms). */
     private readonly progressResyncMs = 10_000,
-  ) {}
+  ) {
+    this.previewWatchers = new PreviewWatchers(pubsub, logger);
+  }
 
   async requestRender(viewer: Viewer, input: RequestRenderInput): Promise<Outcome<Render>> {
     const v = requireScope(viewer, 'RENDERS_WRITE', true);
@@ -187,8 +193,10 @@ export class RenderService {
    * The render's current state, then every event, ending with its final state. Subscribes
    * before reading the current state, so nothing published in between is lost; that read is
    * also the authorization check, made once: another tenant's or shopper's render is NOT_FOUND.
+   * With `previews`, the render makes previews while this subscription is open (and no longer
+   * than that plus a lease): nobody else asks for them.
    */
-  async progress(viewer: Viewer, renderGlobalId: string): Promise<AsyncIterable<RenderEvent>> {
+  async progress(viewer: Viewer, renderGlobalId: string, options: { previews: boolean } = { previews: false }): Promise<AsyncIterable<RenderEvent>> {
     const v = requireShopperDataReader(viewer);
     const renderId = fromGlobalId(renderGlobalId, 'Render');
     if (!renderId) throw new AuthError('NOT_FOUND', 'no render with this id');
@@ -212,6 +220,12 @@ export class RenderService {
     let closed = false;
     let started = false;
     const initial: Render = current;
+    // Asked for only once the viewer may see the render, and only while it can still make any.
+    const watch: PreviewWatch | null = options.previews && !isTerminal(current.status) ? this.previewWatchers.watch(v.tenantId, renderId) : null;
+    const release = async () => {
+      watch?.stop();
+      await unsubscribe();
+    };
     async function* events(): AsyncGenerator<RenderEvent, void, undefined> {
       started = true;
       try {
@@ -240,6 +254,8 @@ export class RenderService {
             if (buffered.length === 0) continue;
           }
           const event = buffered.shift()!;
+          // An attempt's first event: its worker follows the preview channel from now on.
+          if (watch && event.step === 0 && event.render.status === 'RUNNING') watch.started(event.render.attempts);
           // Events older than the state already sent (published while it was read) add nothing.
           if (!event.final && event.step <= lastStep && event.render.status === lastStatus) continue;
           lastStep = Math.max(lastStep, event.step);
@@ -248,7 +264,7 @@ export class RenderService {
           if (event.final || isTerminal(event.render.status)) return;
         }
       } finally {
-        await unsubscribe();
+        await release();
       }
     }
     return {
@@ -260,7 +276,7 @@ export class RenderService {
           // would only see return() at its next yield, holding the subscription until then).
           return: async () => {
             closed = true;
-            if (!started) await unsubscribe();
+            if (!started) await release();
             wake?.();
             return generator.return(undefined);
           },

@@ -1,7 +1,7 @@
 // The worker side of the platform: runs the jobs that need the try-on engine (reference
 // caches, person encodings, renders), publishes render progress and notifies webhooks.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Garment, PersonPhoto, Render } from '../generated/prisma/client';
+import type { Garment, PersonEncoding, PersonPhoto, ReferenceCache, Render } from '../generated/prisma/client';
 import type { Engine, HotBlob, RenderGarment } from '../inference';
 import { InferenceError } from '../inference';
 import type { BlobStore } from '../blobs';
@@ -13,7 +13,8 @@ import type { Logger } from '../observability/logger';
 import type { GarmentRepository } from '../garments/garment-repository';
 import type { PhotoRepository } from '../photos/photo-repository';
 import type { OutfitRepository } from '../outfits/outfit-repository';
-import type { RenderRepository } from '../renders/render-repository';
+import type { RenderInputRows, RenderRepository } from '../renders/render-repository';
+import { followPreviewDemand, type PreviewDemand } from '../renders/preview-demand';
 import { MAX_RENDER_ATTEMPTS } from '../renders/render-service';
 import { toGlobalId } from '../common/ids';
 import { cancelChannel, encodeEvent, progressChannel, type RenderEvent } from '../renders/render-events';
@@ -46,8 +47,13 @@ export interface InferenceJobsDeps {
   previewIntervalMs?: number;
 }
 
-/** Writes of completedSteps are at most this frequent. */
-const PROGRESS_WRITE_MS = 250;
+/**
+ * Writes of completedSteps (and the heartbeat) after the first step are at most this
+ * frequent: step events carry the progress; the row is for readers without a subscription
+ * and the stuck-render sweep (60 s without a heartbeat), and on the embedded database each
+ * write waits its turn.
+ */
+const PROGRESS_WRITE_MS = 1_000;
 /** Previews of a render's current estimate: at most one started per this many ms (each is a VAE decode, a PNG and a blob write). */
 const PREVIEW_INTERVAL_MS = 500;
 /** A render's previews kept in storage: the newest, and the one before for a client still fetching it. */
@@ -124,7 +130,7 @@ export class InferenceJobs {
   }
 
   /** Encodes the garment, stores the cache blob, marks the row READY; returns the blob. */
-  private async computeReferenceCache(tenantId: string, garment: Garment, cacheId: string): Promise<Buffer> {
+  private async computeReferenceCache(tenantId: string, garment: Pick<Garment, 'id' | 'category' | 'imageKey'>, cacheId: string): Promise<Buffer> {
     const image = await this.deps.blobs.get(garment.imageKey);
     if (!image) throw new InferenceError('INVALID_IMAGE', 'the garment image is missing from storage');
     const blob = await this.deps.engine.encodeReference(image.data, garment.category);
@@ -137,18 +143,33 @@ export class InferenceJobs {
   }
 
   /**
-   * A garment's reference cache for a render: a hot blob (key: its blob key, version: its
-   * checksum) that the engine reads only when it does not hold it decoded; computed first when
-   * missing (a new model version, a lost job), and again when its blob is gone.
+   * A garment's reference cache for a render, from its row as the render read it: a hot blob
+   * (key: its blob key, version: its checksum) that the engine reads only when it does not hold
+   * it decoded; computed first when not READY (a new model version, a lost job, a job still
+   * running), and again when its blob is gone. Time spent computing goes to `computed.referenceMs`.
    */
-  private async referenceCacheFor(tenantId: string, garment: Garment): Promise<RenderGarment> {
-    const cache = await this.deps.garments.ensureCache(tenantId, garment.id, this.model, randomUUID());
-    if (cache.status === 'READY' && cache.blobKey) {
-      const blobKey = cache.blobKey;
-      const load = async (): Promise<Buffer> => (await this.deps.blobs.get(blobKey))?.data ?? this.computeReferenceCache(tenantId, garment, cache.id);
-      return { category: garment.category, hot: { key: blobKey, version: cache.checksum ?? `${cache.id}@${cache.updatedAt.getTime()}`, load } };
+  private async referenceCacheFor(
+    tenantId: string,
+    garment: Pick<Garment, 'id' | 'category' | 'imageKey'>,
+    row: Pick<ReferenceCache, 'id' | 'status' | 'blobKey' | 'checksum' | 'updatedAt'> | null,
+    computed: { referenceMs: number },
+  ): Promise<RenderGarment> {
+    const compute = async (cacheId: string): Promise<Buffer> => {
+      const started = performance.now();
+      try {
+        return await this.computeReferenceCache(tenantId, garment, cacheId);
+      } finally {
+        computed.referenceMs += performance.now() - started;
+      }
+    };
+    if (row?.status === 'READY' && row.blobKey) {
+      const blobKey = row.blobKey;
+      const cacheId = row.id;
+      const load = async (): Promise<Buffer> => (await this.deps.blobs.get(blobKey))?.data ?? compute(cacheId);
+      return { category: garment.category, hot: { key: blobKey, version: row.checksum ?? `${row.id}@${row.updatedAt.getTime()}`, load } };
     }
-    const data = await this.computeReferenceCache(tenantId, garment, cache.id);
+    const cache = row ?? (await this.deps.garments.ensureCache(tenantId, garment.id, this.model, randomUUID()));
+    const data = await compute(cache.id);
     const hot: HotBlob = { key: referenceCacheKey(tenantId, garment.id, this.model), version: sha256Hex(data), load: async () => data };
     return { category: garment.category, cache: data, hot };
   }
@@ -159,7 +180,7 @@ export class InferenceJobs {
     const [photo] = await this.deps.photos.findByIds(tenantId, [photoId], null);
     if (!photo) return;
     try {
-      await this.personEncodingFor(tenantId, photo);
+      await this.personEncodingFor(tenantId, photo, await this.deps.photos.ensureEncoding(tenantId, photoId, this.model, randomUUID()));
     } catch (error) {
       if (!isPermanent(error) && ctx.attempt < ctx.maxAttempts) throw error;
       const encoding = await this.deps.photos.ensureEncoding(tenantId, photoId, this.model, randomUUID());
@@ -168,50 +189,51 @@ export class InferenceJobs {
   }
 
   /**
-   * A photo and its encoding for a render: the encoding as a hot blob (key: its blob key,
-   * version: row and write time) the engine reads only when it does not hold it decoded;
-   * encoded first when missing, and again when its blob is gone.
+   * A photo and its encoding for a render, from the encoding's row as the render read it: the
+   * encoding as a hot blob (key: its blob key, version: row and write time) the engine reads
+   * only when it does not hold it decoded; encoded first when missing, and again when its blob
+   * is gone.
    */
-  private async personEncodingFor(tenantId: string, photo: PersonPhoto): Promise<{ encoding: HotBlob; image: Buffer }> {
+  private async personEncodingFor(
+    tenantId: string,
+    photo: Pick<PersonPhoto, 'id' | 'imageKey'>,
+    row: Pick<PersonEncoding, 'id' | 'status' | 'blobKey' | 'updatedAt'> | null,
+  ): Promise<{ encoding: HotBlob; image: Buffer }> {
     const image = await this.deps.blobs.get(photo.imageKey);
     if (!image) throw new InferenceError('INVALID_IMAGE', 'the person photo is missing from storage');
-    const row = await this.deps.photos.ensureEncoding(tenantId, photo.id, this.model, randomUUID());
-    const encode = async (): Promise<{ data: Buffer; version: string }> => {
+    const encode = async (rowId: string): Promise<{ data: Buffer; version: string }> => {
       const encoded = await this.deps.engine.encodePerson(image.data);
       const blobKey = personEncodingKey(tenantId, photo.id, this.model);
       await this.deps.blobs.put(blobKey, encoded.data, 'application/octet-stream');
-      const ready = await this.deps.photos.markEncodingReady(tenantId, row.id, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
+      const ready = await this.deps.photos.markEncodingReady(tenantId, rowId, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
       return { data: encoded.data, version: encodingVersion(ready) };
     };
-    if (row.status === 'READY' && row.blobKey) {
+    if (row?.status === 'READY' && row.blobKey) {
       const blobKey = row.blobKey;
-      const load = async (): Promise<Buffer> => (await this.deps.blobs.get(blobKey))?.data ?? (await encode()).data;
+      const rowId = row.id;
+      const load = async (): Promise<Buffer> => (await this.deps.blobs.get(blobKey))?.data ?? (await encode(rowId)).data;
       return { encoding: { key: blobKey, version: encodingVersion(row), load }, image: image.data };
     }
-    const { data, version } = await encode();
+    const encodingRow = row ?? (await this.deps.photos.ensureEncoding(tenantId, photo.id, this.model, randomUUID()));
+    const { data, version } = await encode(encodingRow.id);
     return { encoding: { key: personEncodingKey(tenantId, photo.id, this.model), version, load: async () => data }, image: image.data };
   }
 
   // ---- renders -----------------------------------------------------------------------
 
-  /** A render's garments with their reference caches, and its photo with its encoding: two independent chains. */
-  private async renderInputs(tenantId: string, render: Render): Promise<{ references: RenderGarment[]; person: { encoding: HotBlob; image: Buffer } }> {
-    const references = this.deps.outfits.findItems(tenantId, [render.outfitId]).then(async (items) => {
-      const garments = await this.deps.garments.findByIds(tenantId, items.map((i) => i.garmentId));
-      const byId = new Map(garments.map((g) => [g.id, g]));
-      const outfit = items.map((item) => {
-        const garment = byId.get(item.garmentId);
-        if (!garment) throw new InferenceError('INVALID_REQUEST', 'a garment of the outfit no longer exists');
-        return garment;
-      });
-      return Promise.all(outfit.map((garment) => this.referenceCacheFor(tenantId, garment)));
-    });
-    const person = this.deps.photos.findByIds(tenantId, [render.personPhotoId], null).then(([photo]) => {
-      if (!photo) throw new InferenceError('INVALID_REQUEST', 'the person photo no longer exists');
-      return this.personEncodingFor(tenantId, photo);
-    });
-    const [loaded, encoded] = await Promise.all([references, person]);
-    return { references: loaded, person: encoded };
+  /** A render's blobs, from the rows read when it started: the garments' caches and the photo's encoding, all at once. */
+  private async renderInputs(
+    tenantId: string,
+    rows: RenderInputRows,
+    computed: { referenceMs: number },
+  ): Promise<{ references: RenderGarment[]; person: { encoding: HotBlob; image: Buffer } }> {
+    const photo = rows.photo;
+    if (!photo) throw new InferenceError('INVALID_REQUEST', 'the person photo no longer exists');
+    const [references, person] = await Promise.all([
+      Promise.all(rows.garments.map(({ garment, cache }) => this.referenceCacheFor(tenantId, garment, cache, computed))),
+      this.personEncodingFor(tenantId, photo, rows.encoding),
+    ]);
+    return { references, person };
   }
 
   private publish(render: Render, fields: Omit<RenderEvent, 'render' | 'publishedAt'>): Promise<void> {
@@ -249,14 +271,29 @@ export class InferenceJobs {
 
   private async renderJob(tenantId: string, renderId: string, ctx: JobContext): Promise<void> {
     const { renders, logger } = this.deps;
+    const taken = performance.now();
     const previewPrefix = `previews/${tenantId}/${renderId}`;
-    const render = await renders.start(tenantId, renderId, new Date());
-    if (!render) {
+    const controller = new AbortController();
+    // Cancellation and preview demand are followed from before the step-0 event goes out (a
+    // subscriber that asks for previews on hearing it is heard), subscribed to while the
+    // render's transaction runs.
+    const following = this.followRender(tenantId, renderId, () => controller.abort());
+    following.catch(() => undefined); // awaited below; this only keeps an early failure handled
+    const stopFollowing = () => following.then((f) => f.stop(), () => undefined);
+    // One transaction takes the render and reads what it needs (one turn of the embedded database).
+    const startedWith = await renders.startWithInputs(tenantId, renderId, new Date(), this.model).catch(async (error: unknown) => {
+      await stopFollowing();
+      throw error;
+    });
+    if (!startedWith) {
+      await stopFollowing();
       // Canceled or finished meanwhile; an attempt on a worker that stopped may have left previews.
       await this.deletePreviews(previewPrefix);
       return;
     }
+    const { render, inputs: rows } = startedWith;
     if (render.attempts > MAX_RENDER_ATTEMPTS) {
+      await stopFollowing();
       await this.deletePreviews(previewPrefix);
       const failed = await renders.finish(tenantId, renderId, {
         status: 'FAILED',
@@ -267,15 +304,14 @@ export class InferenceJobs {
       return;
     }
     logger.info({ renderId, tenantId, attempt: render.attempts }, 'render started');
-    const controller = new AbortController();
-    const started = performance.now();
-    // Side by side: on a busy process every await waits for a turn of the event loop (and, on
-    // the embedded database, for the queries queued before it), so a render's start takes as
-    // many turns as the longest chain here, not the sum of them.
-    const inputs = this.renderInputs(tenantId, render);
+    const { demand, stop } = await following;
+    const computed = { referenceMs: 0 };
+    // The blobs are read while the step-0 event goes out.
+    const inputs = this.renderInputs(tenantId, rows, computed);
     inputs.catch(() => undefined); // awaited below; this only keeps an early failure handled
-    const stopListening = await this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), () => controller.abort());
     const previewKeys: string[] = [];
+    // An earlier attempt, on a worker that stopped, may have left previews.
+    let previewsToDelete = render.attempts > 1;
     // Step reports run one after another, so subscribers see steps in order.
     let reports = Promise.resolve();
     // Previews are stored one after another beside the reports, never in their way: on a busy
@@ -283,26 +319,30 @@ export class InferenceJobs {
     // event that carried a preview. A stored preview rides on the next step event published.
     let previewWrites = Promise.resolve();
     let storedPreview: RenderEvent['preview'] = null;
+    // At most one progress write in flight; it never holds up the next step's publish.
+    let writing: Promise<void> | null = null;
     try {
       const [, { references, person }] = await Promise.all([
         this.publish(render, { step: 0, totalSteps: render.steps, etaMs: null, preview: null, final: false }),
         inputs,
       ]);
-      const referenceMs = performance.now() - started;
+      const loadedMs = performance.now() - taken;
 
+      // The first step is written at once (a reader polling the row sees the render move), then
+      // at most one write per PROGRESS_WRITE_MS.
       let lastWrite = 0;
-      // At most one progress write in flight; it never holds up the next step's publish.
-      let writing: Promise<void> | null = null;
       let running = render;
       const result = await this.deps.engine.render(
         { personImage: person.image, personHot: person.encoding, garments: references, steps: render.steps, guidanceScale: render.guidanceScale, seed: render.seed },
         {
           signal: controller.signal,
-          previews: true,
+          // Only while someone watches with previews: true (preview-demand.ts).
+          previews: demand.wanted,
           previewIntervalMs: this.deps.previewIntervalMs ?? PREVIEW_INTERVAL_MS,
           onStep: (progress) => {
             const made = progress.preview;
             if (made) {
+              previewsToDelete = true;
               previewWrites = previewWrites.then(async () => {
                 // A key per preview: the same key would keep one URL, which browsers cache.
                 const key = `${previewPrefix}/${progress.step}`;
@@ -331,29 +371,43 @@ export class InferenceJobs {
           },
         },
       );
-      await reports;
-      await writing;
-      await previewWrites;
-      await this.deletePreviews(previewPrefix);
+      const engineDone = performance.now();
       const resultKey = `results/${tenantId}/${renderId}`;
-      await this.deps.blobs.put(resultKey, result.image, 'image/png');
-      const totalMs = performance.now() - started;
+      // The result is stored while the last reports go out and the previews are deleted.
+      await Promise.all([
+        this.deps.blobs.put(resultKey, result.image, 'image/png'),
+        (async () => {
+          await reports;
+          await writing; // the last report may have started one
+          await previewWrites;
+          if (previewsToDelete) await this.deletePreviews(previewPrefix);
+        })(),
+      ]);
+      const stored = performance.now();
+      const engine = result.timings;
+      // The engine's work before its first step (reading the blobs it does not hold, loading the
+      // caches into K/V, masks) is loading too; a cache computed in there (its blob was gone)
+      // is counted in referenceMs, wherever it ran.
+      const engineLoadMs = Math.max(0, engine.totalMs - engine.denoiseMs - engine.decodeMs - engine.composeMs);
       const done = await renders.finish(tenantId, renderId, {
         status: 'SUCCEEDED',
         completedSteps: render.steps,
         resultKey,
         resultWidth: result.width,
         resultHeight: result.height,
-        referenceMs: referenceMs + result.timings.referenceMs,
-        denoiseMs: result.timings.denoiseMs,
-        decodeMs: result.timings.decodeMs,
-        totalMs,
+        loadMs: Math.max(0, loadedMs + engineLoadMs - computed.referenceMs),
+        referenceMs: computed.referenceMs,
+        denoiseMs: engine.denoiseMs,
+        decodeMs: engine.decodeMs,
+        finishMs: engine.composeMs + (stored - engineDone),
+        totalMs: stored - taken,
       });
       if (done) await this.publishFinal(done);
       else await this.deps.blobs.delete(resultKey); // canceled in the last moment
     } catch (error) {
       await reports;
       await previewWrites;
+      await writing;
       await this.deletePreviews(previewPrefix);
       const current = await renders.find(tenantId, renderId);
       if (!current || current.status === 'CANCELED') return; // cancelRender published the final event
@@ -371,8 +425,19 @@ export class InferenceJobs {
       const failed = await renders.finish(tenantId, renderId, { status: 'FAILED', errorCode: 'INTERNAL', errorMessage: 'the render failed on every attempt' });
       if (failed) await this.publishFinal(failed);
     } finally {
-      await stopListening();
+      await stop();
     }
+  }
+
+  /** Subscribes to a render's cancel and preview channels; all or nothing. */
+  private async followRender(tenantId: string, renderId: string, onCancel: () => void): Promise<{ demand: PreviewDemand; stop: () => Promise<void> }> {
+    const [cancel, demand] = await Promise.allSettled([this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), onCancel), followPreviewDemand(this.deps.pubsub, tenantId, renderId)]);
+    if (cancel.status === 'fulfilled' && demand.status === 'fulfilled') {
+      return { demand: demand.value, stop: async () => void (await Promise.all([cancel.value(), demand.value.stop()])) };
+    }
+    if (cancel.status === 'fulfilled') await cancel.value();
+    if (demand.status === 'fulfilled') await demand.value.stop();
+    throw cancel.status === 'rejected' ? cancel.reason : (demand as PromiseRejectedResult).reason;
   }
 
   /**

@@ -15,6 +15,8 @@ import { createGarment, createTenant, gql, ok } from '../support/graphql-client'
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
 import { startS3Server, type S3TestServer } from '../support/s3';
+import { Redis } from 'ioredis';
+import { decodeEvent, progressChannel, type RenderEvent } from '../../src/renders/render-events';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
@@ -205,6 +207,50 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
       expect(events[0]).toEqual({ status: 'QUEUED', step: 0 });
       expect(events[events.length - 1]).toEqual({ status: 'SUCCEEDED', step: 8 });
       expect(events.filter((e) => e.status === 'RUNNING' && e.step > 0).map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+  });
+
+  test('previews cross processes: none while nobody watches with previews, made for a subscription on another API', async () => {
+    const [a, b] = apis as [string, string];
+    const { adminKey, photo, outfit } = await setUpTenant(a);
+    const tenantUuid = (await ok(a, adminKey, `{ tenant { id } }`)).tenant.id as string;
+    const uuid = (globalId: string) => Buffer.from(globalId, 'base64url').toString().split(':')[1]!;
+    const request = async (steps: number) =>
+      (await ok(a, adminKey, `mutation($o: ID!, $p: ID!, $s: Int) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: $s }) { render { id } } }`, { o: outfit, p: photo, s: steps }))
+        .requestRender.render.id as string;
+    const redis = new Redis(process.env.TEST_REDIS_URL!);
+    try {
+      /** Every event of a render as its worker published it (previews included whatever a subscriber asked), and what a client on API b received. */
+      const watched = async (previews: boolean) => {
+        // Both workers busy, so the render waits QUEUED until everyone listens.
+        const blockers = [await request(100), await request(100)];
+        for (const id of blockers) await waitForRender(a, adminKey, id, (n) => n.status === 'RUNNING');
+        const id = await request(30);
+        const published: RenderEvent[] = [];
+        const channel = progressChannel(uuid(tenantUuid), uuid(id));
+        redis.on('message', (from: string, message: string) => from === channel && published.push(decodeEvent(message)));
+        await redis.subscribe(channel);
+        const client = wsClient(b, adminKey);
+        let subscribed!: () => void;
+        const first = new Promise<void>((r) => (subscribed = r));
+        const received = collect<any>(client, `subscription($id: ID!, $p: Boolean) { renderProgress(renderId: $id, previews: $p) { status step preview { url } } }`, { id, p: previews }, () => subscribed());
+        await first;
+        for (const blocker of blockers) await ok(a, adminKey, `mutation($id: ID!) { cancelRender(id: $id) { userErrors { code } } }`, { id: blocker });
+        const result = await received;
+        await client.dispose();
+        await redis.unsubscribe(channel);
+        redis.removeAllListeners('message');
+        expect(result.completed).toBe(true);
+        return { published, received: result.events.map((e) => e.renderProgress) };
+      };
+      const unwatched = await watched(false);
+      expect(unwatched.published.filter((e) => e.step > 0 && !e.final)).toHaveLength(30);
+      expect(unwatched.published.filter((e) => e.preview !== null)).toEqual([]);
+      const watching = await watched(true);
+      expect(watching.published.filter((e) => e.preview !== null).length).toBeGreaterThan(0);
+      expect(watching.received.filter((e) => e.preview !== null).length).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
     }
   });
 

@@ -99,7 +99,7 @@ export const recentRenders = graphql(`
         node {
           id status createdAt steps completedSteps
           outfit { id garments { id name } }
-          timings { queueMs referenceMs denoiseMs decodeMs totalMs }
+          timings { queueMs loadMs referenceMs denoiseMs decodeMs finishMs totalMs }
           error { code message }
         }
       }

@@ -383,11 +383,13 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
                   <th scope="col">Requested</th>
                   <th scope="col">Status</th>
                   <th scope="col">Garments</th>
-                  <th scope="col">Queue</th>
-                  <th scope="col">Reference</th>
-                  <th scope="col">Denoise</th>
-                  <th scope="col">Decode</th>
-                  <th scope="col">Total</th>
+                  <th scope="col" title="From the request to a worker taking it">Queue</th>
+                  <th scope="col" title="Reading the inputs (rows, blobs) and loading them into the engine">Load</th>
+                  <th scope="col" title="Reference caches computed during the render (0 when every cache was ready)">Reference</th>
+                  <th scope="col" title="The denoising steps">Denoise</th>
+                  <th scope="col" title="Decoding the final latent (VAE)">Decode</th>
+                  <th scope="col" title="Compositing into the photo, PNG encoding, storing the result">Finish</th>
+                  <th scope="col" title="From a worker taking the render to its result stored">Total</th>
                 </tr>
               </thead>
               <tbody>
@@ -401,9 +403,11 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
                     </td>
                     <td>{r.outfit.garments.map((g) => g.name).join(', ')}</td>
                     <td>{formatMs(r.timings?.queueMs)}</td>
+                    <td>{formatMs(r.timings?.loadMs)}</td>
                     <td>{formatMs(r.timings?.referenceMs)}</td>
                     <td>{formatMs(r.timings?.denoiseMs)}</td>
                     <td>{formatMs(r.timings?.decodeMs)}</td>
+                    <td>{formatMs(r.timings?.finishMs)}</td>
                     <td>{formatMs(r.timings?.totalMs)}</td>
                   </tr>
                 ))}
