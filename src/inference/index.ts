@@ -23,7 +23,7 @@ import { WorkerEngine } from './worker-engine';
 
 export { InferenceError, type InferenceErrorCode } from './errors';
 export type { ExecutionProviderReport } from './execution-providers';
-export type { HotCacheStats } from './hot-cache';
+export { HotCache, type HotCacheStats } from './hot-cache';
 export { GARMENT_CATEGORIES, isGarmentCategory } from './model-package';
 export type {
   BareLoopTiming,

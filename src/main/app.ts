@@ -198,6 +198,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       renderConcurrency: config.renderConcurrency,
       previewIntervalMs: options.previewIntervalMs,
+      // An eighth of the reference cache's budget (64 MB by default; none when that cache is off).
+      photoBytesHeld: Math.floor(config.referenceCacheBytes / 8),
     }).start();
     sweeps = new Sweeps(
       { renders: renderRepository, garments: garmentRepository, photos: photoRepository, uploads: services.uploads, queue, blobs, logger },

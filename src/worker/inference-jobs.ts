@@ -2,7 +2,7 @@
 // caches, person encodings, renders), publishes render progress and notifies webhooks.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Garment, PersonEncoding, PersonPhoto, ReferenceCache, Render } from '../generated/prisma/client';
-import type { Engine, HotBlob, RenderGarment } from '../inference';
+import { HotCache, type Engine, type HotBlob, type RenderGarment } from '../inference';
 import { InferenceError } from '../inference';
 import type { BlobStore } from '../blobs';
 import type { JobContext, JobQueue } from '../jobs/job-queue';
@@ -45,6 +45,11 @@ export interface InferenceJobsDeps {
   renderConcurrency?: number;
   /** At least this long (ms) between two previews of a render. Default 500. */
   previewIntervalMs?: number;
+  /**
+   * Bytes of person photos (their stored images, needed by every render for the composite) this
+   * worker keeps between renders, least recently used out first. Default 0: read every time.
+   */
+  photoBytesHeld?: number;
 }
 
 /**
@@ -81,7 +86,12 @@ export function enqueuePersonEncoding(queue: JobQueue, tenantId: string, photoId
 }
 
 export class InferenceJobs {
-  constructor(private readonly deps: InferenceJobsDeps) {}
+  /** Photo images by photo id, at their blob key (a photo's image never changes; a deleted photo's goes). */
+  private readonly photoImages: HotCache<Buffer>;
+
+  constructor(private readonly deps: InferenceJobsDeps) {
+    this.photoImages = new HotCache(deps.photoBytesHeld ?? 0);
+  }
 
   get model(): string {
     return this.deps.engine.model.id;
@@ -106,6 +116,7 @@ export class InferenceJobs {
       .subscribe(PHOTO_DELETED_CHANNEL, (message) => {
         const deleted = parsePhotoDeleted(message);
         if (deleted === null) return;
+        this.photoImages.delete(deleted.photoId);
         this.deps.engine.forget([personEncodingKey(deleted.tenantId, deleted.photoId, this.model)]).catch(() => undefined);
       })
       .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not follow deleted photos'));
@@ -188,6 +199,16 @@ export class InferenceJobs {
     }
   }
 
+  /** A photo's stored image: from memory when this worker read it before, else from the blob store (then kept). */
+  private async photoImage(photo: Pick<PersonPhoto, 'id' | 'imageKey'>): Promise<Buffer> {
+    const held = this.photoImages.get(photo.id, photo.imageKey);
+    if (held) return held;
+    const image = await this.deps.blobs.get(photo.imageKey);
+    if (!image) throw new InferenceError('INVALID_IMAGE', 'the person photo is missing from storage');
+    this.photoImages.set(photo.id, photo.imageKey, image.data, image.data.length);
+    return image.data;
+  }
+
   /**
    * A photo and its encoding for a render, from the encoding's row as the render read it: the
    * encoding as a hot blob (key: its blob key, version: row and write time) the engine reads
@@ -199,10 +220,9 @@ export class InferenceJobs {
     photo: Pick<PersonPhoto, 'id' | 'imageKey'>,
     row: Pick<PersonEncoding, 'id' | 'status' | 'blobKey' | 'updatedAt'> | null,
   ): Promise<{ encoding: HotBlob; image: Buffer }> {
-    const image = await this.deps.blobs.get(photo.imageKey);
-    if (!image) throw new InferenceError('INVALID_IMAGE', 'the person photo is missing from storage');
+    const image = await this.photoImage(photo);
     const encode = async (rowId: string): Promise<{ data: Buffer; version: string }> => {
-      const encoded = await this.deps.engine.encodePerson(image.data);
+      const encoded = await this.deps.engine.encodePerson(image);
       const blobKey = personEncodingKey(tenantId, photo.id, this.model);
       await this.deps.blobs.put(blobKey, encoded.data, 'application/octet-stream');
       const ready = await this.deps.photos.markEncodingReady(tenantId, rowId, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
@@ -212,11 +232,11 @@ export class InferenceJobs {
       const blobKey = row.blobKey;
       const rowId = row.id;
       const load = async (): Promise<Buffer> => (await this.deps.blobs.get(blobKey))?.data ?? (await encode(rowId)).data;
-      return { encoding: { key: blobKey, version: encodingVersion(row), load }, image: image.data };
+      return { encoding: { key: blobKey, version: encodingVersion(row), load }, image };
     }
     const encodingRow = row ?? (await this.deps.photos.ensureEncoding(tenantId, photo.id, this.model, randomUUID()));
     const { data, version } = await encode(encodingRow.id);
-    return { encoding: { key: personEncodingKey(tenantId, photo.id, this.model), version, load: async () => data }, image: image.data };
+    return { encoding: { key: personEncodingKey(tenantId, photo.id, this.model), version, load: async () => data }, image };
   }
 
   // ---- renders -----------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // pub/sub when scaled out). Real server,
 // real model package.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
 import { createGarment, createTenant, ok } from '../support/graphql-client';
@@ -81,6 +81,20 @@ describe.each(backends)('hot caches in the worker on $kind (redis: $redis)', ({ 
     const afterSecond = await server.engine!.hotCacheStats();
     expect(afterSecond.misses).toBe(afterFirst.misses);
     expect(afterSecond.hits - afterFirst.hits).toBe(3);
+  });
+
+  test('the worker keeps the photo it read: a further render reads no photo blob (it renders with the stored image gone)', async () => {
+    const tenantPhotos = join(server.dataDir, 'blobs', 'photos');
+    const stored = readdirSync(tenantPhotos, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    expect(stored).toHaveLength(1);
+    const file = join(stored[0]!.parentPath, stored[0]!.name);
+    const bytes = readFileSync(file);
+    rmSync(file);
+    try {
+      await render();
+    } finally {
+      writeFileSync(file, bytes);
+    }
   });
 
   test('archiving a garment drops its K/V from the worker; the outfit\'s next render reads that cache again', async () => {
