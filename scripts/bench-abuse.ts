@@ -30,17 +30,13 @@ import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
 import { createGarment, createTenant, ok, pngDataUrl } from '../test/support/graphql-client';
 import { localConfig } from '../test/support/server';
-import { machineSummary, runBench } from './bench-support';
+import { machineSummary, numberFlag, runBench } from './bench-support';
 
 const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const DURATION_S = flag('--duration', 10);
-const VICTIM_RATE = flag('--victim-rate', 40);
-const WS_CONNECTIONS = flag('--ws-connections', 200);
-const GLOBAL_TIMEOUT_MS = flag('--timeout', 180) * 1000;
+const DURATION_S = numberFlag('--duration', 10);
+const VICTIM_RATE = numberFlag('--victim-rate', 40);
+const WS_CONNECTIONS = numberFlag('--ws-connections', 200);
+const GLOBAL_TIMEOUT_MS = numberFlag('--timeout', 180) * 1000;
 
 const VICTIM_QUERY = '{ garments(first: 10) { edges { node { id sku name category } } } }';
 const ALIAS_BOMB = `{ ${Array.from({ length: 200 }, (_, i) => `a${i}: garments(first: 100) { edges { node { id image { url } } } }`).join(' ')} }`;

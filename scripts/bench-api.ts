@@ -43,43 +43,35 @@ import { fromGlobalId } from '../src/common/ids';
 import { createGarment, ok, OPERATOR } from '../test/support/graphql-client';
 import { wsClient } from '../test/support/graphql-ws';
 import { createTestDatabase, localConfig } from '../test/support/server';
-import { machineSummary, runBench } from './bench-support';
+import { machineSummary, numberFlag, runBench, textOption } from './bench-support';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
 const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const option = (name: string, fallback: string): string => {
-  const at = args.indexOf(name);
-  return at >= 0 ? String(args[at + 1]) : fallback;
-};
-const QUERY_SECONDS = flag('--duration', 8);
+const QUERY_SECONDS = numberFlag('--duration', 8);
 const CONNECTIONS = 64;
 const GARMENTS = 50;
 const RENDERS_DURING_QUERY = 2;
 const QUERY_RENDER_STEPS = 100;
-const SUBSCRIBERS = flag('--subscribers', 1000);
-const FANOUT_STEPS = flag('--fanout-steps', 20);
-const GLOBAL_TIMEOUT_MS = flag('--timeout', 300) * 1000;
+const SUBSCRIBERS = numberFlag('--subscribers', 1000);
+const FANOUT_STEPS = numberFlag('--fanout-steps', 20);
+const GLOBAL_TIMEOUT_MS = numberFlag('--timeout', 300) * 1000;
 const PROFILE = args.includes('--profile');
 /** Fanout set-up: blocker renders (100 steps) per worker slot, queued ahead of the target, so it stays QUEUED while clients subscribe. */
-const BLOCKERS_PER_SLOT = flag('--blockers-per-slot', 3);
-const MODEL_DIR = option('--model-dir', process.env.ATELIER_MODEL_DIR ?? 'models/tryon-tiny');
+const BLOCKERS_PER_SLOT = numberFlag('--blockers-per-slot', 3);
+const MODEL_DIR = textOption('--model-dir', process.env.ATELIER_MODEL_DIR ?? 'models/tryon-tiny');
 const POSTGRES_BASE_URL = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL || '';
 type BenchDatabase = 'pglite' | 'postgres';
 const DATABASES: BenchDatabase[] = (() => {
-  const asked = option('--database', POSTGRES_BASE_URL ? 'both' : 'pglite');
+  const asked = textOption('--database', POSTGRES_BASE_URL ? 'both' : 'pglite');
   if (asked !== 'pglite' && asked !== 'postgres' && asked !== 'both') throw new Error(`--database must be pglite, postgres or both, not ${asked}`);
   const kinds: BenchDatabase[] = asked === 'both' ? ['pglite', 'postgres'] : [asked];
   if (kinds.includes('postgres') && !POSTGRES_BASE_URL) throw new Error('--database postgres needs DATABASE_URL or TEST_DATABASE_URL');
   return kinds;
 })();
 const UNCACHED_ONLY = args.includes('--uncached-only');
-const UNCACHED_SECONDS = flag('--uncached-duration', 5);
+const UNCACHED_SECONDS = numberFlag('--uncached-duration', 5);
 const UNCACHED_CONNECTIONS = 16;
 
 const GARMENTS_PAGE = '{ garments(first: 50) { edges { node { id sku category image { url } referenceCache { status bytes } } } } }';

@@ -26,6 +26,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createEngine, type DiagnosticGarment, type GarmentCategory, type ReferencePolicy } from '../src/inference';
+import { median, numberFlag } from './bench-support';
 
 const STEPS = 20;
 const GARMENT_COUNTS = [1, 3, 4] as const;
@@ -41,22 +42,12 @@ interface SampleIndex {
   garments: { category: GarmentCategory; image: string }[];
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const flag = (name: string, fallback: number): number => {
-    const at = args.indexOf(name);
-    return at >= 0 ? Number(args[at + 1]) : fallback;
-  };
-  const reps = flag('--reps', 5);
-  const threads = flag('--threads', availableParallelism());
+  const reps = numberFlag('--reps', 5);
+  const threads = numberFlag('--threads', availableParallelism());
   const modelDir = path.resolve(args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? 'models/tryon-tiny');
   const samples = JSON.parse(readFileSync(path.join(modelDir, 'samples/index.json'), 'utf8')) as SampleIndex;
   const read = (relative: string): Buffer => readFileSync(path.join(modelDir, 'samples', relative));

@@ -30,35 +30,22 @@ import { projectRoot } from '../src/main/paths';
 import { createGarment, createTenant, ok } from '../test/support/graphql-client';
 import { collect, wsClient } from '../test/support/graphql-ws';
 import { localConfig } from '../test/support/server';
-import { machineSummary, runBench } from './bench-support';
+import { machineSummary, median, numberFlag, runBench, textOption } from './bench-support';
 
 const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const option = (name: string, fallback: string): string => {
-  const at = args.indexOf(name);
-  return at >= 0 ? String(args[at + 1]) : fallback;
-};
-const MEASURED = flag('--renders', 4);
-const WARMUP = flag('--warmup', 2);
-const STEPS = flag('--steps', 30);
-const WATCHED = flag('--watched', 2);
+const MEASURED = numberFlag('--renders', 4);
+const WARMUP = numberFlag('--warmup', 2);
+const STEPS = numberFlag('--steps', 30);
+const WATCHED = numberFlag('--watched', 2);
 const IN_MEMORY = args.includes('--memory');
-const MODEL_DIR = option('--model-dir', process.env.ATELIER_MODEL_DIR ?? 'models/tryon-tiny');
-const GLOBAL_TIMEOUT_MS = flag('--timeout', 300) * 1000;
+const MODEL_DIR = textOption('--model-dir', process.env.ATELIER_MODEL_DIR ?? 'models/tryon-tiny');
+const GLOBAL_TIMEOUT_MS = numberFlag('--timeout', 300) * 1000;
 
 const REQUEST = 'mutation($i: RequestRenderInput!) { requestRender(input: $i) { render { id status } userErrors { code message } } }';
 const PROGRESS = 'subscription($id: ID!, $previews: Boolean) { renderProgress(renderId: $id, previews: $previews) { status step preview { url } } }';
 
 type Timings = Record<string, number | null>;
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
 const overhead = (t: Timings): number => (t.totalMs! - t.denoiseMs! - t.decodeMs!) / (t.denoiseMs! + t.decodeMs!);
 

@@ -4,6 +4,27 @@
 // bench's server is configured with localConfig (test/support/server.ts), as the tests' are.
 import { cpus, loadavg } from 'node:os';
 
+const args = process.argv.slice(2);
+
+/** `--name <number>` from the command line, else `fallback`. */
+export function numberFlag(name: string, fallback: number): number {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+}
+
+/** `--name <text>` from the command line, else `fallback`. */
+export function textOption(name: string, fallback: string): string {
+  const at = args.indexOf(name);
+  return at >= 0 ? String(args[at + 1]) : fallback;
+}
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 /** The machine a bench ran on, for its summary. */
 export function machineSummary(): { machine: string; loadAvgStart: number } {
   return { machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'})`, loadAvgStart: Math.round(loadavg()[0]! * 100) / 100 };

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { kvMemoryPlan } from '../src/inference/memory-plan';
+import { numberFlag } from './bench-support';
 
 interface Layer {
   name: string;
@@ -36,10 +37,8 @@ function sd15Layers(width: number, height: number): Layer[] {
 /** A person encoding: latent (4 channels, float32) + RGB pixels + labels at the person size. */
 const personEncodingBytes = (width: number, height: number) => 4 * (width / 8) * (height / 8) * 4 + width * height * 3 + width * height;
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
-const garments = flag('--garments', 4);
-const renders = flag('--renders', 8);
+const garments = numberFlag('--garments', 4);
+const renders = numberFlag('--renders', 8);
 const mb = (bytes: number) => Number((bytes / 1e6).toFixed(1));
 
 const rows: Record<string, ReturnType<typeof kvMemoryPlan> & { personEncoding: number }> = {};

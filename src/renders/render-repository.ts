@@ -117,28 +117,10 @@ export class RenderRepository {
     });
   }
 
-  /** A worker takes the render: QUEUED/RUNNING -> RUNNING, one more attempt. Null when it is no longer active. */
-  start(tenantId: string, id: string, now: Date): Promise<Render | null> {
-    return this.db.withTenant(tenantId, async (tx) => {
-      const current = await tx.render.findFirst({ where: { id, tenantId, status: { in: ACTIVE } } });
-      if (!current) return null;
-      return tx.render.update({
-        where: { id },
-        data: {
-          status: 'RUNNING',
-          attempts: { increment: 1 },
-          startedAt: current.startedAt ?? now,
-          queueMs: current.queueMs ?? now.getTime() - current.createdAt.getTime(),
-          heartbeatAt: now,
-          completedSteps: 0,
-        },
-      });
-    });
-  }
-
   /**
-   * start() and the render's inputs in the same transaction: one turn of the (embedded)
-   * database instead of one per table, and two statements: one reads the render's state with
+   * A worker takes the render (QUEUED/RUNNING -> RUNNING, one more attempt) and reads its inputs
+   * in the same transaction: one turn of the (embedded) database instead of one per table, and
+   * two statements: one reads the render's state with
    * its inputs (the photo with its encoding row, the outfit's garments with their cache rows
    * of `model`: the columns a worker needs; the render domain only reads those tables), one
    * marks it RUNNING. Null when the render is no longer active.

@@ -227,9 +227,10 @@ withPostgres('connection lost at COMMIT', () => {
       statement: /^UPDATE "public"\."renders"/,
       run: async () => {
         const renderId = fromGlobalId(await request(2), 'Render')!;
-        const started = await new RenderRepository(server.db).start(tenantId, renderId, new Date());
+        const { model } = await server.db.withSystem((tx) => tx.render.findUniqueOrThrow({ where: { id: renderId } }));
+        const started = await new RenderRepository(server.db).startWithInputs(tenantId, renderId, new Date(), model);
         return async () => {
-          expect(started).toMatchObject({ status: 'RUNNING', attempts: 1 });
+          expect(started?.render).toMatchObject({ status: 'RUNNING', attempts: 1 });
           expect(await server.db.withSystem((tx) => tx.render.findUniqueOrThrow({ where: { id: renderId } }))).toMatchObject({ attempts: 1 });
         };
       },

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { databaseKinds, startTestServer, type TestServer } from '../support/server';
+import { renderBackends, startTestServer, waitUntil, type TestServer } from '../support/server';
 import { createGarment, createTenant, ok } from '../support/graphql-client';
 import { projectRoot } from '../../src/main/paths';
 
@@ -20,17 +20,7 @@ const garmentImage = (category: string) => sample(sampleIndex.garments.find((g) 
 const REQUEST = `mutation($i: RequestRenderInput!) { requestRender(input: $i) { render { id } userErrors { code } } }`;
 const STATUS = `query($id: ID!) { node(id: $id) { ... on Render { status error { code message } } } }`;
 
-const backends = databaseKinds().map((kind) => ({ kind, redis: kind === 'postgres' && process.env.TEST_REDIS_URL ? process.env.TEST_REDIS_URL : null }));
-
-async function waitUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const backends = renderBackends();
 
 describe.each(backends)('hot caches in the worker on $kind (redis: $redis)', ({ kind, redis }) => {
   let server: TestServer;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { databaseKinds, startTestServer, type TestServer } from '../support/server';
+import { renderBackends, startTestServer, waitUntil, type TestServer } from '../support/server';
 import { createGarment, createTenant, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
@@ -24,17 +24,7 @@ const PROGRESS = `subscription($id: ID!, $previews: Boolean) { renderProgress(re
 const TIMINGS = `query($id: ID!) { node(id: $id) { ... on Render { status timings { queueMs loadMs referenceMs denoiseMs decodeMs finishMs totalMs } } } }`;
 const CANCEL = `mutation($id: ID!) { cancelRender(id: $id) { userErrors { code } } }`;
 
-const backends = databaseKinds().map((kind) => ({ kind, redis: kind === 'postgres' && process.env.TEST_REDIS_URL ? process.env.TEST_REDIS_URL : null }));
-
-async function waitUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const backends = renderBackends();
 
 describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, redis }) => {
   let server: TestServer;

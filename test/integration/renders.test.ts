@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { databaseKinds, startTestServer, type TestServer } from '../support/server';
+import { renderBackends, startTestServer, waitUntil, type TestServer } from '../support/server';
 import { createGarment, createShopperSession, createTenant, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
@@ -27,17 +27,7 @@ const REQUEST = `mutation($i: RequestRenderInput!) { requestRender(input: $i) { 
 const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { id status steps completedSteps attempts seed resultExpired
   result { url width height contentType } error { code message } timings { queueMs referenceMs denoiseMs decodeMs totalMs } startedAt finishedAt } } }`;
 
-const backends = databaseKinds().map((kind) => ({ kind, redis: kind === 'postgres' && process.env.TEST_REDIS_URL ? process.env.TEST_REDIS_URL : null }));
-
-async function waitUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const backends = renderBackends();
 
 describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) => {
   let server: TestServer;

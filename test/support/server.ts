@@ -18,6 +18,25 @@ export function databaseKinds(): DatabaseKind[] {
   return process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 }
 
+/**
+ * The back ends a render test runs on: PGlite with the in-process queue and pub/sub, and
+ * PostgreSQL with BullMQ and Redis pub/sub when TEST_REDIS_URL is set too (`redis`: its URL).
+ */
+export function renderBackends(): { kind: DatabaseKind; redis: string | null }[] {
+  return databaseKinds().map((kind) => ({ kind, redis: kind === 'postgres' && process.env.TEST_REDIS_URL ? process.env.TEST_REDIS_URL : null }));
+}
+
+/** Probes until `done` holds (every 100 ms), then returns the last value; throws with it after `timeoutMs`. */
+export async function waitUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export interface TestServer extends AtelierServer {
   dataDir: string;
   databaseUrl: string | null;
