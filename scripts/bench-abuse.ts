@@ -43,7 +43,8 @@ const ALIAS_BOMB = `{ ${Array.from({ length: 200 }, (_, i) => `a${i}: garments(f
 const FRAGMENT_BOMB = `{ outfits(first: 100) { edges { node { ...F0 } } } } ${Array.from({ length: 30 }, (_, i) =>
   i === 29 ? `fragment F${i} on Outfit { garments { image { url } } }` : `fragment F${i} on Outfit { ...F${i + 1} ...F${i + 1} }`,
 ).join(' ')}`;
-const OVER_COST = '{ renders(first: 100) { edges { node { outfit { garments { image { url } referenceCache { status } } } personPhoto { image { url } } } } } outfits(first: 100) { edges { node { garments { image { url } } } } } }';
+const OVER_COST =
+  '{ renders(first: 100) { edges { node { outfit { garments { image { url } referenceCache { status } } } personPhoto { image { url } } } } } outfits(first: 100) { edges { node { garments { image { url } } } } } }';
 const ORDINARY = '{ garments(first: 20) { edges { node { id sku } } } }';
 
 interface AutocannonResult {
@@ -85,12 +86,15 @@ async function floodThread(init: FloodInit): Promise<void> {
     sockets.push(socket);
     settled.push(
       new Promise<void>((resolve) => {
-        socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${init.token}` } })));
+        socket.on('open', () =>
+          socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${init.token}` } })),
+        );
         socket.on('message', (raw) => {
           const message = JSON.parse(String(raw)) as { type: string };
           if (message.type === 'connection_ack') {
             accepted += 1;
-            for (let op = 0; op < 10; op += 1) socket.send(JSON.stringify({ id: String(op), type: 'subscribe', payload: { query: ALIAS_BOMB } }));
+            for (let op = 0; op < 10; op += 1)
+              socket.send(JSON.stringify({ id: String(op), type: 'subscribe', payload: { query: ALIAS_BOMB } }));
             resolve();
           } else if (message.type === 'error') refusedOperations += 1;
         });
@@ -116,7 +120,6 @@ function launchFlood(init: FloodInit): Worker {
   return new Worker(bootstrap, { eval: true, workerData: { flood: init } });
 }
 
-
 interface LoadInit {
   url: string;
   victim: string;
@@ -132,7 +135,9 @@ interface LoadResult {
 }
 
 async function runLoad(init: LoadInit): Promise<LoadResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--load', JSON.stringify(init), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--load', JSON.stringify(init), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => {
     output += d.toString();
@@ -183,10 +188,12 @@ async function loadProcess(init: LoadInit): Promise<void> {
     workers: 1,
   });
   const flood = launchFlood({ url, token: abuser, connections: WS_CONNECTIONS, holdMs: DURATION_S * 1000 });
-  const floodResult = new Promise<{ accepted: number; refusedConnections: number; refusedOperations: number; otherCloses: number }>((resolve, reject) => {
-    flood.once('message', resolve);
-    flood.once('error', reject);
-  });
+  const floodResult = new Promise<{ accepted: number; refusedConnections: number; refusedOperations: number; otherCloses: number }>(
+    (resolve, reject) => {
+      flood.once('message', resolve);
+      flood.once('error', reject);
+    },
+  );
   await sleep(1000);
   const underAbuse = await victimRun();
   const abuseResult = await abuse;
@@ -194,7 +201,9 @@ async function loadProcess(init: LoadInit): Promise<void> {
   await flood.terminate();
   console.log(`victim under abuse: ${describe(underAbuse)}`);
   console.log(`abuser HTTP (${apiKeyRate * 10} req/s target): ${describe(abuseResult)}`);
-  console.log(`abuser WebSocket: ${WS_CONNECTIONS} connections tried, ${ws.accepted} accepted, ${ws.refusedConnections} refused (4429), ${ws.otherCloses} other closes, ${ws.refusedOperations} operations refused`);
+  console.log(
+    `abuser WebSocket: ${WS_CONNECTIONS} connections tried, ${ws.accepted} accepted, ${ws.refusedConnections} refused (4429), ${ws.otherCloses} other closes, ${ws.refusedOperations} operations refused`,
+  );
 
   console.log(JSON.stringify({ idle, underAbuse, abuseResult, ws }));
 }
@@ -215,7 +224,12 @@ async function main(): Promise<void> {
   const config = localConfig(dataDir);
   const apiKeyRate = config.rateLimits.apiKey.perSecond;
   summary.victimRate = VICTIM_RATE;
-  summary.limits = { apiKeyPerSecond: apiKeyRate, apiKeyBurst: config.rateLimits.apiKey.burst, wsConnectionsPerToken: config.webSocket.maxConnectionsPerToken, ...config.queryLimits };
+  summary.limits = {
+    apiKeyPerSecond: apiKeyRate,
+    apiKeyBurst: config.rateLimits.apiKey.burst,
+    wsConnectionsPerToken: config.webSocket.maxConnectionsPerToken,
+    ...config.queryLimits,
+  };
   let server: AtelierServer | null = null;
   try {
     server = await startServer(config, { role: 'api', database: { kind: 'embedded', dataDir: null }, logger: createLogger('silent') });
@@ -236,7 +250,8 @@ async function main(): Promise<void> {
     summary.victimP99MsIdle = idle.latency.p99;
     summary.victimP99MsUnderAbuse = underAbuse.latency.p99;
     summary.abusiveRequestsRefused = abuseResult['4xx'] + ws.refusedConnections + ws.refusedOperations;
-    summary.serverErrors = idle['5xx'] + underAbuse['5xx'] + abuseResult['5xx'] + idle.errors + idle.timeouts + underAbuse.errors + underAbuse.timeouts;
+    summary.serverErrors =
+      idle['5xx'] + underAbuse['5xx'] + abuseResult['5xx'] + idle.errors + idle.timeouts + underAbuse.errors + underAbuse.timeouts;
     summary.victimP50MsIdle = idle.latency.p50;
     summary.victimP50MsUnderAbuse = underAbuse.latency.p50;
     summary.victimRequests = underAbuse.requests.total;

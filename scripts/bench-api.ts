@@ -65,7 +65,8 @@ const POSTGRES_BASE_URL = process.env.DATABASE_URL || process.env.TEST_DATABASE_
 type BenchDatabase = 'pglite' | 'postgres';
 const DATABASES: BenchDatabase[] = (() => {
   const asked = textOption('--database', POSTGRES_BASE_URL ? 'both' : 'pglite');
-  if (asked !== 'pglite' && asked !== 'postgres' && asked !== 'both') throw new Error(`--database must be pglite, postgres or both, not ${asked}`);
+  if (asked !== 'pglite' && asked !== 'postgres' && asked !== 'both')
+    throw new Error(`--database must be pglite, postgres or both, not ${asked}`);
   const kinds: BenchDatabase[] = asked === 'both' ? ['pglite', 'postgres'] : [asked];
   if (kinds.includes('postgres') && !POSTGRES_BASE_URL) throw new Error('--database postgres needs DATABASE_URL or TEST_DATABASE_URL');
   return kinds;
@@ -155,7 +156,12 @@ async function subscriberThread(init: FanoutInit): Promise<void> {
     const wave = await Promise.all(Array.from({ length: Math.min(WAVE, init.subscribers - i) }, (_, k) => subscribe(i + k)));
     subscribed += wave.filter(Boolean).length;
   }
-  port.postMessage({ kind: 'subscribed', count: subscribed, failed: init.subscribers - subscribed, ms: Date.now() - started } satisfies FanoutMessage);
+  port.postMessage({
+    kind: 'subscribed',
+    count: subscribed,
+    failed: init.subscribers - subscribed,
+    ms: Date.now() - started,
+  } satisfies FanoutMessage);
   // Wait for every subscription to complete, or for the main thread to say stop.
   await Promise.race([allDone, new Promise<void>((resolve) => port.once('message', () => resolve()))]);
   port.postMessage({ kind: 'done', receipts, completed, errors } satisfies FanoutMessage, [receipts.buffer]);
@@ -255,7 +261,10 @@ async function profiled<T>(label: string, run: () => Promise<T>): Promise<T> {
       byFn.set(f, (byFn.get(f) ?? 0) + us);
     }
     const top = (map: Map<string, number>, n: number) =>
-      [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${(v / 1000).toFixed(0)} ms (${((100 * v) / total).toFixed(1)}%) ${k}`);
+      [...map]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, n)
+        .map(([k, v]) => `${(v / 1000).toFixed(0)} ms (${((100 * v) / total).toFixed(1)}%) ${k}`);
     log(`profile of the server thread, ${label}: ${(total / 1000).toFixed(0)} ms sampled; self time by package:`);
     for (const line of top(byGroup, 14)) console.log(`    ${line}`);
     log(`  top functions by self time:`);
@@ -297,7 +306,11 @@ async function main(): Promise<void> {
     targets.fanoutEventsLost = summary.fanoutEventsLost === 0;
   }
   summary.targetsMet = targets;
-  log(`targets: ${Object.entries(targets).map(([name, met]) => `${name} ${met ? 'met' : 'MISSED'}`).join(', ')}`);
+  log(
+    `targets: ${Object.entries(targets)
+      .map(([name, met]) => `${name} ${met ? 'met' : 'MISSED'}`)
+      .join(', ')}`,
+  );
 }
 
 /** One server on `kind`: set-up, the uncached reads, and with `full` every other phase. */
@@ -332,7 +345,9 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
     const url = `http://127.0.0.1:${srv.port}`;
     summary.model = srv.engine?.model.id;
     summary.engineNice = srv.engine?.threadNice ?? null;
-    log(`server on ${url} (role all, ${postgres ? 'PostgreSQL' : 'in-memory PGlite'}, model ${srv.engine?.model.id}, render concurrency ${config.renderConcurrency})`);
+    log(
+      `server on ${url} (role all, ${postgres ? 'PostgreSQL' : 'in-memory PGlite'}, model ${srv.engine?.model.id}, render concurrency ${config.renderConcurrency})`,
+    );
 
     // ---- set-up: tenant, 50 garments with READY caches, a person photo, an outfit
     const samplesDir = path.join(path.resolve(projectRoot, MODEL_DIR), 'samples');
@@ -342,9 +357,12 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
     };
     const sample = (p: string) => `data:image/png;base64,${readFileSync(path.join(samplesDir, p)).toString('base64')}`;
     // Enough concurrent renders for the fanout set-up (the worker's slots plus the target).
-    const created = await ok(url, OPERATOR,
+    const created = await ok(
+      url,
+      OPERATOR,
       'mutation($n: String!, $m: Int) { createTenant(input: { name: $n, maxConcurrentRenders: $m }) { tenant { id } apiKey userErrors { code } } }',
-      { n: 'Bench', m: BLOCKERS_PER_SLOT * config.renderConcurrency + 2 });
+      { n: 'Bench', m: BLOCKERS_PER_SLOT * config.renderConcurrency + 2 },
+    );
     const tenantId = fromGlobalId(created.createTenant.tenant.id, 'Tenant') ?? created.createTenant.tenant.id;
     const key: string = created.createTenant.apiKey;
     const images = index.garments.map((g) => ({ category: g.category, image: sample(g.image) }));
@@ -365,12 +383,20 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
     log(`${GARMENTS} garments created, ${ready} caches READY in ${Date.now() - t} ms; page response ~${responseBytes} bytes`);
     summary.garmentsReady = ready;
     summary.pageBytes = responseBytes;
-    const photo = (await ok(url, key, 'mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }', {
-      d: sample(index.persons[0]!.image),
-    })).uploadPersonPhoto.personPhoto.id;
+    const photo = (
+      await ok(url, key, 'mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }', {
+        d: sample(index.persons[0]!.image),
+      })
+    ).uploadPersonPhoto.personPhoto.id;
     const outfitGarments = ['TOP', 'BOTTOM', 'SHOES'].map((c) => page.find((n: any) => n.category === c)?.id).filter(Boolean) as string[];
-    const createdOutfit = (await ok(url, key, 'mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } userErrors { code message } } }', { g: outfitGarments }))
-      .createOutfit;
+    const createdOutfit = (
+      await ok(
+        url,
+        key,
+        'mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } userErrors { code message } } }',
+        { g: outfitGarments },
+      )
+    ).createOutfit;
     if (!createdOutfit.outfit) throw new Error(`createOutfit: ${JSON.stringify(createdOutfit.userErrors)}`);
     const outfit: string = createdOutfit.outfit.id;
     let nextSeed = 1000;
@@ -388,7 +414,15 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
       const engine = srv.engine;
       const render = engine.render.bind(engine);
       engine.render = (request, options) =>
-        render(request, options?.onStep ? { ...options, onStep: (progress) => (stepReceivedAt.set(`${request.seed}:${progress.step}`, Date.now()), options.onStep!(progress)) } : options);
+        render(
+          request,
+          options?.onStep
+            ? {
+                ...options,
+                onStep: (progress) => (stepReceivedAt.set(`${request.seed}:${progress.step}`, Date.now()), options.onStep!(progress)),
+              }
+            : options,
+        );
     }
 
     // ---- query: alone, then during renders
@@ -414,7 +448,11 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
       await sleep(500);
       while (Date.now() < deadline) {
         const started = Date.now();
-        await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' }).then((r) => r.text());
+        await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"query":"{ __typename }"}',
+        }).then((r) => r.text());
         if (Date.now() - started < 20) return;
         await sleep(200);
       }
@@ -443,20 +481,29 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
       ['anonymousTypename', '{ __typename }', null],
     ] as const) {
       const before = srv.db.statementCount;
-      const r = await profiled(`uncached ${name} on ${kind}`, () => uncachedCannon(query, token, name === 'anonymousTypename' ? 3 : UNCACHED_SECONDS));
+      const r = await profiled(`uncached ${name} on ${kind}`, () =>
+        uncachedCannon(query, token, name === 'anonymousTypename' ? 3 : UNCACHED_SECONDS),
+      );
       results[`${name}Rps`] = round(r.requests.average);
       results[`${name}P50Ms`] = r.latency.p50;
       results[`${name}P99Ms`] = r.latency.p99;
       results[`${name}Non2xx`] = r.non2xx + r.errors + r.timeouts;
       results[`${name}StatementsPerRequest`] = round((srv.db.statementCount - before) / Math.max(1, r.requests.total), 1);
-      log(`uncached ${name} on ${kind} (${UNCACHED_CONNECTIONS} connections, unique variable per request): ${describe(r)}; ${results[`${name}StatementsPerRequest`]} SQL statements per request`);
+      log(
+        `uncached ${name} on ${kind} (${UNCACHED_CONNECTIONS} connections, unique variable per request): ${describe(r)}; ${results[`${name}StatementsPerRequest`]} SQL statements per request`,
+      );
       await settle();
     }
     if (!full) return;
     // One connection first: the service time of one request, with nothing queued behind it.
     const serial = await autocannon({
-      url: `${url}/graphql`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query: GARMENTS_PAGE }), connections: 1, duration: 2, workers: 1,
+      url: `${url}/graphql`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: GARMENTS_PAGE }),
+      connections: 1,
+      duration: 2,
+      workers: 1,
     });
     await settle();
     summary.querySerialRps = round(serial.requests.average);
@@ -468,7 +515,11 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
         ['anonymous { __typename } (HTTP + Apollo only)', null, '{ __typename }'],
         ['API key { __typename } (+ API-key lookup)', key, '{ __typename }'],
         ['API key garments(first: 50) { id sku } (+ page read)', key, '{ garments(first: 50) { edges { node { id sku } } } }'],
-        ['API key garments + image url (+ URL signing)', key, '{ garments(first: 50) { edges { node { id sku category image { url } } } } }'],
+        [
+          'API key garments + image url (+ URL signing)',
+          key,
+          '{ garments(first: 50) { edges { node { id sku category image { url } } } } }',
+        ],
         ['API key full page (+ reference caches)', key, GARMENTS_PAGE],
       ];
       const breakdown: Record<string, unknown>[] = [];
@@ -476,8 +527,13 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
         await settle();
         const before = srv.db.statementCount;
         const r = await autocannon({
-          url: `${url}/graphql`, method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-          body: JSON.stringify({ query }), connections: CONNECTIONS, duration: 3, workers: 1,
+          url: `${url}/graphql`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ query }),
+          connections: CONNECTIONS,
+          duration: 3,
+          workers: 1,
         });
         const perRequest = round((srv.db.statementCount - before) / Math.max(1, r.requests.total), 1);
         breakdown.push({ label, rps: round(r.requests.average), p99Ms: r.latency.p99, statementsPerRequest: perRequest });
@@ -499,7 +555,9 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
     summary.queryNon2xx = alone.non2xx;
     summary.queryErrors = alone.errors + alone.timeouts;
     summary.queryEventLoopP99Ms = round(loop.percentile(99) / 1e6);
-    log(`query alone (${CONNECTIONS} connections, ${QUERY_SECONDS} s): ${describe(alone)}; server event-loop delay p99 ${summary.queryEventLoopP99Ms} ms; ${summary.queryStatementsPerRequest} SQL statements per request`);
+    log(
+      `query alone (${CONNECTIONS} connections, ${QUERY_SECONDS} s): ${describe(alone)}; server event-loop delay p99 ${summary.queryEventLoopP99Ms} ms; ${summary.queryStatementsPerRequest} SQL statements per request`,
+    );
     await settle();
     const uncachedBefore = srv.db.statementCount;
     const uncached = await cannon(Math.max(3, Math.round(QUERY_SECONDS / 2)), true);
@@ -507,7 +565,9 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
     summary.queryUncachedRps = round(uncached.requests.average);
     summary.queryUncachedP99Ms = uncached.latency.p99;
     summary.queryUncachedNon2xx = uncached.non2xx;
-    log(`query alone, response cache defeated: ${describe(uncached)}; ${summary.queryUncachedStatementsPerRequest} SQL statements per request`);
+    log(
+      `query alone, response cache defeated: ${describe(uncached)}; ${summary.queryUncachedStatementsPerRequest} SQL statements per request`,
+    );
     await settle();
 
     // Renders: keep RENDERS_DURING_QUERY running for the whole window. The worker runs that many
@@ -538,7 +598,8 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
                 .subscribe(progressChannel(tenantId, rawId), (message) => {
                   const event = decodeEvent(message);
                   if (event.render.status === 'RUNNING' && event.step === 0) takenUpAt.set(rawId, event.publishedAt);
-                  if (event.render.status === 'RUNNING' && event.step === 1 && measuring && takenUpAt.has(rawId)) startDelays.push(event.publishedAt - takenUpAt.get(rawId)!);
+                  if (event.render.status === 'RUNNING' && event.step === 1 && measuring && takenUpAt.has(rawId))
+                    startDelays.push(event.publishedAt - takenUpAt.get(rawId)!);
                   if (event.render.status === 'RUNNING' && event.step > 0) {
                     runningNow.add(rawId);
                     if (measuring) {
@@ -559,7 +620,12 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
         })(),
       );
     }
-    await waitUntil(async () => runningNow.size, (n) => n >= RENDERS_DURING_QUERY, 60_000, 'renders running');
+    await waitUntil(
+      async () => runningNow.size,
+      (n) => n >= RENDERS_DURING_QUERY,
+      60_000,
+      'renders running',
+    );
     await settle();
     log(`${runningNow.size} renders of ${QUERY_RENDER_STEPS} steps running; measuring`);
     measuring = true;
@@ -593,10 +659,16 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
     summary.renderStartToFirstStepP50MsDuringQuery = percentile(startDelays, 50);
     summary.renderStartToFirstStepMaxMsDuringQuery = startDelays.length ? startDelays[startDelays.length - 1]! : 0;
     summary.renderStartsMeasured = startDelays.length;
-    log(`query during ${RENDERS_DURING_QUERY} renders: ${describe(during)}; server event-loop delay p99 ${summary.queryEventLoopP99MsDuringRenders} ms`);
-    log(`renders during the window: ${stepsDuring} steps published (${summary.renderStepsPerSecondDuringQuery}/s over both), ${summary.rendersRunningMean} running on average (sampled every 250 ms, at least ${summary.rendersRunningMin}), ${rendersStarted} requested; ` +
-      `step received on the server thread -> published: p50 ${summary.renderStepReportP50MsDuringQuery} ms p99 ${summary.renderStepReportP99MsDuringQuery} ms (a preview's blob write, then the publish; progress DB writes run beside)`);
-    log(`render start under load (RUNNING step 0 -> step 1): p50 ${summary.renderStartToFirstStepP50MsDuringQuery} ms, max ${summary.renderStartToFirstStepMaxMsDuringQuery} ms over ${startDelays.length} renders`);
+    log(
+      `query during ${RENDERS_DURING_QUERY} renders: ${describe(during)}; server event-loop delay p99 ${summary.queryEventLoopP99MsDuringRenders} ms`,
+    );
+    log(
+      `renders during the window: ${stepsDuring} steps published (${summary.renderStepsPerSecondDuringQuery}/s over both), ${summary.rendersRunningMean} running on average (sampled every 250 ms, at least ${summary.rendersRunningMin}), ${rendersStarted} requested; ` +
+        `step received on the server thread -> published: p50 ${summary.renderStepReportP50MsDuringQuery} ms p99 ${summary.renderStepReportP99MsDuringQuery} ms (a preview's blob write, then the publish; progress DB writes run beside)`,
+    );
+    log(
+      `render start under load (RUNNING step 0 -> step 1): p50 ${summary.renderStartToFirstStepP50MsDuringQuery} ms, max ${summary.renderStartToFirstStepMaxMsDuringQuery} ms over ${startDelays.length} renders`,
+    );
     // Cancel what still runs, so the fanout starts from an idle worker.
     for (const id of [...unfinished]) await okRetry(url, key, CANCEL, { id });
     await Promise.race([Promise.all(renderLoops), sleep(30_000)]);
@@ -620,11 +692,14 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
     const finalSeen = new Promise<void>((r) => (finalPublished = r));
     const unsubscribeTarget = await srv.pubsub.subscribe(progressChannel(tenantId, targetRaw), (message) => {
       const event = decodeEvent(message);
-      const slot = event.final || isTerminal(event.render.status) ? FANOUT_STEPS + 1 : event.render.status === 'RUNNING' ? event.step : null;
+      const slot =
+        event.final || isTerminal(event.render.status) ? FANOUT_STEPS + 1 : event.render.status === 'RUNNING' ? event.step : null;
       if (slot !== null && published[slot] === 0) published[slot] = event.publishedAt;
       if (slot === FANOUT_STEPS + 1) finalPublished();
     });
-    log(`fanout: ${blockers.length} blocker renders (100 steps; ${config.renderConcurrency} running, the rest queued) hold the worker; render ${target} QUEUED; connecting ${SUBSCRIBERS} graphql-ws clients`);
+    log(
+      `fanout: ${blockers.length} blocker renders (100 steps; ${config.renderConcurrency} running, the rest queued) hold the worker; render ${target} QUEUED; connecting ${SUBSCRIBERS} graphql-ws clients`,
+    );
     const thread = launchSubscriberThread({ url, token: key, renderId: target, steps: FANOUT_STEPS, subscribers: SUBSCRIBERS });
     let threadError: Error | null = null;
     thread.on('error', (error) => (threadError = error));
@@ -645,7 +720,8 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
     summary.fanoutSubscribeMs = subscribed.ms;
     const stillQueued = (await renderStatus(target)).status === 'QUEUED';
     summary.fanoutAllSubscribedBeforeStart = stillQueued;
-    if (!stillQueued) log('warning: the fanout render started before every client subscribed (events before a late subscription count as lost)');
+    if (!stillQueued)
+      log('warning: the fanout render started before every client subscribed (events before a late subscription count as lost)');
     const doneMessage = next('done');
     const done = await profiled('fanout', async () => {
       for (const id of blockers) await okRetry(url, key, CANCEL, { id });
@@ -689,7 +765,8 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
     summary.fanoutMaxLagMs = lags.length ? lags[lags.length - 1] : NaN;
     summary.fanoutEventsLost = lost;
     summary.fanoutCompleted = done.completed;
-    summary.fanoutStepIntervalMs = publishedSlots > 2 ? round((published[FANOUT_STEPS]! - published[1]!) / Math.max(1, FANOUT_STEPS - 1)) : null;
+    summary.fanoutStepIntervalMs =
+      publishedSlots > 2 ? round((published[FANOUT_STEPS]! - published[1]!) / Math.max(1, FANOUT_STEPS - 1)) : null;
     summary.fanoutWorstStepP99LagMs = perSlotP99.length ? Math.max(...perSlotP99) : null;
     if (done.errors.length) summary.fanoutErrors = done.errors;
     log(

@@ -112,7 +112,12 @@ async function main(): Promise<void> {
         const bare = await engine.diagnostics.timeBareLoop({ slots: n, steps: STEPS, categories: OUTFITS[n] });
         times.bare.push(bare.denoiseMs + bare.decodeMs);
       }
-      perCount[n] = { noCache: median(times.noCache), perRequest: median(times.perRequest), persistent: median(times.persistent), bare: median(times.bare) };
+      perCount[n] = {
+        noCache: median(times.noCache),
+        perRequest: median(times.perRequest),
+        persistent: median(times.persistent),
+        bare: median(times.bare),
+      };
       console.log(
         `${n} garment(s), ${STEPS} steps: noCache ${perCount[n]!.noCache.toFixed(0)} ms, perRequest ${perCount[n]!.perRequest.toFixed(0)} ms, ` +
           `persistent ${perCount[n]!.persistent.toFixed(0)} ms, bare denoiser+decode ${perCount[n]!.bare.toFixed(0)} ms`,
@@ -147,10 +152,14 @@ async function main(): Promise<void> {
     const bareBatchGain = median(bareOne) / median(bareEight);
     console.log(`8 renders x 3 garments: one at a time ${uniform.sequential.toFixed(0)} ms, batched ${uniform.batched.toFixed(0)} ms`);
     console.log(`8 renders x 1/3/4 garments: one at a time ${mixed.sequential.toFixed(0)} ms, batched ${mixed.batched.toFixed(0)} ms`);
-    console.log(`reference cache: ${JSON.stringify(cacheBytesByCategory)} bytes per garment, computed in ${median(cacheComputeMs).toFixed(1)} ms`);
+    console.log(
+      `reference cache: ${JSON.stringify(cacheBytesByCategory)} bytes per garment, computed in ${median(cacheComputeMs).toFixed(1)} ms`,
+    );
 
     // The reference inputs of one denoiser call of 8 concurrent 4-garment renders (see the header).
-    const eight = await Promise.all(Array.from({ length: 8 }, (_, i) => engine.diagnostics.render({ ...requestFor(OUTFITS[4], 200 + i, i), steps: 2 }, 'persistent')));
+    const eight = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => engine.diagnostics.render({ ...requestFor(OUTFITS[4], 200 + i, i), steps: 2 }, 'persistent')),
+    );
     const largest = eight.reduce((a, b) => (b.maxKvBytesPerCall > a.maxKvBytesPerCall ? b : a));
     const kvBytesPerBatch = {
       renders: 8,
@@ -162,9 +171,12 @@ async function main(): Promise<void> {
       perRowFloat32Bytes: largest.perRowFloat32BytesOfThatCall,
       ratio: round(largest.maxKvBytesPerCall / largest.perRowFloat32BytesOfThatCall, 3),
     };
-    console.log(`8 renders x 4 garments, one denoiser call: reference inputs ${kvBytesPerBatch.bytes} bytes (${kvBytesPerBatch.layout}, ${kvBytesPerBatch.dtype}) vs ${kvBytesPerBatch.perRowFloat32Bytes} as float32 per row`);
+    console.log(
+      `8 renders x 4 garments, one denoiser call: reference inputs ${kvBytesPerBatch.bytes} bytes (${kvBytesPerBatch.layout}, ${kvBytesPerBatch.dtype}) vs ${kvBytesPerBatch.perRowFloat32Bytes} as float32 per row`,
+    );
 
-    const ratios = (f: (t: (typeof perCount)[string]) => number) => Object.fromEntries(GARMENT_COUNTS.map((n) => [String(n), round(f(perCount[n]!))]));
+    const ratios = (f: (t: (typeof perCount)[string]) => number) =>
+      Object.fromEntries(GARMENT_COUNTS.map((n) => [String(n), round(f(perCount[n]!))]));
     const summary = {
       model: engine.model.id,
       steps: STEPS,
@@ -179,7 +191,9 @@ async function main(): Promise<void> {
       cacheBytesPerGarment: cacheBytes,
       cacheBytesPerGarmentByCategory: cacheBytesByCategory,
       kvBytesPerBatch,
-      renderMs: Object.fromEntries(GARMENT_COUNTS.map((n) => [String(n), Object.fromEntries(Object.entries(perCount[n]!).map(([k, v]) => [k, round(v, 1)]))])),
+      renderMs: Object.fromEntries(
+        GARMENT_COUNTS.map((n) => [String(n), Object.fromEntries(Object.entries(perCount[n]!).map(([k, v]) => [k, round(v, 1)]))]),
+      ),
       batchMs: {
         uniform: { oneAtATime: round(uniform.sequential, 1), batched: round(uniform.batched, 1) },
         mixed: { oneAtATime: round(mixed.sequential, 1), batched: round(mixed.batched, 1) },

@@ -42,14 +42,21 @@ const MODEL_DIR = textOption('--model-dir', process.env.ATELIER_MODEL_DIR ?? 'mo
 const GLOBAL_TIMEOUT_MS = numberFlag('--timeout', 300) * 1000;
 
 const REQUEST = 'mutation($i: RequestRenderInput!) { requestRender(input: $i) { render { id status } userErrors { code message } } }';
-const PROGRESS = 'subscription($id: ID!, $previews: Boolean) { renderProgress(renderId: $id, previews: $previews) { status step preview { url } } }';
+const PROGRESS =
+  'subscription($id: ID!, $previews: Boolean) { renderProgress(renderId: $id, previews: $previews) { status step preview { url } } }';
 
 type Timings = Record<string, number | null>;
 
 const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
 const overhead = (t: Timings): number => (t.totalMs! - t.denoiseMs! - t.decodeMs!) / (t.denoiseMs! + t.decodeMs!);
 
-const summary: Record<string, unknown> = { bench: 'render', ...machineSummary(), steps: STEPS, garments: 3, database: IN_MEMORY ? 'pglite (memory)' : 'pglite (data directory)' };
+const summary: Record<string, unknown> = {
+  bench: 'render',
+  ...machineSummary(),
+  steps: STEPS,
+  garments: 3,
+  database: IN_MEMORY ? 'pglite (memory)' : 'pglite (data directory)',
+};
 
 async function waitUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -65,7 +72,11 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'atelier-bench-render-'));
   let server: AtelierServer | null = null;
   try {
-    const config = localConfig(dataDir, { ATELIER_MODEL_DIR: MODEL_DIR, ATELIER_WORKER_THREADS: process.env.ATELIER_WORKER_THREADS, ATELIER_ENGINE_NICE: process.env.ATELIER_ENGINE_NICE });
+    const config = localConfig(dataDir, {
+      ATELIER_MODEL_DIR: MODEL_DIR,
+      ATELIER_WORKER_THREADS: process.env.ATELIER_WORKER_THREADS,
+      ATELIER_ENGINE_NICE: process.env.ATELIER_ENGINE_NICE,
+    });
     server = await startServer(config, {
       role: 'all',
       database: { kind: 'embedded', dataDir: IN_MEMORY ? null : path.join(dataDir, 'db') },
@@ -77,27 +88,47 @@ async function main(): Promise<void> {
     summary.model = srv.engine?.model.id;
 
     // Which timings this checkout's schema has (the bench also runs on older ones, to compare).
-    const fields = (await ok(url, null, '{ __type(name: "RenderTimings") { fields { name } } }')).__type.fields.map((f: { name: string }) => f.name) as string[];
+    const fields = (await ok(url, null, '{ __type(name: "RenderTimings") { fields { name } } }')).__type.fields.map(
+      (f: { name: string }) => f.name,
+    ) as string[];
     const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { status timings { ${fields.join(' ')} } } } }`;
 
     const samples = path.join(path.resolve(projectRoot, MODEL_DIR), 'samples');
-    const index = JSON.parse(readFileSync(path.join(samples, 'index.json'), 'utf8')) as { persons: { image: string }[]; garments: { category: string; image: string }[] };
+    const index = JSON.parse(readFileSync(path.join(samples, 'index.json'), 'utf8')) as {
+      persons: { image: string }[];
+      garments: { category: string; image: string }[];
+    };
     const dataUrl = (file: string) => `data:image/png;base64,${readFileSync(path.join(samples, file)).toString('base64')}`;
     const garmentImage = (category: string, nth = 0) => dataUrl(index.garments.filter((g) => g.category === category)[nth]!.image);
 
     const key = (await createTenant(url, 'Bench', 10)).adminKey;
     const garments: string[] = [];
-    for (const category of ['TOP', 'BOTTOM', 'SHOES']) garments.push(await createGarment(url, key, `bench-${category}`, category, garmentImage(category)));
+    for (const category of ['TOP', 'BOTTOM', 'SHOES'])
+      garments.push(await createGarment(url, key, `bench-${category}`, category, garmentImage(category)));
     await waitUntil(
-      async () => (await ok(url, key, '{ garments { edges { node { referenceCache { status } } } } }')).garments.edges.map((e: any) => e.node.referenceCache.status) as string[],
+      async () =>
+        (await ok(url, key, '{ garments { edges { node { referenceCache { status } } } } }')).garments.edges.map(
+          (e: any) => e.node.referenceCache.status,
+        ) as string[],
       (statuses) => statuses.every((s) => s === 'READY'),
       'reference caches',
     );
-    const photo = (await ok(url, key, 'mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }', { d: dataUrl(index.persons[0]!.image) }))
-      .uploadPersonPhoto.personPhoto.id as string;
+    const photo = (
+      await ok(url, key, 'mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }', {
+        d: dataUrl(index.persons[0]!.image),
+      })
+    ).uploadPersonPhoto.personPhoto.id as string;
     // The photo's encoding is not in the API: the bench runs in-process and looks at the row.
-    await waitUntil(() => srv.db.withSystem((tx) => tx.personEncoding.findMany()), (rows) => rows.length === 1 && rows[0]!.status === 'READY', 'person encoding');
-    const outfit = (await ok(url, key, 'mutation($g: [ID!]!) { createOutfit(input: { name: "bench", garmentIds: $g }) { outfit { id } } }', { g: garments })).createOutfit.outfit.id as string;
+    await waitUntil(
+      () => srv.db.withSystem((tx) => tx.personEncoding.findMany()),
+      (rows) => rows.length === 1 && rows[0]!.status === 'READY',
+      'person encoding',
+    );
+    const outfit = (
+      await ok(url, key, 'mutation($g: [ID!]!) { createOutfit(input: { name: "bench", garmentIds: $g }) { outfit { id } } }', {
+        g: garments,
+      })
+    ).createOutfit.outfit.id as string;
 
     const client = wsClient(url, key);
     const renderOnce = async (outfitId: string, previews: boolean, seed: number): Promise<{ timings: Timings; previews: number }> => {
@@ -111,7 +142,9 @@ async function main(): Promise<void> {
       return { timings: render.timings as Timings, previews: watched.events.filter((e) => e.renderProgress.preview).length };
     };
     const line = (label: string, t: Timings, extra = '') =>
-      console.log(`${label}: ${fields.map((f) => `${f} ${t[f] === null || t[f] === undefined ? '-' : round(t[f]!)}`).join(', ')}; overhead ${round(overhead(t), 3)}${extra}`);
+      console.log(
+        `${label}: ${fields.map((f) => `${f} ${t[f] === null || t[f] === undefined ? '-' : round(t[f]!)}`).join(', ')}; overhead ${round(overhead(t), 3)}${extra}`,
+      );
 
     for (let i = 0; i < WARMUP; i += 1) line(`warm-up ${i + 1}`, (await renderOnce(outfit, false, 100 + i)).timings);
     const measured: Timings[] = [];
@@ -124,7 +157,8 @@ async function main(): Promise<void> {
     summary.overheadVsEngine = round(median(measured.map(overhead)), 3);
     // The same in ms: on a shared machine the engine's time swings more than what is beside it.
     summary.overheadMsMedian = round(median(measured.map((t) => t.totalMs! - t.denoiseMs! - t.decodeMs!)));
-    for (const field of ['totalMs', 'queueMs', 'loadMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'finishMs']) summary[`${field}Median`] = medianOf(field);
+    for (const field of ['totalMs', 'queueMs', 'loadMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'finishMs'])
+      summary[`${field}Median`] = medianOf(field);
     summary.renders = measured.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v === null ? null : round(v)])));
 
     // For reference: watched with previews, and a first render with a cache computed in it.
@@ -137,9 +171,17 @@ async function main(): Promise<void> {
     summary.watchedWithPreviews = watched;
     // A fourth garment whose cache is dropped first, so this render computes it.
     const bag = await createGarment(url, key, 'bench-BAG', 'BAG', garmentImage('BAG'));
-    await waitUntil(() => srv.db.withSystem((tx) => tx.referenceCache.findMany({ where: { status: 'READY' } })), (rows) => rows.length === 4, 'bag cache');
+    await waitUntil(
+      () => srv.db.withSystem((tx) => tx.referenceCache.findMany({ where: { status: 'READY' } })),
+      (rows) => rows.length === 4,
+      'bag cache',
+    );
     await srv.db.withSystem((tx) => tx.referenceCache.deleteMany({ where: { garment: { sku: 'bench-BAG' } } }));
-    const fourGarments = (await ok(url, key, 'mutation($g: [ID!]!) { createOutfit(input: { name: "cold", garmentIds: $g }) { outfit { id } } }', { g: [...garments, bag] })).createOutfit.outfit.id as string;
+    const fourGarments = (
+      await ok(url, key, 'mutation($g: [ID!]!) { createOutfit(input: { name: "cold", garmentIds: $g }) { outfit { id } } }', {
+        g: [...garments, bag],
+      })
+    ).createOutfit.outfit.id as string;
     const cold = await renderOnce(fourGarments, false, 400);
     line('cold (4 garments, 1 cache computed in the render)', cold.timings);
     summary.cold = Object.fromEntries(Object.entries(cold.timings).map(([k, v]) => [k, v === null ? null : round(v)]));

@@ -83,7 +83,12 @@ async function rgb(png: Buffer, width?: number, height?: number): Promise<Rgb> {
 }
 
 async function binaryMask(png: Buffer, width: number, height: number): Promise<Uint8Array> {
-  const gray = await sharp(png).flatten({ background: '#000000' }).toColourspace('b-w').resize(width, height, { fit: 'fill', kernel: 'nearest' }).raw().toBuffer();
+  const gray = await sharp(png)
+    .flatten({ background: '#000000' })
+    .toColourspace('b-w')
+    .resize(width, height, { fit: 'fill', kernel: 'nearest' })
+    .raw()
+    .toBuffer();
   return Uint8Array.from(gray, (v) => (v >= 128 ? 1 : 0));
 }
 
@@ -102,7 +107,8 @@ function blur(values: Float64Array, width: number, height: number, weights: numb
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let sum = 0;
-      for (let k = -radius; k <= radius; k++) sum += weights[k + radius]! * horizontal[Math.min(height - 1, Math.max(0, y + k)) * width + x]!;
+      for (let k = -radius; k <= radius; k++)
+        sum += weights[k + radius]! * horizontal[Math.min(height - 1, Math.max(0, y + k)) * width + x]!;
       result[y * width + x] = sum;
     }
   }
@@ -241,7 +247,9 @@ async function naivePastes(input: PasteInputs): Promise<{ naive: Rgb; cropped: R
     if (input.labels !== null && input.parser !== undefined) {
       const { labels } = input;
       const own = outfitMaskFromLabels(labels.data, labels.width, labels.height, [category], input.parser);
-      const ownScaled = await sharp(Buffer.from(own.map((v) => v * 255)), { raw: { width: labels.width, height: labels.height, channels: 1 } })
+      const ownScaled = await sharp(Buffer.from(own.map((v) => v * 255)), {
+        raw: { width: labels.width, height: labels.height, channels: 1 },
+      })
         .resize(width, height, { fit: 'fill', kernel: 'nearest' })
         .raw()
         .toBuffer();
@@ -252,11 +260,22 @@ async function naivePastes(input: PasteInputs): Promise<{ naive: Rgb; cropped: R
     if (box === null) continue;
     const product = await rgb(input.garmentImages[i]!, box.width, box.height);
     const full = await rgb(input.garmentImages[i]!);
-    const content = boundingBox(Uint8Array.from({ length: full.width * full.height }, (_, q) => (isContent(full.data, q) ? 1 : 0)), full.width, full.height);
+    const content = boundingBox(
+      Uint8Array.from({ length: full.width * full.height }, (_, q) => (isContent(full.data, q) ? 1 : 0)),
+      full.width,
+      full.height,
+    );
     const cropped =
       content === null
         ? product
-        : await rgb(await sharp(full.data, { raw: { width: full.width, height: full.height, channels: 3 } }).extract(content).png().toBuffer(), box.width, box.height);
+        : await rgb(
+            await sharp(full.data, { raw: { width: full.width, height: full.height, channels: 3 } })
+              .extract(content)
+              .png()
+              .toBuffer(),
+            box.width,
+            box.height,
+          );
     for (let y = 0; y < box.height; y++) {
       for (let x = 0; x < box.width; x++) {
         const p = (box.top + y) * width + box.left + x;
@@ -277,7 +296,10 @@ interface Evaluation {
 }
 
 /** Renders one held-out case (case mask and parsed mask) and scores it against both baselines. */
-async function evaluateCase(ev: Evaluation, heldout: HeldoutCase): Promise<{ result: CaseResult; request: DiagnosticRenderRequest; maskPng: Buffer }> {
+async function evaluateCase(
+  ev: Evaluation,
+  heldout: HeldoutCase,
+): Promise<{ result: CaseResult; request: DiagnosticRenderRequest; maskPng: Buffer }> {
   const { engine, manifest, read } = ev;
   const personImage = read(heldout.person);
   const truthPng = read(heldout.truth);
@@ -289,7 +311,14 @@ async function evaluateCase(ev: Evaluation, heldout: HeldoutCase): Promise<{ res
   const person = (await engine.encodePerson(personImage)).data;
   const caches = await Promise.all(heldout.categories.map((category, i) => engine.encodeReference(garmentImages[i]!, category)));
   const garments = heldout.categories.map((category, i) => ({ category, cache: caches[i]!.data, image: garmentImages[i]! }));
-  const request = { personImage, person, garments, steps: manifest.scheduler.defaultSteps, guidanceScale: manifest.scheduler.guidanceScale, seed: SEED };
+  const request = {
+    personImage,
+    person,
+    garments,
+    steps: manifest.scheduler.defaultSteps,
+    guidanceScale: manifest.scheduler.guidanceScale,
+    seed: SEED,
+  };
   // The case's own mask (what the naive baseline uses too), then the engine's parsed mask (what the API does).
   const withMask = await engine.diagnostics.render({ ...request, mask: maskPng }, 'persistent');
   const parsed = await engine.diagnostics.render(request, 'persistent');
@@ -304,7 +333,16 @@ async function evaluateCase(ev: Evaluation, heldout: HeldoutCase): Promise<{ res
       : encoding.labels !== null
         ? { data: encoding.labels, width: encoding.width, height: encoding.height }
         : null;
-  const pastes = await naivePastes({ personImage, garmentImages, categories: heldout.categories, mask, labels, parser: manifest.parser, width, height });
+  const pastes = await naivePastes({
+    personImage,
+    garmentImages,
+    categories: heldout.categories,
+    mask,
+    labels,
+    parser: manifest.parser,
+    width,
+    height,
+  });
   const result: CaseResult = {
     id: heldout.id,
     garments: heldout.categories.length,
@@ -316,24 +354,43 @@ async function evaluateCase(ev: Evaluation, heldout: HeldoutCase): Promise<{ res
     ssimRegionIdentity: maskedSsim(photo, truth, mask, UNIFORM_WINDOW),
     maeModel: absoluteError(parsedOutput, truth, changed),
     maeIdentity: absoluteError(photo, truth, changed),
-    squared: { model: maskedSquaredError(output, truth, mask), parsed: maskedSquaredError(parsedOutput, truth, mask), naive: maskedSquaredError(pastes.naive, truth, mask) },
+    squared: {
+      model: maskedSquaredError(output, truth, mask),
+      parsed: maskedSquaredError(parsedOutput, truth, mask),
+      naive: maskedSquaredError(pastes.naive, truth, mask),
+    },
     pictures: { person: personImage, garments: garmentImages, result: parsed.image, truth: truthPng },
   };
   return { result, request, maskPng };
 }
 
 /** Largest difference between the persistent cache's render and the uncached and per-request ones, in [0, 1] image units. */
-async function cacheComparison(engine: Engine, request: DiagnosticRenderRequest, maskPng: Buffer): Promise<{ uncached: number; perRequest: number }> {
+async function cacheComparison(
+  engine: Engine,
+  request: DiagnosticRenderRequest,
+  maskPng: Buffer,
+): Promise<{ uncached: number; perRequest: number }> {
   const persistent = await engine.diagnostics.render({ ...request, mask: maskPng }, 'persistent');
   const uncached = await engine.diagnostics.render({ ...request, mask: maskPng }, 'everyStep');
   const perRequest = await engine.diagnostics.render({ ...request, mask: maskPng }, 'perRequest');
-  return { uncached: maxAbs(persistent.modelImage, uncached.modelImage) / 2, perRequest: maxAbs(perRequest.modelImage, uncached.modelImage) / 2 };
+  return {
+    uncached: maxAbs(persistent.modelImage, uncached.modelImage) / 2,
+    perRequest: maxAbs(perRequest.modelImage, uncached.modelImage) / 2,
+  };
 }
 
 const mean = (values: number[]): number => values.reduce((s, v) => s + v, 0) / Math.max(values.length, 1);
 const round = (value: number, digits = 4): number => Number(value.toFixed(digits));
-const pooled = (totals: Totals[]): number => totals.reduce((s, t) => s + t.sum, 0) / Math.max(totals.reduce((s, t) => s + t.count, 0), 1);
-const sumTotals = (totals: Totals[]): Totals => ({ sum: totals.reduce((s, t) => s + t.sum, 0), count: totals.reduce((s, t) => s + t.count, 0) });
+const pooled = (totals: Totals[]): number =>
+  totals.reduce((s, t) => s + t.sum, 0) /
+  Math.max(
+    totals.reduce((s, t) => s + t.count, 0),
+    1,
+  );
+const sumTotals = (totals: Totals[]): Totals => ({
+  sum: totals.reduce((s, t) => s + t.sum, 0),
+  count: totals.reduce((s, t) => s + t.count, 0),
+});
 
 function summary(results: CaseResult[]): Record<string, number> {
   const maeModel = pooled(results.map((r) => r.maeModel));
@@ -452,11 +509,20 @@ async function writeGrid(results: CaseResult[], file: string): Promise<void> {
     }
   }
   mkdirSync(path.dirname(file), { recursive: true });
-  await sharp({ create: { width: gap + columns * (cell.width + gap), height: gap + chosen.length * (cell.height + gap), channels: 3, background: '#e8e8e8' } })
+  await sharp({
+    create: {
+      width: gap + columns * (cell.width + gap),
+      height: gap + chosen.length * (cell.height + gap),
+      channels: 3,
+      background: '#e8e8e8',
+    },
+  })
     .composite(composites)
     .png()
     .toFile(file);
-  console.log(`wrote ${path.relative(process.cwd(), file)} (cases ${chosen.map((r) => r.id).join(', ')}: person | garments | result | truth)`);
+  console.log(
+    `wrote ${path.relative(process.cwd(), file)} (cases ${chosen.map((r) => r.id).join(', ')}: person | garments | result | truth)`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -46,14 +46,31 @@ for (const [width, height] of [
   [384, 512],
   [768, 1024],
 ] as const) {
-  rows[`fastfit ${height}x${width}`] = { ...kvMemoryPlan(sd15Layers(width, height), garments, renders), personEncoding: personEncodingBytes(width, height) };
+  rows[`fastfit ${height}x${width}`] = {
+    ...kvMemoryPlan(sd15Layers(width, height), garments, renders),
+    personEncoding: personEncodingBytes(width, height),
+  };
 }
-const manifest = JSON.parse(readFileSync(path.resolve('models/tryon-tiny/manifest.json'), 'utf8')) as { name: string; kv: { layers: Layer[] }; person: { width: number; height: number } };
+const manifest = JSON.parse(readFileSync(path.resolve('models/tryon-tiny/manifest.json'), 'utf8')) as {
+  name: string;
+  kv: { layers: Layer[] };
+  person: { width: number; height: number };
+};
 rows[manifest.name] = { ...kvMemoryPlan(manifest.kv.layers, garments, renders), personEncoding: NaN };
 
 console.log(`K/V memory, ${garments} garments per render, ${renders} renders per denoiser call (MB = 10^6 bytes)`);
 console.log('model                 blob/garment  held/garment  batch fmt1  batch fmt2');
 for (const [name, plan] of Object.entries(rows)) {
-  console.log(`${name.padEnd(20)} ${String(mb(plan.blobPerGarment)).padStart(13)} ${String(mb(plan.heldPerGarment)).padStart(13)} ${String(mb(plan.perBatchPerRow)).padStart(11)} ${String(mb(plan.perBatchBank)).padStart(11)}`);
+  console.log(
+    `${name.padEnd(20)} ${String(mb(plan.blobPerGarment)).padStart(13)} ${String(mb(plan.heldPerGarment)).padStart(13)} ${String(mb(plan.perBatchPerRow)).padStart(11)} ${String(mb(plan.perBatchBank)).padStart(11)}`,
+  );
 }
-console.log(JSON.stringify({ garments, renders, mb: Object.fromEntries(Object.entries(rows).map(([name, plan]) => [name, Object.fromEntries(Object.entries(plan).map(([k, v]) => [k, mb(v)]))])) }));
+console.log(
+  JSON.stringify({
+    garments,
+    renders,
+    mb: Object.fromEntries(
+      Object.entries(rows).map(([name, plan]) => [name, Object.fromEntries(Object.entries(plan).map(([k, v]) => [k, mb(v)]))]),
+    ),
+  }),
+);

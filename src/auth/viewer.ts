@@ -15,7 +15,10 @@ export type AuthErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
 
 /** A refused request (no/invalid token, missing scope). Mapped to a GraphQL error with extensions.code. */
 export class AuthError extends Error {
-  constructor(readonly code: AuthErrorCode, message: string) {
+  constructor(
+    readonly code: AuthErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'AuthError';
   }

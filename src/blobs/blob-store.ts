@@ -84,7 +84,10 @@ export const DEFAULT_MAX_BLOB_BYTES = 256 * 1024 * 1024;
 
 export function assertBlobSize(key: string, byteLength: number, maxBlobBytes: number): void {
   if (byteLength > maxBlobBytes) {
-    throw new BlobStoreError('BLOB_TOO_LARGE', `Blob ${JSON.stringify(key)} is ${byteLength} bytes; the store holds at most ${maxBlobBytes}.`);
+    throw new BlobStoreError(
+      'BLOB_TOO_LARGE',
+      `Blob ${JSON.stringify(key)} is ${byteLength} bytes; the store holds at most ${maxBlobBytes}.`,
+    );
   }
 }
 
@@ -103,7 +106,8 @@ export function assertBlobLength(key: string, byteLength: number, maxBlobBytes: 
 export function exactLength(key: string, byteLength: number): Transform {
   let seen = 0;
   let last: Buffer | null = null;
-  const mismatch = (detail: string) => new BlobStoreError('BLOB_LENGTH_MISMATCH', `Blob ${JSON.stringify(key)} ${detail} (${byteLength} bytes were declared).`);
+  const mismatch = (detail: string) =>
+    new BlobStoreError('BLOB_LENGTH_MISMATCH', `Blob ${JSON.stringify(key)} ${detail} (${byteLength} bytes were declared).`);
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       seen += chunk.length;
@@ -146,7 +150,8 @@ export function assertValidBlobKey(key: unknown): asserts key is string {
 }
 
 // type/subtype with optional parameters, printable ASCII only: it becomes an HTTP header.
-const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(?:\s*;\s*[a-z0-9!#$&^_.+-]+=(?:[a-z0-9!#$&^_.+-]+|"[^"\\\x00-\x1f\x7f]*"))*$/i;
+const CONTENT_TYPE =
+  /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(?:\s*;\s*[a-z0-9!#$&^_.+-]+=(?:[a-z0-9!#$&^_.+-]+|"[^"\\\x00-\x1f\x7f]*"))*$/i;
 
 export function assertValidContentType(contentType: unknown): asserts contentType is string {
   if (typeof contentType !== 'string' || contentType.length > 200 || !CONTENT_TYPE.test(contentType)) {

@@ -98,7 +98,11 @@ export class FileBlobStore implements BlobStore {
    * adds after it), syncs it and renames it over the target: readers see all of it or none.
    * On failure the temp file is removed.
    */
-  private async publish(location: BlobLocation, contentType: string, write: (handle: fs.FileHandle, header: Buffer) => Promise<void>): Promise<void> {
+  private async publish(
+    location: BlobLocation,
+    contentType: string,
+    write: (handle: fs.FileHandle, header: Buffer) => Promise<void>,
+  ): Promise<void> {
     const dir = await this.openDirectories(location.segments, { create: true });
     if (dir === null) throw new Error('unreachable: directories are created');
     const target = path.join(dir, location.fileName);

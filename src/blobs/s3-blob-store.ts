@@ -80,9 +80,11 @@ export class S3BlobStore implements BlobStore {
   /** Throws on an invalid bucket name, prefix or page size; touches nothing until the first call. */
   constructor(options: S3BlobStoreOptions) {
     if (!isValidS3Bucket(options.bucket)) throw new Error(`S3 bucket name ${JSON.stringify(options.bucket)} is not valid.`);
-    if (options.prefix !== undefined && !isValidS3Prefix(options.prefix)) throw new Error(`S3 key prefix ${JSON.stringify(options.prefix)} is not valid.`);
+    if (options.prefix !== undefined && !isValidS3Prefix(options.prefix))
+      throw new Error(`S3 key prefix ${JSON.stringify(options.prefix)} is not valid.`);
     this.listPageSize = options.listPageSize ?? 1000;
-    if (!Number.isInteger(this.listPageSize) || this.listPageSize < 1 || this.listPageSize > 1000) throw new RangeError('listPageSize must be 1 to 1000.');
+    if (!Number.isInteger(this.listPageSize) || this.listPageSize < 1 || this.listPageSize > 1000)
+      throw new RangeError('listPageSize must be 1 to 1000.');
     this.bucket = options.bucket;
     this.keyPrefix = options.prefix ? `${options.prefix}/` : '';
     this.where = `bucket ${JSON.stringify(options.bucket)}${options.endpoint ? ` at ${options.endpoint}` : ''}`;
@@ -133,7 +135,9 @@ export class S3BlobStore implements BlobStore {
     assertBlobData(data);
     assertBlobSize(key, data.length, this.maxBlobBytes);
     await this.send('PutObject', key, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: data, ContentType: contentType, ContentLength: data.length })),
+      this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: data, ContentType: contentType, ContentLength: data.length }),
+      ),
     );
   }
 
@@ -154,7 +158,13 @@ export class S3BlobStore implements BlobStore {
       bodyError = error;
       abort.abort(error);
     });
-    const command = new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: counted, ContentType: contentType, ContentLength: byteLength });
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: objectKey,
+      Body: counted,
+      ContentType: contentType,
+      ContentLength: byteLength,
+    });
     try {
       await this.client.send(command, { abortSignal: abort.signal });
     } catch (error) {
@@ -181,7 +191,10 @@ export class S3BlobStore implements BlobStore {
     }
     const data = await this.send('GetObject', key, () => readAll(object.body, object.byteLength));
     if (data.length !== object.byteLength) {
-      throw new BlobStoreError('STORE_UNAVAILABLE', `S3 sent ${data.length} bytes of ${JSON.stringify(key)} for ${object.byteLength} (${this.where}).`);
+      throw new BlobStoreError(
+        'STORE_UNAVAILABLE',
+        `S3 sent ${data.length} bytes of ${JSON.stringify(key)} for ${object.byteLength} (${this.where}).`,
+      );
     }
     return { data, contentType: object.contentType };
   }
@@ -200,13 +213,23 @@ export class S3BlobStore implements BlobStore {
     let continuationToken: string | undefined;
     do {
       const page = await this.send('ListObjectsV2', prefix, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: listPrefix, MaxKeys: this.listPageSize, ContinuationToken: continuationToken })),
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: listPrefix,
+            MaxKeys: this.listPageSize,
+            ContinuationToken: continuationToken,
+          }),
+        ),
       );
       const keys = (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [{ Key: object.Key }]));
       if (keys.length > 0) await this.deleteObjects(prefix, keys);
       continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
       if (page.IsTruncated && continuationToken === undefined) {
-        throw new BlobStoreError('STORE_UNAVAILABLE', `S3 listed part of ${JSON.stringify(prefix)} without saying where to go on (${this.where}).`);
+        throw new BlobStoreError(
+          'STORE_UNAVAILABLE',
+          `S3 listed part of ${JSON.stringify(prefix)} without saying where to go on (${this.where}).`,
+        );
       }
     } while (continuationToken !== undefined);
   }
@@ -234,7 +257,10 @@ export class S3BlobStore implements BlobStore {
     );
     const failed = result.Errors?.[0];
     if (failed) {
-      const error = { name: failed.Code ?? 'UnknownError', message: `${failed.Message ?? ''} (${result.Errors?.length} objects not deleted)` };
+      const error = {
+        name: failed.Code ?? 'UnknownError',
+        message: `${failed.Message ?? ''} (${result.Errors?.length} objects not deleted)`,
+      };
       throw this.failure(error, 'DeleteObjects', prefix);
     }
   }
@@ -249,14 +275,18 @@ export class S3BlobStore implements BlobStore {
       throw this.failure(error, 'GetObject', key);
     }
     const body = output.Body;
-    if (!(body instanceof Readable)) throw new BlobStoreError('STORE_UNAVAILABLE', `S3 answered GetObject of ${JSON.stringify(key)} without a body (${this.where}).`);
+    if (!(body instanceof Readable))
+      throw new BlobStoreError('STORE_UNAVAILABLE', `S3 answered GetObject of ${JSON.stringify(key)} without a body (${this.where}).`);
     const contentType = output.ContentType;
     const byteLength = output.ContentLength;
     try {
       assertValidContentType(contentType);
     } catch {
       body.destroy();
-      throw new BlobStoreError('CORRUPT_BLOB', `Blob ${JSON.stringify(key)} has no usable content type (the object was not written by Atelier?).`);
+      throw new BlobStoreError(
+        'CORRUPT_BLOB',
+        `Blob ${JSON.stringify(key)} has no usable content type (the object was not written by Atelier?).`,
+      );
     }
     if (byteLength === undefined) {
       body.destroy();
@@ -284,14 +314,27 @@ export class S3BlobStore implements BlobStore {
     const name = String((error as { name?: unknown }).name ?? 'Error');
     const status = httpStatus(error);
     const code = (error as { code?: unknown }).code;
-    const message = error instanceof Error || typeof (error as { message?: unknown }).message === 'string' ? String((error as { message: unknown }).message) : '';
+    const message =
+      error instanceof Error || typeof (error as { message?: unknown }).message === 'string'
+        ? String((error as { message: unknown }).message)
+        : '';
     const what = `${operation}${key === undefined ? '' : ` of ${JSON.stringify(key)}`} on ${this.where}`;
-    const detail = [name, status, typeof code === 'string' && code !== name ? code : undefined].filter(Boolean).join(' ') + (message ? `: ${message}` : '');
+    const detail =
+      [name, status, typeof code === 'string' && code !== name ? code : undefined].filter(Boolean).join(' ') +
+      (message ? `: ${message}` : '');
     if (name === 'NoSuchBucket') {
-      return new BlobStoreError('BUCKET_NOT_FOUND', `${what} failed: the bucket does not exist; create it or check the bucket name and endpoint.`, { cause: error });
+      return new BlobStoreError(
+        'BUCKET_NOT_FOUND',
+        `${what} failed: the bucket does not exist; create it or check the bucket name and endpoint.`,
+        { cause: error },
+      );
     }
     if (ACCESS_DENIED.has(name) || status === 403) {
-      return new BlobStoreError('STORE_ACCESS_DENIED', `${what} was refused (${detail}); check the credentials and what the bucket's policy allows them.`, { cause: error });
+      return new BlobStoreError(
+        'STORE_ACCESS_DENIED',
+        `${what} was refused (${detail}); check the credentials and what the bucket's policy allows them.`,
+        { cause: error },
+      );
     }
     return new BlobStoreError('STORE_UNAVAILABLE', `${what} failed (${detail}).`, { cause: error });
   }
@@ -323,7 +366,11 @@ function addContentMd5ToDeleteObjects(client: S3Client): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const request = args.request as { headers?: Record<string, string>; body?: unknown } | undefined;
-      if (context.commandName === 'DeleteObjectsCommand' && request?.headers && (typeof request.body === 'string' || request.body instanceof Uint8Array)) {
+      if (
+        context.commandName === 'DeleteObjectsCommand' &&
+        request?.headers &&
+        (typeof request.body === 'string' || request.body instanceof Uint8Array)
+      ) {
         request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64');
       }
       return next(args);

@@ -1,16 +1,7 @@
 // Opaque global IDs: base64url("<Type>:<uuid>"). A malformed ID, an ID of another type
 // and an ID of another tenant all behave like an ID that does not exist.
 export type NodeType =
-  | 'Tenant'
-  | 'ApiKey'
-  | 'Shopper'
-  | 'Garment'
-  | 'PersonPhoto'
-  | 'Outfit'
-  | 'Render'
-  | 'Upload'
-  | 'WebhookEndpoint'
-  | 'WebhookDelivery';
+  'Tenant' | 'ApiKey' | 'Shopper' | 'Garment' | 'PersonPhoto' | 'Outfit' | 'Render' | 'Upload' | 'WebhookEndpoint' | 'WebhookDelivery';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -24,7 +15,18 @@ export function parseGlobalId(id: string): { type: NodeType; uuid: string } | nu
   const sep = text.indexOf(':');
   const type = text.slice(0, sep) as NodeType;
   const uuid = text.slice(sep + 1);
-  const types: readonly string[] = ['Tenant', 'ApiKey', 'Shopper', 'Garment', 'PersonPhoto', 'Outfit', 'Render', 'Upload', 'WebhookEndpoint', 'WebhookDelivery'];
+  const types: readonly string[] = [
+    'Tenant',
+    'ApiKey',
+    'Shopper',
+    'Garment',
+    'PersonPhoto',
+    'Outfit',
+    'Render',
+    'Upload',
+    'WebhookEndpoint',
+    'WebhookDelivery',
+  ];
   if (sep < 0 || !types.includes(type) || !UUID.test(uuid)) return null;
   return { type, uuid };
 }
@@ -38,7 +40,11 @@ export function fromGlobalId(id: string, type: NodeType): string | null {
 /** Rows in the order of `ids`, null where a row is missing (the shape DataLoader batch functions return). */
 export function alignToIds<T extends { id: string }>(ids: readonly string[], rows: readonly T[]): (T | null)[];
 export function alignToIds<T>(ids: readonly string[], rows: readonly T[], keyOf: (row: T) => string): (T | null)[];
-export function alignToIds<T>(ids: readonly string[], rows: readonly T[], keyOf: (row: T) => string = (row) => (row as { id: string }).id): (T | null)[] {
+export function alignToIds<T>(
+  ids: readonly string[],
+  rows: readonly T[],
+  keyOf: (row: T) => string = (row) => (row as { id: string }).id,
+): (T | null)[] {
   const byKey = new Map(rows.map((row) => [keyOf(row), row]));
   return ids.map((id) => byKey.get(id) ?? null);
 }

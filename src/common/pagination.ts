@@ -47,7 +47,8 @@ export function parsePageArgs(first: number | null | undefined, after: string | 
       UUID.test(parsed[1])
     ) {
       const createdAt = new Date(parsed[0]);
-      if (!Number.isNaN(createdAt.getTime()) && createdAt.toISOString() === parsed[0]) return { first: size, after: { createdAt, id: parsed[1] } };
+      if (!Number.isNaN(createdAt.getTime()) && createdAt.toISOString() === parsed[0])
+        return { first: size, after: { createdAt, id: parsed[1] } };
     }
   } catch {
     // fall through
@@ -60,10 +61,7 @@ export function keysetQuery(page: PageRequest) {
   return {
     where: page.after
       ? {
-          OR: [
-            { createdAt: { lt: page.after.createdAt } },
-            { createdAt: page.after.createdAt, id: { lt: page.after.id } },
-          ],
+          OR: [{ createdAt: { lt: page.after.createdAt } }, { createdAt: page.after.createdAt, id: { lt: page.after.id } }],
         }
       : {},
     orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }],

@@ -8,7 +8,8 @@ import { userError, type UserError } from './user-errors';
 
 // C0 and C1 controls, U+202A..U+202E (embeddings, overrides), U+2066..U+2069 (isolates),
 // and surrogates that are not part of a pair.
-const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const FORBIDDEN =
+  /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** True when `text` holds a character that no text field accepts. */
 export function hasForbiddenCharacters(text: string): boolean {
@@ -35,7 +36,12 @@ export function characterCount(text: string): number {
  * characters. Codes: `<LABEL>_REQUIRED`, `<LABEL>_TOO_LONG`, `INVALID_CHARACTERS`.
  * `label` is the field's name as messages show it ("sku", "externalId").
  */
-export function checkText(raw: string, field: string[], label: string, max: number): { value: string; error?: undefined } | { value?: undefined; error: UserError } {
+export function checkText(
+  raw: string,
+  field: string[],
+  label: string,
+  max: number,
+): { value: string; error?: undefined } | { value?: undefined; error: UserError } {
   const value = raw.trim();
   const code = label.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
   if (value.length === 0) return { error: userError(`${code}_REQUIRED`, `${label} must not be empty`, field) };
@@ -46,5 +52,9 @@ export function checkText(raw: string, field: string[], label: string, max: numb
 
 /** The userError for text with a forbidden character. */
 export function invalidCharacters(label: string, field: string[]): UserError {
-  return userError('INVALID_CHARACTERS', `${label} must not contain control characters, bidirectional overrides or unpaired surrogates`, field);
+  return userError(
+    'INVALID_CHARACTERS',
+    `${label} must not contain control characters, bidirectional overrides or unpaired surrogates`,
+    field,
+  );
 }

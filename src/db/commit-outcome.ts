@@ -11,7 +11,10 @@ import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, Transaction }
 /** The outcome of a COMMIT could not be learned: the write may or may not be there; never retried. */
 export class CommitOutcomeUnknown extends Error {
   readonly code = 'COMMIT_OUTCOME_UNKNOWN';
-  constructor(readonly transactionId: string, detail: string) {
+  constructor(
+    readonly transactionId: string,
+    detail: string,
+  ) {
     super(`the database went away during COMMIT of transaction ${transactionId} and its outcome is unknown (${detail})`);
     this.name = 'CommitOutcomeUnknown';
   }

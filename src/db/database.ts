@@ -16,9 +16,7 @@ import { joinSql, type InlineSql } from './inline-sql';
 /** What repositories receive inside a transaction. */
 export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
-export type DatabaseTarget =
-  | { kind: 'embedded'; dataDir: string | null /* null: in memory */ }
-  | { kind: 'postgres'; url: string };
+export type DatabaseTarget = { kind: 'embedded'; dataDir: string | null /* null: in memory */ } | { kind: 'postgres'; url: string };
 
 export interface Database {
   readonly kind: DatabaseTarget['kind'];
@@ -56,8 +54,22 @@ const CONNECTION_RETRIES = 3;
 
 // SQLSTATE class 08 (connection exception) and 57P01-57P03 (the server is shutting the
 // connection down), node's socket errors, and Prisma's "cannot reach / closed" codes.
-const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', 'ECONNRESET', 'EPIPE', 'P1001', 'P1017']);
-const CONNECTION_LOST_MESSAGE = /Connection terminated|terminating connection|server closed the connection|Server has closed the connection|Client has encountered a connection error/i;
+const CONNECTION_LOST_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  'ECONNRESET',
+  'EPIPE',
+  'P1001',
+  'P1017',
+]);
+const CONNECTION_LOST_MESSAGE =
+  /Connection terminated|terminating connection|server closed the connection|Server has closed the connection|Client has encountered a connection error/i;
 
 /** True when `error` (a Prisma error, its driver adapter error, or a pg error) says the connection was lost. */
 export function isConnectionLost(error: unknown): boolean {
@@ -65,8 +77,19 @@ export function isConnectionLost(error: unknown): boolean {
   const visit = (value: unknown, depth: number): boolean => {
     if (typeof value !== 'object' || value === null || depth > 5 || seen.has(value)) return false;
     seen.add(value);
-    const { code, originalCode, kind, message, cause, meta } = value as { code?: unknown; originalCode?: unknown; kind?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
-    if ((typeof code === 'string' && CONNECTION_LOST_CODES.has(code)) || (typeof originalCode === 'string' && CONNECTION_LOST_CODES.has(originalCode))) return true;
+    const { code, originalCode, kind, message, cause, meta } = value as {
+      code?: unknown;
+      originalCode?: unknown;
+      kind?: unknown;
+      message?: unknown;
+      cause?: unknown;
+      meta?: { driverAdapterError?: unknown };
+    };
+    if (
+      (typeof code === 'string' && CONNECTION_LOST_CODES.has(code)) ||
+      (typeof originalCode === 'string' && CONNECTION_LOST_CODES.has(originalCode))
+    )
+      return true;
     if (kind === 'ConnectionClosed') return true;
     if (typeof message === 'string' && CONNECTION_LOST_MESSAGE.test(message)) return true;
     return visit(cause, depth + 1) || visit(meta?.driverAdapterError, depth + 1);
@@ -89,8 +112,7 @@ function pgSession(client: pg.Client): SqlSession {
     exec: async (sql) => {
       await client.query(sql);
     },
-    query: async <Row>(sql: string, params?: unknown[]) =>
-      (await client.query(sql, params as unknown[] | undefined)).rows as Row[],
+    query: async <Row>(sql: string, params?: unknown[]) => (await client.query(sql, params as unknown[] | undefined)).rows as Row[],
   };
 }
 
@@ -260,7 +282,9 @@ async function checkRoles(database: Database, login: string): Promise<void> {
     roles = [await roleOf((fn) => database.withoutTenant(fn)), await roleOf((fn) => database.withSystem(fn))];
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n').filter(Boolean).pop() : String(error);
-    throw new Error(`the database login role "${login}" cannot act as ${APP_ROLE} and ${SYSTEM_ROLE} (GRANT ${APP_ROLE}, ${SYSTEM_ROLE} TO "${login}"): ${reason}`);
+    throw new Error(
+      `the database login role "${login}" cannot act as ${APP_ROLE} and ${SYSTEM_ROLE} (GRANT ${APP_ROLE}, ${SYSTEM_ROLE} TO "${login}"): ${reason}`,
+    );
   }
   if (roles[0] !== APP_ROLE || roles[1] !== SYSTEM_ROLE) {
     throw new Error(`the database sessions run as ${roles.join(' and ')}, not ${APP_ROLE} and ${SYSTEM_ROLE}`);

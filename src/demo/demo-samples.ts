@@ -30,7 +30,12 @@ export function readDemoSamples(samplesDir: string): DemoSamples | null {
     .map((g) => {
       const n = (counts.get(g.category) ?? 0) + 1;
       counts.set(g.category, n);
-      return { sku: `DEMO-${g.category}-${n}`, name: `Sample ${LABELS[g.category]} ${n}`, category: g.category, dataUrl: dataUrl(join(samplesDir, g.image)) };
+      return {
+        sku: `DEMO-${g.category}-${n}`,
+        name: `Sample ${LABELS[g.category]} ${n}`,
+        category: g.category,
+        dataUrl: dataUrl(join(samplesDir, g.image)),
+      };
     });
   const persons = (index.persons ?? []).map((p) => ({ dataUrl: dataUrl(join(samplesDir, p.image)) }));
   return { garments, persons };

@@ -58,7 +58,9 @@ export function demoCredentialsBlob(blobs: BlobStore): DemoCredentialsKeeper {
 
 function parseCredentials(text: string): DemoCredentials | null {
   const parsed = JSON.parse(text) as Partial<DemoCredentials>;
-  return typeof parsed.tenantId === 'string' && typeof parsed.apiKey === 'string' ? { tenantId: parsed.tenantId, apiKey: parsed.apiKey } : null;
+  return typeof parsed.tenantId === 'string' && typeof parsed.apiKey === 'string'
+    ? { tenantId: parsed.tenantId, apiKey: parsed.apiKey }
+    : null;
 }
 
 /**
@@ -102,6 +104,9 @@ export async function seedDemoTenant(
     const outcome = await services.photos.uploadPersonPhoto(viewer, { image: { dataUrl: person.dataUrl }, shopperId: undefined });
     if (!outcome.ok) throw new Error(`could not upload a demo person photo: ${outcome.errors.map((e) => e.message).join('; ')}`);
   }
-  logger.info({ tenantId: credentials.tenantId, garments: samples.garments.length, photos: samples.persons.length }, 'created the demo tenant');
+  logger.info(
+    { tenantId: credentials.tenantId, garments: samples.garments.length, photos: samples.persons.length },
+    'created the demo tenant',
+  );
   return credentials;
 }

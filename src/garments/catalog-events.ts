@@ -13,7 +13,9 @@ export const garmentArchivedMessage = (tenantId: string, garmentId: string): str
 export function parseGarmentArchived(message: string): { tenantId: string; garmentId: string } | null {
   try {
     const parsed = JSON.parse(message) as { tenantId?: unknown; garmentId?: unknown };
-    return typeof parsed.tenantId === 'string' && typeof parsed.garmentId === 'string' ? { tenantId: parsed.tenantId, garmentId: parsed.garmentId } : null;
+    return typeof parsed.tenantId === 'string' && typeof parsed.garmentId === 'string'
+      ? { tenantId: parsed.tenantId, garmentId: parsed.garmentId }
+      : null;
   } catch {
     return null;
   }

@@ -33,7 +33,13 @@ export class GarmentRepository {
   }
 
   /** Creates the garment and its PENDING reference cache row for `model` together, unless its image exceeds the tenant's storage quota. */
-  create(tenantId: string, garment: NewGarment, model: string, cacheId: string, quotas: Quotas): Promise<{ kind: 'created'; garment: Garment } | QuotaRefusal> {
+  create(
+    tenantId: string,
+    garment: NewGarment,
+    model: string,
+    cacheId: string,
+    quotas: Quotas,
+  ): Promise<{ kind: 'created'; garment: Garment } | QuotaRefusal> {
     return this.write(tenantId, async (tx) => {
       const refusal = await checkQuotas(tx, tenantId, { bytes: garment.imageBytes, shopperId: null }, quotas);
       if (refusal) return refusal;
@@ -114,13 +120,20 @@ export class GarmentRepository {
       const existing = await tx.referenceCache.findUnique({ where });
       if (existing) return { row: existing, created: false };
       // An upsert still: another worker may have created it since the read.
-      return { row: await tx.referenceCache.upsert({ where, create: { id: newId, tenantId, garmentId, model }, update: {} }), created: true };
+      return {
+        row: await tx.referenceCache.upsert({ where, create: { id: newId, tenantId, garmentId, model }, update: {} }),
+        created: true,
+      };
     });
     if (created) this.catalog?.changed(tenantId);
     return row;
   }
 
-  markCacheReady(tenantId: string, cacheId: string, result: { blobKey: string; bytes: number; checksum: string; computeMs: number }): Promise<ReferenceCache> {
+  markCacheReady(
+    tenantId: string,
+    cacheId: string,
+    result: { blobKey: string; bytes: number; checksum: string; computeMs: number },
+  ): Promise<ReferenceCache> {
     return this.write(tenantId, (tx) =>
       tx.referenceCache.update({ where: { id: cacheId }, data: { ...result, status: 'READY', error: null, attempts: { increment: 1 } } }),
     );
@@ -147,7 +160,10 @@ export class GarmentRepository {
   /** FAILED -> PENDING (retry by mutation); null when there is no failed cache. */
   async resetFailedCache(tenantId: string, garmentId: string, model: string): Promise<ReferenceCache | null> {
     return this.write(tenantId, async (tx) => {
-      const { count } = await tx.referenceCache.updateMany({ where: { tenantId, garmentId, model, status: 'FAILED' }, data: { status: 'PENDING', error: null } });
+      const { count } = await tx.referenceCache.updateMany({
+        where: { tenantId, garmentId, model, status: 'FAILED' },
+        data: { status: 'PENDING', error: null },
+      });
       return count === 1 ? tx.referenceCache.findFirst({ where: { tenantId, garmentId, model } }) : null;
     });
   }

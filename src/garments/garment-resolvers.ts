@@ -23,7 +23,9 @@ export const garmentResolvers: Resolvers = {
   Mutation: {
     createUpload: async (_, { input }, { services, viewer }) => {
       const outcome = await services.uploads.createUpload(viewer, input);
-      return outcome.ok ? { ...outcome.value, userErrors: [] } : { uploadId: null, uploadUrl: null, expiresAt: null, userErrors: outcome.errors };
+      return outcome.ok
+        ? { ...outcome.value, userErrors: [] }
+        : { uploadId: null, uploadUrl: null, expiresAt: null, userErrors: outcome.errors };
     },
     createGarment: async (_, { input }, { services, viewer }) => payload('garment', await services.garments.createGarment(viewer, input)),
     retryReferenceCache: async (_, { garmentId }, { services, viewer }) =>
@@ -45,8 +47,22 @@ export const garmentResolvers: Resolvers = {
       // No row yet for the current model (a new model version): computed lazily, so PENDING.
       const view = (cache: ReferenceCache | null) =>
         cache
-          ? { status: cache.status, model: cache.model, bytes: cache.bytes, computeMs: cache.computeMs, error: cache.error, updatedAt: cache.updatedAt }
-          : { status: 'PENDING' as const, model: services.garments.defaultModel, bytes: null, computeMs: null, error: null, updatedAt: garment.createdAt };
+          ? {
+              status: cache.status,
+              model: cache.model,
+              bytes: cache.bytes,
+              computeMs: cache.computeMs,
+              error: cache.error,
+              updatedAt: cache.updatedAt,
+            }
+          : {
+              status: 'PENDING' as const,
+              model: services.garments.defaultModel,
+              bytes: null,
+              computeMs: null,
+              error: null,
+              updatedAt: garment.createdAt,
+            };
       const paged = loaders.pagedReferenceCaches.get(garment.id);
       return paged !== undefined ? view(paged) : loaders.referenceCache.load(garment.id).then(view);
     },

@@ -68,7 +68,17 @@ export class GarmentService {
       try {
         const created = await this.garments.create(
           tenantId,
-          { id, sku: sku.value!, name: name.value!, category: input.category, imageKey, imageWidth: image.width, imageHeight: image.height, imageContentType: image.contentType, imageBytes: image.data.length },
+          {
+            id,
+            sku: sku.value!,
+            name: name.value!,
+            category: input.category,
+            imageKey,
+            imageWidth: image.width,
+            imageHeight: image.height,
+            imageContentType: image.contentType,
+            imageBytes: image.data.length,
+          },
           this.defaultModel,
           randomUUID(),
           this.quotas,
@@ -78,7 +88,8 @@ export class GarmentService {
         return refuse<Garment>(quotaError(created, ['input', 'image']));
       } catch (error) {
         await this.blobs.delete(imageKey);
-        if (isUniqueViolation(error)) return refuse<Garment>(userError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
+        if (isUniqueViolation(error))
+          return refuse<Garment>(userError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
         throw error;
       }
     });

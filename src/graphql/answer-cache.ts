@@ -119,7 +119,8 @@ export function answerCacheMiddleware(
           res.locals['answer'] = pending;
           const send = res.send;
           res.send = function sendAndKeep(this: express.Response, sent?: unknown) {
-            if (pending.maxAgeSeconds !== undefined && typeof sent === 'string' && res.statusCode === 200) cache.set(key, sent, pending.maxAgeSeconds);
+            if (pending.maxAgeSeconds !== undefined && typeof sent === 'string' && res.statusCode === 200)
+              cache.set(key, sent, pending.maxAgeSeconds);
             return send.call(this, sent);
           };
           return next();

@@ -54,7 +54,11 @@ function hintOf(directives: readonly ConstDirectiveNode[] | undefined): Hint | u
 }
 
 function typeHint(type: GraphQLNamedType): Hint {
-  return hintOf(type.astNode?.directives) ?? type.extensionASTNodes.map((node) => hintOf(node.directives)).find((hint) => hint !== undefined) ?? {};
+  return (
+    hintOf(type.astNode?.directives) ??
+    type.extensionASTNodes.map((node) => hintOf(node.directives)).find((hint) => hint !== undefined) ??
+    {}
+  );
 }
 
 function fieldHint(field: GraphQLField<unknown, unknown>): Hint {
@@ -79,7 +83,8 @@ class NotShareable extends Error {}
 
 function computePolicy(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): SharedPolicy | null {
   const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   const overall = new Policy();
   const visit = (parent: GraphQLObjectType, set: SelectionSetNode, root: boolean, spreads: ReadonlySet<string>): void => {
     for (const selection of set.selections) {

@@ -91,7 +91,10 @@ export function createHttpGuard(options: HttpGuardOptions): HttpGuard {
         }
         res.setHeader('Allow', 'GET, POST');
         refuse(res, 405, 'METHOD_NOT_ALLOWED', [
-          { message: `${req.method.slice(0, 20)} is not served here: send GraphQL requests with GET or POST`, extensions: { code: 'METHOD_NOT_ALLOWED' } },
+          {
+            message: `${req.method.slice(0, 20)} is not served here: send GraphQL requests with GET or POST`,
+            extensions: { code: 'METHOD_NOT_ALLOWED' },
+          },
         ]);
       })
       .catch(next);
@@ -104,9 +107,10 @@ export function createHttpGuard(options: HttpGuardOptions): HttpGuard {
       return;
     }
     if (Array.isArray(req.body) && operations.length > maxBatchSize) {
-      const message = maxBatchSize === 1
-        ? 'batched requests are not accepted: send one operation per request'
-        : `a batch holds at most ${maxBatchSize} operations; this one has ${operations.length}`;
+      const message =
+        maxBatchSize === 1
+          ? 'batched requests are not accepted: send one operation per request'
+          : `a batch holds at most ${maxBatchSize} operations; this one has ${operations.length}`;
       refuse(res, 400, 'BATCH_TOO_LARGE', [{ message, extensions: { code: 'BATCH_TOO_LARGE', limit: maxBatchSize } }]);
       return;
     }

@@ -1,7 +1,18 @@
 // Per-request DataLoaders: every list field loads its children in one query per level,
 // so a page of outfits with garments and caches costs a constant number of queries.
 import DataLoader from 'dataloader';
-import type { ApiKey, Garment, Outfit, OutfitItem, PersonPhoto, ReferenceCache, Render, Shopper, WebhookDelivery, WebhookEndpoint } from '../generated/prisma/client';
+import type {
+  ApiKey,
+  Garment,
+  Outfit,
+  OutfitItem,
+  PersonPhoto,
+  ReferenceCache,
+  Render,
+  Shopper,
+  WebhookDelivery,
+  WebhookEndpoint,
+} from '../generated/prisma/client';
 import { requireTenant, type Viewer } from '../auth/viewer';
 import type { Services } from '../main/services';
 
@@ -34,8 +45,12 @@ export function createLoaders(services: Services, viewer: Viewer): Loaders {
     outfitItems: new DataLoader((ids) => services.outfits.findItems(viewer, ids)),
     shopper: new DataLoader((ids) => services.shoppers.findShoppers(viewer, ids)),
     personPhoto: new DataLoader((ids) => services.photos.findPhotos(viewer, ids)),
-    outfitOfRender: new DataLoader((renders) => services.outfits.findOutfitsOfRenders(viewer, renders), { cacheKeyFn: (render) => render.id }),
-    personPhotoOfRender: new DataLoader((renders) => services.photos.findPhotosOfRenders(viewer, renders), { cacheKeyFn: (render) => render.id }),
+    outfitOfRender: new DataLoader((renders) => services.outfits.findOutfitsOfRenders(viewer, renders), {
+      cacheKeyFn: (render) => render.id,
+    }),
+    personPhotoOfRender: new DataLoader((renders) => services.photos.findPhotosOfRenders(viewer, renders), {
+      cacheKeyFn: (render) => render.id,
+    }),
     apiKey: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.tenants.findApiKey(viewer, id)))),
     webhookEndpoint: new DataLoader((ids) => services.webhooks.findEndpoints(viewer, ids)),
     webhookDelivery: new DataLoader((ids) => services.webhooks.findDeliveries(viewer, ids)),

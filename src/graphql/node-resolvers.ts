@@ -8,7 +8,10 @@ import type { GraphQLContext } from './context';
 
 type Tagged = { __typename: string };
 
-async function loadNode(parsed: NonNullable<ReturnType<typeof parseGlobalId>>, { loaders, services, viewer }: GraphQLContext): Promise<object | null> {
+async function loadNode(
+  parsed: NonNullable<ReturnType<typeof parseGlobalId>>,
+  { loaders, services, viewer }: GraphQLContext,
+): Promise<object | null> {
   switch (parsed.type) {
     case 'Tenant': {
       const tenant = await services.tenants.currentTenant(viewer);

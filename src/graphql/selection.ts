@@ -15,7 +15,8 @@ export function selects(info: GraphQLResolveInfo, path: readonly string[]): bool
       for (const selection of set.selections) {
         if (selection.kind === Kind.FIELD) {
           if (selection.name.value === path[depth] && selection.selectionSet) next.push(selection.selectionSet);
-          else if (selection.name.value === path[depth] && depth === path.length - 1) next.push({ kind: Kind.SELECTION_SET, selections: [] });
+          else if (selection.name.value === path[depth] && depth === path.length - 1)
+            next.push({ kind: Kind.SELECTION_SET, selections: [] });
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           collect(selection.selectionSet);
         } else {
@@ -27,5 +28,8 @@ export function selects(info: GraphQLResolveInfo, path: readonly string[]): bool
     sets.forEach(collect);
     return next.length > 0 && matches(next, depth + 1);
   };
-  return matches(info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : [])), 0);
+  return matches(
+    info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : [])),
+    0,
+  );
 }

@@ -62,7 +62,10 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
       return {
         async willSendResponse({ operationName, operation, errors, contextValue }) {
           const authenticated = contextValue?.viewer !== undefined && contextValue.viewer.kind !== 'anonymous';
-          const labels = { operation: metrics.operationLabels.label(operationName, authenticated), type: operation?.operation ?? 'unknown' };
+          const labels = {
+            operation: metrics.operationLabels.label(operationName, authenticated),
+            type: operation?.operation ?? 'unknown',
+          };
           metrics.operations.inc(labels);
           metrics.operationSeconds.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
           for (const error of errors ?? []) metrics.operationErrors.inc({ ...labels, code: clientCodeOf(error) });

@@ -8,13 +8,28 @@ import type { Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, getOperationAST, getVariableValues, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  getOperationAST,
+  getVariableValues,
+  type DocumentNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import { AuthError, type Viewer } from '../auth/viewer';
 import type { ApiKeyRevoked } from '../auth/api-key-revocations';
 import type { Services } from '../main/services';
 import type { Metrics } from '../observability/metrics';
 import type { WebSocketLimits } from '../main/config';
-import { type ConnectionLease, type ConnectionLimiter, type QueryAnalyzer, rateLimitedError, refusalError, type Caller, type RateLimiter } from '../limits';
+import {
+  type ConnectionLease,
+  type ConnectionLimiter,
+  type QueryAnalyzer,
+  rateLimitedError,
+  refusalError,
+  type Caller,
+  type RateLimiter,
+} from '../limits';
 import type { GraphQLContext } from './context';
 import { createLoaders } from './loaders';
 import { authGraphQLError } from './errors';
@@ -43,13 +58,22 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * graphql-ws executes with the variables as sent; a missing or mistyped one would surface as an
  * execution error without a code. Checked before execution, it is BAD_USER_INPUT as over HTTP.
  */
-export function variableErrors(schema: GraphQLSchema, document: DocumentNode, operationName: string | null, variables: unknown): GraphQLError[] | null {
+export function variableErrors(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null,
+  variables: unknown,
+): GraphQLError[] | null {
   const given = variables ?? {};
-  if (typeof given !== 'object' || Array.isArray(given)) return [new GraphQLError('variables must be an object', { extensions: { code: 'BAD_USER_INPUT' } })];
+  if (typeof given !== 'object' || Array.isArray(given))
+    return [new GraphQLError('variables must be an object', { extensions: { code: 'BAD_USER_INPUT' } })];
   const operation = getOperationAST(document, operationName);
-  if (!operation) return [new GraphQLError('Unable to identify the operation to run', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+  if (!operation)
+    return [new GraphQLError('Unable to identify the operation to run', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], given as Record<string, unknown>);
-  return coerced.errors ? coerced.errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } })) : null;
+  return coerced.errors
+    ? coerced.errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } }))
+    : null;
 }
 
 /** What a graphql-ws connection carries between its hooks. */
@@ -118,12 +142,16 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
   /** Indexes an accepted connection and starts its timers; returns what undoes both. */
   function track(socket: WebSocket, viewer: Viewer): () => void {
     const timers = [
-      setTimeout(() => closeSocket(socket, WS_CLOSE.lifetimeReached, 'connection lifetime reached: reconnect'), Math.min(limits.maxLifetimeMs, MAX_TIMER_MS)),
+      setTimeout(
+        () => closeSocket(socket, WS_CLOSE.lifetimeReached, 'connection lifetime reached: reconnect'),
+        Math.min(limits.maxLifetimeMs, MAX_TIMER_MS),
+      ),
     ];
     if (viewer.kind === 'shopper') {
       const left = Math.max(0, Math.min(viewer.expiresAt.getTime() - Date.now(), MAX_TIMER_MS));
       const expire = () => {
-        if (closeSocket(socket, WS_CLOSE.credentialRefused, 'UNAUTHENTICATED: the shopper session has expired')) wsRefused('SESSION_EXPIRED');
+        if (closeSocket(socket, WS_CLOSE.credentialRefused, 'UNAUTHENTICATED: the shopper session has expired'))
+          wsRefused('SESSION_EXPIRED');
       };
       timers.push(setTimeout(expire, left));
     }
@@ -208,7 +236,9 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
             }),
           ]);
         }
-        const decision = await rateLimiter.take(ctx.extra.caller ?? rateLimiter.callerOf(undefined, ctx.extra.request.socket.remoteAddress));
+        const decision = await rateLimiter.take(
+          ctx.extra.caller ?? rateLimiter.callerOf(undefined, ctx.extra.request.socket.remoteAddress),
+        );
         if (!decision.allowed) return refused('RATE_LIMITED', [rateLimitedError(decision.retryAfterMs)]);
         const variables = payload.variables ?? null;
         const analysis = analyzer.analyze({ query: payload.query, variables, operationName: payload.operationName ?? null });

@@ -55,17 +55,15 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   app.use(closeUnlessContinued);
   app.use((req, res, next) => {
-    const requestId = typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,100}$/.test(req.headers['x-request-id'])
-      ? req.headers['x-request-id']
-      : randomUUID();
+    const requestId =
+      typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,100}$/.test(req.headers['x-request-id'])
+        ? req.headers['x-request-id']
+        : randomUUID();
     req.headers['x-request-id'] = requestId;
     res.setHeader('X-Request-Id', requestId);
     const started = Date.now();
     res.on('finish', () => {
-      deps.logger.info(
-        { requestId, method: req.method, path: req.path, status: res.statusCode, ms: Date.now() - started },
-        'request',
-      );
+      deps.logger.info({ requestId, method: req.method, path: req.path, status: res.statusCode, ms: Date.now() - started }, 'request');
     });
     next();
   });
@@ -130,10 +128,18 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization?.trim() ?? '')?.[1];
       if (!deps.operatorToken || !token || !safeEqual(token, deps.operatorToken)) {
         res.setHeader('WWW-Authenticate', 'Bearer');
-        refuse(res, 401, 'UNAUTHENTICATED', 'metrics are served here to the operator token only (Authorization: Bearer <token>), or on ATELIER_METRICS_PORT');
+        refuse(
+          res,
+          401,
+          'UNAUTHENTICATED',
+          'metrics are served here to the operator token only (Authorization: Bearer <token>), or on ATELIER_METRICS_PORT',
+        );
         return;
       }
-      res.set('Cache-Control', 'no-store').type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+      res
+        .set('Cache-Control', 'no-store')
+        .type(deps.metrics.registry.contentType)
+        .send(await deps.metrics.registry.metrics());
     } catch (error) {
       next(error);
     }
@@ -207,8 +213,15 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
         const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor, req.socket.remoteAddress);
         res.set('Cache-Control', 'no-store');
         if (result.kind === 'ok') res.json({ token: result.token, expiresAt: result.expiresAt.toISOString() });
-        else if (result.kind === 'invalid_visitor') refuse(res, 400, 'INVALID_VISITOR', 'visitor must be 22 to 64 characters of [A-Za-z0-9_-]');
-        else if (result.kind === 'not_loopback') refuse(res, 403, 'DEMO_LOOPBACK_ONLY', 'the demo session endpoint answers only callers on this machine (ATELIER_DEMO_ALLOW_REMOTE)');
+        else if (result.kind === 'invalid_visitor')
+          refuse(res, 400, 'INVALID_VISITOR', 'visitor must be 22 to 64 characters of [A-Za-z0-9_-]');
+        else if (result.kind === 'not_loopback')
+          refuse(
+            res,
+            403,
+            'DEMO_LOOPBACK_ONLY',
+            'the demo session endpoint answers only callers on this machine (ATELIER_DEMO_ALLOW_REMOTE)',
+          );
         else if (result.kind === 'too_many_visitors') {
           res.set('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)));
           refuse(res, 429, 'DEMO_VISITOR_LIMIT', 'this address created too many demo visitors; try again later');
@@ -244,10 +257,13 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     const type = (error as { type?: string }).type;
     if (status >= 500) deps.logger.error({ err: error, requestId: req.headers['x-request-id'] }, 'unhandled HTTP error');
     const message =
-      type === 'entity.too.large' ? 'request body too large'
-      : type === 'entity.parse.failed' ? 'malformed JSON body'
-      : status < 500 ? 'bad request'
-      : 'internal server error';
+      type === 'entity.too.large'
+        ? 'request body too large'
+        : type === 'entity.parse.failed'
+          ? 'malformed JSON body'
+          : status < 500
+            ? 'bad request'
+            : 'internal server error';
     const code = type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
     if (req.path.startsWith('/graphql')) res.status(status).json({ errors: [{ message, extensions: { code } }] });
     else refuse(res, status, code, message);
@@ -267,9 +283,11 @@ export function answerClientErrors(server: Server): void {
       return;
     }
     const [status, code, message] =
-      error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'HEADERS_TOO_LARGE', 'request headers too large']
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'REQUEST_TIMEOUT', 'the request took too long to arrive']
-      : [400, 'BAD_REQUEST', 'malformed HTTP request'];
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'HEADERS_TOO_LARGE', 'request headers too large']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'REQUEST_TIMEOUT', 'the request took too long to arrive']
+          : [400, 'BAD_REQUEST', 'malformed HTTP request'];
     const body = JSON.stringify({ error: { code, message } });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +

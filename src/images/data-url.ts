@@ -51,10 +51,7 @@ export function decodeDataUrl(
   const padding = payload.endsWith('==') ? 2 : payload.endsWith('=') ? 1 : 0;
   const decodedLength = (payload.length / 4) * 3 - padding;
   if (payload.length % 4 === 0 && decodedLength > maxBytes) {
-    return imageFailure(
-      'IMAGE_TOO_LARGE',
-      `The image is ${decodedLength} bytes; the limit is ${maxBytes} bytes.`,
-    );
+    return imageFailure('IMAGE_TOO_LARGE', `The image is ${decodedLength} bytes; the limit is ${maxBytes} bytes.`);
   }
   if (payload.length % 4 !== 0 || !BASE64_PAYLOAD.test(payload)) {
     return imageFailure('INVALID_DATA_URL', 'The data URL payload is not valid base64.');
@@ -68,8 +65,5 @@ export function decodeDataUrl(
 }
 
 function invalid(): ImageFailure<'INVALID_DATA_URL'> {
-  return imageFailure(
-    'INVALID_DATA_URL',
-    'Expected a base64 data URL such as "data:image/png;base64,iVBORw0KGgo...".',
-  );
+  return imageFailure('INVALID_DATA_URL', 'Expected a base64 data URL such as "data:image/png;base64,iVBORw0KGgo...".');
 }

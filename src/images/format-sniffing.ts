@@ -17,9 +17,19 @@ const JP2_SIGNATURE = Buffer.from([0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x2
 const JXL_CONTAINER = Buffer.from([0x00, 0x00, 0x00, 0x0c, 0x4a, 0x58, 0x4c, 0x20, 0x0d, 0x0a, 0x87, 0x0a]);
 // ISO-BMFF brands of still-image formats (HEIF/HEIC, AVIF, Canon CR3).
 const HEIF_BRANDS: ReadonlyMap<string, string> = new Map([
-  ['heic', 'HEIC'], ['heix', 'HEIC'], ['heim', 'HEIC'], ['heis', 'HEIC'],
-  ['hevc', 'HEIC'], ['hevx', 'HEIC'], ['hevm', 'HEIC'], ['hevs', 'HEIC'],
-  ['mif1', 'HEIF'], ['msf1', 'HEIF'], ['avif', 'AVIF'], ['avis', 'AVIF'], ['crx ', 'CR3'],
+  ['heic', 'HEIC'],
+  ['heix', 'HEIC'],
+  ['heim', 'HEIC'],
+  ['heis', 'HEIC'],
+  ['hevc', 'HEIC'],
+  ['hevx', 'HEIC'],
+  ['hevm', 'HEIC'],
+  ['hevs', 'HEIC'],
+  ['mif1', 'HEIF'],
+  ['msf1', 'HEIF'],
+  ['avif', 'AVIF'],
+  ['avis', 'AVIF'],
+  ['crx ', 'CR3'],
 ]);
 const BMP_DIB_HEADER_SIZES = new Set([12, 16, 40, 52, 56, 64, 108, 124]);
 
@@ -57,7 +67,11 @@ export function sniffImageFormat(bytes: Buffer): SniffedFormat {
     return unsupported('BMP');
   }
   if (startsWith(bytes, '8BPS')) return unsupported('PSD');
-  if ((startsWith(bytes, Buffer.from([0, 0, 1, 0])) || startsWith(bytes, Buffer.from([0, 0, 2, 0]))) && bytes.length >= 22 && bytes.readUInt16LE(4) > 0) {
+  if (
+    (startsWith(bytes, Buffer.from([0, 0, 1, 0])) || startsWith(bytes, Buffer.from([0, 0, 2, 0]))) &&
+    bytes.length >= 22 &&
+    bytes.readUInt16LE(4) > 0
+  ) {
     return unsupported('ICO');
   }
   if (looksLikeSvg(bytes)) return unsupported('SVG');
@@ -70,6 +84,10 @@ function unsupported(name: string): SniffedFormat {
 
 // SVG is XML text: a markup start and an <svg element near the beginning.
 function looksLikeSvg(bytes: Buffer): boolean {
-  const head = bytes.subarray(0, 4096).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const head = bytes
+    .subarray(0, 4096)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   return head.startsWith('<') && /<svg[\s>/]/i.test(head);
 }

@@ -32,9 +32,7 @@ export interface NormalizedImage {
 
 export type NormalizeImageFailureCode = Exclude<ImageErrorCode, 'INVALID_DATA_URL'>;
 
-export type NormalizeImageResult =
-  | { ok: true; image: NormalizedImage }
-  | ImageFailure<NormalizeImageFailureCode>;
+export type NormalizeImageResult = { ok: true; image: NormalizedImage } | ImageFailure<NormalizeImageFailureCode>;
 
 const CONTENT_TYPES: Record<AcceptedImageFormat, NormalizedImageType> = {
   png: 'image/png',
@@ -63,10 +61,7 @@ export async function normalizeImage(bytes: Buffer, limits: ImageLimits = {}): P
     return imageFailure('NOT_AN_IMAGE', `The file is empty. ${ACCEPTED}`);
   }
   if (bytes.length > maxBytes) {
-    return imageFailure(
-      'IMAGE_TOO_LARGE',
-      `The image is ${bytes.length} bytes; the limit is ${maxBytes} bytes (${formatMiB(maxBytes)}).`,
-    );
+    return imageFailure('IMAGE_TOO_LARGE', `The image is ${bytes.length} bytes; the limit is ${maxBytes} bytes (${formatMiB(maxBytes)}).`);
   }
 
   const sniffed = sniffImageFormat(bytes);
@@ -103,8 +98,7 @@ export async function normalizeImage(bytes: Buffer, limits: ImageLimits = {}): P
   if (width * height > maxPixels) {
     return imageFailure(
       'IMAGE_TOO_MANY_PIXELS',
-      `The image is ${width}×${height} pixels (${formatMegapixels(width * height)}); ` +
-        `the limit is ${formatMegapixels(maxPixels)}.`,
+      `The image is ${width}×${height} pixels (${formatMegapixels(width * height)}); ` + `the limit is ${formatMegapixels(maxPixels)}.`,
     );
   }
   // Sides as displayed: EXIF orientations 5-8 turn the image a quarter, swapping them.
@@ -116,11 +110,12 @@ export async function normalizeImage(bytes: Buffer, limits: ImageLimits = {}): P
   let output: { data: Buffer; info: sharp.OutputInfo };
   try {
     const pipeline = sharp(bytes, decoderOptions).autoOrient();
-    output = await (format === 'png'
-      ? pipeline.png()
-      : format === 'jpeg'
-        ? pipeline.jpeg({ quality: LOSSY_QUALITY })
-        : pipeline.webp({ quality: LOSSY_QUALITY })
+    output = await (
+      format === 'png'
+        ? pipeline.png()
+        : format === 'jpeg'
+          ? pipeline.jpeg({ quality: LOSSY_QUALITY })
+          : pipeline.webp({ quality: LOSSY_QUALITY })
     ).toBuffer({ resolveWithObject: true });
   } catch (error) {
     if (error instanceof Error && /pixel limit/i.test(error.message)) {
@@ -144,20 +139,14 @@ export async function normalizeImage(bytes: Buffer, limits: ImageLimits = {}): P
 async function refuseUnknown(bytes: Buffer, maxPixels: number): Promise<ImageFailure<NormalizeImageFailureCode>> {
   try {
     const metadata = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
-    return imageFailure(
-      'UNSUPPORTED_IMAGE_FORMAT',
-      `${metadata.format.toUpperCase()} images are not accepted. ${ACCEPTED}`,
-    );
+    return imageFailure('UNSUPPORTED_IMAGE_FORMAT', `${metadata.format.toUpperCase()} images are not accepted. ${ACCEPTED}`);
   } catch {
     return imageFailure('NOT_AN_IMAGE', `The file is not an image. ${ACCEPTED}`);
   }
 }
 
 function tooSmall(width: number, height: number, minSide: number): ImageFailure<'IMAGE_TOO_SMALL'> {
-  return imageFailure(
-    'IMAGE_TOO_SMALL',
-    `The image is ${width}×${height} pixels; each side must be at least ${minSide} pixels.`,
-  );
+  return imageFailure('IMAGE_TOO_SMALL', `The image is ${width}×${height} pixels; each side must be at least ${minSide} pixels.`);
 }
 
 function formatMegapixels(pixels: number): string {

@@ -16,7 +16,12 @@ export interface EnvelopeContents {
   payload: Buffer;
 }
 
-export function writeEnvelope(magic: string, version: number, header: Record<string, unknown>, payloadParts: readonly Uint8Array[]): Buffer {
+export function writeEnvelope(
+  magic: string,
+  version: number,
+  header: Record<string, unknown>,
+  payloadParts: readonly Uint8Array[],
+): Buffer {
   const payloadBytes = payloadParts.reduce((sum, part) => sum + part.byteLength, 0);
   const hash = createHash('sha256');
   for (const part of payloadParts) hash.update(part);
@@ -46,7 +51,8 @@ export function readEnvelope(blob: Uint8Array, magic: string, version: number, w
     throw new InferenceError('INVALID_CACHE', `${what}: not a ${what} blob (bad magic)`);
   }
   const blobVersion = buffer.readUInt16LE(4);
-  if (blobVersion !== version) throw new InferenceError('INVALID_CACHE', `${what}: format version ${blobVersion}, this engine reads ${version}`);
+  if (blobVersion !== version)
+    throw new InferenceError('INVALID_CACHE', `${what}: format version ${blobVersion}, this engine reads ${version}`);
   const headerLength = buffer.readUInt32LE(8);
   if (PREFIX_BYTES + headerLength > buffer.length) throw new InferenceError('INVALID_CACHE', `${what}: truncated header`);
   let header: Record<string, unknown>;
@@ -59,7 +65,10 @@ export function readEnvelope(blob: Uint8Array, magic: string, version: number, w
   }
   const payload = buffer.subarray(PREFIX_BYTES + headerLength);
   if (header['payloadBytes'] !== payload.length) {
-    throw new InferenceError('INVALID_CACHE', `${what}: payload is ${payload.length} bytes, header says ${String(header['payloadBytes'])} (truncated or padded)`);
+    throw new InferenceError(
+      'INVALID_CACHE',
+      `${what}: payload is ${payload.length} bytes, header says ${String(header['payloadBytes'])} (truncated or padded)`,
+    );
   }
   const actual = createHash('sha256').update(payload).digest('hex');
   if (header['payloadSha256'] !== actual) throw new InferenceError('INVALID_CACHE', `${what}: payload checksum mismatch (corrupted data)`);
@@ -72,7 +81,8 @@ export function alignedView<T extends Uint16Array | Float32Array>(
   ArrayType: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number },
 ): T {
   const size = ArrayType.BYTES_PER_ELEMENT;
-  if (bytes.byteLength % size !== 0) throw new InferenceError('INVALID_CACHE', `payload section of ${bytes.byteLength} bytes is not a whole number of elements`);
+  if (bytes.byteLength % size !== 0)
+    throw new InferenceError('INVALID_CACHE', `payload section of ${bytes.byteLength} bytes is not a whole number of elements`);
   const source = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes); // a copy (Buffer#slice would be a view)
   return new ArrayType(source.buffer, source.byteOffset, source.byteLength / size);
 }

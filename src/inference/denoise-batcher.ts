@@ -163,7 +163,8 @@ export class ContinuousBatcher {
     /** How the denoiser takes its K/V: 'perRow' (package format 1) or 'bank' (format 2). */
     private readonly layout: 'perRow' | 'bank',
   ) {
-    if (!Number.isInteger(maxJobsPerCall) || maxJobsPerCall < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxJobsPerCall}`);
+    if (!Number.isInteger(maxJobsPerCall) || maxJobsPerCall < 1)
+      throw new RangeError(`maxBatch must be a positive integer, got ${maxJobsPerCall}`);
   }
 
   /** Runs a job's denoising loop alongside the others; resolves with the final latent x_0. */
@@ -246,10 +247,19 @@ export class ContinuousBatcher {
       // is read before it is written, and nothing else reads it meanwhile). The x0 estimate is a
       // new array each step when a preview may still be reading the previous one.
       const estimate = job.spec.reuseEstimates ? (job.estimate ??= new Float32Array(latentSize)) : new Float32Array(latentSize);
-      const { predictedOriginal } = this.scheduler.guidedStep(conditional, unconditional, job.spec.guidanceScale, t, previousT, job.sample, noise, {
-        previousSample: job.sample,
-        predictedOriginal: estimate,
-      });
+      const { predictedOriginal } = this.scheduler.guidedStep(
+        conditional,
+        unconditional,
+        job.spec.guidanceScale,
+        t,
+        previousT,
+        job.sample,
+        noise,
+        {
+          previousSample: job.sample,
+          predictedOriginal: estimate,
+        },
+      );
       job.stepIndex++;
       job.spec.onStep?.({
         stepIndex: job.stepIndex - 1,
@@ -266,7 +276,10 @@ export class ContinuousBatcher {
 
   private dropCanceled(): void {
     for (const job of [...this.active]) {
-      if (job.spec.isCanceled()) this.finish(job, () => job.reject(new InferenceError('CANCELED', `render canceled after ${job.stepIndex} of ${job.spec.timesteps.length} steps`)));
+      if (job.spec.isCanceled())
+        this.finish(job, () =>
+          job.reject(new InferenceError('CANCELED', `render canceled after ${job.stepIndex} of ${job.spec.timesteps.length} steps`)),
+        );
     }
   }
 
@@ -330,11 +343,25 @@ export function assembleBatch(members: readonly BatchMember[], layers: readonly 
     storedTokens: references.kind === 'bank' ? [...references.bankTokens] : rowTokens.map((t) => rows * t),
     rowTokens: [...rowTokens],
   };
-  return { rows, sample: new Float32Array(rows * latentSize), timestep: new Float32Array(rows), mask, maskedLatent, references, kvBytes, perRowFloat32Bytes, kvInputs };
+  return {
+    rows,
+    sample: new Float32Array(rows * latentSize),
+    timestep: new Float32Array(rows),
+    mask,
+    maskedLatent,
+    references,
+    kvBytes,
+    perRowFloat32Bytes,
+    kvInputs,
+  };
 }
 
 /** Format 1: float32 [rows, heads, slots*tokens, dim]; slot s of a row at tokens [s*tokens, (s+1)*tokens), zeros and ref_mask 0 for padding. */
-function perRowReferences(rowEntries: readonly (readonly ReferenceEntry[])[], layers: readonly KvLayerShape[], slots: number): PerRowReferences {
+function perRowReferences(
+  rowEntries: readonly (readonly ReferenceEntry[])[],
+  layers: readonly KvLayerShape[],
+  slots: number,
+): PerRowReferences {
   const rows = rowEntries.length;
   const refMask = new Float32Array(rows * slots);
   rowEntries.forEach((entries, row) => refMask.fill(1, row * slots, row * slots + entries.length));
@@ -347,7 +374,11 @@ function perRowReferences(rowEntries: readonly (readonly ReferenceEntry[])[], la
     const vLayer = new Float32Array(kLayer.length);
     rowEntries.forEach((entries, row) => {
       entries.forEach((entry, s) => {
-        if (entry.tokens[i] !== tokens) throw new InferenceError('INTERNAL', `format-1 K/V need one token count per layer; layer ${i} has ${entry.tokens[i]} and ${tokens}`);
+        if (entry.tokens[i] !== tokens)
+          throw new InferenceError(
+            'INTERNAL',
+            `format-1 K/V need one token count per layer; layer ${i} has ${entry.tokens[i]} and ${tokens}`,
+          );
         const source = entry.layers[i]!;
         for (let h = 0; h < layer.heads; h++) {
           const target = ((row * layer.heads + h) * slots + s) * block;
@@ -363,7 +394,11 @@ function perRowReferences(rowEntries: readonly (readonly ReferenceEntry[])[], la
 }
 
 /** Format 2: every distinct reference once per layer in a float16 bank, rows pointing at its tokens. */
-function bankReferences(rowEntries: readonly (readonly ReferenceEntry[])[], layers: readonly KvLayerShape[], rowTokens: readonly number[]): BankReferences {
+function bankReferences(
+  rowEntries: readonly (readonly ReferenceEntry[])[],
+  layers: readonly KvLayerShape[],
+  rowTokens: readonly number[],
+): BankReferences {
   const distinct = new Map<string, { entry: ReferenceEntry; offsets: number[] }>();
   const bankTokens = layers.map(() => 0);
   for (const entries of rowEntries) {

@@ -31,7 +31,8 @@ async function unavailability(provider: string, probeGraph: string): Promise<str
   if (provider === 'cpu') return null;
   const backends = ort.listSupportedBackends();
   const backend = backends.find((b) => b.name === provider);
-  if (backend === undefined) return `this build of onnxruntime-node has no ${provider} provider (it has ${backends.map((b) => b.name).join(', ')})`;
+  if (backend === undefined)
+    return `this build of onnxruntime-node has no ${provider} provider (it has ${backends.map((b) => b.name).join(', ')})`;
   if (!backend.bundled) {
     // Checked before onnxruntime tries: its own attempt logs a multi-line error of its own.
     const library = providerLibrary(provider);
@@ -55,7 +56,10 @@ async function unavailability(provider: string, probeGraph: string): Promise<str
  * Throws EXECUTION_PROVIDER_UNAVAILABLE for a provider that does not work here unless `cpu`
  * comes after it.
  */
-export async function resolveExecutionProviders(requested: readonly string[], probeGraph: string): Promise<{ used: string[]; warnings: string[] }> {
+export async function resolveExecutionProviders(
+  requested: readonly string[],
+  probeGraph: string,
+): Promise<{ used: string[]; warnings: string[] }> {
   if (requested.length === 0) throw new InferenceError('INVALID_REQUEST', 'executionProviders must name at least one provider (e.g. cpu)');
   const duplicate = requested.find((p, i) => requested.indexOf(p) !== i);
   if (duplicate !== undefined) throw new InferenceError('INVALID_REQUEST', `executionProviders names ${duplicate} twice`);

@@ -20,7 +20,8 @@ export const MIN_IMAGE_SIDE = 16;
 
 /** Decodes PNG/JPEG/WebP bytes to RGB (EXIF orientation applied, alpha dropped). */
 export async function decodeImage(bytes: Uint8Array, what: string): Promise<RgbImage> {
-  if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) throw new InferenceError('INVALID_IMAGE', `${what}: empty or missing image bytes`);
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0)
+    throw new InferenceError('INVALID_IMAGE', `${what}: empty or missing image bytes`);
   let result: { data: Buffer; info: sharp.OutputInfo };
   try {
     result = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_IMAGE_SIDE * MAX_IMAGE_SIDE })
@@ -84,7 +85,9 @@ export function chwToRgb(chw: Float32Array, width: number, height: number): RgbI
 }
 
 export async function encodePng(image: RgbImage, compressionLevel = 6): Promise<Buffer> {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png({ compressionLevel }).toBuffer();
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png({ compressionLevel })
+    .toBuffer();
 }
 
 /**
@@ -106,13 +109,18 @@ export async function decodeMask(bytes: Uint8Array, width: number, height: numbe
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new InferenceError('INVALID_MASK', `mask: not a decodable image (${reason})`, { cause });
   }
-  if (gray.length !== width * height) throw new InferenceError('INVALID_MASK', `mask decoded to ${gray.length} values, expected ${width * height}`);
+  if (gray.length !== width * height)
+    throw new InferenceError('INVALID_MASK', `mask decoded to ${gray.length} values, expected ${width * height}`);
   const mask = new Uint8Array(width * height);
   for (let p = 0; p < mask.length; p++) mask[p] = gray[p]! >= threshold ? 1 : 0;
   return mask;
 }
 
-export async function imageSize(bytes: Uint8Array, what: string, code: 'INVALID_IMAGE' | 'INVALID_MASK' = 'INVALID_IMAGE'): Promise<{ width: number; height: number }> {
+export async function imageSize(
+  bytes: Uint8Array,
+  what: string,
+  code: 'INVALID_IMAGE' | 'INVALID_MASK' = 'INVALID_IMAGE',
+): Promise<{ width: number; height: number }> {
   try {
     const meta = await sharp(bytes).metadata();
     if (meta.width === undefined || meta.height === undefined) throw new Error('no dimensions');

@@ -82,15 +82,23 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const threads = options.threads ?? 1;
   const maxBatch = options.maxBatch ?? 8;
   const nice = options.nice ?? 0;
-  if (typeof options.modelDir !== 'string' || options.modelDir.length === 0) throw new InferenceError('INVALID_REQUEST', 'modelDir is required');
-  if (!Number.isInteger(threads) || threads < 1) throw new InferenceError('INVALID_REQUEST', `threads must be a positive integer, got ${threads}`);
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new InferenceError('INVALID_REQUEST', `maxBatch must be a positive integer, got ${maxBatch}`);
-  if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new InferenceError('INVALID_REQUEST', `nice must be an integer in 0..19, got ${nice}`);
+  if (typeof options.modelDir !== 'string' || options.modelDir.length === 0)
+    throw new InferenceError('INVALID_REQUEST', 'modelDir is required');
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new InferenceError('INVALID_REQUEST', `threads must be a positive integer, got ${threads}`);
+  if (!Number.isInteger(maxBatch) || maxBatch < 1)
+    throw new InferenceError('INVALID_REQUEST', `maxBatch must be a positive integer, got ${maxBatch}`);
+  if (!Number.isInteger(nice) || nice < 0 || nice > 19)
+    throw new InferenceError('INVALID_REQUEST', `nice must be an integer in 0..19, got ${nice}`);
   const hotCacheBytes = options.hotCacheBytes ?? DEFAULT_HOT_CACHE_BYTES;
-  if (!Number.isSafeInteger(hotCacheBytes) || hotCacheBytes < 0) throw new InferenceError('INVALID_REQUEST', `hotCacheBytes must be a non-negative integer, got ${hotCacheBytes}`);
+  if (!Number.isSafeInteger(hotCacheBytes) || hotCacheBytes < 0)
+    throw new InferenceError('INVALID_REQUEST', `hotCacheBytes must be a non-negative integer, got ${hotCacheBytes}`);
   const executionProviders = [...(options.executionProviders ?? DEFAULT_EXECUTION_PROVIDERS)];
   if (executionProviders.length === 0 || !executionProviders.every((p) => typeof p === 'string' && /^[a-z][a-z0-9_]*$/.test(p))) {
-    throw new InferenceError('INVALID_REQUEST', `executionProviders must be provider names such as cuda or cpu, got ${JSON.stringify(executionProviders)}`);
+    throw new InferenceError(
+      'INVALID_REQUEST',
+      `executionProviders must be provider names such as cuda or cpu, got ${JSON.stringify(executionProviders)}`,
+    );
   }
   const engine = await WorkerEngine.start({ modelDir: options.modelDir, threads, maxBatch, nice, hotCacheBytes, executionProviders });
   for (const warning of engine.executionProviders.warnings) options.onWarning?.(warning);

@@ -26,7 +26,14 @@ import { categoryIndex, readModelPackage, type ModelManifest, type ModelPackage,
 import { ModelSessions, type GraphLayerKV } from './model-sessions';
 import { deserializePersonEncoding, serializePersonEncoding, type PersonEncoding } from './person-encoding';
 import { SeededRandom } from './random';
-import { deserializeReferenceCache, serializeReferenceCache, toHalfLayer, widenLayer, type LayerKVFloat32, type LoadedReferenceCache } from './reference-cache';
+import {
+  deserializeReferenceCache,
+  serializeReferenceCache,
+  toHalfLayer,
+  widenLayer,
+  type LayerKVFloat32,
+  type LoadedReferenceCache,
+} from './reference-cache';
 import { DdimScheduler } from './scheduler';
 import { resolveExecutionProviders, type ExecutionProviderReport } from './execution-providers';
 import { HotCache, retainedBytes, type HotCacheStats } from './hot-cache';
@@ -153,7 +160,12 @@ export class InferenceRuntime {
         const kv = await sessions.encodeReference(zeroLatent(pkg.manifest, layout), id, layout);
         unconditional.set(category, referenceEntry(`unconditional:${category}`, kv, layout));
       }
-      const report: ExecutionProviderReport = { requested: [...options.executionProviders], used: providers.used, graphs: { ...sessions.graphProviders }, warnings };
+      const report: ExecutionProviderReport = {
+        requested: [...options.executionProviders],
+        used: providers.used,
+        graphs: { ...sessions.graphProviders },
+        warnings,
+      };
       const runtime = new InferenceRuntime(pkg, sessions, scheduler, unconditional, options.maxBatch, options.hotCacheBytes, report);
       await runtime.warmUp();
       return runtime;
@@ -174,7 +186,10 @@ export class InferenceRuntime {
     const mask = await encodePng({ ...gray, data: new Uint8Array(gray.data.length).fill(255) });
     const encoded = await this.encodePerson(photo);
     const category = this.manifest.categories[0]!;
-    const cache = serializeReferenceCache({ modelId: this.model.id, category, layers: [...this.unconditional(category).layers] }, this.referenceLayout(category).layers);
+    const cache = serializeReferenceCache(
+      { modelId: this.model.id, category, layers: [...this.unconditional(category).layers] },
+      this.referenceLayout(category).layers,
+    );
     await this.render(
       { personImage: photo, person: encoded.data, garments: [{ category, cache }], steps: 1, guidanceScale: 1, seed: 0, mask },
       'persistent',
@@ -191,7 +206,10 @@ export class InferenceRuntime {
   async encodeReference(image: Uint8Array, category: string): Promise<{ data: Buffer; computeMs: number }> {
     const started = performance.now();
     const { conditional } = await this.computeGarmentReferences(category, image);
-    const data = serializeReferenceCache({ modelId: this.model.id, category, layers: [...conditional.layers] }, this.referenceLayout(category).layers);
+    const data = serializeReferenceCache(
+      { modelId: this.model.id, category, layers: [...conditional.layers] },
+      this.referenceLayout(category).layers,
+    );
     return { data, computeMs: performance.now() - started };
   }
 
@@ -203,7 +221,10 @@ export class InferenceRuntime {
     return this.sessions.vaeEncodeReference(rgbToChw(resized), layout);
   }
 
-  private async computeGarmentReferences(category: string, image: Uint8Array | undefined): Promise<GarmentReferences & { latent: Float32Array; graphOutput: GraphLayerKV[] }> {
+  private async computeGarmentReferences(
+    category: string,
+    image: Uint8Array | undefined,
+  ): Promise<GarmentReferences & { latent: Float32Array; graphOutput: GraphLayerKV[] }> {
     const id = categoryIndex(this.manifest, category);
     if (image === undefined) throw new InferenceError('INVALID_REQUEST', `a ${category} garment has no image to encode`);
     const latent = await this.garmentLatent(image, category);
@@ -251,7 +272,9 @@ export class InferenceRuntime {
     const resized = await resizeRgb(photo, width, height, 'fill');
     const chw = rgbToChw(resized);
     const latent = await this.sessions.vaeEncode(chw, 1);
-    const labels = this.sessions.hasParser ? labelsFromLogits(await this.sessions.parse(chw), this.manifest.parser!.labels.length, width, height) : null;
+    const labels = this.sessions.hasParser
+      ? labelsFromLogits(await this.sessions.parse(chw), this.manifest.parser!.labels.length, width, height)
+      : null;
     const { channels, height: lh, width: lw } = this.manifest.latent;
     const encoding: PersonEncoding = {
       modelId: this.model.id,
@@ -285,7 +308,10 @@ export class InferenceRuntime {
     const { steps, guidanceScale, seed } = validateRenderParameters(request, this.scheduler.trainTimesteps);
     const maxGarments = this.manifest.maxGarments ?? 5;
     if (!Array.isArray(request.garments) || request.garments.length === 0 || request.garments.length > maxGarments) {
-      throw new InferenceError('INVALID_REQUEST', `a render needs 1 to ${maxGarments} garments, got ${Array.isArray(request.garments) ? request.garments.length : 'none'}`);
+      throw new InferenceError(
+        'INVALID_REQUEST',
+        `a render needs 1 to ${maxGarments} garments, got ${Array.isArray(request.garments) ? request.garments.length : 'none'}`,
+      );
     }
     for (const garment of request.garments) categoryIndex(this.manifest, garment.category);
 
@@ -382,9 +408,14 @@ export class InferenceRuntime {
    * decoded and checked from the bytes the request carries or, for hot blobs, read through the
    * caller in one round trip, then held. Nothing is read or decoded for held garments and photos.
    */
-  private async personAndReferences(request: RuntimeRenderRequest, policy: ReferencePolicy, hooks: RenderHooks): Promise<{ person: PersonEncoding; references: (LoadedReferenceCache | null)[] }> {
+  private async personAndReferences(
+    request: RuntimeRenderRequest,
+    policy: ReferencePolicy,
+    hooks: RenderHooks,
+  ): Promise<{ person: PersonEncoding; references: (LoadedReferenceCache | null)[] }> {
     const checkRef = (ref: HotBlobRef | undefined): void => {
-      if (ref !== undefined && (typeof ref.key !== 'string' || typeof ref.version !== 'string')) throw new InferenceError('INVALID_REQUEST', 'a hot blob needs a string key and version');
+      if (ref !== undefined && (typeof ref.key !== 'string' || typeof ref.version !== 'string'))
+        throw new InferenceError('INVALID_REQUEST', 'a hot blob needs a string key and version');
     };
     checkRef(request.personHot);
     for (const garment of request.garments) checkRef(garment.hot);
@@ -394,7 +425,11 @@ export class InferenceRuntime {
       if (policy !== 'persistent' || garment.hot === undefined) return null;
       const held = this.hot.get(hotKey('reference', garment.hot.key), garment.hot.version);
       if (held?.kind !== 'reference') return null;
-      if (held.cache.category !== garment.category) throw new InferenceError('INVALID_CACHE', `reference cache holds a ${held.cache.category} garment, the request says ${garment.category}`);
+      if (held.cache.category !== garment.category)
+        throw new InferenceError(
+          'INVALID_CACHE',
+          `reference cache holds a ${held.cache.category} garment, the request says ${garment.category}`,
+        );
       return held.cache;
     });
 
@@ -412,7 +447,8 @@ export class InferenceRuntime {
     }
     let loaded = new Map<HotBlobName, Uint8Array>();
     if (names.length > 0) {
-      if (hooks.loadBlobs === undefined) throw new InferenceError('INVALID_REQUEST', 'hot blobs that the engine does not hold need a loader');
+      if (hooks.loadBlobs === undefined)
+        throw new InferenceError('INVALID_REQUEST', 'hot blobs that the engine does not hold need a loader');
       const blobs = await hooks.loadBlobs(names);
       loaded = new Map(names.map((name, i) => [name, blobs[i]!]));
     }
@@ -422,17 +458,30 @@ export class InferenceRuntime {
       if (!(bytes instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', 'the render has no person encoding');
       person = deserializePersonEncoding(bytes, this.model.id);
       // The encoding's arrays are views of the blob: what stays held is the blob's whole buffer.
-      if (request.personHot) this.hot.set(hotKey('person', request.personHot.key), request.personHot.version, { kind: 'person', encoding: person }, retainedBytes([person.latent, person.pixels, person.labels]));
+      if (request.personHot)
+        this.hot.set(
+          hotKey('person', request.personHot.key),
+          request.personHot.version,
+          { kind: 'person', encoding: person },
+          retainedBytes([person.latent, person.pixels, person.labels]),
+        );
     }
     if (policy === 'persistent') {
       request.garments.forEach((garment, i) => {
         if (references[i] !== null) return;
         const bytes = loaded.get(`garment:${i}`) ?? garment.cache;
-        if (!(bytes instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the ${garment.category} garment has no reference cache`);
+        if (!(bytes instanceof Uint8Array))
+          throw new InferenceError('INVALID_CACHE', `the ${garment.category} garment has no reference cache`);
         // Envelope checksum, model, layer layout (this category's, format 2) and category: checked here, once.
         const cache = deserializeReferenceCache(bytes, this.model.id, this.referenceLayout(garment.category).layers, garment.category);
         // Float16 views of the blob, held as they are: the bytes held are the buffers they view.
-        if (garment.hot) this.hot.set(hotKey('reference', garment.hot.key), garment.hot.version, { kind: 'reference', cache }, retainedBytes(cache.layers.flatMap((layer) => [layer.k, layer.v])));
+        if (garment.hot)
+          this.hot.set(
+            hotKey('reference', garment.hot.key),
+            garment.hot.version,
+            { kind: 'reference', cache },
+            retainedBytes(cache.layers.flatMap((layer) => [layer.k, layer.v])),
+          );
         references[i] = cache;
       });
     }
@@ -450,7 +499,11 @@ export class InferenceRuntime {
     return this.hot.stats();
   }
 
-  private async loadGarmentReferences(garments: RuntimeRenderRequest['garments'], policy: ReferencePolicy, persistent: readonly (LoadedReferenceCache | null)[]): Promise<GarmentReferences[]> {
+  private async loadGarmentReferences(
+    garments: RuntimeRenderRequest['garments'],
+    policy: ReferencePolicy,
+    persistent: readonly (LoadedReferenceCache | null)[],
+  ): Promise<GarmentReferences[]> {
     const result: GarmentReferences[] = [];
     for (const [index, garment] of garments.entries()) {
       if (policy === 'persistent') {
@@ -464,9 +517,15 @@ export class InferenceRuntime {
         result.push({ category: garment.category, conditional, unconditional: this.unconditional(garment.category) });
       } else if (policy === 'everyStep') {
         // The first refresh (before step 1) computes both branches; until then the load-time K/V hold the slot.
-        if (garment.image === undefined) throw new InferenceError('INVALID_REQUEST', `a ${garment.category} garment has no image to encode`);
+        if (garment.image === undefined)
+          throw new InferenceError('INVALID_REQUEST', `a ${garment.category} garment has no image to encode`);
         const unconditional = this.unconditional(garment.category);
-        result.push({ category: garment.category, latent: await this.garmentLatent(garment.image, garment.category), conditional: unconditional, unconditional });
+        result.push({
+          category: garment.category,
+          latent: await this.garmentLatent(garment.image, garment.category),
+          conditional: unconditional,
+          unconditional,
+        });
       } else {
         const computed = await this.computeGarmentReferences(garment.category, garment.image);
         // As FastFit does per request: the unconditional K/V are computed here too, not taken from the load-time cache.
@@ -493,7 +552,13 @@ export class InferenceRuntime {
    * outfits of the same categories: they are kept for the most recent pairs.
    */
   private async outfitInputs(request: RuntimeRenderRequest, person: PersonEncoding): Promise<OutfitInputs> {
-    const key = request.mask === undefined ? `${person.photo.sha256}:${request.garments.map((g) => g.category).sort().join(',')}` : null;
+    const key =
+      request.mask === undefined
+        ? `${person.photo.sha256}:${request.garments
+            .map((g) => g.category)
+            .sort()
+            .join(',')}`
+        : null;
     const kept = key === null ? undefined : this.recentOutfitInputs.get(key);
     if (kept) return kept;
     const { pixelMask, compositeMask } = await this.outfitMasks(request, person);
@@ -507,13 +572,19 @@ export class InferenceRuntime {
   }
 
   /** The model-resolution pixel mask, and (for a supplied mask) a full-resolution one for compositing. */
-  private async outfitMasks(request: RuntimeRenderRequest, person: PersonEncoding): Promise<{ pixelMask: Uint8Array; compositeMask: Uint8Array | null }> {
+  private async outfitMasks(
+    request: RuntimeRenderRequest,
+    person: PersonEncoding,
+  ): Promise<{ pixelMask: Uint8Array; compositeMask: Uint8Array | null }> {
     if (request.mask !== undefined) {
       if (!(request.mask instanceof Uint8Array)) throw new InferenceError('INVALID_MASK', 'mask must be image bytes');
       const size = await imageSize(request.mask, 'mask', 'INVALID_MASK');
       const photoAspect = person.photo.width / person.photo.height;
       if (Math.abs(size.width / size.height / photoAspect - 1) > 0.02) {
-        throw new InferenceError('INVALID_MASK', `mask ${size.width}x${size.height} does not have the photo's aspect ratio (${person.photo.width}x${person.photo.height})`);
+        throw new InferenceError(
+          'INVALID_MASK',
+          `mask ${size.width}x${size.height} does not have the photo's aspect ratio (${person.photo.width}x${person.photo.height})`,
+        );
       }
       // Any coverage marks a model pixel (threshold 1/4), so the model repaints at least what the mask covers.
       const pixelMask = await decodeMask(request.mask, person.width, person.height, 64);
@@ -524,7 +595,10 @@ export class InferenceRuntime {
       throw new InferenceError('INVALID_REQUEST', `model ${this.model.id} has no parser; supply a mask`);
     }
     const categories = request.garments.map((g) => g.category);
-    return { pixelMask: outfitMaskFromLabels(person.labels, person.width, person.height, categories, this.manifest.parser), compositeMask: null };
+    return {
+      pixelMask: outfitMaskFromLabels(person.labels, person.width, person.height, categories, this.manifest.parser),
+      compositeMask: null,
+    };
   }
 
   private async maskedPersonLatent(person: PersonEncoding, pixelMask: Uint8Array): Promise<Float32Array> {
@@ -549,7 +623,11 @@ export class InferenceRuntime {
   /** A garment's K/V exactly as reference_encoder returns them (float32, no cache round trip). */
   async referenceKv(image: Uint8Array, category: string): Promise<LayerKVFloat32[]> {
     const { graphOutput } = await this.computeGarmentReferences(category, image);
-    return graphOutput.map((layer) => (layer.k instanceof Float32Array && layer.v instanceof Float32Array ? { k: layer.k, v: layer.v } : widenLayer(toHalfLayer(layer.k, layer.v))));
+    return graphOutput.map((layer) =>
+      layer.k instanceof Float32Array && layer.v instanceof Float32Array
+        ? { k: layer.k, v: layer.v }
+        : widenLayer(toHalfLayer(layer.k, layer.v)),
+    );
   }
 
   /** Times `steps` bare denoiser calls and one decode on ready-made tensors of a render's shape. */
@@ -565,7 +643,11 @@ export class InferenceRuntime {
         const unconditional = this.unconditional(category);
         return { category, conditional: { ...unconditional, key: `bare:${r}:${s}` }, unconditional };
       });
-      return { mask: new Float32Array(height * width).fill(1), maskedLatent: random.fillGaussian(new Float32Array(latentSize)), references: this.renderReferences(garments) };
+      return {
+        mask: new Float32Array(height * width).fill(1),
+        maskedLatent: random.fillGaussian(new Float32Array(latentSize)),
+        references: this.renderReferences(garments),
+      };
     });
     const batch = assembleBatch(members, this.kvLayers, this.manifest.format === 1 ? 'perRow' : 'bank');
     random.fillGaussian(batch.sample);
@@ -612,7 +694,9 @@ class ProgressReporter {
     this.chain = this.chain.then(async () => {
       const made = await preview;
       if (this.hooks.isCanceled()) return;
-      onStep(made === undefined ? { step, totalSteps: this.totalSteps, etaMs } : { step, totalSteps: this.totalSteps, etaMs, preview: made });
+      onStep(
+        made === undefined ? { step, totalSteps: this.totalSteps, etaMs } : { step, totalSteps: this.totalSteps, etaMs, preview: made },
+      );
     });
   }
 
@@ -625,9 +709,13 @@ function canceled(step: number, total: number): InferenceError {
   return new InferenceError('CANCELED', `render canceled after ${step} of ${total} steps`);
 }
 
-function validateRenderParameters(request: RuntimeRenderRequest, trainTimesteps: number): { steps: number; guidanceScale: number; seed: number } {
+function validateRenderParameters(
+  request: RuntimeRenderRequest,
+  trainTimesteps: number,
+): { steps: number; guidanceScale: number; seed: number } {
   const { steps, guidanceScale, seed } = request;
-  if (!Number.isInteger(steps) || steps < 1 || steps > trainTimesteps) throw new InferenceError('INVALID_REQUEST', `steps must be an integer in 1..${trainTimesteps}, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > trainTimesteps)
+    throw new InferenceError('INVALID_REQUEST', `steps must be an integer in 1..${trainTimesteps}, got ${steps}`);
   if (typeof guidanceScale !== 'number' || !Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 50) {
     throw new InferenceError('INVALID_REQUEST', `guidanceScale must be a number in 0..50, got ${guidanceScale}`);
   }
@@ -651,6 +739,11 @@ function checkManifestConsistency(pkg: ModelPackage): void {
   if (latent.width * latent.downscale !== person.width || latent.height * latent.downscale !== person.height) {
     problems.push(`latent ${latent.width}x${latent.height} x${latent.downscale} does not match person ${person.width}x${person.height}`);
   }
-  if (parser) for (const category of categories) if (!(category in parser.categoryMask)) problems.push(`parser.categoryMask has no rule for ${category}`);
-  if (problems.length > 0) throw new InferenceError('INVALID_MANIFEST', `model package ${pkg.dir}: manifest.json is inconsistent: ${problems.join('; ')}`, { files: ['manifest.json'] });
+  if (parser)
+    for (const category of categories)
+      if (!(category in parser.categoryMask)) problems.push(`parser.categoryMask has no rule for ${category}`);
+  if (problems.length > 0)
+    throw new InferenceError('INVALID_MANIFEST', `model package ${pkg.dir}: manifest.json is inconsistent: ${problems.join('; ')}`, {
+      files: ['manifest.json'],
+    });
 }

@@ -10,7 +10,8 @@ import type { ParserSpec } from './model-package';
 /** Per-pixel argmax over a [numLabels, height, width] logits tensor. */
 export function labelsFromLogits(logits: Float32Array, numLabels: number, width: number, height: number): Uint8Array {
   const pixels = width * height;
-  if (logits.length !== numLabels * pixels) throw new RangeError(`logits hold ${logits.length} values, expected ${numLabels}x${height}x${width}`);
+  if (logits.length !== numLabels * pixels)
+    throw new RangeError(`logits hold ${logits.length} values, expected ${numLabels}x${height}x${width}`);
   const labels = new Uint8Array(pixels);
   for (let p = 0; p < pixels; p++) {
     let best = 0;

@@ -38,7 +38,12 @@ export interface KvMemoryPlan {
  * reference of this size), `renders` of them sharing one denoiser call, wearing
  * `distinctGarments` different garments between them (default: none shared).
  */
-export function kvMemoryPlan(layers: readonly LayerSize[], garments: number, renders: number, distinctGarments = garments * renders): KvMemoryPlan {
+export function kvMemoryPlan(
+  layers: readonly LayerSize[],
+  garments: number,
+  renders: number,
+  distinctGarments = garments * renders,
+): KvMemoryPlan {
   const elements = kvElementsPerGarment(layers);
   const rows = 2 * renders;
   const rowTokens = layers.reduce((sum, layer) => sum + garments * layer.tokens, 0);

@@ -135,9 +135,13 @@ export async function readModelPackage(modelDir: string): Promise<ModelPackage> 
     const parsed: unknown = JSON.parse(manifestText);
     const format = typeof parsed === 'object' && parsed !== null ? (parsed as { format?: unknown }).format : undefined;
     if (!(PACKAGE_FORMATS as readonly unknown[]).includes(format)) {
-      throw new InferenceError('INVALID_MANIFEST', `model package ${dir}: manifest.json has format ${JSON.stringify(format)}; this engine reads formats ${PACKAGE_FORMATS.join(' and ')}`, {
-        files: ['manifest.json'],
-      });
+      throw new InferenceError(
+        'INVALID_MANIFEST',
+        `model package ${dir}: manifest.json has format ${JSON.stringify(format)}; this engine reads formats ${PACKAGE_FORMATS.join(' and ')}`,
+        {
+          files: ['manifest.json'],
+        },
+      );
     }
     manifest = manifestSchema.parse(parsed);
   } catch (cause) {
@@ -179,7 +183,9 @@ function referenceLayouts(dir: string, manifest: ModelManifest): Map<string, Ref
   if (manifest.format === 1) {
     const { reference, referenceLatent, kv } = manifest;
     if (referenceLatent.width * downscale !== reference.width || referenceLatent.height * downscale !== reference.height) {
-      problems.push(`referenceLatent ${referenceLatent.width}x${referenceLatent.height} does not match reference ${reference.width}x${reference.height}`);
+      problems.push(
+        `referenceLatent ${referenceLatent.width}x${referenceLatent.height} does not match reference ${reference.width}x${reference.height}`,
+      );
     }
     if (referenceLatent.channels !== channels) problems.push('referenceLatent.channels differs from latent.channels');
     for (const category of manifest.categories) layouts.set(category, layout(reference.width, reference.height, kv.layers));
@@ -191,7 +197,9 @@ function referenceLayouts(dir: string, manifest: ModelManifest): Map<string, Ref
         continue;
       }
       if (reference.width % downscale !== 0 || reference.height % downscale !== 0) {
-        problems.push(`references.${category} ${reference.width}x${reference.height} is not a multiple of the latent downscale ${downscale}`);
+        problems.push(
+          `references.${category} ${reference.width}x${reference.height} is not a multiple of the latent downscale ${downscale}`,
+        );
       }
       if (reference.tokens.length !== manifest.kv.layers.length) {
         problems.push(`references.${category}.tokens has ${reference.tokens.length} entries, kv.layers ${manifest.kv.layers.length}`);
@@ -201,7 +209,10 @@ function referenceLayouts(dir: string, manifest: ModelManifest): Map<string, Ref
       layouts.set(category, layout(reference.width, reference.height, layers));
     }
   }
-  if (problems.length > 0) throw new InferenceError('INVALID_MANIFEST', `model package ${dir}: manifest.json is inconsistent: ${problems.join('; ')}`, { files: ['manifest.json'] });
+  if (problems.length > 0)
+    throw new InferenceError('INVALID_MANIFEST', `model package ${dir}: manifest.json is inconsistent: ${problems.join('; ')}`, {
+      files: ['manifest.json'],
+    });
   return layouts;
 }
 
@@ -216,10 +227,14 @@ async function verifyExternalData(dir: string, manifest: ModelManifest, graphs: 
     try {
       locations = externalDataLocations(await readFile(path.join(dir, graph)));
     } catch (cause) {
-      throw new InferenceError('MODEL_CONTRACT_MISMATCH', `model package ${dir}: ${graph} is not a readable ONNX model (${cause instanceof Error ? cause.message : String(cause)})`, {
-        files: [graph],
-        cause,
-      });
+      throw new InferenceError(
+        'MODEL_CONTRACT_MISMATCH',
+        `model package ${dir}: ${graph} is not a readable ONNX model (${cause instanceof Error ? cause.message : String(cause)})`,
+        {
+          files: [graph],
+          cause,
+        },
+      );
     }
     for (const location of locations) {
       const absolute = path.resolve(dir, path.dirname(graph), location);
@@ -257,9 +272,13 @@ async function verifyPackageFiles(dir: string, manifest: ModelManifest): Promise
     if (actual !== expected.toLowerCase()) mismatched.push(`${relative} (expected sha256 ${expected.toLowerCase()}, found ${actual})`);
   }
   if (missing.length > 0) {
-    throw new InferenceError('MODEL_FILE_MISSING', `model package ${dir}: missing file${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
-      files: missing,
-    });
+    throw new InferenceError(
+      'MODEL_FILE_MISSING',
+      `model package ${dir}: missing file${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+      {
+        files: missing,
+      },
+    );
   }
   if (mismatched.length > 0) {
     throw new InferenceError(

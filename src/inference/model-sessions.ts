@@ -35,7 +35,12 @@ export class ModelSessions {
    * call paid for waking it and its idle threads spun against the denoiser's (measured: a
    * render's preparation and final decode took 1.5-2x as long at threads 2).
    */
-  static async open(pkg: ModelPackage, threads: number, providers: readonly string[] = ['cpu'], onWarning: (message: string) => void = () => {}): Promise<ModelSessions> {
+  static async open(
+    pkg: ModelPackage,
+    threads: number,
+    providers: readonly string[] = ['cpu'],
+    onWarning: (message: string) => void = () => {},
+  ): Promise<ModelSessions> {
     const graphProviders: Record<string, string> = {};
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: [...providers],
@@ -50,22 +55,34 @@ export class ModelSessions {
     const layers = pkg.kvLayers;
     const kvNames = (prefix: string): string[] => layers.flatMap((_, i) => [`${prefix}k_${i}`, `${prefix}v_${i}`]);
     // Format 1: float32 K/V per row + ref_mask; format 2: float16 banks + int32 token indices per row.
-    const referenceInputs = pkg.format === 1 ? [...kvNames('ref_'), 'ref_mask'] : [...kvNames('ref_'), ...layers.map((_, i) => `ref_index_${i}`)];
-    const open = async (file: string, inputs: string[], outputs: string[], own: ort.InferenceSession.SessionOptions = options): Promise<ort.InferenceSession> => {
+    const referenceInputs =
+      pkg.format === 1 ? [...kvNames('ref_'), 'ref_mask'] : [...kvNames('ref_'), ...layers.map((_, i) => `ref_index_${i}`)];
+    const open = async (
+      file: string,
+      inputs: string[],
+      outputs: string[],
+      own: ort.InferenceSession.SessionOptions = options,
+    ): Promise<ort.InferenceSession> => {
       let session: ort.InferenceSession;
       try {
         session = await ort.InferenceSession.create(path.join(pkg.dir, file), own).catch(async (error: unknown) => {
           // A graph the preferred provider refuses outright runs on the CPU when the list allows it.
           if (providers[0] === 'cpu' || !providers.includes('cpu')) throw error;
           const fallback = await ort.InferenceSession.create(path.join(pkg.dir, file), { ...own, executionProviders: ['cpu'] });
-          onWarning(`${file} could not be opened on ${providers[0]} (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); it runs on cpu`);
+          onWarning(
+            `${file} could not be opened on ${providers[0]} (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); it runs on cpu`,
+          );
           graphProviders[file] = 'cpu';
           return fallback;
         });
         graphProviders[file] ??= providers[0] ?? 'cpu';
       } catch (cause) {
         const reason = cause instanceof Error ? cause.message : String(cause);
-        throw new InferenceError('MODEL_CONTRACT_MISMATCH', `model package ${pkg.dir}: ${file} cannot be loaded by onnxruntime (${reason})`, { files: [file], cause });
+        throw new InferenceError(
+          'MODEL_CONTRACT_MISMATCH',
+          `model package ${pkg.dir}: ${file} cannot be loaded by onnxruntime (${reason})`,
+          { files: [file], cause },
+        );
       }
       const missingInputs = inputs.filter((name) => !session.inputNames.includes(name));
       const missingOutputs = outputs.filter((name) => !session.outputNames.includes(name));
@@ -130,12 +147,23 @@ export class ModelSessions {
       const k = result[`k_${i}`];
       const v = result[`v_${i}`];
       const expected = [1, layer.heads, layer.tokens, layer.dim];
-      for (const [name, tensor] of [[`k_${i}`, k], [`v_${i}`, v]] as const) {
+      for (const [name, tensor] of [
+        [`k_${i}`, k],
+        [`v_${i}`, v],
+      ] as const) {
         if (tensor === undefined || tensor.dims.join(',') !== expected.join(',')) {
-          throw new InferenceError('MODEL_CONTRACT_MISMATCH', `reference_encoder.onnx output ${name} has shape [${tensor?.dims.join(',') ?? 'none'}], the manifest says [${expected.join(',')}]`, { files: ['reference_encoder.onnx'] });
+          throw new InferenceError(
+            'MODEL_CONTRACT_MISMATCH',
+            `reference_encoder.onnx output ${name} has shape [${tensor?.dims.join(',') ?? 'none'}], the manifest says [${expected.join(',')}]`,
+            { files: ['reference_encoder.onnx'] },
+          );
         }
         if (tensor.type !== dtype) {
-          throw new InferenceError('MODEL_CONTRACT_MISMATCH', `reference_encoder.onnx output ${name} is ${tensor.type}; package format ${this.format} needs ${dtype}`, { files: ['reference_encoder.onnx'] });
+          throw new InferenceError(
+            'MODEL_CONTRACT_MISMATCH',
+            `reference_encoder.onnx output ${name} is ${tensor.type}; package format ${this.format} needs ${dtype}`,
+            { files: ['reference_encoder.onnx'] },
+          );
         }
       }
       return this.format === 1 ? { k: tensorData(k, `k_${i}`), v: tensorData(v, `v_${i}`) } : { k: halfData(k!), v: halfData(v!) };
@@ -193,11 +221,13 @@ export class ModelSessions {
 function halfData(tensor: ort.Tensor): Uint16Array {
   const data = tensor.data as unknown;
   if (data instanceof Uint16Array) return data;
-  if (ArrayBuffer.isView(data) && (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT === 2) return new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+  if (ArrayBuffer.isView(data) && (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT === 2)
+    return new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
   throw new InferenceError('MODEL_CONTRACT_MISMATCH', `${tensor.type} tensor data is not float16`);
 }
 
 function tensorData(tensor: ort.Tensor | undefined, what: string): Float32Array {
-  if (tensor === undefined || !(tensor.data instanceof Float32Array)) throw new InferenceError('MODEL_CONTRACT_MISMATCH', `${what}: missing or not float32`);
+  if (tensor === undefined || !(tensor.data instanceof Float32Array))
+    throw new InferenceError('MODEL_CONTRACT_MISMATCH', `${what}: missing or not float32`);
   return tensor.data;
 }

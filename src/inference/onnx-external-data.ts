@@ -46,7 +46,8 @@ function scanTensor(tensor: Uint8Array, out: Set<string>): void {
   for (const entry of fields(tensor, TENSOR_EXTERNAL_DATA)) {
     const key = fields(entry, ENTRY_KEY)[0];
     const value = fields(entry, ENTRY_VALUE)[0];
-    if (key !== undefined && value !== undefined && Buffer.from(key).toString('utf8') === 'location') out.add(Buffer.from(value).toString('utf8'));
+    if (key !== undefined && value !== undefined && Buffer.from(key).toString('utf8') === 'location')
+      out.add(Buffer.from(value).toString('utf8'));
   }
 }
 

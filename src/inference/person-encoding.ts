@@ -44,7 +44,10 @@ export function serializePersonEncoding(encoding: PersonEncoding): Buffer {
 export function deserializePersonEncoding(blob: Uint8Array, modelId: string): PersonEncoding {
   const { header, payload } = readEnvelope(blob, PERSON_ENCODING_MAGIC, PERSON_ENCODING_FORMAT, 'person encoding');
   if (header['modelId'] !== modelId) {
-    throw new InferenceError('INVALID_CACHE', `person encoding was computed by model ${String(header['modelId'])}, this engine runs ${modelId}; re-encode the photo`);
+    throw new InferenceError(
+      'INVALID_CACHE',
+      `person encoding was computed by model ${String(header['modelId'])}, this engine runs ${modelId}; re-encode the photo`,
+    );
   }
   const photo = header['photo'] as PersonEncoding['photo'] | undefined;
   const width = header['width'];
@@ -64,7 +67,8 @@ export function deserializePersonEncoding(blob: Uint8Array, modelId: string): Pe
   const latentBytes = c * h * w * 4;
   const pixelBytes = width * height * 3;
   const labelBytes = header['hasLabels'] === true ? width * height : 0;
-  if (payload.length !== latentBytes + pixelBytes + labelBytes) throw new InferenceError('INVALID_CACHE', 'person encoding payload has the wrong size');
+  if (payload.length !== latentBytes + pixelBytes + labelBytes)
+    throw new InferenceError('INVALID_CACHE', 'person encoding payload has the wrong size');
   return {
     modelId,
     photo,

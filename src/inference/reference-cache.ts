@@ -82,25 +82,35 @@ export function deserializeReferenceCache(
 ): LoadedReferenceCache {
   const { header, payload } = readEnvelope(blob, REFERENCE_CACHE_MAGIC, REFERENCE_CACHE_FORMAT, 'reference cache');
   if (header['modelId'] !== modelId) {
-    throw new InferenceError('INVALID_CACHE', `reference cache was computed by model ${String(header['modelId'])}, this engine runs ${modelId}; recompute it`);
+    throw new InferenceError(
+      'INVALID_CACHE',
+      `reference cache was computed by model ${String(header['modelId'])}, this engine runs ${modelId}; recompute it`,
+    );
   }
   const category = header['category'];
   if (typeof category !== 'string') throw new InferenceError('INVALID_CACHE', 'reference cache header has no category');
   if (expectedCategory !== undefined && category !== expectedCategory) {
     throw new InferenceError('INVALID_CACHE', `reference cache holds a ${category} garment, the request says ${expectedCategory}`);
   }
-  if (header['dtype'] !== 'float16') throw new InferenceError('INVALID_CACHE', `reference cache dtype ${String(header['dtype'])} is not float16`);
+  if (header['dtype'] !== 'float16')
+    throw new InferenceError('INVALID_CACHE', `reference cache dtype ${String(header['dtype'])} is not float16`);
   const layers = header['layers'];
   const sameLayout =
     Array.isArray(layers) &&
     layers.length === layout.length &&
     layout.every((expected, i) => {
       const actual = layers[i] as Partial<KvLayerLayout> | undefined;
-      return actual?.name === expected.name && actual.heads === expected.heads && actual.tokens === expected.tokens && actual.dim === expected.dim;
+      return (
+        actual?.name === expected.name &&
+        actual.heads === expected.heads &&
+        actual.tokens === expected.tokens &&
+        actual.dim === expected.dim
+      );
     });
   if (!sameLayout) throw new InferenceError('INVALID_CACHE', "reference cache layer layout differs from the model's");
   const expectedBytes = layout.reduce((sum, layer) => sum + 2 * 2 * layerElementCount(layer), 0);
-  if (payload.length !== expectedBytes) throw new InferenceError('INVALID_CACHE', `reference cache payload is ${payload.length} bytes, layout needs ${expectedBytes}`);
+  if (payload.length !== expectedBytes)
+    throw new InferenceError('INVALID_CACHE', `reference cache payload is ${payload.length} bytes, layout needs ${expectedBytes}`);
 
   const halves = alignedView(payload, Uint16Array);
   let offset = 0;

@@ -40,7 +40,8 @@ export class DdimScheduler {
   /** The descending training timesteps visited by a run of `steps` steps. */
   timesteps(steps: number): number[] {
     const total = this.trainTimesteps;
-    if (!Number.isInteger(steps) || steps < 1 || steps > total) throw new RangeError(`steps must be an integer in 1..${total}, got ${steps}`);
+    if (!Number.isInteger(steps) || steps < 1 || steps > total)
+      throw new RangeError(`steps must be an integer in 1..${total}, got ${steps}`);
     const spacing = this.config.timestepSpacing ?? 'leading';
     const offset = this.config.stepsOffset ?? 0;
     const result: number[] = [];

@@ -62,9 +62,12 @@ export class WorkerEngine {
       referenceKv: (image, category) => this.call('referenceKv', { image, category }),
     };
     worker.on('message', (message: FromWorker) => this.onMessage(message));
-    worker.on('error', (error) => this.failAll(new InferenceError('ENGINE_CRASHED', `inference worker failed: ${error.message}`, { cause: error })));
+    worker.on('error', (error) =>
+      this.failAll(new InferenceError('ENGINE_CRASHED', `inference worker failed: ${error.message}`, { cause: error })),
+    );
     worker.on('exit', (code) => {
-      if (this.pending.size > 0) this.failAll(new InferenceError(this.closing ? 'ENGINE_CLOSED' : 'ENGINE_CRASHED', `inference worker exited (code ${code})`));
+      if (this.pending.size > 0)
+        this.failAll(new InferenceError(this.closing ? 'ENGINE_CLOSED' : 'ENGINE_CRASHED', `inference worker exited (code ${code})`));
     });
     worker.unref();
   }
@@ -72,30 +75,32 @@ export class WorkerEngine {
   /** Starts the worker and resolves once it has verified and loaded the package. */
   static async start(init: WorkerInit): Promise<WorkerEngine> {
     const worker = launchInferenceWorker(init);
-    const ready = await new Promise<{ model: ModelIdentity; nice: number | null; executionProviders: ExecutionProviderReport }>((resolve, reject) => {
-      const onMessage = (message: FromWorker): void => {
-        if (message.type === 'ready') resolve(message);
-        else if (message.type === 'initFailed') reject(deserializeError(message.error));
-        else return;
-        cleanup();
-      };
-      const onError = (error: Error): void => {
-        cleanup();
-        reject(new InferenceError('ENGINE_CRASHED', `inference worker failed to start: ${error.message}`, { cause: error }));
-      };
-      const onExit = (code: number): void => {
-        cleanup();
-        reject(new InferenceError('ENGINE_CRASHED', `inference worker exited during load (code ${code})`));
-      };
-      const cleanup = (): void => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-      };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
-    }).catch(async (error: unknown) => {
+    const ready = await new Promise<{ model: ModelIdentity; nice: number | null; executionProviders: ExecutionProviderReport }>(
+      (resolve, reject) => {
+        const onMessage = (message: FromWorker): void => {
+          if (message.type === 'ready') resolve(message);
+          else if (message.type === 'initFailed') reject(deserializeError(message.error));
+          else return;
+          cleanup();
+        };
+        const onError = (error: Error): void => {
+          cleanup();
+          reject(new InferenceError('ENGINE_CRASHED', `inference worker failed to start: ${error.message}`, { cause: error }));
+        };
+        const onExit = (code: number): void => {
+          cleanup();
+          reject(new InferenceError('ENGINE_CRASHED', `inference worker exited during load (code ${code})`));
+        };
+        const cleanup = (): void => {
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+          worker.off('exit', onExit);
+        };
+        worker.on('message', onMessage);
+        worker.on('error', onError);
+        worker.on('exit', onExit);
+      },
+    ).catch(async (error: unknown) => {
       await worker.terminate();
       throw error;
     });
@@ -118,11 +123,17 @@ export class WorkerEngine {
     return this.renderVia(request, 'persistent', options, false);
   }
 
-  private async renderVia(request: DiagnosticRenderRequest, policy: ReferencePolicy, options: RenderOptions | undefined, diagnostic: boolean): Promise<RenderResult> {
+  private async renderVia(
+    request: DiagnosticRenderRequest,
+    policy: ReferencePolicy,
+    options: RenderOptions | undefined,
+    diagnostic: boolean,
+  ): Promise<RenderResult> {
     const signal = options?.signal;
     if (signal?.aborted) throw new InferenceError('CANCELED', 'render canceled before it started');
     const previewIntervalMs = options?.previewIntervalMs ?? 0;
-    if (!Number.isFinite(previewIntervalMs) || previewIntervalMs < 0) throw new InferenceError('INVALID_REQUEST', `previewIntervalMs must be a finite number >= 0, got ${previewIntervalMs}`);
+    if (!Number.isFinite(previewIntervalMs) || previewIntervalMs < 0)
+      throw new InferenceError('INVALID_REQUEST', `previewIntervalMs must be a finite number >= 0, got ${previewIntervalMs}`);
     const previews = options?.previews;
     const wanted = typeof previews === 'function' ? previews : () => previews === true;
     let previewsOn = wanted();
@@ -216,7 +227,8 @@ export class WorkerEngine {
       const blobs = await Promise.all(
         names.map(async (name) => {
           const loader = call?.loaders?.get(name);
-          if (loader === undefined) throw new InferenceError('INTERNAL', `the engine asked for blob ${name}, which the render did not name`);
+          if (loader === undefined)
+            throw new InferenceError('INTERNAL', `the engine asked for blob ${name}, which the render did not name`);
           const bytes = await loader();
           if (!(bytes instanceof Uint8Array)) throw new InferenceError('INVALID_CACHE', `the loader of ${name} returned no bytes`);
           // Posting a view clones its whole buffer, and the engine holds views of what it decodes:

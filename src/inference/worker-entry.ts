@@ -55,15 +55,17 @@ async function serve(): Promise<void> {
       case 'render': {
         const args = method.args as WorkerCalls['render']['args'];
         previewsWanted.set(id, args.previews);
-        const result = await runtime.render(args.request, args.policy, {
-          get previews() {
-            return previewsWanted.get(id) === true;
-          },
-          previewIntervalMs: args.previewIntervalMs,
-          isCanceled: () => canceledCalls.has(id),
-          loadBlobs: (names) => loadBlobs(id, names),
-          onStep: args.wantsProgress ? (progress) => send({ type: 'progress', id, progress }) : undefined,
-        }).finally(() => previewsWanted.delete(id));
+        const result = await runtime
+          .render(args.request, args.policy, {
+            get previews() {
+              return previewsWanted.get(id) === true;
+            },
+            previewIntervalMs: args.previewIntervalMs,
+            isCanceled: () => canceledCalls.has(id),
+            loadBlobs: (names) => loadBlobs(id, names),
+            onStep: args.wantsProgress ? (progress) => send({ type: 'progress', id, progress }) : undefined,
+          })
+          .finally(() => previewsWanted.delete(id));
         if (args.diagnostic) return result;
         return { image: result.image, width: result.width, height: result.height, timings: result.timings };
       }

@@ -20,7 +20,11 @@ export function launchInferenceWorker(init: WorkerInit): Worker {
   try {
     tsxHook = require.resolve('tsx/cjs/api');
   } catch (cause) {
-    throw new InferenceError('INTERNAL', 'running the engine from TypeScript sources needs the tsx package (a dev dependency); run the compiled dist/ build instead', { cause });
+    throw new InferenceError(
+      'INTERNAL',
+      'running the engine from TypeScript sources needs the tsx package (a dev dependency); run the compiled dist/ build instead',
+      { cause },
+    );
   }
   const entry = path.join(__dirname, 'worker-entry.ts');
   const bootstrap = `require(${JSON.stringify(tsxHook)}).register();\nrequire(${JSON.stringify(entry)});`;

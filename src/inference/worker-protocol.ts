@@ -22,7 +22,14 @@ export interface WorkerCalls {
   encodeReference: { args: { image: Uint8Array; category: GarmentCategory }; result: { data: Uint8Array; computeMs: number } };
   encodePerson: { args: { image: Uint8Array }; result: { data: Uint8Array; computeMs: number } };
   render: {
-    args: { request: RuntimeRenderRequest; policy: ReferencePolicy; previews: boolean; previewIntervalMs: number; wantsProgress: boolean; diagnostic: boolean };
+    args: {
+      request: RuntimeRenderRequest;
+      policy: ReferencePolicy;
+      previews: boolean;
+      previewIntervalMs: number;
+      wantsProgress: boolean;
+      diagnostic: boolean;
+    };
     result: DiagnosticRenderResult | RenderResult;
   };
   timeBareLoop: { args: { slots: number; steps: number; renders?: number }; result: BareLoopTiming };

@@ -42,7 +42,10 @@ export class BullMqJobQueue implements JobQueue {
   private readonly workers: Worker[] = [];
   private readonly connection: ConnectionOptions;
 
-  constructor(redisUrl: string, private readonly options: BullMqOptions = {}) {
+  constructor(
+    redisUrl: string,
+    private readonly options: BullMqOptions = {},
+  ) {
     this.connection = connection(redisUrl);
   }
 

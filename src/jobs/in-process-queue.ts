@@ -106,7 +106,7 @@ export class InProcessJobQueue implements JobQueue {
 
   private pump(): void {
     if (this.closed) return;
-    for (let i = 0; i < this.waiting.length; ) {
+    for (let i = 0; i < this.waiting.length;) {
       const job = this.waiting[i]!;
       const consumer = this.consumers.get(job.name);
       if (!consumer || consumer.running >= consumer.concurrency || this.groupFull(consumer, job.group)) {

@@ -128,7 +128,12 @@ export class RedisConnectionLimiter implements ConnectionLimiter {
     if (this.held.size === 0) return;
     const entries = [...this.held];
     try {
-      await this.commands.atelierRenewConnections(entries.length, ...entries.map(([, key]) => key), this.leaseMs, ...entries.map(([id]) => id));
+      await this.commands.atelierRenewConnections(
+        entries.length,
+        ...entries.map(([, key]) => key),
+        this.leaseMs,
+        ...entries.map(([id]) => id),
+      );
     } catch (error) {
       this.warn(error);
     }

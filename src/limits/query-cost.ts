@@ -140,9 +140,11 @@ class CostCounter {
 export function operationCost(input: CostInput): number {
   const { schema, operation } = input;
   const root =
-    operation.operation === 'mutation' ? schema.getMutationType()
-    : operation.operation === 'subscription' ? schema.getSubscriptionType()
-    : schema.getQueryType();
+    operation.operation === 'mutation'
+      ? schema.getMutationType()
+      : operation.operation === 'subscription'
+        ? schema.getSubscriptionType()
+        : schema.getQueryType();
   if (!root) return 0;
   return new CostCounter(input).selection(operation.selectionSet, root, operation.operation === 'mutation' ? 'mutation' : 'object');
 }

@@ -81,8 +81,7 @@ export interface OperationRequest {
 }
 
 export type QueryAnalysis =
-  | { ok: true; document: DocumentNode; operation: OperationDefinitionNode; cost: number }
-  | { ok: false; refusals: QueryRefusal[] };
+  { ok: true; document: DocumentNode; operation: OperationDefinitionNode; cost: number } | { ok: false; refusals: QueryRefusal[] };
 
 /**
  * What does not depend on the variables: the parsed document (not yet validated: the cost is
@@ -108,12 +107,20 @@ function fromGraphQLError(code: QueryRefusalCode, error: GraphQLError): QueryRef
 }
 
 /** Deepest field nesting of a selection set; fragments expanded (memoized by name, cycles count 0). */
-function depthOf(set: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>, memo: Map<string, number>, visiting: Set<string>): number {
+function depthOf(
+  set: SelectionSetNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  memo: Map<string, number>,
+  visiting: Set<string>,
+): number {
   let deepest = 0;
   for (const selection of set.selections) {
     let depth = 0;
     if (selection.kind === Kind.FIELD) {
-      depth = selection.selectionSet && !selection.name.value.startsWith('__') ? 1 + depthOf(selection.selectionSet, fragments, memo, visiting) : 1;
+      depth =
+        selection.selectionSet && !selection.name.value.startsWith('__')
+          ? 1 + depthOf(selection.selectionSet, fragments, memo, visiting)
+          : 1;
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       depth = depthOf(selection.selectionSet, fragments, memo, visiting);
     } else {
@@ -136,7 +143,12 @@ function depthOf(set: SelectionSetNode, fragments: ReadonlyMap<string, FragmentD
 }
 
 /** Fields at the root of a selection set, fragments expanded (memoized by name, cycles count 0). */
-function rootFieldCount(set: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>, memo: Map<string, number>, visiting: Set<string>): number {
+function rootFieldCount(
+  set: SelectionSetNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  memo: Map<string, number>,
+  visiting: Set<string>,
+): number {
   let count = 0;
   for (const selection of set.selections) {
     if (selection.kind === Kind.FIELD) count += 1;
@@ -164,14 +176,18 @@ function selectOperation(document: DocumentNode, operationName: string | null | 
     return operations.find((o) => o.name?.value === operationName) ?? `Unknown operation named "${operationName}".`;
   }
   if (operations.length === 1) return operations[0]!;
-  return operations.length === 0 ? 'The document contains no operation.' : 'Must provide operation name if query contains multiple operations.';
+  return operations.length === 0
+    ? 'The document contains no operation.'
+    : 'Must provide operation name if query contains multiple operations.';
 }
 
 /** Every check that does not depend on the variables, cheapest first; validation comes later (validated()). */
 export function analyzeDocument(schema: GraphQLSchema, limits: QueryLimits, source: string, operationName?: string | null): StaticAnalysis {
   const bytes = Buffer.byteLength(source, 'utf8');
   if (bytes > limits.maxDocumentBytes) {
-    return refuse('QUERY_TOO_LARGE', `the query document is ${bytes} bytes; at most ${limits.maxDocumentBytes} are allowed`, { limit: limits.maxDocumentBytes });
+    return refuse('QUERY_TOO_LARGE', `the query document is ${bytes} bytes; at most ${limits.maxDocumentBytes} are allowed`, {
+      limit: limits.maxDocumentBytes,
+    });
   }
   let document: DocumentNode;
   try {
@@ -200,25 +216,37 @@ export function analyzeDocument(schema: GraphQLSchema, limits: QueryLimits, sour
     },
   });
   if (aliases > limits.maxAliases) {
-    return refuse('TOO_MANY_ALIASES', `the query has ${aliases} aliases; at most ${limits.maxAliases} are allowed`, { limit: limits.maxAliases });
+    return refuse('TOO_MANY_ALIASES', `the query has ${aliases} aliases; at most ${limits.maxAliases} are allowed`, {
+      limit: limits.maxAliases,
+    });
   }
   if (fields > limits.maxFields) {
-    return refuse('TOO_MANY_FIELDS', `the query selects ${fields} fields; at most ${limits.maxFields} are allowed`, { limit: limits.maxFields });
+    return refuse('TOO_MANY_FIELDS', `the query selects ${fields} fields; at most ${limits.maxFields} are allowed`, {
+      limit: limits.maxFields,
+    });
   }
   if (directives > limits.maxDirectives) {
-    return refuse('TOO_MANY_DIRECTIVES', `the query has ${directives} directives; at most ${limits.maxDirectives} are allowed`, { limit: limits.maxDirectives });
+    return refuse('TOO_MANY_DIRECTIVES', `the query has ${directives} directives; at most ${limits.maxDirectives} are allowed`, {
+      limit: limits.maxDirectives,
+    });
   }
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION && !fragments.has(definition.name.value)) fragments.set(definition.name.value, definition);
+    if (definition.kind === Kind.FRAGMENT_DEFINITION && !fragments.has(definition.name.value))
+      fragments.set(definition.name.value, definition);
   }
   const rootFields = rootFieldCount(operation.selectionSet, fragments, new Map(), new Set());
   if (rootFields > limits.maxRootFields) {
-    return refuse('TOO_MANY_ROOT_FIELDS', `the operation selects ${rootFields} root fields; at most ${limits.maxRootFields} are allowed`, { limit: limits.maxRootFields });
+    return refuse('TOO_MANY_ROOT_FIELDS', `the operation selects ${rootFields} root fields; at most ${limits.maxRootFields} are allowed`, {
+      limit: limits.maxRootFields,
+    });
   }
   const depth = depthOf(operation.selectionSet, fragments, new Map(), new Set());
   if (depth > limits.maxDepth) {
-    return refuse('QUERY_TOO_DEEP', `the query is ${depth} levels deep; at most ${limits.maxDepth} are allowed`, { depth, limit: limits.maxDepth });
+    return refuse('QUERY_TOO_DEEP', `the query is ${depth} levels deep; at most ${limits.maxDepth} are allowed`, {
+      depth,
+      limit: limits.maxDepth,
+    });
   }
   return { ok: true, document, operation, fragments };
 }
@@ -227,7 +255,9 @@ export function analyzeDocument(schema: GraphQLSchema, limits: QueryLimits, sour
 function validated(schema: GraphQLSchema, limits: QueryLimits, analysis: Extract<StaticAnalysis, { ok: true }>): readonly QueryRefusal[] {
   if (!analysis.validation) {
     const rules = limits.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule];
-    analysis.validation = validate(schema, analysis.document, rules, { maxErrors: 20 }).map((e) => fromGraphQLError('GRAPHQL_VALIDATION_FAILED', e));
+    analysis.validation = validate(schema, analysis.document, rules, { maxErrors: 20 }).map((e) =>
+      fromGraphQLError('GRAPHQL_VALIDATION_FAILED', e),
+    );
   }
   return analysis.validation;
 }
@@ -238,7 +268,12 @@ export function analyzeOperation(schema: GraphQLSchema, limits: QueryLimits, req
 }
 
 /** The cost with these variables (unknown fields cost nothing), then validation. */
-function withCost(schema: GraphQLSchema, limits: QueryLimits, analysis: StaticAnalysis, variables: OperationRequest['variables']): QueryAnalysis {
+function withCost(
+  schema: GraphQLSchema,
+  limits: QueryLimits,
+  analysis: StaticAnalysis,
+  variables: OperationRequest['variables'],
+): QueryAnalysis {
   if (!analysis.ok) return analysis;
   const { document, operation, fragments } = analysis;
   const cost = operationCost({ schema, operation, fragments, variables: variables ?? {} });
@@ -291,7 +326,8 @@ export class QueryAnalyzer {
   costOf(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): number {
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION && !fragments.has(definition.name.value)) fragments.set(definition.name.value, definition);
+      if (definition.kind === Kind.FRAGMENT_DEFINITION && !fragments.has(definition.name.value))
+        fragments.set(definition.name.value, definition);
     }
     return operationCost({ schema: this.schema, operation, fragments, variables: variables ?? {} });
   }
@@ -303,7 +339,11 @@ export function refusalError(refusal: QueryRefusal): GraphQLError {
 }
 
 /** A refusal in GraphQL's JSON error shape (HTTP answers). */
-export function refusalJson(refusal: QueryRefusal): { message: string; locations?: readonly { line: number; column: number }[]; extensions: Record<string, unknown> } {
+export function refusalJson(refusal: QueryRefusal): {
+  message: string;
+  locations?: readonly { line: number; column: number }[];
+  extensions: Record<string, unknown>;
+} {
   return {
     message: refusal.message,
     ...(refusal.locations ? { locations: refusal.locations } : {}),

@@ -68,7 +68,10 @@ function tokenOf(authorization: unknown): string | null {
 function tenantTokenOf(authorization: unknown): { class: 'apiKey' | 'shopper'; hash: string } | null {
   const token = tokenOf(authorization);
   if (!token || !(token.startsWith('atk_') || token.startsWith('ats_'))) return null;
-  return { class: token.startsWith('atk_') ? 'apiKey' : 'shopper', hash: createHash('sha256').update(token).digest('base64url').slice(0, 32) };
+  return {
+    class: token.startsWith('atk_') ? 'apiKey' : 'shopper',
+    hash: createHash('sha256').update(token).digest('base64url').slice(0, 32),
+  };
 }
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };

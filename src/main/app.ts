@@ -14,7 +14,14 @@ import { answerClientErrors, createHttpApp } from '../http/http-app';
 import { createExpressServer } from '../http/express-server';
 import { continueOnlyWhenRead } from '../http/request-body';
 import { createGraphQLTransport, type GraphQLTransport } from '../graphql/server';
-import { LimitsRedis, MemoryConnectionLimiter, MemoryTokenBuckets, RateLimiter, RedisConnectionLimiter, RedisTokenBuckets } from '../limits';
+import {
+  LimitsRedis,
+  MemoryConnectionLimiter,
+  MemoryTokenBuckets,
+  RateLimiter,
+  RedisConnectionLimiter,
+  RedisTokenBuckets,
+} from '../limits';
 import type { Config } from './config';
 import { loadSecrets } from './secrets';
 import { createServices, type Services } from './services';
@@ -138,7 +145,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const uploadSigner = new UrlSigner({ secrets: secrets.signingSecrets.map((s) => deriveSecret(s, 'uploads')), basePath: '/uploads' });
   const role = options.role ?? 'all';
   const queue: JobQueue = config.redisUrl
-    ? new BullMqJobQueue(config.redisUrl, { lockDurationMs: config.jobLockMs, stalledIntervalMs: Math.ceil(config.jobLockMs / 2), ...options.bullmq })
+    ? new BullMqJobQueue(config.redisUrl, {
+        lockDurationMs: config.jobLockMs,
+        stalledIntervalMs: Math.ceil(config.jobLockMs / 2),
+        ...options.bullmq,
+      })
     : new InProcessJobQueue((name, id, error) => logger.error({ err: error, job: name, jobId: id }, 'job failed on its last attempt'));
   const pubsub: PubSub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new InProcessPubSub();
   const model = modelId(config.modelDir);
@@ -181,7 +192,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       executionProviders: config.executionProviders,
       onWarning: (message) => logger.warn(message),
     });
-    logger.info({ model: engine.model.id, executionProviders: engine.executionProviders.used, graphs: engine.executionProviders.graphs }, 'inference engine ready');
+    logger.info(
+      { model: engine.model.id, executionProviders: engine.executionProviders.used, graphs: engine.executionProviders.graphs },
+      'inference engine ready',
+    );
     const renderRepository = new RenderRepository(db);
     const garmentRepository = new GarmentRepository(db, catalogVersions);
     const photoRepository = new PhotoRepository(db);
@@ -220,7 +234,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // The demo tenant (src/demo/): API processes create it when asked and serve its session endpoint.
   let demo: AtelierServer['demo'] = null;
   let demoSessions: DemoSessions | null = null;
-  const wantDemo = demoWanted(config.demo, { forced: options.demo, firstStart, embedded: !config.databaseUrl, databaseOverridden: options.database !== undefined });
+  const wantDemo = demoWanted(config.demo, {
+    forced: options.demo,
+    firstStart,
+    embedded: !config.databaseUrl,
+    databaseOverridden: options.database !== undefined,
+  });
   if (role !== 'worker' && (options.demo ?? config.demo !== 'off')) {
     const samples = readDemoSamples(join(resolve(projectRoot, config.modelDir), 'samples'));
     // Kept beside the tenant's data: processes on PostgreSQL and S3 share no directory, so the
@@ -228,7 +247,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const keeper = config.databaseUrl && config.blobStore.kind === 's3' ? demoCredentialsBlob(blobs) : demoCredentialsFile(config.dataDir);
     const existing = await keeper.read();
     if (existing) demo = { ...existing, created: false, keptAt: keeper.location };
-    else if (wantDemo && samples) demo = { ...(await seedDemoTenant(services, samples, keeper, logger)), created: true, keptAt: keeper.location };
+    else if (wantDemo && samples)
+      demo = { ...(await seedDemoTenant(services, samples, keeper, logger)), created: true, keptAt: keeper.location };
     else if (wantDemo) logger.warn({ modelDir: config.modelDir }, 'no demo tenant: the model package has no samples/index.json');
     if (demo) demoSessions = new DemoSessions(services, demo, samples, config.demoAccess, buckets);
   }

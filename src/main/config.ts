@@ -7,7 +7,10 @@ import { isValidS3Bucket, isValidS3Prefix } from '../blobs/s3-names';
 import type { Quotas } from '../tenants/quotas';
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, detail: string) {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
     super(`invalid configuration: ${variable} ${detail}`);
     this.name = 'ConfigError';
   }
@@ -36,7 +39,10 @@ const schema = z.object({
     z
       .string()
       .transform((v) => v.replace(/^\/+|\/+$/g, ''))
-      .refine((v) => v === '' || isValidS3Prefix(v), 'must be slash-separated segments of A-Z a-z 0-9 . _ - (none starting with a dot), at most 200 characters')
+      .refine(
+        (v) => v === '' || isValidS3Prefix(v),
+        'must be slash-separated segments of A-Z a-z 0-9 . _ - (none starting with a dot), at most 200 characters',
+      )
       .optional(),
   ),
   /** With s3: base URL of an S3-compatible service (MinIO, R2, ...), addressed path-style; default AWS S3. */
@@ -52,7 +58,12 @@ const schema = z.object({
    * With s3: the region; default the SDK's own (its shared config file), us-east-1 with ATELIER_S3_ENDPOINT.
    * The credentials are the SDK's too (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, profiles, roles): it reads them itself.
    */
-  AWS_REGION: variable(z.string().regex(/^[a-z0-9-]{1,50}$/, 'must be a region name such as eu-west-1').optional()),
+  AWS_REGION: variable(
+    z
+      .string()
+      .regex(/^[a-z0-9-]{1,50}$/, 'must be a region name such as eu-west-1')
+      .optional(),
+  ),
   /** PostgreSQL URL; unset: embedded PostgreSQL (PGlite) in the data directory. */
   DATABASE_URL: variable(
     z
@@ -66,7 +77,12 @@ const schema = z.object({
   ATELIER_SECRETS: variable(
     z
       .string()
-      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
       .refine((list) => list.length > 0 && list.every((s) => s.length >= 32), 'must be comma-separated secrets of at least 32 characters')
       .optional(),
   ),
@@ -111,7 +127,12 @@ const schema = z.object({
   /** With REDIS_URL: how long a worker's claim on a job lasts without renewal (ms); a job of a worker that died moves to another after this. Default 30000. */
   ATELIER_JOB_LOCK_MS: variable(z.coerce.number().int().min(1000).max(600_000).default(30_000)),
   /** Deliver webhooks to loopback, private and link-local addresses too; default false (such endpoints are refused: a tenant must not reach the platform's own network). */
-  ATELIER_WEBHOOK_PRIVATE_NETWORKS: variable(z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1')),
+  ATELIER_WEBHOOK_PRIVATE_NETWORKS: variable(
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+  ),
   /** Active webhook endpoints one tenant may have; default 10. More: TOO_MANY_ENDPOINTS. */
   ATELIER_WEBHOOK_MAX_ENDPOINTS: int(1, 10_000, 10),
   /**
@@ -128,7 +149,12 @@ const schema = z.object({
       .default('auto'),
   ),
   /** Whether POST /demo/session answers callers that are not on loopback (true/false); default false: others get 403 DEMO_LOOPBACK_ONLY. */
-  ATELIER_DEMO_ALLOW_REMOTE: variable(z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1')),
+  ATELIER_DEMO_ALLOW_REMOTE: variable(
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+  ),
   /** New demo visitors (each a shopper with copies of the sample photos) one remote address may create per hour; default 10; 0: no limit. More: 429 DEMO_VISITOR_LIMIT. */
   ATELIER_DEMO_VISITORS_PER_HOUR: int(0, 1_000_000, 10),
   /** Megabytes of images one tenant may store (garments, person photos, staged uploads not yet used); default 2048; 0: no limit. More: STORAGE_QUOTA_EXCEEDED. */
@@ -189,12 +215,25 @@ const schema = z.object({
   ATELIER_CORS_ORIGINS: variable(
     z
       .string()
-      .transform((v) => v.split(',').map((s) => s.trim().replace(/\/+$/, '')).filter(Boolean))
-      .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), 'must be * or comma-separated origins like https://shop.example.com')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim().replace(/\/+$/, ''))
+          .filter(Boolean),
+      )
+      .refine(
+        (list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)),
+        'must be * or comma-separated origins like https://shop.example.com',
+      )
       .optional(),
   ),
   /** Whether GraphQL introspection is allowed (true/false); default: true on the embedded default, false with DATABASE_URL. */
-  ATELIER_INTROSPECTION: variable(z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').optional()),
+  ATELIER_INTROSPECTION: variable(
+    z
+      .enum(['true', 'false', '1', '0'])
+      .transform((v) => v === 'true' || v === '1')
+      .optional(),
+  ),
   /** Port of a listener of its own serving only GET /metrics, without a token; unset (default): none, and the main port serves /metrics to the operator token only. 0: any free port. */
   ATELIER_METRICS_PORT: variable(z.coerce.number().int().min(0).max(65535).optional()),
   /** Interface of the metrics listener; default 127.0.0.1 (loopback: this machine only). */
@@ -205,8 +244,7 @@ const schema = z.object({
 
 /** Where blobs live: files under the data directory, or an S3-compatible bucket. */
 export type BlobStoreConfig =
-  | { kind: 'file' }
-  | { kind: 's3'; bucket: string; prefix: string | undefined; endpoint: string | undefined; region: string | undefined };
+  { kind: 'file' } | { kind: 's3'; bucket: string; prefix: string | undefined; endpoint: string | undefined; region: string | undefined };
 
 export interface Config {
   port: number;
@@ -253,7 +291,8 @@ function blobStoreConfig(c: ParsedEnvironment): BlobStoreConfig {
   if (c.ATELIER_BLOB_STORE === 'file') {
     // Set but unused would put blobs on local disk while the operator believes they are shared.
     for (const variable of ['ATELIER_S3_BUCKET', 'ATELIER_S3_PREFIX', 'ATELIER_S3_ENDPOINT'] as const) {
-      if (c[variable] !== undefined) throw new ConfigError(variable, 'is set but ATELIER_BLOB_STORE is not s3 (set ATELIER_BLOB_STORE=s3 to store blobs there)');
+      if (c[variable] !== undefined)
+        throw new ConfigError(variable, 'is set but ATELIER_BLOB_STORE is not s3 (set ATELIER_BLOB_STORE=s3 to store blobs there)');
     }
     return { kind: 'file' };
   }

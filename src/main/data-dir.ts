@@ -71,10 +71,16 @@ export function preparePrivateDataDir(dataDir: string, logger: Logger): () => vo
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const report = (result: Tightened, warn: boolean) => {
     if (result.changed > 0 && warn) {
-      logger.warn({ dataDir, entries: result.changed }, 'the data directory was readable by other users: made private to the server\'s user');
+      logger.warn(
+        { dataDir, entries: result.changed },
+        "the data directory was readable by other users: made private to the server's user",
+      );
     }
     if (result.failed.length > 0) {
-      logger.warn({ dataDir, paths: result.failed.slice(0, 10) }, 'could not make these data directory entries private (owned by another user?): fix their permissions by hand');
+      logger.warn(
+        { dataDir, paths: result.failed.slice(0, 10) },
+        'could not make these data directory entries private (owned by another user?): fix their permissions by hand',
+      );
     }
   };
   report(tightenDataDir(dataDir), true);

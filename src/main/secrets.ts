@@ -27,9 +27,10 @@ export function loadSecrets(config: Config): Secrets {
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const adminTokenFile = config.adminToken ? null : join(config.dataDir, 'admin-token');
-  const admin = adminTokenFile === null
-    ? { value: config.adminToken!, created: false }
-    : readOrCreate(adminTokenFile, () => `ato_${randomBytes(24).toString('base64url')}`);
+  const admin =
+    adminTokenFile === null
+      ? { value: config.adminToken!, created: false }
+      : readOrCreate(adminTokenFile, () => `ato_${randomBytes(24).toString('base64url')}`);
   const signing = config.secrets
     ? config.secrets
     : [readOrCreate(join(config.dataDir, 'signing-secret'), () => randomBytes(32).toString('base64url')).value];

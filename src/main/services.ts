@@ -74,7 +74,14 @@ export function createServices(deps: ServiceDeps): Services {
   const sessions = new SessionTokens(deps.sessionSecrets);
   const shoppers = new ShopperService(new ShopperRepository(deps.db), sessions);
   const uploads = new UploadService(new UploadRepository(deps.db), deps.blobs, deps.uploadSigner, deps.publicUrl, deps.quotas);
-  const garments = new GarmentService(new GarmentRepository(deps.db, deps.catalogVersions), uploads, deps.blobs, deps.defaultModel, deps.pubsub, deps.quotas);
+  const garments = new GarmentService(
+    new GarmentRepository(deps.db, deps.catalogVersions),
+    uploads,
+    deps.blobs,
+    deps.defaultModel,
+    deps.pubsub,
+    deps.quotas,
+  );
   const photos = new PhotoService(new PhotoRepository(deps.db), shoppers, uploads, deps.blobs, deps.defaultModel, deps.quotas);
   const outfits = new OutfitService(new OutfitRepository(deps.db), garments, shoppers);
   // New garments and photos are encoded ahead of any render; a failed enqueue is only logged,
@@ -86,11 +93,23 @@ export function createServices(deps: ServiceDeps): Services {
   photos.onPhotoUploaded((tenantId, photoId) => {
     enqueuePersonEncoding(deps.queue, tenantId, photoId, deps.defaultModel).catch(logEnqueueFailure);
   });
-  const renders = new RenderService(new RenderRepository(deps.db), outfits, photos, deps.queue, deps.pubsub, deps.blobs, deps.defaultModel, deps.logger, deps.progressResyncMs);
+  const renders = new RenderService(
+    new RenderRepository(deps.db),
+    outfits,
+    photos,
+    deps.queue,
+    deps.pubsub,
+    deps.blobs,
+    deps.defaultModel,
+    deps.logger,
+    deps.progressResyncMs,
+  );
   // A photo's renders (and their results) go before the photo itself.
   photos.onPhotoDeleting((tenantId, photoId) => renders.deleteRendersOfPhoto(tenantId, photoId));
   // Workers drop its decoded encoding from memory (best effort: else it ages out).
-  photos.onPhotoDeleting((tenantId, photoId) => deps.pubsub.publish(PHOTO_DELETED_CHANNEL, photoDeletedMessage(tenantId, photoId)).catch(() => undefined));
+  photos.onPhotoDeleting((tenantId, photoId) =>
+    deps.pubsub.publish(PHOTO_DELETED_CHANNEL, photoDeletedMessage(tenantId, photoId)).catch(() => undefined),
+  );
   const authenticator = new Authenticator(tenantRepository, sessions, deps.operatorToken);
   const tenants = new TenantService(tenantRepository);
   // A revoked key stops working here at once (its open sockets closed too), and in other API

@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   }
   const role = parseRole(process.argv[2]);
   if (role !== 'all' && !config.redisUrl) {
-    process.stderr.write(`invalid configuration: REDIS_URL is required to run the ${role} alone (API and workers share the queue through Redis)\n`);
+    process.stderr.write(
+      `invalid configuration: REDIS_URL is required to run the ${role} alone (API and workers share the queue through Redis)\n`,
+    );
     process.exit(2);
   }
   const server = await startServer(config, { role });

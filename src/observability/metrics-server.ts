@@ -14,7 +14,12 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(options: { metrics: Metrics; port: number; host: string; logger: Logger }): Promise<MetricsServer> {
+export async function startMetricsServer(options: {
+  metrics: Metrics;
+  port: number;
+  host: string;
+  logger: Logger;
+}): Promise<MetricsServer> {
   const { metrics, logger } = options;
   const answer = (res: ServerResponse, status: number, code: string, message: string) => {
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });

@@ -37,10 +37,7 @@ export class OutfitRepository {
     const where = { tenantId, ...(shopperId ? { shopperId } : {}) };
     return this.db.withTenant(tenantId, async (tx) => {
       const q = keysetQuery(page);
-      const [rows, total] = await Promise.all([
-        tx.outfit.findMany({ ...q, where: { ...where, ...q.where } }),
-        tx.outfit.count({ where }),
-      ]);
+      const [rows, total] = await Promise.all([tx.outfit.findMany({ ...q, where: { ...where, ...q.where } }), tx.outfit.count({ where })]);
       return toPage(rows, page, total);
     });
   }

@@ -38,7 +38,10 @@ export class OutfitService {
       return refuse(...errors);
     }
     const ids = input.garmentIds.map((id) => fromGlobalId(id, 'Garment'));
-    const found = await this.garments.findGarments(v, ids.filter((id): id is string => id !== null));
+    const found = await this.garments.findGarments(
+      v,
+      ids.filter((id): id is string => id !== null),
+    );
     const byId = new Map(found.filter((g) => g !== null).map((g) => [g!.id, g!]));
     const chosen = [];
     const seen = new Set<string>();
@@ -53,7 +56,13 @@ export class OutfitService {
         chosen.push(garment);
       }
     }
-    if (errors.length === 0) errors.push(...checkOutfitCategories(chosen.map((g) => g.category), ['input', 'garmentIds']));
+    if (errors.length === 0)
+      errors.push(
+        ...checkOutfitCategories(
+          chosen.map((g) => g.category),
+          ['input', 'garmentIds'],
+        ),
+      );
     let shopperId: string | null = v.kind === 'shopper' ? v.shopperId : null;
     if (input.shopperId !== undefined) {
       if (input.shopperId && (await this.shoppers.shopperExists(v, input.shopperId))) shopperId = input.shopperId;

@@ -7,7 +7,9 @@ export const photoDeletedMessage = (tenantId: string, photoId: string): string =
 export function parsePhotoDeleted(message: string): { tenantId: string; photoId: string } | null {
   try {
     const parsed = JSON.parse(message) as { tenantId?: unknown; photoId?: unknown };
-    return typeof parsed.tenantId === 'string' && typeof parsed.photoId === 'string' ? { tenantId: parsed.tenantId, photoId: parsed.photoId } : null;
+    return typeof parsed.tenantId === 'string' && typeof parsed.photoId === 'string'
+      ? { tenantId: parsed.tenantId, photoId: parsed.photoId }
+      : null;
   } catch {
     return null;
   }

@@ -43,7 +43,10 @@ export class PhotoRepository {
    */
   delete(tenantId: string, id: string, shopperId: string | null): Promise<{ photo: PersonPhoto; blobKeys: string[] } | null> {
     return this.db.withTenant(tenantId, async (tx) => {
-      const photo = await tx.personPhoto.findFirst({ where: { id, tenantId, ...(shopperId ? { shopperId } : {}) }, include: { encodings: true } });
+      const photo = await tx.personPhoto.findFirst({
+        where: { id, tenantId, ...(shopperId ? { shopperId } : {}) },
+        include: { encodings: true },
+      });
       if (!photo) return null;
       await tx.personPhoto.delete({ where: { id } });
       const { encodings, ...row } = photo;
@@ -82,7 +85,9 @@ export class PhotoRepository {
   }
 
   markEncodingReady(tenantId: string, id: string, result: { blobKey: string; bytes: number; computeMs: number }): Promise<PersonEncoding> {
-    return this.db.withTenant(tenantId, (tx) => tx.personEncoding.update({ where: { id }, data: { ...result, status: 'READY', error: null } }));
+    return this.db.withTenant(tenantId, (tx) =>
+      tx.personEncoding.update({ where: { id }, data: { ...result, status: 'READY', error: null } }),
+    );
   }
 
   /** Platform-wide: encodings still PENDING since before `updatedBefore` (their job may be lost). */

@@ -43,7 +43,10 @@ export class PhotoService {
   }
 
   /** `shopperId`: undefined when not given, null when given but not a valid ID. */
-  async uploadPersonPhoto(viewer: Viewer, input: { image: ImageInput; shopperId: string | null | undefined }): Promise<Outcome<PersonPhoto>> {
+  async uploadPersonPhoto(
+    viewer: Viewer,
+    input: { image: ImageInput; shopperId: string | null | undefined },
+  ): Promise<Outcome<PersonPhoto>> {
     const v = requireScope(viewer, 'RENDERS_WRITE', true);
     let shopperId: string | null = null;
     if (input.shopperId !== undefined) {
@@ -64,7 +67,15 @@ export class PhotoService {
       try {
         created = await this.photos.create(
           v.tenantId,
-          { id, shopperId, imageKey, imageWidth: image.width, imageHeight: image.height, imageContentType: image.contentType, imageBytes: image.data.length },
+          {
+            id,
+            shopperId,
+            imageKey,
+            imageWidth: image.width,
+            imageHeight: image.height,
+            imageContentType: image.contentType,
+            imageBytes: image.data.length,
+          },
           { id: randomUUID(), model: this.defaultModel },
           this.quotas,
         );

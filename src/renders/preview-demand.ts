@@ -85,7 +85,9 @@ export class PreviewWatchers {
 
   /** Best effort: a lost announcement is renewed within RENEW_MS. */
   private announce(channel: string, tenantId: string, renderId: string): void {
-    this.pubsub.publish(channel, String(this.timing.leaseMs)).catch((error: unknown) => this.logger.warn({ err: error, tenantId, renderId }, 'could not announce a preview demand'));
+    this.pubsub
+      .publish(channel, String(this.timing.leaseMs))
+      .catch((error: unknown) => this.logger.warn({ err: error, tenantId, renderId }, 'could not announce a preview demand'));
   }
 }
 

@@ -1,5 +1,13 @@
 // The only code that touches renders.
-import type { Garment, GarmentCategory, PersonEncoding, PersonPhoto, ReferenceCache, Render, RenderStatus } from '../generated/prisma/client';
+import type {
+  Garment,
+  GarmentCategory,
+  PersonEncoding,
+  PersonPhoto,
+  ReferenceCache,
+  Render,
+  RenderStatus,
+} from '../generated/prisma/client';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 import { isUniqueViolation } from '../common/user-errors';
@@ -27,7 +35,10 @@ export const ACTIVE: RenderStatus[] = ['QUEUED', 'RUNNING'];
 /** What a worker needs to run a render, as its rows say when it starts. */
 export interface RenderInputRows {
   /** The outfit's garments in outfit order, each with its cache row for the model (null: none yet). */
-  garments: { garment: Pick<Garment, 'id' | 'category' | 'imageKey'>; cache: Pick<ReferenceCache, 'id' | 'status' | 'blobKey' | 'checksum' | 'updatedAt'> | null }[];
+  garments: {
+    garment: Pick<Garment, 'id' | 'category' | 'imageKey'>;
+    cache: Pick<ReferenceCache, 'id' | 'status' | 'blobKey' | 'checksum' | 'updatedAt'> | null;
+  }[];
   /** Null when the photo was deleted. */
   photo: Pick<PersonPhoto, 'id' | 'imageKey'> | null;
   /** The photo's encoding row for the model (null: none yet). */
@@ -94,13 +105,14 @@ export class RenderRepository {
   }
 
   list(tenantId: string, page: PageRequest, filter: { shopperId: string | null; status?: RenderStatus }): Promise<Page<Render>> {
-    const where = { tenantId, ...(filter.shopperId ? { shopperId: filter.shopperId } : {}), ...(filter.status ? { status: filter.status } : {}) };
+    const where = {
+      tenantId,
+      ...(filter.shopperId ? { shopperId: filter.shopperId } : {}),
+      ...(filter.status ? { status: filter.status } : {}),
+    };
     return this.db.withTenant(tenantId, async (tx) => {
       const q = keysetQuery(page);
-      const [rows, total] = await Promise.all([
-        tx.render.findMany({ ...q, where: { ...where, ...q.where } }),
-        tx.render.count({ where }),
-      ]);
+      const [rows, total] = await Promise.all([tx.render.findMany({ ...q, where: { ...where, ...q.where } }), tx.render.count({ where })]);
       return toPage(rows, page, total);
     });
   }
@@ -172,7 +184,10 @@ export class RenderRepository {
   /** RUNNING -> a final state; null when it is no longer RUNNING (canceled meanwhile). */
   finish(tenantId: string, id: string, data: Partial<Render> & { status: RenderStatus }): Promise<Render | null> {
     return this.db.withTenant(tenantId, async (tx) => {
-      const { count } = await tx.render.updateMany({ where: { id, tenantId, status: 'RUNNING' }, data: { ...data, finishedAt: new Date() } });
+      const { count } = await tx.render.updateMany({
+        where: { id, tenantId, status: 'RUNNING' },
+        data: { ...data, finishedAt: new Date() },
+      });
       return count === 1 ? tx.render.findFirst({ where: { id } }) : null;
     });
   }
@@ -216,8 +231,9 @@ export class RenderRepository {
 
   /** Platform-wide: results older than their tenant's retention. */
   async findExpiredResults(now: Date, limit = 500): Promise<{ id: string; tenantId: string; resultKey: string }[]> {
-    return this.db.withSystem((tx) =>
-      tx.$queryRaw<{ id: string; tenantId: string; resultKey: string }[]>`
+    return this.db.withSystem(
+      (tx) =>
+        tx.$queryRaw<{ id: string; tenantId: string; resultKey: string }[]>`
         SELECT r.id, r.tenant_id AS "tenantId", r.result_key AS "resultKey"
         FROM renders r JOIN tenants t ON t.id = r.tenant_id
         WHERE r.result_key IS NOT NULL
@@ -250,7 +266,13 @@ function toInputRows(rows: InputRow[]): RenderInputRows {
               garment: { id: row.garmentId, category: row.category, imageKey: row.garmentKey },
               cache:
                 row.cacheId && row.cacheStatus && row.cacheUpdatedAt
-                  ? { id: row.cacheId, status: row.cacheStatus, blobKey: row.cacheBlobKey, checksum: row.cacheChecksum, updatedAt: row.cacheUpdatedAt }
+                  ? {
+                      id: row.cacheId,
+                      status: row.cacheStatus,
+                      blobKey: row.cacheBlobKey,
+                      checksum: row.cacheChecksum,
+                      updatedAt: row.cacheUpdatedAt,
+                    }
                   : null,
             },
           ]

@@ -18,7 +18,8 @@ export const renderResolvers: Resolvers = {
   },
   Mutation: {
     requestRender: async (_, { input }, context) => payload('render', await renders(context).requestRender(context.viewer, input)),
-    cancelRender: async (_, { id }, context) => payload('render', await renders(context).cancelRender(context.viewer, fromGlobalId(id, 'Render'))),
+    cancelRender: async (_, { id }, context) =>
+      payload('render', await renders(context).cancelRender(context.viewer, fromGlobalId(id, 'Render'))),
   },
   Subscription: {
     renderProgress: {

@@ -55,7 +55,11 @@ export interface RequestRenderInput {
  */
 export function enqueueRender(queue: JobQueue, tenantId: string, renderId: string, place: number): Promise<void> {
   // Worker deaths are retried by the queue's stalled-job handling and the render's own attempt count.
-  return queue.enqueue('render', { tenantId, renderId }, { jobId: renderId, attempts: MAX_RENDER_ATTEMPTS, backoffMs: 1000, priority: backlogPriority(place), group: tenantId });
+  return queue.enqueue(
+    'render',
+    { tenantId, renderId },
+    { jobId: renderId, attempts: MAX_RENDER_ATTEMPTS, backoffMs: 1000, priority: backlogPriority(place), group: tenantId },
+  );
 }
 
 export class RenderService {
@@ -90,7 +94,8 @@ export class RenderService {
     const errors: UserError[] = [];
     const steps = input.steps ?? 20;
     const guidanceScale = input.guidanceScale ?? 2.5;
-    if (!Number.isInteger(steps) || steps < 1 || steps > 100) errors.push(userError('OUT_OF_RANGE', 'steps must be between 1 and 100', ['input', 'steps']));
+    if (!Number.isInteger(steps) || steps < 1 || steps > 100)
+      errors.push(userError('OUT_OF_RANGE', 'steps must be between 1 and 100', ['input', 'steps']));
     if (!Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 10) {
       errors.push(userError('OUT_OF_RANGE', 'guidanceScale must be between 0 and 10', ['input', 'guidanceScale']));
     }
@@ -123,7 +128,9 @@ export class RenderService {
       idempotencyKey,
     });
     if (result.kind === 'over_quota') {
-      return refuse(userError('CONCURRENCY_LIMIT', `this tenant already has ${result.active} of its ${result.limit} renders queued or running`));
+      return refuse(
+        userError('CONCURRENCY_LIMIT', `this tenant already has ${result.active} of its ${result.limit} renders queued or running`),
+      );
     }
     if (result.kind === 'created') {
       // A failed enqueue leaves the render QUEUED; the sweep enqueues it again.
@@ -152,7 +159,15 @@ export class RenderService {
       await this.pubsub.publish(cancelChannel(render.tenantId, render.id), 'cancel');
       await this.pubsub.publish(
         progressChannel(render.tenantId, render.id),
-        encodeEvent({ render, step: render.completedSteps, totalSteps: render.steps, etaMs: null, preview: null, final: true, publishedAt: Date.now() }),
+        encodeEvent({
+          render,
+          step: render.completedSteps,
+          totalSteps: render.steps,
+          etaMs: null,
+          preview: null,
+          final: true,
+          publishedAt: Date.now(),
+        }),
       );
     };
     await waitBriefly(announce(), BROKER_WAIT_MS).catch((error: unknown) =>
@@ -196,7 +211,11 @@ export class RenderService {
    * With `previews`, the render makes previews while this subscription is open (and no longer
    * than that plus a lease): nobody else asks for them.
    */
-  async progress(viewer: Viewer, renderGlobalId: string, options: { previews: boolean } = { previews: false }): Promise<AsyncIterable<RenderEvent>> {
+  async progress(
+    viewer: Viewer,
+    renderGlobalId: string,
+    options: { previews: boolean } = { previews: false },
+  ): Promise<AsyncIterable<RenderEvent>> {
     const v = requireShopperDataReader(viewer);
     const renderId = fromGlobalId(renderGlobalId, 'Render');
     if (!renderId) throw new AuthError('NOT_FOUND', 'no render with this id');
@@ -221,7 +240,8 @@ export class RenderService {
     let started = false;
     const initial: Render = current;
     // Asked for only once the viewer may see the render, and only while it can still make any.
-    const watch: PreviewWatch | null = options.previews && !isTerminal(current.status) ? this.previewWatchers.watch(v.tenantId, renderId) : null;
+    const watch: PreviewWatch | null =
+      options.previews && !isTerminal(current.status) ? this.previewWatchers.watch(v.tenantId, renderId) : null;
     const release = async () => {
       watch?.stop();
       await unsubscribe();
@@ -231,7 +251,15 @@ export class RenderService {
       try {
         let lastStep = initial.completedSteps;
         let lastStatus = initial.status;
-        yield { render: initial, step: initial.completedSteps, totalSteps: initial.steps, etaMs: null, preview: null, final: isTerminal(initial.status), publishedAt: Date.now() };
+        yield {
+          render: initial,
+          step: initial.completedSteps,
+          totalSteps: initial.steps,
+          etaMs: null,
+          preview: null,
+          final: isTerminal(initial.status),
+          publishedAt: Date.now(),
+        };
         if (isTerminal(initial.status)) return;
         for (;;) {
           if (buffered.length === 0) {
@@ -248,7 +276,15 @@ export class RenderService {
               // restart drops what was published meanwhile). The row has the truth.
               const row = await findRow();
               if (row && (row.status !== lastStatus || row.completedSteps > lastStep)) {
-                buffered.push({ render: row, step: row.completedSteps, totalSteps: row.steps, etaMs: null, preview: null, final: isTerminal(row.status), publishedAt: Date.now() });
+                buffered.push({
+                  render: row,
+                  step: row.completedSteps,
+                  totalSteps: row.steps,
+                  etaMs: null,
+                  preview: null,
+                  final: isTerminal(row.status),
+                  publishedAt: Date.now(),
+                });
               }
             }
             if (buffered.length === 0) continue;

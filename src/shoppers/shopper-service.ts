@@ -28,7 +28,8 @@ export class ShopperService {
     try {
       return ok(await this.shoppers.create(tenantId, { id: randomUUID(), externalId }));
     } catch (error) {
-      if (isUniqueViolation(error)) return refuse(userError('EXTERNAL_ID_TAKEN', `a shopper with externalId ${externalId} already exists`, ['input', 'externalId']));
+      if (isUniqueViolation(error))
+        return refuse(userError('EXTERNAL_ID_TAKEN', `a shopper with externalId ${externalId} already exists`, ['input', 'externalId']));
       throw error;
     }
   }

@@ -15,9 +15,7 @@ export interface Quotas {
 
 export const NO_QUOTAS: Quotas = { tenantStorageBytes: null, shopperPhotos: null };
 
-export type QuotaRefusal =
-  | { kind: 'storage'; usedBytes: number; quotaBytes: number }
-  | { kind: 'photos'; held: number; quota: number };
+export type QuotaRefusal = { kind: 'storage'; usedBytes: number; quotaBytes: number } | { kind: 'photos'; held: number; quota: number };
 
 /** What a write adds: `bytes` of storage and, with a shopper, one photo or upload of that shopper. */
 export interface QuotaAddition {

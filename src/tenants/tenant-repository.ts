@@ -32,9 +32,7 @@ export class TenantRepository {
   /** An active (not revoked) key by the hash of its secret. */
   /** Active keys of a tenant with this visible prefix (the caller compares the secret's hash in constant time). */
   findActiveKeysByPrefix(tenantId: string, prefix: string): Promise<ApiKey[]> {
-    return this.db.withTenant(tenantId, (tx) =>
-      tx.apiKey.findMany({ where: { tenantId, prefix, revokedAt: null }, take: 10 }),
-    );
+    return this.db.withTenant(tenantId, (tx) => tx.apiKey.findMany({ where: { tenantId, prefix, revokedAt: null }, take: 10 }));
   }
 
   touchKey(tenantId: string, id: string, at: Date): Promise<unknown> {

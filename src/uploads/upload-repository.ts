@@ -26,7 +26,12 @@ export class UploadRepository {
   /** Platform-wide: uploads whose link expired before `expiredBefore`, whatever became of them. */
   findExpired(expiredBefore: Date, limit = 500): Promise<Pick<Upload, 'id' | 'tenantId' | 'blobKey'>[]> {
     return this.db.withSystem((tx) =>
-      tx.upload.findMany({ where: { expiresAt: { lt: expiredBefore } }, select: { id: true, tenantId: true, blobKey: true }, orderBy: { expiresAt: 'asc' }, take: limit }),
+      tx.upload.findMany({
+        where: { expiresAt: { lt: expiredBefore } },
+        select: { id: true, tenantId: true, blobKey: true },
+        orderBy: { expiresAt: 'asc' },
+        take: limit,
+      }),
     );
   }
 

@@ -37,14 +37,7 @@ export interface CreatedUpload {
  * body is read; `incomplete`: the body ended before its Content-Length (nothing was stored).
  */
 export type ReceiveResult =
-  | 'ok'
-  | 'forbidden'
-  | 'expired'
-  | 'not_found'
-  | 'length_required'
-  | 'too_large'
-  | 'already_received'
-  | 'incomplete';
+  'ok' | 'forbidden' | 'expired' | 'not_found' | 'length_required' | 'too_large' | 'already_received' | 'incomplete';
 
 /** An upload PUT as the HTTP layer sees it: the link's parts, the declared length, and the body, opened only once accepted. */
 export interface UploadPut {
@@ -74,7 +67,9 @@ export class UploadService {
     }
     const errors = [];
     if (!ACCEPTED_TYPES.includes(input.contentType)) {
-      errors.push(userError('UNSUPPORTED_IMAGE_FORMAT', 'contentType must be image/png, image/jpeg or image/webp', ['input', 'contentType']));
+      errors.push(
+        userError('UNSUPPORTED_IMAGE_FORMAT', 'contentType must be image/png, image/jpeg or image/webp', ['input', 'contentType']),
+      );
     }
     if (!Number.isInteger(input.byteSize) || input.byteSize < 1) {
       errors.push(userError('OUT_OF_RANGE', 'byteSize must be a positive number of bytes', ['input', 'byteSize']));
@@ -131,7 +126,11 @@ export class UploadService {
    * Validates and normalizes the image of a mutation. `field` is where userErrors point.
    * An upload is consumed only by a successful call: consumeUpload() after the caller's write.
    */
-  async resolveImage(viewer: TenantViewer, input: ImageInput, field: string[]): Promise<Outcome<{ image: NormalizedImage; uploadId: string | null }>> {
+  async resolveImage(
+    viewer: TenantViewer,
+    input: ImageInput,
+    field: string[],
+  ): Promise<Outcome<{ image: NormalizedImage; uploadId: string | null }>> {
     const hasData = typeof input.dataUrl === 'string';
     const hasUpload = typeof input.uploadId === 'string';
     if (hasData === hasUpload) {
@@ -148,7 +147,8 @@ export class UploadService {
       const upload = uploadId ? await this.uploads.find(viewer.tenantId, uploadId) : null;
       const shopperMismatch = upload && viewer.kind === 'shopper' && upload.shopperId !== viewer.shopperId;
       if (!upload || shopperMismatch) return refuse(userError('NOT_FOUND', 'no upload with this id', [...field, 'uploadId']));
-      if (upload.status === 'CONSUMED') return refuse(userError('UPLOAD_ALREADY_USED', 'this upload was already used', [...field, 'uploadId']));
+      if (upload.status === 'CONSUMED')
+        return refuse(userError('UPLOAD_ALREADY_USED', 'this upload was already used', [...field, 'uploadId']));
       if (upload.status === 'RECEIVED' && upload.expiresAt.getTime() + UPLOAD_KEEP_MS <= Date.now()) {
         return refuse(userError('UPLOAD_EXPIRED', 'the upload was not used within an hour after its link expired', [...field, 'uploadId']));
       }

@@ -69,7 +69,8 @@ function checkUrl(raw: string, allowPrivateNetworks: boolean): { url?: string; e
   const trimmed = raw.trim();
   if (trimmed.length > MAX_URL_LENGTH) return refused(`the URL must be at most ${MAX_URL_LENGTH} characters`);
   // The URL parser would quietly percent-encode these; a URL that holds them is a mistake or a trick.
-  if (hasForbiddenCharacters(trimmed)) return refused('the URL must not contain control characters, bidirectional overrides or unpaired surrogates');
+  if (hasForbiddenCharacters(trimmed))
+    return refused('the URL must not contain control characters, bidirectional overrides or unpaired surrogates');
   let parsed: URL;
   try {
     parsed = new URL(trimmed);
@@ -84,7 +85,9 @@ function checkUrl(raw: string, allowPrivateNetworks: boolean): { url?: string; e
   if (parsed.href.length > MAX_URL_LENGTH) return refused(`the URL must be at most ${MAX_URL_LENGTH} characters`);
   const literal = ipLiteral(parsed.hostname);
   if (!allowPrivateNetworks && literal !== null && !isPublicAddress(literal)) {
-    return refused('the URL must point to a public address (IPv4 public unicast, IPv6 global unicast 2000::/3), not a loopback, private, link-local or IPv4-in-IPv6 one');
+    return refused(
+      'the URL must point to a public address (IPv4 public unicast, IPv6 global unicast 2000::/3), not a loopback, private, link-local or IPv4-in-IPv6 one',
+    );
   }
   return { url: parsed.href };
 }
@@ -101,7 +104,11 @@ const NAME_NOT_RESOLVED = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NO
  */
 export function describeFailure(error: unknown, timeoutMs: number, allowPrivateNetworks: boolean): string {
   // Duck-typed: errors may come from another realm.
-  const { name, code, cause } = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; code?: unknown; cause?: unknown };
+  const { name, code, cause } = (typeof error === 'object' && error !== null ? error : {}) as {
+    name?: unknown;
+    code?: unknown;
+    cause?: unknown;
+  };
   if (name === 'TimeoutError' || name === 'AbortError') return `timed out after ${timeoutMs} ms`;
   // A wrapped network error carries its code on its cause.
   const causeCode = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
@@ -144,7 +151,10 @@ export class WebhookService {
 
   /** Starts delivering in this process (the composition root decides which processes do). */
   processDeliveries(): void {
-    this.queue.process(DELIVERY_JOB, (payload, context) => this.deliver(payload, context), { concurrency: this.concurrency, maxPerGroup: this.maxPerTenant });
+    this.queue.process(DELIVERY_JOB, (payload, context) => this.deliver(payload, context), {
+      concurrency: this.concurrency,
+      maxPerGroup: this.maxPerTenant,
+    });
   }
 
   async addEndpoint(viewer: Viewer, input: AddWebhookEndpointInput): Promise<Outcome<{ endpoint: WebhookEndpoint; secret: string }>> {
@@ -220,7 +230,13 @@ export class WebhookService {
       await this.queue.enqueue(
         DELIVERY_JOB,
         { tenantId, deliveryId: delivery.id },
-        { jobId: delivery.id, attempts: this.attempts, backoffMs: this.backoffMs, priority: backlogPriority(pendingBefore + i + 1), group: tenantId },
+        {
+          jobId: delivery.id,
+          attempts: this.attempts,
+          backoffMs: this.backoffMs,
+          priority: backlogPriority(pendingBefore + i + 1),
+          group: tenantId,
+        },
       );
     }
   }

@@ -77,12 +77,20 @@ const personEncodingKey = (tenantId: string, photoId: string, model: string) => 
 
 /** Enqueues computing a garment's reference cache (API: on createGarment and retryReferenceCache). */
 export function enqueueReferenceCache(queue: JobQueue, tenantId: string, garmentId: string, model: string): Promise<void> {
-  return queue.enqueue('reference-cache', { tenantId, garmentId, model }, { jobId: `${garmentId}_${safeKey(model)}`, attempts: CACHE_JOB_ATTEMPTS, backoffMs: 1000 });
+  return queue.enqueue(
+    'reference-cache',
+    { tenantId, garmentId, model },
+    { jobId: `${garmentId}_${safeKey(model)}`, attempts: CACHE_JOB_ATTEMPTS, backoffMs: 1000 },
+  );
 }
 
 /** Enqueues encoding a person photo (API: on uploadPersonPhoto). */
 export function enqueuePersonEncoding(queue: JobQueue, tenantId: string, photoId: string, model: string): Promise<void> {
-  return queue.enqueue('person-encoding', { tenantId, photoId, model }, { jobId: `${photoId}_${safeKey(model)}`, attempts: CACHE_JOB_ATTEMPTS, backoffMs: 1000 });
+  return queue.enqueue(
+    'person-encoding',
+    { tenantId, photoId, model },
+    { jobId: `${photoId}_${safeKey(model)}`, attempts: CACHE_JOB_ATTEMPTS, backoffMs: 1000 },
+  );
 }
 
 export class InferenceJobs {
@@ -136,20 +144,38 @@ export class InferenceJobs {
       const message = error instanceof Error ? error.message : String(error);
       await this.deps.garments.markCacheFailed(tenantId, cache.id, message.slice(0, 500));
       await this.publishCacheChange(tenantId, garmentId);
-      await this.notify(tenantId, 'REFERENCE_CACHE_FAILED', { garmentId: toGlobalId('Garment', garmentId), model: this.model, error: message.slice(0, 500) });
+      await this.notify(tenantId, 'REFERENCE_CACHE_FAILED', {
+        garmentId: toGlobalId('Garment', garmentId),
+        model: this.model,
+        error: message.slice(0, 500),
+      });
     }
   }
 
   /** Encodes the garment, stores the cache blob, marks the row READY; returns the blob. */
-  private async computeReferenceCache(tenantId: string, garment: Pick<Garment, 'id' | 'category' | 'imageKey'>, cacheId: string): Promise<Buffer> {
+  private async computeReferenceCache(
+    tenantId: string,
+    garment: Pick<Garment, 'id' | 'category' | 'imageKey'>,
+    cacheId: string,
+  ): Promise<Buffer> {
     const image = await this.deps.blobs.get(garment.imageKey);
     if (!image) throw new InferenceError('INVALID_IMAGE', 'the garment image is missing from storage');
     const blob = await this.deps.engine.encodeReference(image.data, garment.category);
     const blobKey = referenceCacheKey(tenantId, garment.id, this.model);
     await this.deps.blobs.put(blobKey, blob.data, 'application/octet-stream');
-    await this.deps.garments.markCacheReady(tenantId, cacheId, { blobKey, bytes: blob.bytes, checksum: blob.checksum, computeMs: blob.computeMs });
+    await this.deps.garments.markCacheReady(tenantId, cacheId, {
+      blobKey,
+      bytes: blob.bytes,
+      checksum: blob.checksum,
+      computeMs: blob.computeMs,
+    });
     await this.publishCacheChange(tenantId, garment.id);
-    await this.notify(tenantId, 'REFERENCE_CACHE_READY', { garmentId: toGlobalId('Garment', garment.id), model: this.model, bytes: blob.bytes, computeMs: blob.computeMs });
+    await this.notify(tenantId, 'REFERENCE_CACHE_READY', {
+      garmentId: toGlobalId('Garment', garment.id),
+      model: this.model,
+      bytes: blob.bytes,
+      computeMs: blob.computeMs,
+    });
     return blob.data;
   }
 
@@ -225,7 +251,11 @@ export class InferenceJobs {
       const encoded = await this.deps.engine.encodePerson(image);
       const blobKey = personEncodingKey(tenantId, photo.id, this.model);
       await this.deps.blobs.put(blobKey, encoded.data, 'application/octet-stream');
-      const ready = await this.deps.photos.markEncodingReady(tenantId, rowId, { blobKey, bytes: encoded.data.length, computeMs: encoded.computeMs });
+      const ready = await this.deps.photos.markEncodingReady(tenantId, rowId, {
+        blobKey,
+        bytes: encoded.data.length,
+        computeMs: encoded.computeMs,
+      });
       return { data: encoded.data, version: encodingVersion(ready) };
     };
     if (row?.status === 'READY' && row.blobKey) {
@@ -265,16 +295,16 @@ export class InferenceJobs {
 
   /** Live catalog pages learn of it (best effort: a lost event only delays what a reload shows). */
   private async publishCacheChange(tenantId: string, garmentId: string): Promise<void> {
-    await this.deps.pubsub.publish(catalogChannel(tenantId), garmentId).catch((error: unknown) =>
-      this.deps.logger.warn({ err: error, tenantId, garmentId }, 'could not publish a reference cache change'),
-    );
+    await this.deps.pubsub
+      .publish(catalogChannel(tenantId), garmentId)
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, tenantId, garmentId }, 'could not publish a reference cache change'));
   }
 
   /** Webhook notification is best effort here: its failure must not fail (and retry) finished work. */
   private async notify(tenantId: string, event: WebhookEventName, data: Record<string, unknown>): Promise<void> {
-    await this.deps.notifier.notify(tenantId, event, data).catch((error: unknown) =>
-      this.deps.logger.error({ err: error, tenantId, event }, 'could not record a webhook event'),
-    );
+    await this.deps.notifier
+      .notify(tenantId, event, data)
+      .catch((error: unknown) => this.deps.logger.error({ err: error, tenantId, event }, 'could not record a webhook event'));
   }
 
   private async publishFinal(render: Render): Promise<void> {
@@ -299,7 +329,11 @@ export class InferenceJobs {
     // render's transaction runs.
     const following = this.followRender(tenantId, renderId, () => controller.abort());
     following.catch(() => undefined); // awaited below; this only keeps an early failure handled
-    const stopFollowing = () => following.then((f) => f.stop(), () => undefined);
+    const stopFollowing = () =>
+      following.then(
+        (f) => f.stop(),
+        () => undefined,
+      );
     // One transaction takes the render and reads what it needs (one turn of the embedded database).
     const startedWith = await renders.startWithInputs(tenantId, renderId, new Date(), this.model).catch(async (error: unknown) => {
       await stopFollowing();
@@ -353,7 +387,14 @@ export class InferenceJobs {
       let lastWrite = 0;
       let running = render;
       const result = await this.deps.engine.render(
-        { personImage: person.image, personHot: person.encoding, garments: references, steps: render.steps, guidanceScale: render.guidanceScale, seed: render.seed },
+        {
+          personImage: person.image,
+          personHot: person.encoding,
+          garments: references,
+          steps: render.steps,
+          guidanceScale: render.guidanceScale,
+          seed: render.seed,
+        },
         {
           signal: controller.signal,
           // Only while someone watches with previews: true (preview-demand.ts).
@@ -363,31 +404,41 @@ export class InferenceJobs {
             const made = progress.preview;
             if (made) {
               previewsToDelete = true;
-              previewWrites = previewWrites.then(async () => {
-                // A key per preview: the same key would keep one URL, which browsers cache.
-                const key = `${previewPrefix}/${progress.step}`;
-                await this.deps.blobs.put(key, made.png, 'image/png');
-                previewKeys.push(key);
-                if (previewKeys.length > PREVIEWS_KEPT) void this.deleteBlobs(previewKeys.splice(0, previewKeys.length - PREVIEWS_KEPT));
-                storedPreview = { key, width: made.width, height: made.height };
-              }).catch((error: unknown) => logger.warn({ err: error, renderId }, 'preview write failed'));
+              previewWrites = previewWrites
+                .then(async () => {
+                  // A key per preview: the same key would keep one URL, which browsers cache.
+                  const key = `${previewPrefix}/${progress.step}`;
+                  await this.deps.blobs.put(key, made.png, 'image/png');
+                  previewKeys.push(key);
+                  if (previewKeys.length > PREVIEWS_KEPT) void this.deleteBlobs(previewKeys.splice(0, previewKeys.length - PREVIEWS_KEPT));
+                  storedPreview = { key, width: made.width, height: made.height };
+                })
+                .catch((error: unknown) => logger.warn({ err: error, renderId }, 'preview write failed'));
             }
-            reports = reports.then(async () => {
-              const preview = storedPreview;
-              storedPreview = null;
-              running = { ...running, completedSteps: progress.step };
-              await this.publish(running, { step: progress.step, totalSteps: progress.totalSteps, etaMs: progress.etaMs, preview, final: false });
-              const now = Date.now();
-              if (writing === null && now - lastWrite >= PROGRESS_WRITE_MS) {
-                lastWrite = now;
-                writing = renders
-                  .progress(tenantId, renderId, progress.step, new Date(now))
-                  .catch((error: unknown) => logger.warn({ err: error, renderId }, 'progress write failed'))
-                  .finally(() => {
-                    writing = null;
-                  });
-              }
-            }).catch((error: unknown) => logger.warn({ err: error, renderId }, 'progress report failed'));
+            reports = reports
+              .then(async () => {
+                const preview = storedPreview;
+                storedPreview = null;
+                running = { ...running, completedSteps: progress.step };
+                await this.publish(running, {
+                  step: progress.step,
+                  totalSteps: progress.totalSteps,
+                  etaMs: progress.etaMs,
+                  preview,
+                  final: false,
+                });
+                const now = Date.now();
+                if (writing === null && now - lastWrite >= PROGRESS_WRITE_MS) {
+                  lastWrite = now;
+                  writing = renders
+                    .progress(tenantId, renderId, progress.step, new Date(now))
+                    .catch((error: unknown) => logger.warn({ err: error, renderId }, 'progress write failed'))
+                    .finally(() => {
+                      writing = null;
+                    });
+                }
+              })
+              .catch((error: unknown) => logger.warn({ err: error, renderId }, 'progress report failed'));
           },
         },
       );
@@ -433,7 +484,11 @@ export class InferenceJobs {
       if (!current || current.status === 'CANCELED') return; // cancelRender published the final event
       if (isPermanent(error) && (error as InferenceError).code !== 'CANCELED') {
         const inferenceError = error as InferenceError;
-        const failed = await renders.finish(tenantId, renderId, { status: 'FAILED', errorCode: inferenceError.code, errorMessage: inferenceError.message });
+        const failed = await renders.finish(tenantId, renderId, {
+          status: 'FAILED',
+          errorCode: inferenceError.code,
+          errorMessage: inferenceError.message,
+        });
         if (failed) await this.publishFinal(failed);
         return;
       }
@@ -442,7 +497,11 @@ export class InferenceJobs {
         await renders.requeue(tenantId, renderId);
         throw error;
       }
-      const failed = await renders.finish(tenantId, renderId, { status: 'FAILED', errorCode: 'INTERNAL', errorMessage: 'the render failed on every attempt' });
+      const failed = await renders.finish(tenantId, renderId, {
+        status: 'FAILED',
+        errorCode: 'INTERNAL',
+        errorMessage: 'the render failed on every attempt',
+      });
       if (failed) await this.publishFinal(failed);
     } finally {
       await stop();
@@ -450,8 +509,15 @@ export class InferenceJobs {
   }
 
   /** Subscribes to a render's cancel and preview channels; all or nothing. */
-  private async followRender(tenantId: string, renderId: string, onCancel: () => void): Promise<{ demand: PreviewDemand; stop: () => Promise<void> }> {
-    const [cancel, demand] = await Promise.allSettled([this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), onCancel), followPreviewDemand(this.deps.pubsub, tenantId, renderId)]);
+  private async followRender(
+    tenantId: string,
+    renderId: string,
+    onCancel: () => void,
+  ): Promise<{ demand: PreviewDemand; stop: () => Promise<void> }> {
+    const [cancel, demand] = await Promise.allSettled([
+      this.deps.pubsub.subscribe(cancelChannel(tenantId, renderId), onCancel),
+      followPreviewDemand(this.deps.pubsub, tenantId, renderId),
+    ]);
     if (cancel.status === 'fulfilled' && demand.status === 'fulfilled') {
       return { demand: demand.value, stop: async () => void (await Promise.all([cancel.value(), demand.value.stop()])) };
     }
@@ -465,7 +531,9 @@ export class InferenceJobs {
    * them (an earlier attempt, on a worker that stopped, may have left some too).
    */
   private async deletePreviews(prefix: string): Promise<void> {
-    await this.deps.blobs.deleteAllUnder(prefix).catch((error: unknown) => this.deps.logger.warn({ err: error, prefix }, 'could not delete previews'));
+    await this.deps.blobs
+      .deleteAllUnder(prefix)
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, prefix }, 'could not delete previews'));
   }
 
   /** Best effort: a file left behind costs only space. */

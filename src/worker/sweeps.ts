@@ -99,7 +99,10 @@ export class Sweeps {
 
   async runOnce(): Promise<void> {
     const now = Date.now();
-    await this.requeueStale(new Date(now - (this.options.queuedGraceMs ?? 30_000)), new Date(now - (this.options.heartbeatGraceMs ?? 60_000)));
+    await this.requeueStale(
+      new Date(now - (this.options.queuedGraceMs ?? 30_000)),
+      new Date(now - (this.options.heartbeatGraceMs ?? 60_000)),
+    );
     await this.requeuePendingCaches(new Date(now - (this.options.pendingCacheGraceMs ?? 60_000)));
     await this.requeuePendingEncodings(new Date(now - (this.options.pendingCacheGraceMs ?? 60_000)));
     await this.deleteExpiredResults(new Date(now));

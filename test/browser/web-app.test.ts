@@ -35,7 +35,11 @@ function ensureWebBuild(): void {
   const web = join(projectRoot, 'web');
   if (existsSync(WEB_DIST) && statSync(WEB_DIST).mtimeMs >= newestMtime(web)) return;
   // jest sets NODE_ENV=test, which would make vite bundle React's development build.
-  execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: projectRoot, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+  execFileSync('npm', ['run', '--silent', 'build:web'], {
+    cwd: projectRoot,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -77,7 +81,15 @@ describeInChromium('web app in Chromium', () => {
     }
     // The API routes are not shadowed by the app.
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${server.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"query":"{ __typename }"}',
+        })
+      ).status,
+    ).toBe(200);
   });
 
   test('a shopper chooses a photo and garments, watches the render progress live, and downloads the result', async () => {
@@ -109,7 +121,12 @@ describeInChromium('web app in Chromium', () => {
         const last = seen[seen.length - 1];
         if (!last || last.step !== step || last.result !== result) seen.push({ step, result });
       };
-      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow', 'src'] });
+      new MutationObserver(record).observe(document.body, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        attributeFilter: ['aria-valuenow', 'src'],
+      });
     });
     await page.getByRole('button', { name: 'Try on' }).click();
     await page.waitForSelector('[role="progressbar"]');
@@ -118,8 +135,12 @@ describeInChromium('web app in Chromium', () => {
     await expect(page.getByTestId('progress-text').textContent()).resolves.toBe('Done: 20 of 20 steps');
     await shot(page, 'shopper-4-result');
 
-    const seen = await page.evaluate(() => (window as unknown as { progressSeen: { step: string | null; result: boolean }[] }).progressSeen);
-    const stepsBeforeResult = new Set(seen.filter((s) => !s.result && s.step !== null && Number(s.step) > 0 && Number(s.step) < 20).map((s) => s.step));
+    const seen = await page.evaluate(
+      () => (window as unknown as { progressSeen: { step: string | null; result: boolean }[] }).progressSeen,
+    );
+    const stepsBeforeResult = new Set(
+      seen.filter((s) => !s.result && s.step !== null && Number(s.step) > 0 && Number(s.step) < 20).map((s) => s.step),
+    );
     expect(stepsBeforeResult.size).toBeGreaterThanOrEqual(3);
     // The original is shown beside the result.
     await expect(page.getByRole('img', { name: 'Your original photo' }).isVisible()).resolves.toBe(true);
@@ -189,7 +210,11 @@ describeInChromium('web app in Chromium', () => {
     await page.getByRole('button', { name: 'Upload 2 garments' }).click();
     for (const sku of ['LINEN-SHIRT', 'CANVAS-BAG']) {
       const status = page.locator(`tr[data-sku="${sku}"] [data-testid="cache-status"]`);
-      await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === 'READY', `tr[data-sku="${sku}"] [data-testid="cache-status"]`, { timeout: 60_000 });
+      await page.waitForFunction(
+        (selector) => document.querySelector(selector)?.textContent === 'READY',
+        `tr[data-sku="${sku}"] [data-testid="cache-status"]`,
+        { timeout: 60_000 },
+      );
       await expect(status.textContent()).resolves.toBe('READY');
     }
     await shot(page, 'catalog-3-ready');

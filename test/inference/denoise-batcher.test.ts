@@ -1,5 +1,11 @@
 /** Batch layout of the denoiser inputs: format 1's float32 rows, format 2's float16 banks with per-row indices. */
-import { assembleBatch, type BankReferences, type KvLayerShape, type PerRowReferences, type ReferenceEntry } from '../../src/inference/denoise-batcher';
+import {
+  assembleBatch,
+  type BankReferences,
+  type KvLayerShape,
+  type PerRowReferences,
+  type ReferenceEntry,
+} from '../../src/inference/denoise-batcher';
 import { float16ToFloat32, float32ToFloat16 } from '../../src/inference/float16';
 
 const layers: KvLayerShape[] = [{ heads: 2, dim: 2 }];
@@ -7,7 +13,8 @@ const layers: KvLayerShape[] = [{ heads: 2, dim: 2 }];
 /** A reference of `tokens` tokens whose every value encodes (id, head, token, dim) exactly in float16. */
 function reference(key: string, id: number, tokens: number, dims = 2): ReferenceEntry {
   const values = new Float32Array(2 * tokens * dims);
-  for (let h = 0; h < 2; h++) for (let t = 0; t < tokens; t++) for (let d = 0; d < dims; d++) values[(h * tokens + t) * dims + d] = code(id, h, t, d % 2);
+  for (let h = 0; h < 2; h++)
+    for (let t = 0; t < tokens; t++) for (let d = 0; d < dims; d++) values[(h * tokens + t) * dims + d] = code(id, h, t, d % 2);
   const k = float32ToFloat16(values);
   return { key, layers: [{ k, v: float32ToFloat16(values.map((x) => -x)) }], tokens: [tokens] };
 }

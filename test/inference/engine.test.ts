@@ -29,7 +29,8 @@ describe('inference engine on the shipped package', () => {
     samples = readSampleIndex();
     personImage = readSample(samples.persons[0]!.image);
     person = (await engine.encodePerson(personImage)).data;
-    for (const category of ['TOP', 'BOTTOM', 'SHOES'] as const) caches.set(category, (await engine.encodeReference(sampleGarment(samples, category), category)).data);
+    for (const category of ['TOP', 'BOTTOM', 'SHOES'] as const)
+      caches.set(category, (await engine.encodeReference(sampleGarment(samples, category), category)).data);
   });
 
   afterAll(async () => {
@@ -46,7 +47,11 @@ describe('inference engine on the shipped package', () => {
   });
 
   it('identifies the model it loaded', () => {
-    expect(engine.model).toEqual({ name: pkg.manifest.name, version: pkg.manifest.version, id: `${pkg.manifest.name}@${pkg.manifest.version}` });
+    expect(engine.model).toEqual({
+      name: pkg.manifest.name,
+      version: pkg.manifest.version,
+      id: `${pkg.manifest.name}@${pkg.manifest.version}`,
+    });
   });
 
   it('renders bit-identical images for the same seed, different ones for another seed', async () => {
@@ -72,10 +77,14 @@ describe('inference engine on the shipped package', () => {
     expect(loaded.layers).toHaveLength(pkg.kvLayers.length);
     exact.forEach((layer, i) => {
       const read = widenLayer(loaded.layers[i]!);
-      for (const [a, b] of [[layer.k, read.k], [layer.v, read.v]] as const) {
+      for (const [a, b] of [
+        [layer.k, read.k],
+        [layer.v, read.v],
+      ] as const) {
         expect(b.length).toBe(a.length);
         let worst = 0;
-        for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j]! - b[j]!) - Math.max(Math.abs(a[j]!) * 2 ** -11, 2 ** -25));
+        for (let j = 0; j < a.length; j++)
+          worst = Math.max(worst, Math.abs(a[j]! - b[j]!) - Math.max(Math.abs(a[j]!) * 2 ** -11, 2 ** -25));
         expect(worst).toBeLessThanOrEqual(1e-12);
       }
     });
@@ -138,7 +147,9 @@ describe('inference engine on the shipped package', () => {
     const reports: StepProgress[] = [];
     await engine.render(request(['TOP']), { onStep: (p) => reports.push(p), previews: true, previewIntervalMs: 60_000 });
     expect(reports.map((r) => r.preview !== undefined)).toEqual([true, false, false, false]);
-    await expect(engine.render(request(['TOP']), { previews: true, previewIntervalMs: -1 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(engine.render(request(['TOP']), { previews: true, previewIntervalMs: -1 })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
   });
 
   it('gives the same output batched as unbatched (renders with different garment counts share calls)', async () => {
@@ -146,7 +157,10 @@ describe('inference engine on the shipped package', () => {
     const three = request(['TOP', 'BOTTOM', 'SHOES'], 12);
     const aloneOne = await engine.diagnostics.render(one, 'persistent');
     const aloneThree = await engine.diagnostics.render(three, 'persistent');
-    const [batchedOne, batchedThree] = await Promise.all([engine.diagnostics.render(one, 'persistent'), engine.diagnostics.render(three, 'persistent')]);
+    const [batchedOne, batchedThree] = await Promise.all([
+      engine.diagnostics.render(one, 'persistent'),
+      engine.diagnostics.render(three, 'persistent'),
+    ]);
     expect(aloneOne.maxBatchRows).toBe(2);
     expect(batchedOne.maxBatchRows).toBe(4);
     expect(batchedThree.maxBatchRows).toBe(4);
@@ -210,13 +224,17 @@ describe('inference engine on the shipped package', () => {
     expect(cells.every((v, p) => v >= expected[p]!)).toBe(true);
     // Masks of one photo are kept per set of categories: another set right before must not leak into this one.
     const topOnly = await engine.diagnostics.render(request(['TOP']), 'persistent');
-    expect(Buffer.from(topOnly.modelMask).equals(Buffer.from(outfitMaskFromLabels(encoding.labels!, width, height, ['TOP'], rule)))).toBe(true);
+    expect(Buffer.from(topOnly.modelMask).equals(Buffer.from(outfitMaskFromLabels(encoding.labels!, width, height, ['TOP'], rule)))).toBe(
+      true,
+    );
     const result = await engine.diagnostics.render(request(['TOP', 'SHOES']), 'persistent');
     expect(Buffer.from(result.modelMask).equals(Buffer.from(expected))).toBe(true);
     expect(Buffer.from(topOnly.modelMask).equals(Buffer.from(expected))).toBe(false);
     // The same set again (kept inputs) renders the same bytes as the first time; in another order, the same mask.
     expect((await engine.diagnostics.render(request(['TOP', 'SHOES']), 'persistent')).image.equals(result.image)).toBe(true);
-    expect(Buffer.from((await engine.diagnostics.render(request(['SHOES', 'TOP']), 'persistent')).modelMask).equals(Buffer.from(expected))).toBe(true);
+    expect(
+      Buffer.from((await engine.diagnostics.render(request(['SHOES', 'TOP']), 'persistent')).modelMask).equals(Buffer.from(expected)),
+    ).toBe(true);
     expect(expected.some((v) => v === 1)).toBe(true);
     expect(expected.some((v) => v === 0)).toBe(true);
 
@@ -240,16 +258,26 @@ describe('inference engine on the shipped package', () => {
     expect(changedOutside).toBe(0);
   });
 
-  it('uses a supplied mask instead of the parsed one and pastes only inside it, at the photo\'s own resolution', async () => {
+  it("uses a supplied mask instead of the parsed one and pastes only inside it, at the photo's own resolution", async () => {
     // A photo three times the model's size: the result keeps that size.
     const meta = await sharp(personImage).metadata();
-    const bigPhoto = await sharp(personImage).resize(meta.width! * 3, meta.height! * 3, { kernel: 'nearest' }).png().toBuffer();
+    const bigPhoto = await sharp(personImage)
+      .resize(meta.width! * 3, meta.height! * 3, { kernel: 'nearest' })
+      .png()
+      .toBuffer();
     const bigPerson = (await engine.encodePerson(bigPhoto)).data;
     const original = await rawRgb(bigPhoto);
     // Repaint only a centered box.
-    const box = { left: Math.round(original.width * 0.3), top: Math.round(original.height * 0.3), width: Math.round(original.width * 0.4), height: Math.round(original.height * 0.3) };
+    const box = {
+      left: Math.round(original.width * 0.3),
+      top: Math.round(original.height * 0.3),
+      width: Math.round(original.width * 0.4),
+      height: Math.round(original.height * 0.3),
+    };
     const mask = await sharp({ create: { width: original.width, height: original.height, channels: 3, background: '#000000' } })
-      .composite([{ input: { create: { width: box.width, height: box.height, channels: 3, background: '#ffffff' } }, left: box.left, top: box.top }])
+      .composite([
+        { input: { create: { width: box.width, height: box.height, channels: 3, background: '#ffffff' } }, left: box.left, top: box.top },
+      ])
       .png()
       .toBuffer();
     const result = await engine.render({ ...request(['TOP']), personImage: bigPhoto, person: bigPerson, mask });
@@ -261,7 +289,8 @@ describe('inference engine on the shipped package', () => {
       for (let x = 0; x < original.width; x++) {
         const p = 3 * (y * original.width + x);
         const inside = x >= box.left && x < box.left + box.width && y >= box.top && y < box.top + box.height;
-        const same = output.data[p] === original.data[p] && output.data[p + 1] === original.data[p + 1] && output.data[p + 2] === original.data[p + 2];
+        const same =
+          output.data[p] === original.data[p] && output.data[p + 1] === original.data[p + 1] && output.data[p + 2] === original.data[p + 2];
         if (!inside && !same) changedOutside++;
         else if (inside && !same) changedInside++;
       }
@@ -269,8 +298,13 @@ describe('inference engine on the shipped package', () => {
     expect(changedOutside).toBe(0);
     expect(changedInside).toBeGreaterThan(0);
     await expect(engine.render({ ...request(['TOP']), mask: Buffer.from('nope') })).rejects.toMatchObject({ code: 'INVALID_MASK' });
-    const wideMask = await sharp({ create: { width: 400, height: 100, channels: 3, background: '#ffffff' } }).png().toBuffer();
-    await expect(engine.render({ ...request(['TOP']), mask: wideMask })).rejects.toMatchObject({ code: 'INVALID_MASK', message: expect.stringMatching(/aspect ratio/) });
+    const wideMask = await sharp({ create: { width: 400, height: 100, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
+    await expect(engine.render({ ...request(['TOP']), mask: wideMask })).rejects.toMatchObject({
+      code: 'INVALID_MASK',
+      message: expect.stringMatching(/aspect ratio/),
+    });
   });
 
   it('keeps the caller event loop responsive during a render', async () => {
@@ -297,22 +331,42 @@ describe('inference engine on the shipped package', () => {
 
   it('refuses bad inputs with clear, coded errors', async () => {
     const notAnImage = Buffer.from('definitely not a PNG');
-    await expect(engine.encodePerson(notAnImage)).rejects.toMatchObject({ code: 'INVALID_IMAGE', message: expect.stringMatching(/person photo/) });
-    await expect(engine.encodeReference(notAnImage, 'TOP')).rejects.toMatchObject({ code: 'INVALID_IMAGE', message: expect.stringMatching(/garment image/) });
-    const landscape = await sharp({ create: { width: 400, height: 100, channels: 3, background: '#808080' } }).png().toBuffer();
-    await expect(engine.encodePerson(landscape)).rejects.toMatchObject({ code: 'INVALID_IMAGE_SIZE', message: expect.stringMatching(/400x100/) });
-    const tiny = await sharp({ create: { width: 6, height: 8, channels: 3, background: '#808080' } }).png().toBuffer();
+    await expect(engine.encodePerson(notAnImage)).rejects.toMatchObject({
+      code: 'INVALID_IMAGE',
+      message: expect.stringMatching(/person photo/),
+    });
+    await expect(engine.encodeReference(notAnImage, 'TOP')).rejects.toMatchObject({
+      code: 'INVALID_IMAGE',
+      message: expect.stringMatching(/garment image/),
+    });
+    const landscape = await sharp({ create: { width: 400, height: 100, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
+    await expect(engine.encodePerson(landscape)).rejects.toMatchObject({
+      code: 'INVALID_IMAGE_SIZE',
+      message: expect.stringMatching(/400x100/),
+    });
+    const tiny = await sharp({ create: { width: 6, height: 8, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     await expect(engine.encodePerson(tiny)).rejects.toMatchObject({ code: 'INVALID_IMAGE_SIZE', message: expect.stringMatching(/6x8/) });
-    await expect(engine.encodeReference(sampleGarment(samples, 'TOP'), 'HAT' as GarmentCategory)).rejects.toMatchObject({ code: 'UNKNOWN_CATEGORY', message: expect.stringMatching(/HAT/) });
-    await expect(engine.render({ ...request(['TOP']), garments: [{ category: 'SCARF' as GarmentCategory, cache: caches.get('TOP')! }] })).rejects.toMatchObject({ code: 'UNKNOWN_CATEGORY' });
-    await expect(engine.render({ ...request(['TOP']), personImage: readSample(samples.persons[1]?.image ?? samples.heldout[0]!.person) })).rejects.toMatchObject({ code: 'INVALID_CACHE', message: expect.stringMatching(/another photo/) });
+    await expect(engine.encodeReference(sampleGarment(samples, 'TOP'), 'HAT' as GarmentCategory)).rejects.toMatchObject({
+      code: 'UNKNOWN_CATEGORY',
+      message: expect.stringMatching(/HAT/),
+    });
+    await expect(
+      engine.render({ ...request(['TOP']), garments: [{ category: 'SCARF' as GarmentCategory, cache: caches.get('TOP')! }] }),
+    ).rejects.toMatchObject({ code: 'UNKNOWN_CATEGORY' });
+    await expect(
+      engine.render({ ...request(['TOP']), personImage: readSample(samples.persons[1]?.image ?? samples.heldout[0]!.person) }),
+    ).rejects.toMatchObject({ code: 'INVALID_CACHE', message: expect.stringMatching(/another photo/) });
     await expect(engine.render({ ...request(['TOP']), steps: 0 })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     await expect(engine.render({ ...request(['TOP']), garments: [] })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 });
 
 describe('engine lifecycle', () => {
-  it('runs inference at the nice value asked for, leaving the caller\'s thread as it was', async () => {
+  it("runs inference at the nice value asked for, leaving the caller's thread as it was", async () => {
     const niceOf = (tid: string): number => {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]); // field 19: nice
@@ -337,6 +391,8 @@ describe('engine lifecycle', () => {
   it('rejects calls after close', async () => {
     const engine = await createEngine({ modelDir: MODEL_DIR });
     await engine.close();
-    await expect(engine.encodePerson(readFileSync(path.join(MODEL_DIR, 'samples', readSampleIndex().persons[0]!.image)))).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
+    await expect(
+      engine.encodePerson(readFileSync(path.join(MODEL_DIR, 'samples', readSampleIndex().persons[0]!.image))),
+    ).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
   });
 });

@@ -11,7 +11,13 @@ describe('execution providers', () => {
     const engine = await createEngine({ modelDir: MODEL_DIR });
     try {
       expect(engine.executionProviders).toMatchObject({ requested: ['cpu'], used: ['cpu'], warnings: [] });
-      expect(Object.keys(engine.executionProviders.graphs).sort()).toEqual(['denoiser.onnx', 'parser.onnx', 'reference_encoder.onnx', 'vae_decoder.onnx', 'vae_encoder.onnx']);
+      expect(Object.keys(engine.executionProviders.graphs).sort()).toEqual([
+        'denoiser.onnx',
+        'parser.onnx',
+        'reference_encoder.onnx',
+        'vae_decoder.onnx',
+        'vae_encoder.onnx',
+      ]);
       expect(new Set(Object.values(engine.executionProviders.graphs))).toEqual(new Set(['cpu']));
     } finally {
       await engine.close();
@@ -38,7 +44,11 @@ describe('execution providers', () => {
 
   it('falls back to the CPU with a warning naming the provider when cpu follows it', async () => {
     const warnings: string[] = [];
-    const engine = await createEngine({ modelDir: MODEL_DIR, executionProviders: ['cuda', 'cpu'], onWarning: (message) => warnings.push(message) });
+    const engine = await createEngine({
+      modelDir: MODEL_DIR,
+      executionProviders: ['cuda', 'cpu'],
+      onWarning: (message) => warnings.push(message),
+    });
     try {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/^execution provider cuda is not available \(.+\); the graphs run on cpu$/);

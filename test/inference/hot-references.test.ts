@@ -41,7 +41,8 @@ describe('hot reference caches and person encodings', () => {
     const samples = readSampleIndex();
     personImage = readSample(samples.persons[0]!.image);
     person = (await engine.encodePerson(personImage)).data;
-    for (const category of CATEGORIES) caches.set(category, (await engine.encodeReference(sampleGarment(samples, category), category)).data);
+    for (const category of CATEGORIES)
+      caches.set(category, (await engine.encodeReference(sampleGarment(samples, category), category)).data);
   });
   afterAll(async () => {
     await engine?.close();
@@ -49,7 +50,14 @@ describe('hot reference caches and person encodings', () => {
   beforeEach(() => loads.clear());
 
   it('reads and decodes each blob once; a second render of the same garments and photo reads no blob and decodes nothing', async () => {
-    const plain = await engine.render({ personImage, person, garments: CATEGORIES.map((category) => ({ category, cache: caches.get(category)! })), steps: STEPS, guidanceScale: 2.5, seed: 3 });
+    const plain = await engine.render({
+      personImage,
+      person,
+      garments: CATEGORIES.map((category) => ({ category, cache: caches.get(category)! })),
+      steps: STEPS,
+      guidanceScale: 2.5,
+      seed: 3,
+    });
     const before = await engine.hotCacheStats();
 
     const first = await engine.render(hotRequest('same'));
@@ -99,15 +107,22 @@ describe('hot reference caches and person encodings', () => {
     await engine.render({ ...request, garments: [{ category: 'TOP', hot: hot('damaged/TOP', 'v1', caches.get('TOP')!) }] });
   });
 
-  it('fails the render with the loader\'s own error, unchanged', async () => {
+  it("fails the render with the loader's own error, unchanged", async () => {
     const failure = new Error('blob store unreachable');
-    const request = { ...hotRequest('failing'), garments: [{ category: 'TOP' as const, hot: { key: 'failing/TOP', version: 'v1', load: () => Promise.reject(failure) } }] };
+    const request = {
+      ...hotRequest('failing'),
+      garments: [{ category: 'TOP' as const, hot: { key: 'failing/TOP', version: 'v1', load: () => Promise.reject(failure) } }],
+    };
     await expect(engine.render(request)).rejects.toBe(failure);
   });
 
   it('refuses a render that gives a garment neither bytes nor a hot blob', async () => {
-    await expect(engine.render({ personImage, person, garments: [{ category: 'TOP' }], steps: 1, guidanceScale: 1, seed: 1 })).rejects.toMatchObject({ code: 'INVALID_CACHE' });
-    await expect(engine.render({ personImage, garments: [{ category: 'TOP', cache: caches.get('TOP')! }], steps: 1, guidanceScale: 1, seed: 1 })).rejects.toBeInstanceOf(InferenceError);
+    await expect(
+      engine.render({ personImage, person, garments: [{ category: 'TOP' }], steps: 1, guidanceScale: 1, seed: 1 }),
+    ).rejects.toMatchObject({ code: 'INVALID_CACHE' });
+    await expect(
+      engine.render({ personImage, garments: [{ category: 'TOP', cache: caches.get('TOP')! }], steps: 1, guidanceScale: 1, seed: 1 }),
+    ).rejects.toBeInstanceOf(InferenceError);
   });
 });
 
@@ -123,8 +138,16 @@ describe('a hot cache bounded in bytes', () => {
       const probe = await createEngine({ modelDir: MODEL_DIR, threads: 1 });
       try {
         person = (await probe.encodePerson(personImage)).data;
-        for (const category of CATEGORIES) caches.set(category, (await probe.encodeReference(sampleGarment(samples, category), category)).data);
-        await probe.render({ personImage, person, garments: [{ category: 'TOP', hot: { key: 'TOP', version: 'v1', load: async () => caches.get('TOP')! } }], steps: 1, guidanceScale: 1, seed: 1 });
+        for (const category of CATEGORIES)
+          caches.set(category, (await probe.encodeReference(sampleGarment(samples, category), category)).data);
+        await probe.render({
+          personImage,
+          person,
+          garments: [{ category: 'TOP', hot: { key: 'TOP', version: 'v1', load: async () => caches.get('TOP')! } }],
+          steps: 1,
+          guidanceScale: 1,
+          seed: 1,
+        });
         garmentBytes = (await probe.hotCacheStats()).bytes;
       } finally {
         await probe.close();

@@ -2,7 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/main/paths';
-import { dilateSquare, labelsFromLogits, maskPersonPixels, maxPoolMask, outfitMaskFromLabels, upsampleLatentMask } from '../../src/inference/masks';
+import {
+  dilateSquare,
+  labelsFromLogits,
+  maskPersonPixels,
+  maxPoolMask,
+  outfitMaskFromLabels,
+  upsampleLatentMask,
+} from '../../src/inference/masks';
 import type { ParserSpec } from '../../src/inference/model-package';
 
 const parser: ParserSpec = {
@@ -44,7 +51,10 @@ describe('masks', () => {
     const shipped = JSON.parse(readFileSync(join(projectRoot, 'models/tryon-tiny/manifest.json'), 'utf8')).parser;
     const [width, height] = [24, 32];
     let state = 7;
-    const labels = Uint8Array.from({ length: width * height }, () => ((state = (state * 1103515245 + 12345) % 2 ** 31) >> 16) % shipped.labels.length);
+    const labels = Uint8Array.from(
+      { length: width * height },
+      () => ((state = (state * 1103515245 + 12345) % 2 ** 31) >> 16) % shipped.labels.length,
+    );
     const categories = Object.keys(shipped.categoryMask);
     const expected = new Uint8Array(width * height);
     for (const category of categories) {

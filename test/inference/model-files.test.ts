@@ -40,6 +40,9 @@ describe('model package verification', () => {
 
   it('names a missing manifest', async () => {
     unlinkSync(path.join(copy, 'manifest.json'));
-    await expect(createEngine({ modelDir: copy })).rejects.toMatchObject({ code: 'MODEL_FILE_MISSING', message: expect.stringMatching(/manifest\.json/) });
+    await expect(createEngine({ modelDir: copy })).rejects.toMatchObject({
+      code: 'MODEL_FILE_MISSING',
+      message: expect.stringMatching(/manifest\.json/),
+    });
   });
 });

@@ -14,7 +14,15 @@ import { createEngine, InferenceError, type Engine, type GarmentCategory, type H
 import { readModelPackage, type ModelPackage } from '../../src/inference/model-package';
 import { externalDataLocations } from '../../src/inference/onnx-external-data';
 import { deserializeReferenceCache } from '../../src/inference/reference-cache';
-import { FORMAT2_EXTERNAL_DIR, FORMAT2_SINGLE_DIR, maxAbsDifference, readSample, readSampleIndex, sampleGarment, type SampleIndex } from './package-fixture';
+import {
+  FORMAT2_EXTERNAL_DIR,
+  FORMAT2_SINGLE_DIR,
+  maxAbsDifference,
+  readSample,
+  readSampleIndex,
+  sampleGarment,
+  type SampleIndex,
+} from './package-fixture';
 
 const STEPS = 3;
 
@@ -29,16 +37,25 @@ describe('package format 2', () => {
   const caches = new Map<string, Buffer>();
 
   beforeAll(async () => {
-    [external, single] = await Promise.all([createEngine({ modelDir: FORMAT2_EXTERNAL_DIR }), createEngine({ modelDir: FORMAT2_SINGLE_DIR })]);
+    [external, single] = await Promise.all([
+      createEngine({ modelDir: FORMAT2_EXTERNAL_DIR }),
+      createEngine({ modelDir: FORMAT2_SINGLE_DIR }),
+    ]);
     pkg = await readModelPackage(FORMAT2_EXTERNAL_DIR);
     samples = readSampleIndex(FORMAT2_EXTERNAL_DIR);
     personImage = readSample(samples.persons[0]!.image, FORMAT2_EXTERNAL_DIR);
     person = (await external.encodePerson(personImage)).data;
     const { width, height } = pkg.manifest.person;
     // Repaint everything, so every output pixel depends on the denoiser and its references.
-    fullMask = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    fullMask = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
     for (const category of ['TOP', 'BOTTOM', 'SHOES', 'BAG'] as const) {
-      for (const nth of [0, 1]) caches.set(`${category}${nth}`, (await external.encodeReference(sampleGarment(samples, category, FORMAT2_EXTERNAL_DIR, nth), category)).data);
+      for (const nth of [0, 1])
+        caches.set(
+          `${category}${nth}`,
+          (await external.encodeReference(sampleGarment(samples, category, FORMAT2_EXTERNAL_DIR, nth), category)).data,
+        );
     }
   });
 
@@ -89,7 +106,10 @@ describe('package format 2', () => {
     expect(maxAbsDifference(a.modelImage, b.modelImage)).toBeLessThanOrEqual(1e-4);
     for (const category of ['TOP', 'SHOES'] as const) {
       const image = sampleGarment(samples, category, FORMAT2_EXTERNAL_DIR);
-      const [ka, kb] = await Promise.all([external.diagnostics.referenceKv(image, category), single.diagnostics.referenceKv(image, category)]);
+      const [ka, kb] = await Promise.all([
+        external.diagnostics.referenceKv(image, category),
+        single.diagnostics.referenceKv(image, category),
+      ]);
       ka.forEach((layer, i) => {
         expect(maxAbsDifference(layer.k, kb[i]!.k)).toBeLessThanOrEqual(1e-4);
         expect(maxAbsDifference(layer.v, kb[i]!.v)).toBeLessThanOrEqual(1e-4);
@@ -105,7 +125,10 @@ describe('package format 2', () => {
       const cache = deserializeReferenceCache(blob.data, external.model.id, layout.layers, category);
       expect(cache.layers.reduce((sum, l) => sum + l.k.byteLength + l.v.byteLength, 0)).toBe(layout.bytes);
       // The same image already at the category's size (as the engine resizes it) gives the same cache.
-      const resized = await sharp(image).resize(layout.width, layout.height, { fit: 'contain', kernel: 'lanczos3', background: '#ffffff' }).png().toBuffer();
+      const resized = await sharp(image)
+        .resize(layout.width, layout.height, { fit: 'contain', kernel: 'lanczos3', background: '#ffffff' })
+        .png()
+        .toBuffer();
       expect((await external.encodeReference(resized, category)).data.equals(blob.data)).toBe(true);
     }
     expect(pkg.references.get('SHOES')!.bytes * 4).toBe(pkg.references.get('TOP')!.bytes);
@@ -127,13 +150,20 @@ describe('package format 2', () => {
     expect(ra.maxKvBytesPerCall).toBe(expected);
     expect(rb.maxKvBytesPerCall).toBe(expected);
     // Float32 copies per row (format 1's layout) of the same call: 4 rows, K and V, plus ref_mask [4, 2].
-    expect(ra.perRowFloat32BytesOfThatCall).toBe(pkg.kvLayers.reduce((bytes, l, i) => bytes + 2 * 4 * 4 * l.heads * rowTokens[i]! * l.dim, 0) + 4 * 4 * 2);
+    expect(ra.perRowFloat32BytesOfThatCall).toBe(
+      pkg.kvLayers.reduce((bytes, l, i) => bytes + 2 * 4 * 4 * l.heads * rowTokens[i]! * l.dim, 0) + 4 * 4 * 2,
+    );
   });
 
   it('stores a garment worn twice in one outfit once', async () => {
     const twice = await external.diagnostics.render({ ...request(['TOP0', 'TOP0']), steps: 1 }, 'persistent');
     const top = pkg.references.get('TOP')!.layers.map((l) => l.tokens);
-    expect(twice.kvInputsOfThatCall).toEqual({ layout: 'bank', dtype: 'float16', storedTokens: top.map((t) => 2 * t), rowTokens: top.map((t) => 2 * t) });
+    expect(twice.kvInputsOfThatCall).toEqual({
+      layout: 'bank',
+      dtype: 'float16',
+      storedTokens: top.map((t) => 2 * t),
+      rowTokens: top.map((t) => 2 * t),
+    });
   });
 
   it('holds format-2 caches (each category its own reference size) and the encoding in the hot cache: the second render reads no blob, decodes nothing, and renders the same', async () => {
@@ -174,7 +204,10 @@ describe('package format 2', () => {
   it('still checks a held format-2 cache against the category the request names', async () => {
     const blob = caches.get('SHOES1')!;
     const load = async (): Promise<Buffer> => blob;
-    await external.render({ ...request(['SHOES1']), garments: [{ category: 'SHOES', hot: { key: 'f2/shoes-held', version: 'v1', load } }] });
+    await external.render({
+      ...request(['SHOES1']),
+      garments: [{ category: 'SHOES', hot: { key: 'f2/shoes-held', version: 'v1', load } }],
+    });
     const error = await external
       .render({ ...request(['TOP1']), garments: [{ category: 'TOP', hot: { key: 'f2/shoes-held', version: 'v1', load } }] })
       .catch((e: unknown) => e);
@@ -217,13 +250,22 @@ describe('format 2 package verification', () => {
 
   it('refuses a graph whose external-data file manifest.files does not list (it would be read unchecked)', async () => {
     editManifest((manifest) => delete (manifest['files'] as Record<string, string>)['weights.bin']);
-    await expect(readModelPackage(copy)).rejects.toMatchObject({ code: 'INVALID_MANIFEST', message: expect.stringMatching(/weights\.bin.*manifest\.files/) });
+    await expect(readModelPackage(copy)).rejects.toMatchObject({
+      code: 'INVALID_MANIFEST',
+      message: expect.stringMatching(/weights\.bin.*manifest\.files/),
+    });
   });
 
   it('refuses a category without a reference size, and a format it does not know', async () => {
     editManifest((manifest) => delete (manifest['references'] as Record<string, unknown>)['BAG']);
-    await expect(readModelPackage(copy)).rejects.toMatchObject({ code: 'INVALID_MANIFEST', message: expect.stringMatching(/references has no entry for BAG/) });
+    await expect(readModelPackage(copy)).rejects.toMatchObject({
+      code: 'INVALID_MANIFEST',
+      message: expect.stringMatching(/references has no entry for BAG/),
+    });
     editManifest((manifest) => (manifest['format'] = 3));
-    await expect(readModelPackage(copy)).rejects.toMatchObject({ code: 'INVALID_MANIFEST', message: expect.stringMatching(/format 3.*formats 1 and 2/) });
+    await expect(readModelPackage(copy)).rejects.toMatchObject({
+      code: 'INVALID_MANIFEST',
+      message: expect.stringMatching(/format 3.*formats 1 and 2/),
+    });
   });
 });

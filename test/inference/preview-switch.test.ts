@@ -33,7 +33,9 @@ describe('previews switched while a render runs', () => {
     expect(steps.filter((p) => p.preview)).toEqual([]);
     expect(result.timings.decodeMs).toBeGreaterThan(0);
     expect(result.timings.composeMs).toBeGreaterThan(0);
-    expect(result.timings.referenceMs + result.timings.denoiseMs + result.timings.decodeMs + result.timings.composeMs).toBeLessThanOrEqual(result.timings.totalMs);
+    expect(result.timings.referenceMs + result.timings.denoiseMs + result.timings.decodeMs + result.timings.composeMs).toBeLessThanOrEqual(
+      result.timings.totalMs,
+    );
   });
 
   it('makes them only from the step after it says yes until it says no again', async () => {

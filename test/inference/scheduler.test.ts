@@ -48,7 +48,9 @@ describe('DdimScheduler', () => {
         expect(previousSample[i]).toBeCloseTo(Math.sqrt(aPrev) * v + Math.sqrt(1 - aPrev) * eps[i]!, 5);
       });
       // The last step (previous timestep -1) lands on x0 (final alpha 1).
-      expect(Array.from(scheduler.step(output, t, -1, xt).previousSample).map((v) => Number(v.toFixed(5)))).toEqual(Array.from(x0).map((v) => Number(v.toFixed(5))));
+      expect(Array.from(scheduler.step(output, t, -1, xt).previousSample).map((v) => Number(v.toFixed(5)))).toEqual(
+        Array.from(x0).map((v) => Number(v.toFixed(5))),
+      );
     }
   });
 
@@ -57,7 +59,9 @@ describe('DdimScheduler', () => {
     const sample = new Float32Array([0]);
     const output = new Float32Array([-10]); // epsilon -10 at x=0 -> x0 far above 1
     expect(new DdimScheduler({ ...base, predictionType: 'epsilon' }).step(output, t, 0, sample).predictedOriginal[0]).toBe(1);
-    expect(new DdimScheduler({ ...base, predictionType: 'epsilon', clipSample: false }).step(output, t, 0, sample).predictedOriginal[0]).toBeGreaterThan(1);
+    expect(
+      new DdimScheduler({ ...base, predictionType: 'epsilon', clipSample: false }).step(output, t, 0, sample).predictedOriginal[0],
+    ).toBeGreaterThan(1);
   });
 
   it('needs noise only when eta > 0', () => {
@@ -77,7 +81,10 @@ describe('DdimScheduler', () => {
         const guided = conditional.map((c, i) => unconditional[i]! + 2.5 * (c - unconditional[i]!));
         const expected = scheduler.step(guided, 700, 650, sample);
         const inPlace = sample.slice();
-        const fused = scheduler.guidedStep(conditional, unconditional, 2.5, 700, 650, inPlace, undefined, { previousSample: inPlace, predictedOriginal: new Float32Array(n) });
+        const fused = scheduler.guidedStep(conditional, unconditional, 2.5, 700, 650, inPlace, undefined, {
+          previousSample: inPlace,
+          predictedOriginal: new Float32Array(n),
+        });
         expect(fused.previousSample).toBe(inPlace);
         for (let i = 0; i < n; i++) {
           expect(fused.previousSample[i]).toBeCloseTo(expected.previousSample[i]!, 5);

@@ -19,7 +19,11 @@ function postFrom(localAddress: string, baseUrl: string, token: string, query: s
   return new Promise((resolve, reject) => {
     const request = http.request(
       `${baseUrl}/graphql`,
-      { method: 'POST', localAddress, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) },
+      },
       (response) => {
         let text = '';
         response.setEncoding('utf8');
@@ -53,11 +57,14 @@ function wsClientFrom(localAddress: string, baseUrl: string, token: string) {
   });
   const run = (query: string) =>
     new Promise<string>((resolve) => {
-      client.subscribe({ query }, {
-        next: (value) => resolve(value.errors ? String(value.errors[0]?.extensions?.['code']) : 'ok'),
-        error: (e) => resolve(Array.isArray(e) ? String(e[0]?.extensions?.code) : `closed ${(e as { code?: number }).code}`),
-        complete: () => resolve('ok'),
-      });
+      client.subscribe(
+        { query },
+        {
+          next: (value) => resolve(value.errors ? String(value.errors[0]?.extensions?.['code']) : 'ok'),
+          error: (e) => resolve(Array.isArray(e) ? String(e[0]?.extensions?.code) : `closed ${(e as { code?: number }).code}`),
+          complete: () => resolve('ok'),
+        },
+      );
     });
   return { run, dispose: () => client.dispose() };
 }
@@ -113,7 +120,11 @@ describe('aggregate rate limit per tenant', () => {
 
   test('graphql-ws: connections and operations of three API keys of one tenant together get no more than its bucket', async () => {
     const c = await createTenant(server.url, 'C');
-    const keys = [c.adminKey, await createApiKey(server.url, c.adminKey, ['CATALOG_READ']), await createApiKey(server.url, c.adminKey, ['CATALOG_READ'])];
+    const keys = [
+      c.adminKey,
+      await createApiKey(server.url, c.adminKey, ['CATALOG_READ']),
+      await createApiKey(server.url, c.adminKey, ['CATALOG_READ']),
+    ];
     const clients = keys.map((key) => wsClientFrom('127.0.0.4', server.url, key));
     const outcomes: string[] = [];
     try {
@@ -147,8 +158,12 @@ describe('aggregate rate limit per address for shopper sessions', () => {
     const x = await createTenant(server.url, 'X');
     const y = await createTenant(server.url, 'Y');
     sessions = [];
-    for (const [tenant, n] of [[x, 3], [y, 3]] as const) {
-      for (let i = 0; i < n; i += 1) sessions.push((await createShopperSession(server.url, tenant.adminKey, `s-${randomBytes(4).toString('hex')}`)).token);
+    for (const [tenant, n] of [
+      [x, 3],
+      [y, 3],
+    ] as const) {
+      for (let i = 0; i < n; i += 1)
+        sessions.push((await createShopperSession(server.url, tenant.adminKey, `s-${randomBytes(4).toString('hex')}`)).token);
     }
   });
   afterAll(() => server.stop());

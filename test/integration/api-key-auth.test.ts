@@ -29,7 +29,11 @@ describe('API key comparison', () => {
     // GET goes straight to Apollo; POST passes the answer cache first, which authenticates too.
     const get = await statementsOf(() => fetch(`${server.url}/graphql?query=${encodeURIComponent('{ tenant { id } }')}`, { headers }));
     const post = await statementsOf(() =>
-      fetch(`${server.url}/graphql`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ tenant { id } }' }) }),
+      fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ tenant { id } }' }),
+      }),
     );
     expect(get).toBeGreaterThan(0);
     expect(post).toBe(get);

@@ -40,7 +40,9 @@ describe('ATELIER_BLOB_STORE=s3 at start-up', () => {
   test('a missing bucket stops start-up with one line naming it', async () => {
     const server = start({ ATELIER_S3_BUCKET: 'no-such-bucket' });
     expect(await server.exited).toBe(1);
-    expect(failureLine(server.output())).toMatch(/^atelier failed to start: HeadBucket on bucket "no-such-bucket" at http:\/\/127\.0\.0\.1:\d+ failed: the bucket does not exist/);
+    expect(failureLine(server.output())).toMatch(
+      /^atelier failed to start: HeadBucket on bucket "no-such-bucket" at http:\/\/127\.0\.0\.1:\d+ failed: the bucket does not exist/,
+    );
     expect(server.output()).not.toContain('serving GraphQL');
   });
 
@@ -48,10 +50,12 @@ describe('ATELIER_BLOB_STORE=s3 at start-up', () => {
     const bucket = await s3.createBucket();
     const server = start({ ATELIER_S3_BUCKET: bucket, AWS_ACCESS_KEY_ID: 'NOBODY' });
     expect(await server.exited).toBe(1);
-    expect(failureLine(server.output())).toMatch(new RegExp(`^atelier failed to start: HeadBucket on bucket "${bucket}" .* was refused \\(.*403.*check the credentials`));
+    expect(failureLine(server.output())).toMatch(
+      new RegExp(`^atelier failed to start: HeadBucket on bucket "${bucket}" .* was refused \\(.*403.*check the credentials`),
+    );
   });
 
-  test('a bucket that is there takes every blob: the demo store\'s images are objects, none is a file', async () => {
+  test("a bucket that is there takes every blob: the demo store's images are objects, none is a file", async () => {
     const bucket = await s3.createBucket();
     const server = start({ ATELIER_S3_BUCKET: bucket, ATELIER_S3_PREFIX: 'embedded' });
     await waitFor(() => server.output().includes('Demo tenant created') || server.child.exitCode !== null, 120_000, 'the embedded server');

@@ -6,14 +6,26 @@ import { CREATE_GARMENT, createGarment, createTenant, gql, ok, pngDataUrl } from
 const dataUrl = (bytes: Buffer, type = 'image/png') => `data:${type};base64,${bytes.toString('base64')}`;
 
 async function refusedImages(): Promise<[string, string][]> {
-  const png = await sharp({ create: { width: 96, height: 128, channels: 3, background: '#888' } }).png().toBuffer();
-  const jpeg = await sharp({ create: { width: 96, height: 128, channels: 3, background: '#888' } }).jpeg().toBuffer();
-  const gif = await sharp({ create: { width: 96, height: 128, channels: 3, background: '#888' } }).gif().toBuffer();
-  const tiff = await sharp({ create: { width: 96, height: 128, channels: 3, background: '#888' } }).tiff().toBuffer();
-  const avif = await sharp({ create: { width: 96, height: 128, channels: 3, background: '#888' } }).avif().toBuffer();
+  const png = await sharp({ create: { width: 96, height: 128, channels: 3, background: '#888' } })
+    .png()
+    .toBuffer();
+  const jpeg = await sharp({ create: { width: 96, height: 128, channels: 3, background: '#888' } })
+    .jpeg()
+    .toBuffer();
+  const gif = await sharp({ create: { width: 96, height: 128, channels: 3, background: '#888' } })
+    .gif()
+    .toBuffer();
+  const tiff = await sharp({ create: { width: 96, height: 128, channels: 3, background: '#888' } })
+    .tiff()
+    .toBuffer();
+  const avif = await sharp({ create: { width: 96, height: 128, channels: 3, background: '#888' } })
+    .avif()
+    .toBuffer();
   const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><rect width="100" height="100"/></svg>');
   const heic = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic'), Buffer.alloc(12), Buffer.alloc(200)]);
-  const small = await sharp({ create: { width: 63, height: 128, channels: 3, background: '#888' } }).png().toBuffer();
+  const small = await sharp({ create: { width: 63, height: 128, channels: 3, background: '#888' } })
+    .png()
+    .toBuffer();
   // A valid PNG header declaring 10000 x 10000 pixels with almost no data.
   const bomb = Buffer.from(png);
   bomb.writeUInt32BE(10000, 16);
@@ -52,11 +64,18 @@ describe.each(databaseKinds())('catalog on %s', (kind) => {
       .jpeg()
       .withMetadata({ orientation: 6 })
       .toBuffer();
-    const data = await ok(url, key, CREATE_GARMENT, { i: { sku: 'TEE-1', name: 'Red tee', category: 'TOP', image: { dataUrl: dataUrl(jpeg, 'image/jpeg') } } });
+    const data = await ok(url, key, CREATE_GARMENT, {
+      i: { sku: 'TEE-1', name: 'Red tee', category: 'TOP', image: { dataUrl: dataUrl(jpeg, 'image/jpeg') } },
+    });
     const garment = data.createGarment.garment;
     expect(data.createGarment.userErrors).toEqual([]);
     // EXIF orientation 6 (rotate 90°) applied: width and height swap.
-    expect(garment).toMatchObject({ sku: 'TEE-1', category: 'TOP', archived: false, image: { width: 160, height: 120, contentType: 'image/jpeg' } });
+    expect(garment).toMatchObject({
+      sku: 'TEE-1',
+      category: 'TOP',
+      archived: false,
+      image: { width: 160, height: 120, contentType: 'image/jpeg' },
+    });
     expect(garment.referenceCache).toEqual({ status: 'PENDING', model: expect.stringMatching(/@/) });
     const res = await fetch(garment.image.url);
     expect(res.status).toBe(200);
@@ -74,7 +93,11 @@ describe.each(databaseKinds())('catalog on %s', (kind) => {
     const before = await countGarments();
     for (const [code, image] of await refusedImages()) {
       const data = await ok(url, key, CREATE_GARMENT, { i: { sku: `bad-${code}`, name: 'x', category: 'TOP', image: { dataUrl: image } } });
-      expect({ code, errors: data.createGarment.userErrors.map((e: { code: string }) => e.code), garment: data.createGarment.garment }).toEqual({ code, errors: [code], garment: null });
+      expect({
+        code,
+        errors: data.createGarment.userErrors.map((e: { code: string }) => e.code),
+        garment: data.createGarment.garment,
+      }).toEqual({ code, errors: [code], garment: null });
     }
     expect(await countGarments()).toBe(before);
   });
@@ -88,7 +111,10 @@ describe.each(databaseKinds())('catalog on %s', (kind) => {
       [{ sku: 'X'.repeat(101), name: 'x', category: 'TOP', image }, ['SKU_TOO_LONG']],
       [{ sku: 'both', name: 'x', category: 'TOP', image: { ...image, uploadId: 'abc' } }, ['INVALID_IMAGE_INPUT']],
       [{ sku: 'none', name: 'x', category: 'TOP', image: {} }, ['INVALID_IMAGE_INPUT']],
-      [{ sku: 'gone', name: 'x', category: 'TOP', image: { uploadId: 'VXBsb2FkOjAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMA' } }, ['NOT_FOUND']],
+      [
+        { sku: 'gone', name: 'x', category: 'TOP', image: { uploadId: 'VXBsb2FkOjAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMA' } },
+        ['NOT_FOUND'],
+      ],
     ];
     for (const [input, codes] of cases) {
       const data = await ok(url, key, CREATE_GARMENT, { i: input });
@@ -99,10 +125,17 @@ describe.each(databaseKinds())('catalog on %s', (kind) => {
   });
 
   test('staged upload: createUpload, PUT the bytes, use once', async () => {
-    const png = await sharp({ create: { width: 80, height: 100, channels: 3, background: '#0a0' } }).png().toBuffer();
-    const created = await ok(url, key, `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId uploadUrl expiresAt userErrors { code } } }`, {
-      i: { contentType: 'image/png', byteSize: png.length },
-    });
+    const png = await sharp({ create: { width: 80, height: 100, channels: 3, background: '#0a0' } })
+      .png()
+      .toBuffer();
+    const created = await ok(
+      url,
+      key,
+      `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId uploadUrl expiresAt userErrors { code } } }`,
+      {
+        i: { contentType: 'image/png', byteSize: png.length },
+      },
+    );
     const { uploadId, uploadUrl } = created.createUpload;
     const early = await ok(url, key, CREATE_GARMENT, { i: { sku: 'UP-0', name: 'x', category: 'BAG', image: { uploadId } } });
     expect(early.createGarment.userErrors[0].code).toBe('UPLOAD_INCOMPLETE');
@@ -130,7 +163,11 @@ describe.each(databaseKinds())('catalog on %s', (kind) => {
     const id = await createGarment(url, key, 'ARCH', 'SHOES');
     const data = await ok(url, key, `mutation($id: ID!) { archiveGarment(id: $id) { garment { archived } userErrors { code } } }`, { id });
     expect(data.archiveGarment).toEqual({ garment: { archived: true }, userErrors: [] });
-    const missing = await ok(url, key, `mutation { archiveGarment(id: "R2FybWVudDpub3BlCg") { garment { id } userErrors { code field } } }`);
+    const missing = await ok(
+      url,
+      key,
+      `mutation { archiveGarment(id: "R2FybWVudDpub3BlCg") { garment { id } userErrors { code field } } }`,
+    );
     expect(missing.archiveGarment).toEqual({ garment: null, userErrors: [{ code: 'NOT_FOUND', field: ['id'] }] });
   });
 

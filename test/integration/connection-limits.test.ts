@@ -30,10 +30,14 @@ test('in memory: at most maxPerKey per key; a lease released twice frees one pla
     opened.push({ redis, limiter: created });
     return created;
   };
-  afterAll(() => Promise.all(opened.map(async ({ redis, limiter: l }) => {
-    await l.close();
-    await redis.close();
-  })));
+  afterAll(() =>
+    Promise.all(
+      opened.map(async ({ redis, limiter: l }) => {
+        await l.close();
+        await redis.close();
+      }),
+    ),
+  );
 
   test('processes share the count; a released lease frees its place at once', async () => {
     const prefix = `atelier-test:${randomBytes(6).toString('hex')}:`;

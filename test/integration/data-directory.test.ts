@@ -52,7 +52,11 @@ describe('data directory', () => {
     // HOST unset: the embedded default binds to loopback. The demo is on: its credentials and photos are written too.
     const server = spawnServer({ PORT: String(port), ATELIER_DATA_DIR: dataDir, ATELIER_DEMO: 'on' });
     processes.push(server);
-    await waitFor(() => server.output().includes('serving GraphQL') || server.output().includes('failed to start'), 240_000, 'the server to start');
+    await waitFor(
+      () => server.output().includes('serving GraphQL') || server.output().includes('failed to start'),
+      240_000,
+      'the server to start',
+    );
     expect(server.output()).toContain('serving GraphQL');
     // Something is written while it runs: a tenant (database pages), a render's blobs are not needed.
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
@@ -101,7 +105,7 @@ describe('data directory', () => {
     expect(looseEntries(dataDir)).toEqual([]);
   }, 600_000);
 
-  test('a directory left readable by others is made private at start, with a warning; files an operator keeps beside Atelier\'s are left alone', () => {
+  test("a directory left readable by others is made private at start, with a warning; files an operator keeps beside Atelier's are left alone", () => {
     const dataDir = tempDir();
     chmodSync(dataDir, 0o755);
     mkdirSync(join(dataDir, 'db', 'base'), { recursive: true, mode: 0o755 });

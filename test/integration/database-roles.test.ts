@@ -80,10 +80,12 @@ withPostgres('the database login role', () => {
       await admin.query(`REVOKE atelier_app FROM ${login}`);
       // Every pooled connection goes; the next query needs a new one.
       await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [login]);
-      const outcome = await db.withoutTenant((tx) => tx.tenant.count()).then(
-        (count) => ({ count }),
-        (error: Error) => ({ error: error.message }),
-      );
+      const outcome = await db
+        .withoutTenant((tx) => tx.tenant.count())
+        .then(
+          (count) => ({ count }),
+          (error: Error) => ({ error: error.message }),
+        );
       // Left as the login role (BYPASSRLS), this would count the tenant: it must fail instead.
       expect(outcome).toEqual({ error: expect.stringMatching(/permission denied to set role/) });
     } finally {

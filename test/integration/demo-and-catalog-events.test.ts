@@ -13,12 +13,19 @@ import { projectRoot } from '../../src/main/paths';
 
 const samples = join(projectRoot, 'models', 'tryon-tiny', 'samples');
 const sampleIndex = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as { persons: unknown[]; garments: unknown[] };
-const backends = databaseKinds().map((kind) => ({ kind, redis: kind === 'postgres' && process.env.TEST_REDIS_URL ? process.env.TEST_REDIS_URL : null }));
+const backends = databaseKinds().map((kind) => ({
+  kind,
+  redis: kind === 'postgres' && process.env.TEST_REDIS_URL ? process.env.TEST_REDIS_URL : null,
+}));
 
 const CACHE_CHANGED = `subscription { referenceCacheChanged { id sku referenceCache { status bytes } } }`;
 
 function demoSession(url: string, visitor: unknown) {
-  return fetch(`${url}/demo/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ visitor }) });
+  return fetch(`${url}/demo/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ visitor }),
+  });
 }
 
 describe.each(backends)('demo tenant and catalog events on $kind (redis: $redis)', ({ kind, redis }) => {
@@ -36,9 +43,20 @@ describe.each(backends)('demo tenant and catalog events on $kind (redis: $redis)
 
   test('the demo tenant has every sample garment and person photo, and its key is kept in the data directory', async () => {
     expect(server.demo).toMatchObject({ created: true });
-    const data = await ok(server.url, server.demo!.apiKey, `{ tenant { name } garments(first: 100) { totalCount } personPhotos { totalCount } }`);
-    expect(data).toEqual({ tenant: { name: 'Atelier demo' }, garments: { totalCount: sampleIndex.garments.length }, personPhotos: { totalCount: sampleIndex.persons.length } });
-    expect(JSON.parse(readFileSync(join(server.dataDir, 'demo.json'), 'utf8'))).toEqual({ tenantId: server.demo!.tenantId, apiKey: server.demo!.apiKey });
+    const data = await ok(
+      server.url,
+      server.demo!.apiKey,
+      `{ tenant { name } garments(first: 100) { totalCount } personPhotos { totalCount } }`,
+    );
+    expect(data).toEqual({
+      tenant: { name: 'Atelier demo' },
+      garments: { totalCount: sampleIndex.garments.length },
+      personPhotos: { totalCount: sampleIndex.persons.length },
+    });
+    expect(JSON.parse(readFileSync(join(server.dataDir, 'demo.json'), 'utf8'))).toEqual({
+      tenantId: server.demo!.tenantId,
+      apiKey: server.demo!.apiKey,
+    });
   });
 
   test('the demo endpoint gives a visitor a shopper session (never a key) with its own copies of the sample photos', async () => {
@@ -53,7 +71,10 @@ describe.each(backends)('demo tenant and catalog events on $kind (redis: $redis)
     expect(photos.personPhotos.totalCount).toBe(sampleIndex.persons.length);
     expect(photos.personPhotos.edges[0].node.shopper.externalId).toBe(`demo-visitor-${visitor}`);
     // A shopper session, not a key: it cannot manage the tenant.
-    expect((await gql(server.url, token, `mutation { createShopper(input: { externalId: "x" }) { shopper { id } } }`)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(
+      (await gql(server.url, token, `mutation { createShopper(input: { externalId: "x" }) { shopper { id } } }`)).errors?.[0]?.extensions
+        ?.code,
+    ).toBe('FORBIDDEN');
     // The same visitor again: the same shopper, no second copy of the photos.
     const again = (await (await demoSession(server.url, visitor)).json()) as { token: string };
     expect((await ok(server.url, again.token, `{ personPhotos { totalCount } }`)).personPhotos.totalCount).toBe(sampleIndex.persons.length);
@@ -65,13 +86,24 @@ describe.each(backends)('demo tenant and catalog events on $kind (redis: $redis)
     const ownClient = wsClient(server.url, own);
     const otherClient = wsClient(server.url, other);
     const otherEvents: unknown[] = [];
-    const received = new Promise<{ referenceCacheChanged: { sku: string; referenceCache: { status: string; bytes: number } } }>((resolve, reject) => {
-      ownClient.subscribe({ query: CACHE_CHANGED }, { next: (v) => resolve(v.data as never), error: reject, complete: () => undefined });
-    });
-    const stopOther = otherClient.subscribe({ query: CACHE_CHANGED }, { next: (v) => otherEvents.push(v), error: () => undefined, complete: () => undefined });
+    const received = new Promise<{ referenceCacheChanged: { sku: string; referenceCache: { status: string; bytes: number } } }>(
+      (resolve, reject) => {
+        ownClient.subscribe({ query: CACHE_CHANGED }, { next: (v) => resolve(v.data as never), error: reject, complete: () => undefined });
+      },
+    );
+    const stopOther = otherClient.subscribe(
+      { query: CACHE_CHANGED },
+      { next: (v) => otherEvents.push(v), error: () => undefined, complete: () => undefined },
+    );
     // Let both subscriptions become active before the garment is created.
     await new Promise((r) => setTimeout(r, 500));
-    await createGarment(server.url, own, 'LIVE-1', 'TOP', `data:image/png;base64,${readFileSync(join(samples, 'garments/top/g0.png')).toString('base64')}`);
+    await createGarment(
+      server.url,
+      own,
+      'LIVE-1',
+      'TOP',
+      `data:image/png;base64,${readFileSync(join(samples, 'garments/top/g0.png')).toString('base64')}`,
+    );
     const event = await received;
     expect(event.referenceCacheChanged).toMatchObject({ sku: 'LIVE-1', referenceCache: { status: 'READY' } });
     expect(event.referenceCacheChanged.referenceCache.bytes).toBeGreaterThan(1000);
@@ -120,7 +152,9 @@ describe('the demo endpoint is rate limited like /graphql', () => {
 });
 
 // An address of this machine that is not loopback: a request to it comes from it.
-const external = Object.values(networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4')?.address;
+const external = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && !a.internal && a.family === 'IPv4')?.address;
 const withExternal = external ? test : test.skip;
 if (!external) process.stdout.write('demo: the remote-caller tests are skipped: this machine has no non-loopback IPv4 address\n');
 
@@ -145,7 +179,11 @@ describe('the demo endpoint answers callers on this machine only', () => {
 describe('remote callers allowed, and new demo visitors limited per address', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer('pglite', { HOST: '0.0.0.0', ATELIER_DEMO_ALLOW_REMOTE: 'true', ATELIER_DEMO_VISITORS_PER_HOUR: '2' }, { demo: true });
+    server = await startTestServer(
+      'pglite',
+      { HOST: '0.0.0.0', ATELIER_DEMO_ALLOW_REMOTE: 'true', ATELIER_DEMO_VISITORS_PER_HOUR: '2' },
+      { demo: true },
+    );
   }, 120_000);
   afterAll(() => server.stop());
 

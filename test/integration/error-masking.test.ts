@@ -11,7 +11,12 @@ describe('error masking', () => {
   let logged = '';
   let key: string;
   beforeAll(async () => {
-    const sink = new Writable({ write(chunk, _encoding, done) { logged += String(chunk); done(); } });
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logged += String(chunk);
+        done();
+      },
+    });
     server = await startTestServer('pglite', {}, { logger: createLogger('error', sink) });
     key = (await createTenant(server.url)).adminKey;
     // A bug: the service throws with internal details in its message.
@@ -23,7 +28,11 @@ describe('error masking', () => {
 
   test('over HTTP: masked for the client, logged with the request id', async () => {
     const answer = await post(server.url, key, { query: '{ tenant { id } }' }, { 'x-request-id': 'req-mask-1' });
-    expect(answer.body.errors[0]).toEqual({ message: 'Internal server error', path: ['tenant'], extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(answer.body.errors[0]).toEqual({
+      message: 'Internal server error',
+      path: ['tenant'],
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
     expect(JSON.stringify(answer.body)).not.toContain('10.1.2.3');
     const line = logged.split('\n').find((l) => l.includes('req-mask-1'));
     expect(line).toBeDefined();
@@ -33,7 +42,11 @@ describe('error masking', () => {
 
   test('over graphql-ws: the same', async () => {
     const answer = await wsOnce(server.url, key, '{ tenant { id } }');
-    expect(answer.errors?.[0]).toEqual({ message: 'Internal server error', path: ['tenant'], extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(answer.errors?.[0]).toEqual({
+      message: 'Internal server error',
+      path: ['tenant'],
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
     expect(logged.split('\n').filter((l) => l.includes('10.1.2.3'))).toHaveLength(2);
     expect(logged).not.toContain(key);
   });

@@ -10,7 +10,13 @@ import { backlogPriority, type JobQueue } from '../../src/jobs/job-queue';
 const drivers: { name: string; make: () => JobQueue }[] = [
   { name: 'in-process', make: () => new InProcessJobQueue() },
   ...(process.env.TEST_REDIS_URL
-    ? [{ name: 'BullMQ', make: () => new BullMqJobQueue(process.env.TEST_REDIS_URL!, { prefix: `atelier-test-${randomBytes(4).toString('hex')}`, groupRetryMs: 50 }) }]
+    ? [
+        {
+          name: 'BullMQ',
+          make: () =>
+            new BullMqJobQueue(process.env.TEST_REDIS_URL!, { prefix: `atelier-test-${randomBytes(4).toString('hex')}`, groupRetryMs: 50 }),
+        },
+      ]
     : []),
 ];
 if (!process.env.TEST_REDIS_URL) process.stdout.write('fair-queue: BullMQ skipped: TEST_REDIS_URL is not set\n');
@@ -24,11 +30,19 @@ describe.each(drivers)('fair job queue: $name', ({ make }) => {
   });
   afterEach(() => queue.close());
 
-  test('a tenant with one job waiting runs next, ahead of the rest of another tenant\'s 16', async () => {
+  test("a tenant with one job waiting runs next, ahead of the rest of another tenant's 16", async () => {
     for (let i = 1; i <= 16; i += 1) {
-      await queue.enqueue('render', { tenantId: 'big', renderId: `big-${i}` }, { jobId: `big-${i}`, priority: backlogPriority(i), group: 'big' });
+      await queue.enqueue(
+        'render',
+        { tenantId: 'big', renderId: `big-${i}` },
+        { jobId: `big-${i}`, priority: backlogPriority(i), group: 'big' },
+      );
     }
-    await queue.enqueue('render', { tenantId: 'small', renderId: 'small-1' }, { jobId: 'small-1', priority: backlogPriority(1), group: 'small' });
+    await queue.enqueue(
+      'render',
+      { tenantId: 'small', renderId: 'small-1' },
+      { jobId: 'small-1', priority: backlogPriority(1), group: 'small' },
+    );
     const order: string[] = [];
     const done = new Promise<void>((resolve) => {
       queue.process('render', async ({ renderId }) => {
@@ -43,7 +57,7 @@ describe.each(drivers)('fair job queue: $name', ({ make }) => {
     expect(order.filter((id) => id.startsWith('big'))).toEqual(Array.from({ length: 16 }, (_, i) => `big-${i + 1}`));
   });
 
-  test('maxPerGroup: a tenant whose jobs hang holds at most its share of the slots; another tenant\'s job runs at once', async () => {
+  test("maxPerGroup: a tenant whose jobs hang holds at most its share of the slots; another tenant's job runs at once", async () => {
     const running = new Map<string, number>();
     let mostBigAtOnce = 0;
     let release!: () => void;
@@ -62,10 +76,18 @@ describe.each(drivers)('fair job queue: $name', ({ make }) => {
       { concurrency: 4, maxPerGroup: 2 },
     );
     for (let i = 1; i <= 6; i += 1) {
-      await queue.enqueue('webhook-delivery', { tenantId: 'big', deliveryId: `d${i}` }, { jobId: `big-${i}`, priority: backlogPriority(i), group: 'big' });
+      await queue.enqueue(
+        'webhook-delivery',
+        { tenantId: 'big', deliveryId: `d${i}` },
+        { jobId: `big-${i}`, priority: backlogPriority(i), group: 'big' },
+      );
     }
     await sleep(200);
-    await queue.enqueue('webhook-delivery', { tenantId: 'small', deliveryId: 's1' }, { jobId: 'small-1', priority: backlogPriority(1), group: 'small' });
+    await queue.enqueue(
+      'webhook-delivery',
+      { tenantId: 'small', deliveryId: 's1' },
+      { jobId: 'small-1', priority: backlogPriority(1), group: 'small' },
+    );
     const started = Date.now();
     await Promise.race([small, sleep(5_000)]);
     expect(Date.now() - started).toBeLessThan(2_000);

@@ -23,17 +23,27 @@ import { projectRoot } from '../../src/main/paths';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
-const index = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as { persons: { image: string }[]; garments: { category: string; image: string }[] };
+const index = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as {
+  persons: { image: string }[];
+  garments: { category: string; image: string }[];
+};
 const sample = (path: string) => `data:image/png;base64,${readFileSync(join(samples, path)).toString('base64')}`;
 const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { status attempts completedSteps error { code message } } } }`;
 const REQUEST = `mutation($o: ID!, $p: ID!, $s: Int) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: $s }) { render { id } userErrors { code } } }`;
 const PROGRESS = `subscription($id: ID!) { renderProgress(renderId: $id) { status step } }`;
 
 async function setUpTenant(url: string) {
-  const adminKey = (await ok(url, OPERATOR, `mutation { createTenant(input: { name: "Faults", maxConcurrentRenders: 10 }) { apiKey } }`)).createTenant.apiKey as string;
+  const adminKey = (await ok(url, OPERATOR, `mutation { createTenant(input: { name: "Faults", maxConcurrentRenders: 10 }) { apiKey } }`))
+    .createTenant.apiKey as string;
   const g = await createGarment(url, adminKey, 'top', 'TOP', sample(index.garments.find((x) => x.category === 'TOP')!.image));
-  const photo = (await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(index.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
-  const outfit = (await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g })).createOutfit.outfit.id;
+  const photo = (
+    await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
+      d: sample(index.persons[0]!.image),
+    })
+  ).uploadPersonPhoto.personPhoto.id;
+  const outfit = (
+    await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g })
+  ).createOutfit.outfit.id;
   const request = async (steps: number): Promise<string> => {
     const { requestRender } = await ok(url, adminKey, REQUEST, { o: outfit, p: photo, s: steps });
     if (!requestRender.render) throw new Error(`requestRender refused: ${JSON.stringify(requestRender.userErrors)}`);
@@ -46,7 +56,10 @@ async function waitForRender(url: string, key: string, id: string, done: (n: any
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // A connection kept alive to a server that was stopped fails once; ask again.
-    const node = await ok(url, key, RENDER, { id }).then((data) => data.node, (error: Error) => ({ requestError: error.message }));
+    const node = await ok(url, key, RENDER, { id }).then(
+      (data) => data.node,
+      (error: Error) => ({ requestError: error.message }),
+    );
     if (done(node)) return node;
     if (Date.now() > deadline) throw new Error(`render did not get there: ${JSON.stringify(node)}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -84,7 +97,10 @@ withPostgres('PostgreSQL connections terminated', () => {
     );
     const pids = rows.map((r) => r.pid);
     const deadline = Date.now() + 10_000;
-    while ((await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])`, [pids])).rows[0]!.n > 0) {
+    while (
+      (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])`, [pids])).rows[0]!.n >
+      0
+    ) {
       if (Date.now() > deadline) throw new Error('terminated backends did not go away');
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -132,7 +148,8 @@ withPostgres('PostgreSQL connections terminated', () => {
       await locker.query('LOCK TABLE garments IN ACCESS EXCLUSIVE MODE');
       const inFlight = gql(server.url, key, READ);
       const waiting = async () =>
-        (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [database])).rows[0].n > 0;
+        (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`, [database]))
+          .rows[0].n > 0;
       const deadline = Date.now() + 10_000;
       while (!(await waiting())) {
         if (Date.now() > deadline) throw new Error('the request never waited for the lock');
@@ -186,7 +203,11 @@ withPostgres('connection lost at COMMIT', () => {
     key = tenant.adminKey;
     request = tenant.request;
     tenantId = (await server.db.withSystem((tx) => tx.tenant.findFirstOrThrow({ where: { name: 'Faults' } }))).id;
-    await ok(server.url, key, `mutation { addWebhookEndpoint(input: { url: "https://hooks.example.com/h", events: [RENDER_FAILED] }) { endpoint { id } } }`);
+    await ok(
+      server.url,
+      key,
+      `mutation { addWebhookEndpoint(input: { url: "https://hooks.example.com/h", events: [RENDER_FAILED] }) { endpoint { id } } }`,
+    );
   });
   afterAll(async () => {
     await server?.stop();
@@ -205,7 +226,12 @@ withPostgres('connection lost at COMMIT', () => {
       kind: 'a row created with an id chosen before (createShopper)',
       statement: /^INSERT INTO "public"\."shoppers"/,
       run: async (n) => {
-        const answer = await gql(server.url, key, `mutation($e: String!) { createShopper(input: { externalId: $e }) { shopper { externalId } userErrors { code } } }`, { e: `ext-${n}` });
+        const answer = await gql(
+          server.url,
+          key,
+          `mutation($e: String!) { createShopper(input: { externalId: $e }) { shopper { externalId } userErrors { code } } }`,
+          { e: `ext-${n}` },
+        );
         return async () => {
           expect(answer).toMatchObject({ data: { createShopper: { shopper: { externalId: `ext-${n}` }, userErrors: [] } } });
           expect(await server.db.withSystem((tx) => tx.shopper.count({ where: { externalId: `ext-${n}` } }))).toBe(1);
@@ -218,7 +244,9 @@ withPostgres('connection lost at COMMIT', () => {
       run: async (n) => {
         await server.services.webhooks.notify(tenantId, 'RENDER_FAILED', { marker: n });
         return async () => {
-          expect(await server.db.withSystem((tx) => tx.webhookDelivery.count({ where: { payload: { contains: `"marker":"${n}"` } } }))).toBe(1);
+          expect(
+            await server.db.withSystem((tx) => tx.webhookDelivery.count({ where: { payload: { contains: `"marker":"${n}"` } } })),
+          ).toBe(1);
         };
       },
     },
@@ -231,7 +259,9 @@ withPostgres('connection lost at COMMIT', () => {
         const started = await new RenderRepository(server.db).startWithInputs(tenantId, renderId, new Date(), model);
         return async () => {
           expect(started?.render).toMatchObject({ status: 'RUNNING', attempts: 1 });
-          expect(await server.db.withSystem((tx) => tx.render.findUniqueOrThrow({ where: { id: renderId } }))).toMatchObject({ attempts: 1 });
+          expect(await server.db.withSystem((tx) => tx.render.findUniqueOrThrow({ where: { id: renderId } }))).toMatchObject({
+            attempts: 1,
+          });
         };
       },
     },
@@ -240,7 +270,12 @@ withPostgres('connection lost at COMMIT', () => {
       statement: /^UPDATE "public"\."renders"/,
       run: async () => {
         const renderId = await request(2);
-        const answer = await gql(server.url, key, `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`, { id: renderId });
+        const answer = await gql(
+          server.url,
+          key,
+          `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`,
+          { id: renderId },
+        );
         return async () => {
           expect(answer).toMatchObject({ data: { cancelRender: { render: { status: 'CANCELED' }, userErrors: [] } } });
         };
@@ -251,8 +286,20 @@ withPostgres('connection lost at COMMIT', () => {
       statement: /^DELETE FROM "public"\."person_photos"/,
       run: async () => {
         const d = await pngDataUrl();
-        const photo = (await ok(server.url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d })).uploadPersonPhoto.personPhoto.id;
-        const answer = await gql(server.url, key, `mutation($id: ID!) { deletePersonPhoto(id: $id) { deletedPersonPhotoId userErrors { code } } }`, { id: photo });
+        const photo = (
+          await ok(
+            server.url,
+            key,
+            `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`,
+            { d },
+          )
+        ).uploadPersonPhoto.personPhoto.id;
+        const answer = await gql(
+          server.url,
+          key,
+          `mutation($id: ID!) { deletePersonPhoto(id: $id) { deletedPersonPhotoId userErrors { code } } }`,
+          { id: photo },
+        );
         return async () => {
           expect(answer).toMatchObject({ data: { deletePersonPhoto: { deletedPersonPhotoId: photo, userErrors: [] } } });
           expect(await server.db.withSystem((tx) => tx.personPhoto.count({ where: { id: fromGlobalId(photo, 'PersonPhoto')! } }))).toBe(0);
@@ -264,7 +311,11 @@ withPostgres('connection lost at COMMIT', () => {
   test('when PostgreSQL cannot tell within 10 s whether the COMMIT happened, the write is not retried: the request fails, nothing is written twice', async () => {
     const fired = proxy.arm(/^INSERT INTO "public"\."shoppers"/, 'hold');
     try {
-      const answer = await gql(server.url, key, `mutation { createShopper(input: { externalId: "held" }) { shopper { id } userErrors { code } } }`);
+      const answer = await gql(
+        server.url,
+        key,
+        `mutation { createShopper(input: { externalId: "held" }) { shopper { id } userErrors { code } } }`,
+      );
       await fired;
       expect(answer.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
     } finally {
@@ -273,7 +324,13 @@ withPostgres('connection lost at COMMIT', () => {
     }
     // The held transaction aborts once its connection closes: the shopper exists 0 times, not 2.
     const deadline = Date.now() + 10_000;
-    while ((await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'idle in transaction'`, [databaseName])).rows[0].n > 0) {
+    while (
+      (
+        await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'idle in transaction'`, [
+          databaseName,
+        ])
+      ).rows[0].n > 0
+    ) {
       if (Date.now() > deadline) throw new Error('the held transaction never ended');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -299,7 +356,8 @@ withPostgres('connection lost at COMMIT', () => {
 // ---- (b) Redis restarted during renders ------------------------------------------------------
 
 const withRedis = process.env.TEST_REDIS_URL ? describe : describe.skip;
-if (!process.env.TEST_REDIS_URL) process.stdout.write('faults: Redis restart test skipped: TEST_REDIS_URL is not set (it signals that redis-server is available)\n');
+if (!process.env.TEST_REDIS_URL)
+  process.stdout.write('faults: Redis restart test skipped: TEST_REDIS_URL is not set (it signals that redis-server is available)\n');
 
 /** A redis-server of the test's own (no persistence), to kill and restart at will. */
 function ownRedis(port: number) {
@@ -309,7 +367,9 @@ function ownRedis(port: number) {
       return child !== null;
     },
     async start(): Promise<void> {
-      const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let output = '';
       started.stdout!.on('data', (d: Buffer) => (output += d.toString()));
       child = started;
@@ -339,7 +399,12 @@ withRedis('Redis restarted without persistence during renders', () => {
     await startRedis();
     server = await startTestServer(
       'pglite',
-      { ATELIER_MODEL_DIR: MODEL_DIR, REDIS_URL: `redis://127.0.0.1:${port}`, ATELIER_RENDER_CONCURRENCY: '1', ATELIER_JOB_LOCK_MS: '2000' },
+      {
+        ATELIER_MODEL_DIR: MODEL_DIR,
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+        ATELIER_RENDER_CONCURRENCY: '1',
+        ATELIER_JOB_LOCK_MS: '2000',
+      },
       // The sweep that finds renders whose job was lost, on a short clock (defaults: every 15 s, after 30 s / 60 s).
       { role: 'all', sweeps: { intervalMs: 500, queuedGraceMs: 2_000, heartbeatGraceMs: 4_000 } },
     );
@@ -375,7 +440,9 @@ withRedis('Redis restarted without persistence during renders', () => {
     const started = Date.now();
     renders.push(await request(2));
     const canceled = await request(2);
-    const cancel = await ok(url, adminKey, `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`, { id: canceled });
+    const cancel = await ok(url, adminKey, `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`, {
+      id: canceled,
+    });
     expect(cancel.cancelRender).toEqual({ render: { status: 'CANCELED' }, userErrors: [] });
     expect(Date.now() - started).toBeLessThan(15_000);
     await startRedis();
@@ -415,14 +482,22 @@ withPostgresAndRedis('person encodings lost with a Redis restarted without persi
     let worker: TestServer | null = null;
     try {
       const key = (await createTenant(api.url, 'Encodings')).adminKey;
-      const photo = (await ok(api.url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(index.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
+      const photo = (
+        await ok(api.url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
+          d: sample(index.persons[0]!.image),
+        })
+      ).uploadPersonPhoto.personPhoto.id;
       const photoId = fromGlobalId(photo, 'PersonPhoto')!;
       const encoding = () => api.db.withSystem((tx) => tx.personEncoding.findFirst({ where: { photoId } }));
       expect(await encoding()).toMatchObject({ status: 'PENDING' });
       await redis.kill();
       await redis.start(); // empty: the job is gone
       // Blobs are files under the data directory, which processes share.
-      worker = await startTestServer('postgres', { ...shared, ATELIER_DATA_DIR: api.dataDir }, { role: 'worker', ...prefix, sweeps: { intervalMs: 300, pendingCacheGraceMs: 1_000 } });
+      worker = await startTestServer(
+        'postgres',
+        { ...shared, ATELIER_DATA_DIR: api.dataDir },
+        { role: 'worker', ...prefix, sweeps: { intervalMs: 300, pendingCacheGraceMs: 1_000 } },
+      );
       const deadline = Date.now() + 60_000;
       while ((await encoding())?.status !== 'READY') {
         if (Date.now() > deadline) throw new Error(`the encoding never became READY: ${JSON.stringify(await encoding())}`);
@@ -488,10 +563,19 @@ describe('a progress event lost on the way', () => {
 
   test('a subscriber that hears nothing reads the render again and sees it finish', async () => {
     const url = server.url;
-    const adminKey = (await ok(url, OPERATOR, `mutation { createTenant(input: { name: "Lost" }) { apiKey } }`)).createTenant.apiKey as string;
+    const adminKey = (await ok(url, OPERATOR, `mutation { createTenant(input: { name: "Lost" }) { apiKey } }`)).createTenant
+      .apiKey as string;
     const garment = await createGarment(url, adminKey, 'g', 'TOP');
-    const photo = (await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: await pngDataUrl() })).uploadPersonPhoto.personPhoto.id;
-    const outfit = (await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g: garment })).createOutfit.outfit.id;
+    const photo = (
+      await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
+        d: await pngDataUrl(),
+      })
+    ).uploadPersonPhoto.personPhoto.id;
+    const outfit = (
+      await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, {
+        g: garment,
+      })
+    ).createOutfit.outfit.id;
     const render = (await ok(url, adminKey, REQUEST, { o: outfit, p: photo, s: 3 })).requestRender.render.id;
     const client = wsClient(url, adminKey);
     let first!: () => void;
@@ -500,59 +584,76 @@ describe('a progress event lost on the way', () => {
     await subscribed;
     // The render finishes and its final event is lost (as when pub/sub reconnects after a Redis restart).
     const uuid = Buffer.from(render, 'base64url').toString().split(':')[1]!;
-    await server.db.withSystem((tx) => tx.render.update({ where: { id: uuid }, data: { status: 'SUCCEEDED', completedSteps: 3, finishedAt: new Date() } }));
-    const result = await Promise.race([watched, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the subscriber never saw the render finish')), 10_000))]);
+    await server.db.withSystem((tx) =>
+      tx.render.update({ where: { id: uuid }, data: { status: 'SUCCEEDED', completedSteps: 3, finishedAt: new Date() } }),
+    );
+    const result = await Promise.race([
+      watched,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the subscriber never saw the render finish')), 10_000)),
+    ]);
     await client.dispose();
     expect(result.completed).toBe(true);
-    expect(result.events.map((e) => e.renderProgress)).toEqual([{ status: 'QUEUED', step: 0 }, { status: 'SUCCEEDED', step: 3 }]);
+    expect(result.events.map((e) => e.renderProgress)).toEqual([
+      { status: 'QUEUED', step: 0 },
+      { status: 'SUCCEEDED', step: 3 },
+    ]);
   });
 });
 
 // ---- (c) the embedded server stopped mid-render ------------------------------------------------
 
 describe('embedded server stopped mid-render', () => {
-  test.each(['SIGTERM', 'SIGKILL'] as const)('%s: the running render and the queued one both succeed after start-up', async (signal) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'atelier-stop-'));
-    const port = await freePort();
-    const env = {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ATELIER_DATA_DIR: dataDir,
-      ATELIER_MODEL_DIR: MODEL_DIR,
-      ATELIER_ADMIN_TOKEN: OPERATOR,
-      ATELIER_RENDER_CONCURRENCY: '1',
-      LOG_LEVEL: 'info',
-    };
-    const url = `http://127.0.0.1:${port}`;
-    const started: ServerProcess[] = [];
-    try {
-      const first = spawnServer(env);
-      started.push(first);
-      await waitFor(() => first.output().includes('serving GraphQL'), 120_000, 'the server');
-      const { adminKey, request } = await setUpTenant(url);
-      // SIGTERM lets the running render finish (so it is short); SIGKILL cuts it off (so it is long).
-      const running = await request(signal === 'SIGTERM' ? 30 : 100);
-      const queued = await request(3);
-      await waitForRender(url, adminKey, running, (n) => n.status === 'RUNNING' && n.completedSteps >= 1, 60_000);
-      first.child.kill(signal);
-      const code = await first.exited;
-      if (signal === 'SIGTERM') expect(code).toBe(0);
-      const second = spawnServer(env);
-      started.push(second);
-      await waitFor(() => second.output().includes('serving GraphQL'), 120_000, 'the restarted server');
-      for (const id of [running, queued]) {
-        const done = await waitForRender(url, adminKey, id, (n) => n.status === 'SUCCEEDED' || n.status === 'FAILED', 120_000);
-        expect(done).toMatchObject({ status: 'SUCCEEDED', error: null });
+  test.each(['SIGTERM', 'SIGKILL'] as const)(
+    '%s: the running render and the queued one both succeed after start-up',
+    async (signal) => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'atelier-stop-'));
+      const port = await freePort();
+      const env = {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ATELIER_DATA_DIR: dataDir,
+        ATELIER_MODEL_DIR: MODEL_DIR,
+        ATELIER_ADMIN_TOKEN: OPERATOR,
+        ATELIER_RENDER_CONCURRENCY: '1',
+        LOG_LEVEL: 'info',
+      };
+      const url = `http://127.0.0.1:${port}`;
+      const started: ServerProcess[] = [];
+      try {
+        const first = spawnServer(env);
+        started.push(first);
+        await waitFor(() => first.output().includes('serving GraphQL'), 120_000, 'the server');
+        const { adminKey, request } = await setUpTenant(url);
+        // SIGTERM lets the running render finish (so it is short); SIGKILL cuts it off (so it is long).
+        const running = await request(signal === 'SIGTERM' ? 30 : 100);
+        const queued = await request(3);
+        await waitForRender(url, adminKey, running, (n) => n.status === 'RUNNING' && n.completedSteps >= 1, 60_000);
+        first.child.kill(signal);
+        const code = await first.exited;
+        if (signal === 'SIGTERM') expect(code).toBe(0);
+        const second = spawnServer(env);
+        started.push(second);
+        await waitFor(() => second.output().includes('serving GraphQL'), 120_000, 'the restarted server');
+        for (const id of [running, queued]) {
+          const done = await waitForRender(url, adminKey, id, (n) => n.status === 'SUCCEEDED' || n.status === 'FAILED', 120_000);
+          expect(done).toMatchObject({ status: 'SUCCEEDED', error: null });
+        }
+        second.child.kill('SIGTERM');
+        expect(await second.exited).toBe(0);
+      } catch (error) {
+        // What the servers said is the best clue to why a render did not resume.
+        throw new Error(
+          `${(error as Error).message}\n${started
+            .map((p) => p.output())
+            .join('\n---\n')
+            .slice(-4000)}`,
+        );
+      } finally {
+        for (const p of started) p.child.kill('SIGKILL');
+        await Promise.all(started.map((p) => p.exited));
+        rmSync(dataDir, { recursive: true, force: true });
       }
-      second.child.kill('SIGTERM');
-      expect(await second.exited).toBe(0);
-    } catch (error) {
-      // What the servers said is the best clue to why a render did not resume.
-      throw new Error(`${(error as Error).message}\n${started.map((p) => p.output()).join('\n---\n').slice(-4000)}`);
-    } finally {
-      for (const p of started) p.child.kill('SIGKILL');
-      await Promise.all(started.map((p) => p.exited));
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  }, 400_000);
+    },
+    400_000,
+  );
 });

@@ -13,7 +13,10 @@ import { projectRoot } from '../../src/main/paths';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
-const sampleIndex = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as { persons: { image: string }[]; garments: { category: string; image: string }[] };
+const sampleIndex = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as {
+  persons: { image: string }[];
+  garments: { category: string; image: string }[];
+};
 const sample = (path: string) => `data:image/png;base64,${readFileSync(join(samples, path)).toString('base64')}`;
 const garmentImage = (category: string) => sample(sampleIndex.garments.find((g) => g.category === category)!.image);
 
@@ -49,11 +52,25 @@ describe.each(backends)('hot caches in the worker on $kind (redis: $redis)', ({ 
     url = server.url;
     key = (await createTenant(url, 'Hot caches')).adminKey;
     await ok(url, key, `mutation { createShopper(input: { externalId: "s" }) { shopper { id } } }`);
-    garments = [await createGarment(url, key, 'top', 'TOP', garmentImage('TOP')), await createGarment(url, key, 'bottom', 'BOTTOM', garmentImage('BOTTOM'))];
-    photo = (await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(sampleIndex.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
-    outfit = (await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } } }`, { g: garments })).createOutfit.outfit.id;
+    garments = [
+      await createGarment(url, key, 'top', 'TOP', garmentImage('TOP')),
+      await createGarment(url, key, 'bottom', 'BOTTOM', garmentImage('BOTTOM')),
+    ];
+    photo = (
+      await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
+        d: sample(sampleIndex.persons[0]!.image),
+      })
+    ).uploadPersonPhoto.personPhoto.id;
+    outfit = (
+      await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } } }`, {
+        g: garments,
+      })
+    ).createOutfit.outfit.id;
     await waitUntil(
-      async () => (await ok(url, key, `{ garments { edges { node { referenceCache { status } } } } }`)).garments.edges.map((e: any) => e.node.referenceCache?.status),
+      async () =>
+        (await ok(url, key, `{ garments { edges { node { referenceCache { status } } } } }`)).garments.edges.map(
+          (e: any) => e.node.referenceCache?.status,
+        ),
       (statuses: string[]) => statuses.every((s) => s === 'READY'),
     );
   });
@@ -87,9 +104,11 @@ describe.each(backends)('hot caches in the worker on $kind (redis: $redis)', ({ 
     }
   });
 
-  test('archiving a garment drops its K/V from the worker; the outfit\'s next render reads that cache again', async () => {
+  test("archiving a garment drops its K/V from the worker; the outfit's next render reads that cache again", async () => {
     const before = await server.engine!.hotCacheStats();
-    const archived = await ok(url, key, `mutation($id: ID!) { archiveGarment(id: $id) { garment { id } userErrors { code } } }`, { id: garments[0] });
+    const archived = await ok(url, key, `mutation($id: ID!) { archiveGarment(id: $id) { garment { id } userErrors { code } } }`, {
+      id: garments[0],
+    });
     expect(archived.archiveGarment.userErrors).toEqual([]);
     const after = await waitUntil(
       () => server.engine!.hotCacheStats(),
@@ -104,7 +123,9 @@ describe.each(backends)('hot caches in the worker on $kind (redis: $redis)', ({ 
 
   test('deleting the photo drops its encoding from the worker', async () => {
     const before = await server.engine!.hotCacheStats();
-    const deleted = await ok(url, key, `mutation($id: ID!) { deletePersonPhoto(id: $id) { deletedPersonPhotoId userErrors { code } } }`, { id: photo });
+    const deleted = await ok(url, key, `mutation($id: ID!) { deletePersonPhoto(id: $id) { deletedPersonPhotoId userErrors { code } } }`, {
+      id: photo,
+    });
     expect(deleted.deletePersonPhoto.userErrors).toEqual([]);
     const after = await waitUntil(
       () => server.engine!.hotCacheStats(),

@@ -33,7 +33,14 @@ const sized = (bytes: number) => {
 /** [limit, query just under (at) the limit, query just over, code]. */
 const BOUNDARIES: [string, string, string, Record<string, unknown>, Record<string, unknown>, string][] = [
   ['depth', '{ outfits { edges { node { id } } } }', '{ outfits { edges { node { shopper { id } } } } }', {}, {}, 'QUERY_TOO_DEEP'],
-  ['cost', 'query($n: Int) { garments(first: $n) { edges { node { id } } } }', 'query($n: Int) { garments(first: $n) { edges { node { id } } } }', { n: 98 }, { n: 99 }, 'QUERY_TOO_COSTLY'],
+  [
+    'cost',
+    'query($n: Int) { garments(first: $n) { edges { node { id } } } }',
+    'query($n: Int) { garments(first: $n) { edges { node { id } } } }',
+    { n: 98 },
+    { n: 99 },
+    'QUERY_TOO_COSTLY',
+  ],
   ['aliases', rootFields(5, 5), rootFields(6, 6), {}, {}, 'TOO_MANY_ALIASES'],
   ['root fields', rootFields(7, 5), rootFields(8, 5), {}, {}, 'TOO_MANY_ROOT_FIELDS'],
   ['directives', directives(3), directives(4), {}, {}, 'TOO_MANY_DIRECTIVES'],
@@ -79,7 +86,10 @@ describe('query limits', () => {
 
   test('a refused operation runs no SQL (not even authentication)', async () => {
     const before = server.db.statementCount;
-    const refused = await post(server.url, key, { query: 'query($n: Int) { garments(first: $n) { edges { node { id } } } }', variables: { n: 1000 } });
+    const refused = await post(server.url, key, {
+      query: 'query($n: Int) { garments(first: $n) { edges { node { id } } } }',
+      variables: { n: 1000 },
+    });
     expect(refused.body.errors[0].extensions.code).toBe('QUERY_TOO_COSTLY');
     expect(refused.body.errors[0].extensions.cost).toEqual({ requested: 1002, maximum: 100 });
     const deep = await post(server.url, key, { query: '{ outfits { edges { node { shopper { id } } } } }' });
@@ -116,25 +126,37 @@ describe('query limits', () => {
   test('CSRF prevention: a simple (form-like) request is refused', async () => {
     const res = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ __typename }')}`);
     expect(res.status).toBe(400);
-    const ok = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const ok = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
     expect(ok.status).toBe(200);
   });
 
   describe('WebSocket', () => {
     test('subscriptions per connection: the limit runs, one more is refused', async () => {
       const { createClient } = await import('graphql-ws');
-      const client = createClient({ url: `${server.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0 });
+      const client = createClient({
+        url: `${server.url.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${key}` },
+        retryAttempts: 0,
+      });
       // Three operations sent at once on one connection: while the first two are in flight
       // (each reads the database), the third is refused.
       const results = await Promise.all(
-        Array.from({ length: 3 }, () =>
-          new Promise<string>((resolve) => {
-            client.subscribe({ query: '{ garments(first: 50) { edges { node { id } } } }' }, {
-              next: () => resolve('ok'),
-              error: (e) => resolve(Array.isArray(e) ? String(e[0]?.extensions?.code) : 'closed'),
-              complete: () => resolve('ok'),
-            });
-          }),
+        Array.from(
+          { length: 3 },
+          () =>
+            new Promise<string>((resolve) => {
+              client.subscribe(
+                { query: '{ garments(first: 50) { edges { node { id } } } }' },
+                {
+                  next: () => resolve('ok'),
+                  error: (e) => resolve(Array.isArray(e) ? String(e[0]?.extensions?.code) : 'closed'),
+                  complete: () => resolve('ok'),
+                },
+              );
+            }),
         ),
       );
       await client.dispose();
@@ -159,14 +181,17 @@ describe('query limits', () => {
       const exchange = (padding: number): Promise<string> =>
         new Promise((resolve) => {
           const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
-          socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}`, pad: 'x'.repeat(padding) } })));
+          socket.on('open', () =>
+            socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}`, pad: 'x'.repeat(padding) } })),
+          );
           socket.on('message', (m) => {
             resolve(JSON.parse(String(m)).type);
             socket.close();
           });
           socket.on('close', (code) => resolve(`closed ${code}`));
         });
-      const frame = (padding: number) => JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}`, pad: 'x'.repeat(padding) } }).length;
+      const frame = (padding: number) =>
+        JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}`, pad: 'x'.repeat(padding) } }).length;
       const fits = 4096 - frame(0);
       expect(frame(fits)).toBe(4096);
       expect(await exchange(fits)).toBe('connection_ack');
@@ -201,7 +226,10 @@ describe('introspection and CORS settings', () => {
 
   test('CORS: the configured origin is allowed, another gets no CORS headers', async () => {
     const preflight = (origin: string) =>
-      fetch(`${server.url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' } });
+      fetch(`${server.url}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      });
     const allowed = await preflight('https://shop.example.com');
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://shop.example.com');

@@ -45,7 +45,11 @@ describe('metrics', () => {
 
   test('errors are counted by the code the client got: FORBIDDEN, UNAUTHENTICATED, never as INTERNAL_SERVER_ERROR', async () => {
     const reader = await createApiKey(server.url, adminKey, ['CATALOG_READ']);
-    const forbidden = await gql(server.url, reader, 'mutation Mint { createApiKey(input: { name: "k", scopes: [ADMIN] }) { apiKey { id } } }');
+    const forbidden = await gql(
+      server.url,
+      reader,
+      'mutation Mint { createApiKey(input: { name: "k", scopes: [ADMIN] }) { apiKey { id } } }',
+    );
     expect(forbidden.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const unauthenticated = await gql(server.url, null, 'query Who { tenant { id } }');
     expect(unauthenticated.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -65,7 +69,7 @@ describe('metrics', () => {
     expect(text).not.toContain('code="INTERNAL_SERVER_ERROR"');
   });
 
-  test('operation labels are bounded: anonymous 30 kB names add nothing, names past the limit are `other`, the web app\'s keep theirs', async () => {
+  test("operation labels are bounded: anonymous 30 kB names add nothing, names past the limit are `other`, the web app's keep theirs", async () => {
     const before = await scrape();
     const otherBefore = value(before, 'atelier_graphql_operations_total{operation="other",type="query"}');
     for (let i = 0; i < 5; i++) {

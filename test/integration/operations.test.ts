@@ -27,7 +27,12 @@ describe('operations', () => {
     const dataDir = tempDir();
     const port = 40000 + Math.floor(Math.random() * 10000);
     const metricsPort = port + 10000;
-    const server = spawnServer({ PORT: String(port), ATELIER_DATA_DIR: dataDir, HOST: '127.0.0.1', ATELIER_METRICS_PORT: String(metricsPort) });
+    const server = spawnServer({
+      PORT: String(port),
+      ATELIER_DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      ATELIER_METRICS_PORT: String(metricsPort),
+    });
     await waitFor(() => server.output().includes('serving GraphQL'), 60_000, 'the server to start');
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     expect(server.output()).toContain(`Operator token (createTenant): ${token}`);

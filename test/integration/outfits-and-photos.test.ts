@@ -16,7 +16,15 @@ describe.each(databaseKinds())('outfits and photos on %s', (kind) => {
     server = await startTestServer(kind);
     url = server.url;
     key = (await createTenant(url)).adminKey;
-    for (const [sku, category] of [['top', 'TOP'], ['top2', 'TOP'], ['bottom', 'BOTTOM'], ['dress', 'DRESS'], ['shoes', 'SHOES'], ['bag', 'BAG'], ['old', 'BAG']]) {
+    for (const [sku, category] of [
+      ['top', 'TOP'],
+      ['top2', 'TOP'],
+      ['bottom', 'BOTTOM'],
+      ['dress', 'DRESS'],
+      ['shoes', 'SHOES'],
+      ['bag', 'BAG'],
+      ['old', 'BAG'],
+    ]) {
       g[sku!] = await createGarment(url, key, sku!, category!);
     }
     await ok(url, key, `mutation($id: ID!) { archiveGarment(id: $id) { userErrors { code } } }`, { id: g.old });
@@ -48,7 +56,9 @@ describe.each(databaseKinds())('outfits and photos on %s', (kind) => {
   });
 
   test('unknown and malformed garment ids are GARMENT_NOT_FOUND at their index', async () => {
-    const data = await ok(url, key, CREATE_OUTFIT, { i: { name: 'x', garmentIds: [g.top, 'garbage', 'R2FybWVudDowMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDA'] } });
+    const data = await ok(url, key, CREATE_OUTFIT, {
+      i: { name: 'x', garmentIds: [g.top, 'garbage', 'R2FybWVudDowMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDA'] },
+    });
     expect(data.createOutfit.userErrors).toEqual([
       { code: 'GARMENT_NOT_FOUND', field: ['input', 'garmentIds', '1'] },
       { code: 'GARMENT_NOT_FOUND', field: ['input', 'garmentIds', '2'] },
@@ -65,7 +75,9 @@ describe.each(databaseKinds())('outfits and photos on %s', (kind) => {
     // bob cannot upload for alice, nor see her photo
     const forOther = await ok(url, bob.token, UPLOAD_PHOTO, { i: { image: { dataUrl: await pngDataUrl() }, shopperId: alice.shopperId } });
     expect(forOther.uploadPersonPhoto.userErrors).toEqual([{ code: 'NOT_FOUND', field: ['input', 'shopperId'] }]);
-    const seen = await ok(url, bob.token, `query($id: ID!) { node(id: $id) { id } personPhotos { totalCount } }`, { id: byTenant.uploadPersonPhoto.personPhoto.id });
+    const seen = await ok(url, bob.token, `query($id: ID!) { node(id: $id) { id } personPhotos { totalCount } }`, {
+      id: byTenant.uploadPersonPhoto.personPhoto.id,
+    });
     expect(seen).toEqual({ node: null, personPhotos: { totalCount: 1 } });
     const bad = await ok(url, key, UPLOAD_PHOTO, { i: { image: { dataUrl: 'data:text/plain;base64,aGVsbG8=' } } });
     expect(bad.uploadPersonPhoto.userErrors[0].code).toBe('NOT_AN_IMAGE');
@@ -80,7 +92,9 @@ describe.each(databaseKinds())('outfits and photos on %s', (kind) => {
     expect(list.outfits.totalCount).toBe(0);
     const other = await ok(url, dave.token, `query($id: ID!) { node(id: $id) { id } }`, { id: mine.createOutfit.outfit.id });
     expect(other.node).toBeNull();
-    const tenantView = await ok(url, key, `query($id: ID!) { node(id: $id) { ... on Outfit { name shopper { externalId } } } }`, { id: mine.createOutfit.outfit.id });
+    const tenantView = await ok(url, key, `query($id: ID!) { node(id: $id) { ... on Outfit { name shopper { externalId } } } }`, {
+      id: mine.createOutfit.outfit.id,
+    });
     expect(tenantView.node).toEqual({ name: 'Mine', shopper: { externalId: 'carol' } });
     const forOther = await gql(url, dave.token, CREATE_OUTFIT, { i: { name: 'x', garmentIds: [g.top], shopperId: carol.shopperId } });
     expect(forOther.data?.createOutfit.userErrors).toEqual([{ code: 'NOT_FOUND', field: ['input', 'shopperId'] }]);

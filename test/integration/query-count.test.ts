@@ -13,7 +13,8 @@ describe.each(databaseKinds())('query count on %s', (kind) => {
     server = await startTestServer(kind);
     key = (await createTenant(server.url)).adminKey;
     const garments = [];
-    for (const [i, category] of ['TOP', 'BOTTOM', 'SHOES', 'BAG'].entries()) garments.push(await createGarment(server.url, key, `G${i}`, category));
+    for (const [i, category] of ['TOP', 'BOTTOM', 'SHOES', 'BAG'].entries())
+      garments.push(await createGarment(server.url, key, `G${i}`, category));
     // 100 outfits of 4 garments, written directly for speed (the API path is tested elsewhere).
     const tenantId = (await server.db.withSystem((tx) => tx.tenant.findFirstOrThrow())).id;
     const rows = await server.db.withTenant(tenantId, (tx) => tx.garment.findMany());
@@ -21,7 +22,9 @@ describe.each(databaseKinds())('query count on %s', (kind) => {
       for (let i = 0; i < 100; i += 1) {
         const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
         await tx.outfit.create({ data: { id, tenantId, name: `o${i}` } });
-        await tx.outfitItem.createMany({ data: rows.map((g, position) => ({ outfitId: id, garmentId: g.id, tenantId, category: g.category, position })) });
+        await tx.outfitItem.createMany({
+          data: rows.map((g, position) => ({ outfitId: id, garmentId: g.id, tenantId, category: g.category, position })),
+        });
       }
     });
   });

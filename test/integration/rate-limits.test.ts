@@ -59,14 +59,27 @@ describe('rate limits (in memory)', () => {
     // keyB has 8 - 2 = 6 left, plus what refilled; the connection takes one, each operation one.
     const { createClient } = await import('graphql-ws');
     const WebSocket = (await import('ws')).default;
-    const client = createClient({ url: `${server.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${keyB}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: `${server.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${keyB}` },
+      retryAttempts: 0,
+    });
     const run = () =>
       new Promise<{ code?: string; retryAfterMs?: number }>((resolve) => {
-        client.subscribe({ query: TENANT }, {
-          next: () => resolve({}),
-          error: (e) => resolve(Array.isArray(e) ? { code: e[0]?.extensions?.code as string, retryAfterMs: e[0]?.extensions?.retryAfterMs as number } : { code: 'closed' }),
-          complete: () => resolve({}),
-        });
+        client.subscribe(
+          { query: TENANT },
+          {
+            next: () => resolve({}),
+            error: (e) =>
+              resolve(
+                Array.isArray(e)
+                  ? { code: e[0]?.extensions?.code as string, retryAfterMs: e[0]?.extensions?.retryAfterMs as number }
+                  : { code: 'closed' },
+              ),
+            complete: () => resolve({}),
+          },
+        );
       });
     const results = [];
     for (let i = 0; i < 10; i += 1) results.push(await run());

@@ -11,21 +11,34 @@ import { projectRoot } from '../../src/main/paths';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
-const index = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as { persons: { image: string }[]; garments: { category: string; image: string }[] };
+const index = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as {
+  persons: { image: string }[];
+  garments: { category: string; image: string }[];
+};
 const sample = (path: string) => `data:image/png;base64,${readFileSync(join(samples, path)).toString('base64')}`;
 const REQUEST = `mutation($o: ID!, $p: ID!, $s: Int) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: $s }) { render { id } userErrors { code } } }`;
 const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { status startedAt timings { queueMs } } } }`;
 
-const backends = databaseKinds().map((kind) => ({ kind, redis: kind === 'postgres' && process.env.TEST_REDIS_URL ? process.env.TEST_REDIS_URL : null }));
+const backends = databaseKinds().map((kind) => ({
+  kind,
+  redis: kind === 'postgres' && process.env.TEST_REDIS_URL ? process.env.TEST_REDIS_URL : null,
+}));
 
 async function tenantWithOutfit(url: string, name: string) {
   const key = (await createTenant(url, name, 16)).adminKey;
   const garment = await createGarment(url, key, 'top', 'TOP', sample(index.garments.find((g) => g.category === 'TOP')!.image));
-  const photo = (await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(index.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
-  const outfit = (await ok(url, key, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g: garment })).createOutfit.outfit.id;
+  const photo = (
+    await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
+      d: sample(index.persons[0]!.image),
+    })
+  ).uploadPersonPhoto.personPhoto.id;
+  const outfit = (
+    await ok(url, key, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g: garment })
+  ).createOutfit.outfit.id;
   return {
     key,
-    request: async (steps: number): Promise<string> => (await ok(url, key, REQUEST, { o: outfit, p: photo, s: steps })).requestRender.render.id,
+    request: async (steps: number): Promise<string> =>
+      (await ok(url, key, REQUEST, { o: outfit, p: photo, s: steps })).requestRender.render.id,
   };
 }
 
@@ -42,7 +55,7 @@ describe.each(backends)('render fairness on $kind (redis: $redis)', ({ kind, red
   });
   afterAll(() => server.stop());
 
-  test('a small tenant\'s render, requested behind a big tenant\'s 10 queued ones, starts at the next free slot', async () => {
+  test("a small tenant's render, requested behind a big tenant's 10 queued ones, starts at the next free slot", async () => {
     const url = server.url;
     const big = await tenantWithOutfit(url, 'Big');
     const small = await tenantWithOutfit(url, 'Small');
@@ -53,12 +66,14 @@ describe.each(backends)('render fairness on $kind (redis: $redis)', ({ kind, red
     const read = (key: string, id: string) => ok(url, key, RENDER, { id }).then((d) => d.node);
     const deadline = Date.now() + 240_000;
     while ((await read(small.key, smallRender)).status !== 'SUCCEEDED') {
-      if (Date.now() > deadline) throw new Error('the small tenant\'s render never finished');
+      if (Date.now() > deadline) throw new Error("the small tenant's render never finished");
       await new Promise((r) => setTimeout(r, 200));
     }
     const done = await read(small.key, smallRender);
     const started = Date.parse(done.startedAt);
-    const bigStarted = (await Promise.all(bigRenders.map(async (id) => (await read(big.key, id)).startedAt))).map((at) => (at === null ? Infinity : Date.parse(at)));
+    const bigStarted = (await Promise.all(bigRenders.map(async (id) => (await read(big.key, id)).startedAt))).map((at) =>
+      at === null ? Infinity : Date.parse(at),
+    );
     // The small render takes the first slot that frees after it was requested: no render of the
     // big tenant's backlog starts in between (first come, first served, all 8 waiting did). One
     // may seem to: a job a worker took just before the request records its start a moment later.

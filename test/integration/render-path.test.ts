@@ -15,7 +15,10 @@ import { decodeEvent, progressChannel, type RenderEvent } from '../../src/render
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
-const sampleIndex = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as { persons: { image: string }[]; garments: { category: string; image: string }[] };
+const sampleIndex = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as {
+  persons: { image: string }[];
+  garments: { category: string; image: string }[];
+};
 const sample = (path: string) => `data:image/png;base64,${readFileSync(join(samples, path)).toString('base64')}`;
 const garmentImage = (category: string) => sample(sampleIndex.garments.find((g) => g.category === category)!.image);
 
@@ -41,18 +44,41 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
       // One render at a time, so a render can be held QUEUED behind another.
       { ATELIER_MODEL_DIR: MODEL_DIR, ATELIER_RENDER_CONCURRENCY: '1', ...(redis ? { REDIS_URL: redis } : {}) },
       // A preview at every step the engine can make one for, when previews are wanted at all.
-      { role: 'all', bullmq: { prefix: `atelier-test-${randomBytes(4).toString('hex')}` }, sweeps: { intervalMs: 3_600_000 }, previewIntervalMs: 0 },
+      {
+        role: 'all',
+        bullmq: { prefix: `atelier-test-${randomBytes(4).toString('hex')}` },
+        sweeps: { intervalMs: 3_600_000 },
+        previewIntervalMs: 0,
+      },
     );
     url = server.url;
     const tenant = await createTenant(url, 'Render path', 10);
     key = tenant.adminKey;
     tenantId = fromGlobalId(tenant.id, 'Tenant')!;
-    garments = [await createGarment(url, key, 'top', 'TOP', garmentImage('TOP')), await createGarment(url, key, 'bottom', 'BOTTOM', garmentImage('BOTTOM')), await createGarment(url, key, 'shoes', 'SHOES', garmentImage('SHOES'))];
-    photo = (await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(sampleIndex.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
-    outfit = (await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } } }`, { g: garments })).createOutfit.outfit.id;
+    garments = [
+      await createGarment(url, key, 'top', 'TOP', garmentImage('TOP')),
+      await createGarment(url, key, 'bottom', 'BOTTOM', garmentImage('BOTTOM')),
+      await createGarment(url, key, 'shoes', 'SHOES', garmentImage('SHOES')),
+    ];
+    photo = (
+      await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
+        d: sample(sampleIndex.persons[0]!.image),
+      })
+    ).uploadPersonPhoto.personPhoto.id;
+    outfit = (
+      await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } } }`, {
+        g: garments,
+      })
+    ).createOutfit.outfit.id;
     // Every cache and the photo's encoding READY: the renders below are warm ones.
-    await waitUntil(() => server.db.withSystem((tx) => tx.referenceCache.findMany()), (rows) => rows.length === 3 && rows.every((r) => r.status === 'READY'));
-    await waitUntil(() => server.db.withSystem((tx) => tx.personEncoding.findMany()), (rows) => rows.length === 1 && rows[0]!.status === 'READY');
+    await waitUntil(
+      () => server.db.withSystem((tx) => tx.referenceCache.findMany()),
+      (rows) => rows.length === 3 && rows.every((r) => r.status === 'READY'),
+    );
+    await waitUntil(
+      () => server.db.withSystem((tx) => tx.personEncoding.findMany()),
+      (rows) => rows.length === 1 && rows[0]!.status === 'READY',
+    );
   });
   afterAll(() => server.stop());
 
@@ -80,15 +106,24 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
    */
   async function publishedEvents(run: (renderId: string) => Promise<unknown>, steps: number): Promise<RenderEvent[]> {
     const blocker = await request(100, 9);
-    await waitUntil(async () => (await ok(url, key, `query($id: ID!) { node(id: $id) { ... on Render { status } } }`, { id: blocker })).node.status, (s) => s === 'RUNNING');
+    await waitUntil(
+      async () => (await ok(url, key, `query($id: ID!) { node(id: $id) { ... on Render { status } } }`, { id: blocker })).node.status,
+      (s) => s === 'RUNNING',
+    );
     const renderId = await request(steps);
     const events: RenderEvent[] = [];
-    const stop = await server.pubsub.subscribe(progressChannel(tenantId, fromGlobalId(renderId, 'Render')!), (message) => events.push(decodeEvent(message)));
+    const stop = await server.pubsub.subscribe(progressChannel(tenantId, fromGlobalId(renderId, 'Render')!), (message) =>
+      events.push(decodeEvent(message)),
+    );
     try {
       const running = run(renderId);
       await ok(url, key, CANCEL, { id: blocker });
       await running;
-      await waitUntil(async () => events.some((e) => e.final), (v) => v, 30_000);
+      await waitUntil(
+        async () => events.some((e) => e.final),
+        (v) => v,
+        30_000,
+      );
       return events;
     } finally {
       await stop();
@@ -124,10 +159,17 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
   test('a render that computes a cache counts it in referenceMs, not loadMs', async () => {
     const bag = await createGarment(url, key, 'bag', 'BAG', garmentImage('BAG'));
     const bagId = fromGlobalId(bag, 'Garment')!;
-    await waitUntil(() => server.db.withSystem((tx) => tx.referenceCache.findMany({ where: { garmentId: bagId } })), (rows) => rows[0]?.status === 'READY');
+    await waitUntil(
+      () => server.db.withSystem((tx) => tx.referenceCache.findMany({ where: { garmentId: bagId } })),
+      (rows) => rows[0]?.status === 'READY',
+    );
     // As after a new model version: the garment has no cache for the worker's model.
     await server.db.withSystem((tx) => tx.referenceCache.deleteMany({ where: { garmentId: bagId } }));
-    const fourGarments = (await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "four", garmentIds: $g }) { outfit { id } } }`, { g: [...garments, bag] })).createOutfit.outfit.id;
+    const fourGarments = (
+      await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "four", garmentIds: $g }) { outfit { id } } }`, {
+        g: [...garments, bag],
+      })
+    ).createOutfit.outfit.id;
     const renderId = await request(3, 3, fourGarments);
     await watch(renderId, false);
     const { timings } = (await ok(url, key, TIMINGS, { id: renderId })).node;
@@ -136,7 +178,9 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
     // The wall time of computing it, the engine's own share of which is computeMs.
     expect(timings.referenceMs).toBeGreaterThanOrEqual(cache!.computeMs!);
     expect(timings.referenceMs).toBeGreaterThan(0);
-    expect(timings.loadMs + timings.referenceMs + timings.denoiseMs + timings.decodeMs + timings.finishMs).toBeLessThanOrEqual(timings.totalMs + 0.01);
+    expect(timings.loadMs + timings.referenceMs + timings.denoiseMs + timings.decodeMs + timings.finishMs).toBeLessThanOrEqual(
+      timings.totalMs + 0.01,
+    );
   });
 
   test('no previews are made while nobody watches with previews: true', async () => {
@@ -162,6 +206,9 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
     const received = watched.filter((e) => e.preview !== null);
     expect(received.length).toBe(published.length);
     // Each was stored before its event went out (the event names it); all are gone once the render ended.
-    await waitUntil(async () => (await fetch(received[received.length - 1].preview.url)).status, (status) => status === 404);
+    await waitUntil(
+      async () => (await fetch(received[received.length - 1].preview.url)).status,
+      (status) => status === 404,
+    );
   });
 });

@@ -42,20 +42,39 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
       kind,
       { ATELIER_MODEL_DIR: MODEL_DIR, ...(redis ? { REDIS_URL: redis } : {}) },
       // A preview on every step the engine can make one for (500 ms apart by default).
-      { role: 'all', bullmq: { prefix: `atelier-test-${randomBytes(4).toString('hex')}` }, sweeps: { intervalMs: 3_600_000 }, previewIntervalMs: 0 },
+      {
+        role: 'all',
+        bullmq: { prefix: `atelier-test-${randomBytes(4).toString('hex')}` },
+        sweeps: { intervalMs: 3_600_000 },
+        previewIntervalMs: 0,
+      },
     );
     url = server.url;
     key = (await createTenant(url, 'Renders')).adminKey;
     await ok(url, key, `mutation { createShopper(input: { externalId: "s" }) { shopper { id } } }`);
-    garments = [await createGarment(url, key, 'top', 'TOP', garmentImage('TOP')), await createGarment(url, key, 'bottom', 'BOTTOM', garmentImage('BOTTOM'))];
-    photo = (await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(sampleIndex.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
-    outfit = (await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } } }`, { g: garments })).createOutfit.outfit.id;
+    garments = [
+      await createGarment(url, key, 'top', 'TOP', garmentImage('TOP')),
+      await createGarment(url, key, 'bottom', 'BOTTOM', garmentImage('BOTTOM')),
+    ];
+    photo = (
+      await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
+        d: sample(sampleIndex.persons[0]!.image),
+      })
+    ).uploadPersonPhoto.personPhoto.id;
+    outfit = (
+      await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } } }`, {
+        g: garments,
+      })
+    ).createOutfit.outfit.id;
   });
   afterAll(() => server.stop());
 
-  test('a new garment\'s reference cache becomes READY with its size and time', async () => {
+  test("a new garment's reference cache becomes READY with its size and time", async () => {
     const caches = await waitUntil(
-      async () => (await ok(url, key, `{ garments { edges { node { referenceCache { status bytes computeMs model error } } } } }`)).garments.edges.map((e: any) => e.node.referenceCache),
+      async () =>
+        (
+          await ok(url, key, `{ garments { edges { node { referenceCache { status bytes computeMs model error } } } } }`)
+        ).garments.edges.map((e: any) => e.node.referenceCache),
       (list: any[]) => list.every((c) => c.status !== 'PENDING'),
     );
     for (const cache of caches) {
@@ -80,7 +99,9 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     expect(events[events.length - 1]).toMatchObject({ status: 'SUCCEEDED', step: 16, totalSteps: 16 });
     // every step arrives, in order, after the initial state
     const steps = events.filter((e) => e.status === 'RUNNING' && e.step > 0).map((e) => e.step);
-    expect(steps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1).filter((s) => s > (events[0].status === 'RUNNING' ? events[0].step : 0)));
+    expect(steps).toEqual(
+      Array.from({ length: 16 }, (_, i) => i + 1).filter((s) => s > (events[0].status === 'RUNNING' ? events[0].step : 0)),
+    );
     const withPreview = events.filter((e) => e.preview);
     expect(withPreview.length).toBeGreaterThan(1);
     // Each preview has its own URL (one URL would be cached by browsers), and once the render
@@ -88,11 +109,15 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const previewUrls = withPreview.map((e) => e.preview.url);
     expect(new Set(previewUrls).size).toBe(previewUrls.length);
     expect(withPreview.every((e) => e.preview.width > 0 && e.preview.height > 0)).toBe(true);
-    await waitUntil(async () => (await fetch(previewUrls[previewUrls.length - 1])).status, (status) => status === 404);
+    await waitUntil(
+      async () => (await fetch(previewUrls[previewUrls.length - 1])).status,
+      (status) => status === 404,
+    );
 
     const done = (await ok(url, key, RENDER, { id: render.id })).node;
     expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 16, attempts: 1, resultExpired: false, error: null });
-    for (const field of ['queueMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'totalMs']) expect(done.timings[field]).toBeGreaterThanOrEqual(0);
+    for (const field of ['queueMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'totalMs'])
+      expect(done.timings[field]).toBeGreaterThanOrEqual(0);
     const image = await fetch(done.result.url);
     expect(image.headers.get('content-type')).toBe('image/png');
     const meta = await sharp(Buffer.from(await image.arrayBuffer())).metadata();
@@ -108,14 +133,23 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     await client.dispose();
     expect(late.completed).toBe(true);
     expect(late.events).toHaveLength(1);
-    expect(late.events[0].renderProgress).toMatchObject({ status: 'SUCCEEDED', step: 3, render: { status: 'SUCCEEDED', completedSteps: 3 } });
+    expect(late.events[0].renderProgress).toMatchObject({
+      status: 'SUCCEEDED',
+      step: 3,
+      render: { status: 'SUCCEEDED', completedSteps: 3 },
+    });
   });
 
   test('the same seed and inputs give the same image', async () => {
     const a = (await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, steps: 3, seed: 7 } })).requestRender.render.id;
     const b = (await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, steps: 3, seed: 7 } })).requestRender.render.id;
     const results = await Promise.all(
-      [a, b].map((id) => waitUntil(async () => (await ok(url, key, RENDER, { id })).node, (n: any) => n.status === 'SUCCEEDED')),
+      [a, b].map((id) =>
+        waitUntil(
+          async () => (await ok(url, key, RENDER, { id })).node,
+          (n: any) => n.status === 'SUCCEEDED',
+        ),
+      ),
     );
     const bytes = await Promise.all(results.map(async (r: any) => Buffer.from(await (await fetch(r.result.url)).arrayBuffer())));
     expect(bytes[0]!.equals(bytes[1]!)).toBe(true);
@@ -137,13 +171,17 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const after = (await ok(url, key, RENDER, { id: render.id })).node;
     expect(after.status).toBe('CANCELED');
     expect(after.completedSteps).toBeLessThan(100);
-    const again = await ok(url, key, `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`, { id: render.id });
+    const again = await ok(url, key, `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`, {
+      id: render.id,
+    });
     expect(again.cancelRender.userErrors[0].code).toBe('RENDER_FINISHED');
   });
 
   test('requestRender userErrors: ranges and unknown ids', async () => {
     const codes = async (extra: object) =>
-      (await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, ...extra } })).requestRender.userErrors.map((e: any) => `${e.code}:${e.field.at(-1)}`);
+      (await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, ...extra } })).requestRender.userErrors.map(
+        (e: any) => `${e.code}:${e.field.at(-1)}`,
+      );
     expect(await codes({ steps: 0 })).toEqual(['OUT_OF_RANGE:steps']);
     expect(await codes({ steps: 101 })).toEqual(['OUT_OF_RANGE:steps']);
     expect(await codes({ guidanceScale: -0.1 })).toEqual(['OUT_OF_RANGE:guidanceScale']);
@@ -153,17 +191,30 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
   });
 
   test('idempotency key returns the first render; the quota refuses more than maxConcurrentRenders', async () => {
-    const tenant = await ok(url, 'test-operator-token-0123456789', `mutation { createTenant(input: { name: "Quota", maxConcurrentRenders: 1 }) { apiKey } }`);
+    const tenant = await ok(
+      url,
+      'test-operator-token-0123456789',
+      `mutation { createTenant(input: { name: "Quota", maxConcurrentRenders: 1 }) { apiKey } }`,
+    );
     const qKey = tenant.createTenant.apiKey;
     const g = await createGarment(url, qKey, 'q', 'TOP', garmentImage('TOP'));
-    const p = (await ok(url, qKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(sampleIndex.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
-    const o = (await ok(url, qKey, `mutation($g: ID!) { createOutfit(input: { name: "q", garmentIds: [$g] }) { outfit { id } } }`, { g })).createOutfit.outfit.id;
+    const p = (
+      await ok(url, qKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
+        d: sample(sampleIndex.persons[0]!.image),
+      })
+    ).uploadPersonPhoto.personPhoto.id;
+    const o = (await ok(url, qKey, `mutation($g: ID!) { createOutfit(input: { name: "q", garmentIds: [$g] }) { outfit { id } } }`, { g }))
+      .createOutfit.outfit.id;
     const first = (await ok(url, qKey, REQUEST, { i: { outfitId: o, personPhotoId: p, steps: 30, idempotencyKey: 'k1' } })).requestRender;
     const repeat = (await ok(url, qKey, REQUEST, { i: { outfitId: o, personPhotoId: p, steps: 30, idempotencyKey: 'k1' } })).requestRender;
     expect(repeat.render.id).toBe(first.render.id);
     const over = (await ok(url, qKey, REQUEST, { i: { outfitId: o, personPhotoId: p, steps: 30, idempotencyKey: 'k2' } })).requestRender;
     expect(over).toEqual({ render: null, userErrors: [{ code: 'CONCURRENCY_LIMIT', field: null }] });
-    await waitUntil(async () => (await ok(url, qKey, RENDER, { id: first.render.id })).node, (n: any) => n.status === 'SUCCEEDED', 120_000);
+    await waitUntil(
+      async () => (await ok(url, qKey, RENDER, { id: first.render.id })).node,
+      (n: any) => n.status === 'SUCCEEDED',
+      120_000,
+    );
     const now = (await ok(url, qKey, REQUEST, { i: { outfitId: o, personPhotoId: p, steps: 1, idempotencyKey: 'k2' } })).requestRender;
     expect(now.userErrors).toEqual([]);
   });
@@ -181,9 +232,12 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     }
   });
 
-  test('retention: results past the tenant\'s hours are deleted, metadata kept', async () => {
+  test("retention: results past the tenant's hours are deleted, metadata kept", async () => {
     const { render } = (await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, steps: 1 } })).requestRender;
-    const done = await waitUntil(async () => (await ok(url, key, RENDER, { id: render.id })).node, (n: any) => n.status === 'SUCCEEDED');
+    const done = await waitUntil(
+      async () => (await ok(url, key, RENDER, { id: render.id })).node,
+      (n: any) => n.status === 'SUCCEEDED',
+    );
     expect((await fetch(done.result.url)).status).toBe(200);
     expect(await server.sweeps!.deleteExpiredResults(new Date(Date.now() + 71 * 3600_000))).toBe(0);
     expect(await server.sweeps!.deleteExpiredResults(new Date(Date.now() + 73 * 3600_000))).toBeGreaterThanOrEqual(1);
@@ -199,10 +253,25 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const [p] = await server.db.withTenant(tenantId, (tx) => tx.personPhoto.findMany({ take: 1 }));
     const id = randomUUID();
     await server.db.withTenant(tenantId, (tx) =>
-      tx.render.create({ data: { id, tenantId, outfitId: o!.id, personPhotoId: p!.id, model: server.engine!.model.id, steps: 2, guidanceScale: 2.5, seed: 3, createdAt: new Date(Date.now() - 60_000) } }),
+      tx.render.create({
+        data: {
+          id,
+          tenantId,
+          outfitId: o!.id,
+          personPhotoId: p!.id,
+          model: server.engine!.model.id,
+          steps: 2,
+          guidanceScale: 2.5,
+          seed: 3,
+          createdAt: new Date(Date.now() - 60_000),
+        },
+      }),
     );
     expect(await server.sweeps!.requeueStale(new Date(Date.now() - 30_000), new Date(Date.now() - 60_000))).toBeGreaterThanOrEqual(1);
-    const done = await waitUntil(async () => (await ok(url, key, RENDER, { id: toGlobalId('Render', id) })).node, (n: any) => n.status === 'SUCCEEDED');
+    const done = await waitUntil(
+      async () => (await ok(url, key, RENDER, { id: toGlobalId('Render', id) })).node,
+      (n: any) => n.status === 'SUCCEEDED',
+    );
     expect(done.completedSteps).toBe(2);
   });
 });

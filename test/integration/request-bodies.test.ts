@@ -50,7 +50,12 @@ class RawConnection {
       );
       const body = rest.slice(end + 4);
       if (body.length < Number(headers['content-length'] ?? 0)) return null;
-      return { status: Number(last[1]), headers, body: JSON.parse(body || 'null'), interim: heads.filter((m) => m[1]!.startsWith('1')).map((m) => Number(m[1])) };
+      return {
+        status: Number(last[1]),
+        headers,
+        body: JSON.parse(body || 'null'),
+        interim: heads.filter((m) => m[1]!.startsWith('1')).map((m) => Number(m[1])),
+      };
     };
     await waitFor(() => final() !== null, ms, 'an answer');
     return { ...final()!, ms: Date.now() - started };
@@ -78,21 +83,30 @@ describe('/graphql reads no body before its method and rate limit', () => {
   afterEach(() => open.splice(0).forEach((c) => c.close()));
   afterAll(() => server.stop());
 
-  test.each(['PUT', 'PATCH', 'DELETE'])('%s declaring a 14 MB JSON body it never sends gets its 405 at once, the connection closing', async (method) => {
-    const connection = raw();
-    connection.send(`${method} /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${14 * MB}\r\n\r\n{"query":"`);
-    const answer = await connection.answer(5_000);
-    expect(answer.status).toBe(405);
-    expect(answer.headers['allow']).toBe('GET, POST');
-    expect(answer.headers['connection']).toBe('close');
-    expect(answer.body).toEqual({ errors: [{ message: expect.stringContaining('GET or POST'), extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
-    await waitFor(() => connection.closed, 5_000, 'the server to close the connection');
-  });
+  test.each(['PUT', 'PATCH', 'DELETE'])(
+    '%s declaring a 14 MB JSON body it never sends gets its 405 at once, the connection closing',
+    async (method) => {
+      const connection = raw();
+      connection.send(
+        `${method} /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${14 * MB}\r\n\r\n{"query":"`,
+      );
+      const answer = await connection.answer(5_000);
+      expect(answer.status).toBe(405);
+      expect(answer.headers['allow']).toBe('GET, POST');
+      expect(answer.headers['connection']).toBe('close');
+      expect(answer.body).toEqual({
+        errors: [{ message: expect.stringContaining('GET or POST'), extensions: { code: 'METHOD_NOT_ALLOWED' } }],
+      });
+      await waitFor(() => connection.closed, 5_000, 'the server to close the connection');
+    },
+  );
 
   test('a POST that asks to continue is told to only once it passed the rate limit, and is answered', async () => {
     const connection = raw();
     const body = JSON.stringify({ query: '{ __typename }' });
-    connection.send(`POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+    connection.send(
+      `POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+    );
     await waitFor(() => connection.received.startsWith('HTTP/1.1 100 Continue'), 5_000, '100 Continue');
     connection.send(body);
     const answer = await connection.answer(5_000);
@@ -101,17 +115,26 @@ describe('/graphql reads no body before its method and rate limit', () => {
 
   test('a request waiting for 100 Continue that is refused without reading its body is answered, and its connection closed', async () => {
     const connection = raw();
-    connection.send(`POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MB}\r\nExpect: 100-continue\r\n\r\n`);
+    connection.send(
+      `POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MB}\r\nExpect: 100-continue\r\n\r\n`,
+    );
     const answer = await connection.answer(5_000);
-    expect(answer).toMatchObject({ status: 405, interim: [], headers: { connection: 'close' }, body: { error: { code: 'METHOD_NOT_ALLOWED' } } });
+    expect(answer).toMatchObject({
+      status: 405,
+      interim: [],
+      headers: { connection: 'close' },
+      body: { error: { code: 'METHOD_NOT_ALLOWED' } },
+    });
     await waitFor(() => connection.closed, 5_000, 'the server to close the connection');
   });
 
-  test('every method takes from the caller\'s bucket: once it is empty, PUT and DELETE get 429 (their bodies unread)', async () => {
+  test("every method takes from the caller's bucket: once it is empty, PUT and DELETE get 429 (their bodies unread)", async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) {
       const connection = raw();
-      connection.send(`${i % 2 ? 'PUT' : 'DELETE'} /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MB}\r\n\r\n`);
+      connection.send(
+        `${i % 2 ? 'PUT' : 'DELETE'} /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MB}\r\n\r\n`,
+      );
       const answer = await connection.answer(5_000);
       statuses.push(answer.status);
       if (answer.status === 429) expect(answer.body.errors[0].extensions.code).toBe('RATE_LIMITED');
@@ -154,7 +177,9 @@ describe.each(['file', 's3'] as const)('upload PUTs on the %s store', (store) =>
     }
     server = await startTestServer('pglite', env);
     adminKey = (await createTenant(server.url, 'Uploads')).adminKey;
-    png = await sharp({ create: { width: 80, height: 100, channels: 3, background: '#0a0' } }).png().toBuffer();
+    png = await sharp({ create: { width: 80, height: 100, channels: 3, background: '#0a0' } })
+      .png()
+      .toBuffer();
   });
   afterEach(() => open.splice(0).forEach((c) => c.close()));
   afterAll(async () => {
@@ -167,7 +192,14 @@ describe.each(['file', 's3'] as const)('upload PUTs on the %s store', (store) =>
   });
 
   const createUpload = async (byteSize: number) => {
-    const created = (await ok(server.url, adminKey, `mutation($s: Int!) { createUpload(input: { contentType: "image/png", byteSize: $s }) { uploadId uploadUrl } }`, { s: byteSize })).createUpload;
+    const created = (
+      await ok(
+        server.url,
+        adminKey,
+        `mutation($s: Int!) { createUpload(input: { contentType: "image/png", byteSize: $s }) { uploadId uploadUrl } }`,
+        { s: byteSize },
+      )
+    ).createUpload;
     const url = new URL(created.uploadUrl as string);
     return { uploadId: created.uploadId as string, path: `${url.pathname}${url.search}` };
   };
@@ -176,17 +208,27 @@ describe.each(['file', 's3'] as const)('upload PUTs on the %s store', (store) =>
     if (s3) return (await s3.listKeys(bucket, 'uploads/')).filter((key) => !key.endsWith('/'));
     const dir = `${server.dataDir}/blobs/uploads`;
     if (!existsSync(dir)) return [];
-    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
   };
-  const status = async (uploadId: string) => (await server.db.withSystem((tx) => tx.upload.findFirstOrThrow({ where: { id: fromGlobalId(uploadId, 'Upload')! } }))).status;
+  const status = async (uploadId: string) =>
+    (await server.db.withSystem((tx) => tx.upload.findFirstOrThrow({ where: { id: fromGlobalId(uploadId, 'Upload')! } }))).status;
   const usePhoto = (uploadId: string) =>
-    ok(server.url, adminKey, `mutation($i: UploadPersonPhotoInput!) { uploadPersonPhoto(input: $i) { personPhoto { image { width height } } userErrors { code } } }`, { i: { image: { uploadId } } });
+    ok(
+      server.url,
+      adminKey,
+      `mutation($i: UploadPersonPhotoInput!) { uploadPersonPhoto(input: $i) { personPhoto { image { width height } } userErrors { code } } }`,
+      { i: { image: { uploadId } } },
+    );
 
   test('a bogus signature declaring 10 MB is refused before the body (403 LINK_INVALID), and no 100 Continue asks for it', async () => {
     const { path } = await createUpload(png.length);
     const forged = path.replace(/sig=[^&]+/, `sig=${randomBytes(32).toString('base64url')}`);
     const connection = raw();
-    connection.send(`PUT ${forged} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${10 * MB}\r\nExpect: 100-continue\r\n\r\n`);
+    connection.send(
+      `PUT ${forged} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${10 * MB}\r\nExpect: 100-continue\r\n\r\n`,
+    );
     const answer = await connection.answer(3_000);
     expect(answer).toMatchObject({ status: 403, interim: [], body: { error: { code: 'LINK_INVALID', message: expect.any(String) } } });
     expect(answer.headers['connection']).toBe('close');
@@ -194,18 +236,21 @@ describe.each(['file', 's3'] as const)('upload PUTs on the %s store', (store) =>
   });
 
   test.each([
-    ['more than the upload\'s byteSize', (size: number) => `Content-Length: ${size + 1}\r\n`, 413, 'PAYLOAD_TOO_LARGE'],
+    ["more than the upload's byteSize", (size: number) => `Content-Length: ${size + 1}\r\n`, 413, 'PAYLOAD_TOO_LARGE'],
     ['more than 10 MB', () => `Content-Length: ${10 * MB + 1}\r\n`, 413, 'PAYLOAD_TOO_LARGE'],
     ['no Content-Length (chunked)', () => 'Transfer-Encoding: chunked\r\n', 411, 'LENGTH_REQUIRED'],
-  ])('a genuine link with %s is refused from its headers, its body unread and nothing stored', async (_name, header, expectedStatus, code) => {
-    const { uploadId, path } = await createUpload(png.length);
-    const connection = raw();
-    connection.send(`PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n${header(png.length)}\r\n`);
-    const answer = await connection.answer(3_000);
-    expect(answer).toMatchObject({ status: expectedStatus, body: { error: { code } } });
-    expect(await stagedBlobs()).toEqual([]);
-    expect(await status(uploadId)).toBe('PENDING');
-  });
+  ])(
+    'a genuine link with %s is refused from its headers, its body unread and nothing stored',
+    async (_name, header, expectedStatus, code) => {
+      const { uploadId, path } = await createUpload(png.length);
+      const connection = raw();
+      connection.send(`PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n${header(png.length)}\r\n`);
+      const answer = await connection.answer(3_000);
+      expect(answer).toMatchObject({ status: expectedStatus, body: { error: { code } } });
+      expect(await stagedBlobs()).toEqual([]);
+      expect(await status(uploadId)).toBe('PENDING');
+    },
+  );
 
   test('a body cut off before its Content-Length stores nothing; the link then takes the whole body once', async () => {
     const { uploadId, path } = await createUpload(png.length);
@@ -220,7 +265,9 @@ describe.each(['file', 's3'] as const)('upload PUTs on the %s store', (store) =>
 
     // A client that asks to continue is told to, once the link checked out.
     const whole = raw();
-    whole.send(`PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${png.length}\r\nExpect: 100-continue\r\n\r\n`);
+    whole.send(
+      `PUT ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${png.length}\r\nExpect: 100-continue\r\n\r\n`,
+    );
     await waitFor(() => whole.received.startsWith('HTTP/1.1 100 Continue'), 5_000, '100 Continue');
     whole.send(png);
     expect((await whole.answer(10_000)).status).toBe(204);
@@ -241,14 +288,15 @@ describe.each(['file', 's3'] as const)('upload PUTs on the %s store', (store) =>
   });
 
   // On S3 alone: its server can be stopped under the running API (declared, not skipped, elsewhere).
-  if (store === 's3') test('a storage that fails is a 503 SERVICE_UNAVAILABLE with Retry-After; the link stays usable', async () => {
-    const { uploadId, path } = await createUpload(png.length);
-    await s3!.stop();
-    s3 = null;
-    const answer = await fetch(`${server.url}${path}`, { method: 'PUT', body: png });
-    expect(answer.status).toBe(503);
-    expect(answer.headers.get('retry-after')).toBe('5');
-    expect(await answer.json()).toEqual({ error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) } });
-    expect(await status(uploadId)).toBe('PENDING');
-  });
+  if (store === 's3')
+    test('a storage that fails is a 503 SERVICE_UNAVAILABLE with Retry-After; the link stays usable', async () => {
+      const { uploadId, path } = await createUpload(png.length);
+      await s3!.stop();
+      s3 = null;
+      const answer = await fetch(`${server.url}${path}`, { method: 'PUT', body: png });
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('5');
+      expect(await answer.json()).toEqual({ error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) } });
+      expect(await status(uploadId)).toBe('PENDING');
+    });
 });

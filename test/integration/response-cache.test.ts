@@ -42,7 +42,12 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
     const garmentId = fromGlobalId(before.data.garments.edges[0].node.id, 'Garment')!;
     expect((await page()).statements).toBe(0);
     const worker = new GarmentRepository(server.db, server.catalogVersions);
-    const cache = await worker.ensureCache(tenantId, garmentId, server.services.garments.defaultModel, '00000000-0000-4000-8000-00000000c0de');
+    const cache = await worker.ensureCache(
+      tenantId,
+      garmentId,
+      server.services.garments.defaultModel,
+      '00000000-0000-4000-8000-00000000c0de',
+    );
     await worker.markCacheReady(tenantId, cache.id, { blobKey: 'k', bytes: 1234, checksum: 'c', computeMs: 1 });
     const after = await page();
     expect(after.data.garments.edges[0].node.referenceCache).toEqual({ status: 'READY', bytes: 1234 });
@@ -79,19 +84,27 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
 
   test('a stored answer is byte-identical to the executed one, and is served without executing', async () => {
     const post = () =>
-      fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: PAGE }) });
+      fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: PAGE }),
+      });
     await createGarment(server.url, key, 'C', 'SHOES'); // a new catalog version: the next answer is executed
     const executed = await post();
-    const hitsBefore = (await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${OPERATOR}` } })).text()).match(/atelier_graphql_answer_cache_hits_total (\d+)/)?.[1];
+    const hitsBefore = (await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${OPERATOR}` } })).text()).match(
+      /atelier_graphql_answer_cache_hits_total (\d+)/,
+    )?.[1];
     const stored = await post();
     expect(stored.status).toBe(200);
     expect(stored.headers.get('content-type')).toBe(executed.headers.get('content-type'));
     expect(await stored.text()).toBe(await executed.text());
-    const hitsAfter = (await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${OPERATOR}` } })).text()).match(/atelier_graphql_answer_cache_hits_total (\d+)/)?.[1];
+    const hitsAfter = (await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${OPERATOR}` } })).text()).match(
+      /atelier_graphql_answer_cache_hits_total (\d+)/,
+    )?.[1];
     expect(Number(hitsAfter)).toBe(Number(hitsBefore) + 1);
   });
 
-  test('another tenant never reads this tenant\'s cached page', async () => {
+  test("another tenant never reads this tenant's cached page", async () => {
     await page();
     const other = await createTenant(server.url, 'Other');
     const theirs = await page(other.adminKey);

@@ -20,7 +20,10 @@ import { decodeEvent, progressChannel, type RenderEvent } from '../../src/render
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
-const index = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as { persons: { image: string }[]; garments: { category: string; image: string }[] };
+const index = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as {
+  persons: { image: string }[];
+  garments: { category: string; image: string }[];
+};
 const sample = (path: string) => `data:image/png;base64,${readFileSync(join(samples, path)).toString('base64')}`;
 const OPERATOR = 'test-operator-token-0123456789';
 const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { status attempts completedSteps error { code message } } } }`;
@@ -28,8 +31,14 @@ const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { status attempt
 async function setUpTenant(url: string) {
   const { adminKey } = await createTenant(url, 'Scale', 10);
   const g = await createGarment(url, adminKey, 'top', 'TOP', sample(index.garments.find((x) => x.category === 'TOP')!.image));
-  const photo = (await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: sample(index.persons[0]!.image) })).uploadPersonPhoto.personPhoto.id;
-  const outfit = (await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g })).createOutfit.outfit.id;
+  const photo = (
+    await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
+      d: sample(index.persons[0]!.image),
+    })
+  ).uploadPersonPhoto.personPhoto.id;
+  const outfit = (
+    await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g })
+  ).createOutfit.outfit.id;
   return { adminKey, photo, outfit };
 }
 
@@ -37,7 +46,10 @@ async function waitForRender(url: string, key: string, id: string, done: (n: any
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // A connection kept alive to a server that was killed fails once; ask again.
-    const node = await ok(url, key, RENDER, { id }).then((data) => data.node, (error: Error) => ({ requestError: error.message }));
+    const node = await ok(url, key, RENDER, { id }).then(
+      (data) => data.node,
+      (error: Error) => ({ requestError: error.message }),
+    );
     if (process.env.DEBUG_WAIT) process.stdout.write(`wait: ${JSON.stringify(node)}\n`);
     if (done(node)) return node;
     if (Date.now() > deadline) throw new Error(`render did not finish: ${JSON.stringify(node)}`);
@@ -63,7 +75,9 @@ function sharedDirectory(): BlobLayout {
     env: () => ({ ATELIER_DATA_DIR: dataDir }),
     async previews(renderUuid) {
       if (!existsSync(previewsRoot)) return [];
-      const dirs = readdirSync(previewsRoot).map((tenant) => join(previewsRoot, tenant, renderUuid)).filter((dir) => existsSync(dir));
+      const dirs = readdirSync(previewsRoot)
+        .map((tenant) => join(previewsRoot, tenant, renderUuid))
+        .filter((dir) => existsSync(dir));
       return dirs.flatMap((dir) => readdirSync(dir));
     },
     close: async () => rmSync(dataDir, { recursive: true, force: true }),
@@ -128,7 +142,11 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
     const second = spawnServer({ ...env, ...layout.env(), ATELIER_DEMO: 'on', PORT: String(base + 1) }, 'api');
     workers = [spawnServer({ ...env, ...layout.env() }, 'worker'), spawnServer({ ...env, ...layout.env() }, 'worker')];
     processes.push(second, ...workers);
-    await waitFor(() => second.output().includes('Demo tenant') && workers.every((w) => w.output().includes('worker running')), 120_000, 'every process');
+    await waitFor(
+      () => second.output().includes('Demo tenant') && workers.every((w) => w.output().includes('worker running')),
+      120_000,
+      'every process',
+    );
     apis = [`http://127.0.0.1:${base}`, `http://127.0.0.1:${base + 1}`];
     apiProcesses = [first, second];
   });
@@ -160,12 +178,24 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
     expect((await ok(apis[0]!, token, `{ garments(first: 10) { totalCount } }`)).garments.totalCount).toBeGreaterThan(0);
   });
 
-  test('an image stored through one API, and a render\'s result, are served by the other', async () => {
+  test("an image stored through one API, and a render's result, are served by the other", async () => {
     const [a, b] = apis as [string, string];
     const { adminKey, photo, outfit } = await setUpTenant(a);
-    const { render } = (await ok(a, adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: 4 }) { render { id } } }`, { o: outfit, p: photo })).requestRender;
+    const { render } = (
+      await ok(
+        a,
+        adminKey,
+        `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: 4 }) { render { id } } }`,
+        { o: outfit, p: photo },
+      )
+    ).requestRender;
     await waitForRender(a, adminKey, render.id, (n) => n.status === 'SUCCEEDED' || n.status === 'FAILED');
-    const read = await ok(b, adminKey, `query($p: ID!, $r: ID!) { p: node(id: $p) { ... on PersonPhoto { image { url } } } r: node(id: $r) { ... on Render { status result { url } } } }`, { p: photo, r: render.id });
+    const read = await ok(
+      b,
+      adminKey,
+      `query($p: ID!, $r: ID!) { p: node(id: $p) { ... on PersonPhoto { image { url } } } r: node(id: $r) { ... on Render { status result { url } } } }`,
+      { p: photo, r: render.id },
+    );
     expect(read.r.status).toBe('SUCCEEDED');
     for (const url of [read.p.image.url, read.r.result.url] as string[]) {
       // Asked of the other API, whatever host the link names.
@@ -181,7 +211,12 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
     const [a, b] = apis as [string, string];
     const { adminKey, photo, outfit } = await setUpTenant(a);
     const request = (steps: number) =>
-      ok(a, adminKey, `mutation($o: ID!, $p: ID!, $s: Int) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: $s }) { render { id } } }`, { o: outfit, p: photo, s: steps });
+      ok(
+        a,
+        adminKey,
+        `mutation($o: ID!, $p: ID!, $s: Int) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: $s }) { render { id } } }`,
+        { o: outfit, p: photo, s: steps },
+      );
     // Keep both workers busy, with more waiting, so the watched render stays QUEUED until every
     // subscriber is in (a 100-step render takes only a second or two).
     const blockers: string[] = [];
@@ -194,7 +229,9 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
       clients.map((c) => {
         let firstEvent!: () => void;
         subscribed.push(new Promise<void>((r) => (firstEvent = r)));
-        return collect<any>(c, `subscription($id: ID!) { renderProgress(renderId: $id) { status step } }`, { id: render.id }, () => firstEvent());
+        return collect<any>(c, `subscription($id: ID!) { renderProgress(renderId: $id) { status step } }`, { id: render.id }, () =>
+          firstEvent(),
+        );
       }),
     );
     await Promise.all(subscribed);
@@ -216,8 +253,14 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
     const tenantUuid = (await ok(a, adminKey, `{ tenant { id } }`)).tenant.id as string;
     const uuid = (globalId: string) => Buffer.from(globalId, 'base64url').toString().split(':')[1]!;
     const request = async (steps: number) =>
-      (await ok(a, adminKey, `mutation($o: ID!, $p: ID!, $s: Int) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: $s }) { render { id } } }`, { o: outfit, p: photo, s: steps }))
-        .requestRender.render.id as string;
+      (
+        await ok(
+          a,
+          adminKey,
+          `mutation($o: ID!, $p: ID!, $s: Int) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: $s }) { render { id } } }`,
+          { o: outfit, p: photo, s: steps },
+        )
+      ).requestRender.render.id as string;
     const redis = new Redis(process.env.TEST_REDIS_URL!);
     try {
       /** Every event of a render as its worker published it (previews included whatever a subscriber asked), and what a client on API b received. */
@@ -233,9 +276,15 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
         const client = wsClient(b, adminKey);
         let subscribed!: () => void;
         const first = new Promise<void>((r) => (subscribed = r));
-        const received = collect<any>(client, `subscription($id: ID!, $p: Boolean) { renderProgress(renderId: $id, previews: $p) { status step preview { url } } }`, { id, p: previews }, () => subscribed());
+        const received = collect<any>(
+          client,
+          `subscription($id: ID!, $p: Boolean) { renderProgress(renderId: $id, previews: $p) { status step preview { url } } }`,
+          { id, p: previews },
+          () => subscribed(),
+        );
         await first;
-        for (const blocker of blockers) await ok(a, adminKey, `mutation($id: ID!) { cancelRender(id: $id) { userErrors { code } } }`, { id: blocker });
+        for (const blocker of blockers)
+          await ok(a, adminKey, `mutation($id: ID!) { cancelRender(id: $id) { userErrors { code } } }`, { id: blocker });
         const result = await received;
         await client.dispose();
         await redis.unsubscribe(channel);
@@ -257,7 +306,9 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
   test('an API key revoked through one API stops working on the other at once, not after its cache expires', async () => {
     const [a, b] = apis as [string, string];
     const { adminKey } = await createTenant(a);
-    const { secret, apiKey } = (await ok(a, adminKey, `mutation { createApiKey(input: { name: "k", scopes: [CATALOG_READ] }) { secret apiKey { id } } }`)).createApiKey;
+    const { secret, apiKey } = (
+      await ok(a, adminKey, `mutation { createApiKey(input: { name: "k", scopes: [CATALOG_READ] }) { secret apiKey { id } } }`)
+    ).createApiKey;
     await ok(b, secret, `{ tenant { id } }`); // b now holds the key in its authentication cache
     await ok(a, adminKey, `mutation($id: ID!) { revokeApiKey(id: $id) { userErrors { code } } }`, { id: apiKey.id });
     const revokedAt = Date.now();
@@ -271,7 +322,7 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
     expect(code).toBe('UNAUTHENTICATED');
   });
 
-  test('a garment created through one API shows at once in the other API\'s cached catalog page', async () => {
+  test("a garment created through one API shows at once in the other API's cached catalog page", async () => {
     const [a, b] = apis as [string, string];
     const { adminKey } = await createTenant(a);
     const PAGE = `{ garments(first: 10) { totalCount } }`;
@@ -290,23 +341,35 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
   test('kill -9 of the worker running a render: the other worker completes it', async () => {
     const [a] = apis as [string];
     const { adminKey, photo, outfit } = await setUpTenant(a);
-    const { render } = (await ok(a, adminKey, `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: 100 }) { render { id } } }`, { o: outfit, p: photo })).requestRender;
+    const { render } = (
+      await ok(
+        a,
+        adminKey,
+        `mutation($o: ID!, $p: ID!) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: 100 }) { render { id } } }`,
+        { o: outfit, p: photo },
+      )
+    ).requestRender;
     const renderUuid = Buffer.from(render.id, 'base64url').toString().split(':')[1]!;
     // Killed as soon as a step event with a preview (so one is in storage) is published: a
     // 100-step render may take under a second, less than polling the render would leave.
     const client = wsClient(a, adminKey);
     let victim: ServerProcess | undefined;
     const killed = new Promise<void>((resolveKilled, rejectKilled) => {
-      void collect<any>(client, `subscription($id: ID!) { renderProgress(renderId: $id, previews: true) { status step preview { url } } }`, { id: render.id }, (event) => {
-        if (victim !== undefined || event.renderProgress.status !== 'RUNNING' || event.renderProgress.preview === null) return;
-        victim = workers.find((w) => w.output().includes(renderUuid));
-        if (victim === undefined) {
-          rejectKilled(new Error('no worker logged the render it runs'));
-          return;
-        }
-        victim.child.kill('SIGKILL');
-        void victim.exited.then(() => resolveKilled());
-      });
+      void collect<any>(
+        client,
+        `subscription($id: ID!) { renderProgress(renderId: $id, previews: true) { status step preview { url } } }`,
+        { id: render.id },
+        (event) => {
+          if (victim !== undefined || event.renderProgress.status !== 'RUNNING' || event.renderProgress.preview === null) return;
+          victim = workers.find((w) => w.output().includes(renderUuid));
+          if (victim === undefined) {
+            rejectKilled(new Error('no worker logged the render it runs'));
+            return;
+          }
+          victim.child.kill('SIGKILL');
+          void victim.exited.then(() => resolveKilled());
+        },
+      );
     });
     await killed;
     const interrupted = (await ok(a, adminKey, RENDER, { id: render.id })).node;

@@ -44,7 +44,8 @@ async function makeWorld(url: string): Promise<World> {
   const bob = await createShopperSession(url, admin, 'bob@example.com');
   const photo = async (token: string, shopperId: string | null = null) =>
     (await ok(url, token, UPLOAD_PHOTO, { d: await pngDataUrl(), s: shopperId })).uploadPersonPhoto.personPhoto.id as string;
-  const outfit = async (token: string, shopperId: string | null = null) => (await ok(url, token, CREATE_OUTFIT, { g: garment, s: shopperId })).createOutfit.outfit.id as string;
+  const outfit = async (token: string, shopperId: string | null = null) =>
+    (await ok(url, token, CREATE_OUTFIT, { g: garment, s: shopperId })).createOutfit.outfit.id as string;
   const render = async (token: string, o: string, p: string) => {
     const r = (await ok(url, token, REQUEST_RENDER, { o, p })).requestRender;
     if (r.userErrors.length) throw new Error(JSON.stringify(r.userErrors));
@@ -60,7 +61,22 @@ async function makeWorld(url: string): Promise<World> {
   const bobPhoto = await photo(bob.token);
   const bobOutfit = await outfit(bob.token);
   const bobRender = await render(bob.token, bobOutfit, bobPhoto);
-  return { admin, keys, garment, alice, bob, alicePhoto, aliceOutfit, aliceRender, bobPhoto, bobOutfit, bobRender, tenantOutfit, keyRender, canceledKeyRender };
+  return {
+    admin,
+    keys,
+    garment,
+    alice,
+    bob,
+    alicePhoto,
+    aliceOutfit,
+    aliceRender,
+    bobPhoto,
+    bobOutfit,
+    bobRender,
+    tenantOutfit,
+    keyRender,
+    canceledKeyRender,
+  };
 }
 
 const codes = (r: { errors?: { extensions?: { code?: string } }[] }) => (r.errors ?? []).map((e) => e.extensions?.code);
@@ -92,9 +108,18 @@ describe.each(databaseKinds())('scopes on shopper data on %s', (kind) => {
   const shopperReads = (x: World): Record<string, { query: string; variables?: Record<string, unknown> }> => ({
     shoppers: { query: `{ shoppers { totalCount edges { node { externalId } } } }` },
     'node(Shopper)': { query: `query($id: ID!) { node(id: $id) { ... on Shopper { externalId } } }`, variables: { id: x.alice.shopperId } },
-    'PersonPhoto.shopper': { query: `query($id: ID!) { node(id: $id) { ... on PersonPhoto { shopper { externalId } } } }`, variables: { id: x.alicePhoto } },
-    'Outfit.shopper': { query: `query($id: ID!) { node(id: $id) { ... on Outfit { shopper { externalId } } } }`, variables: { id: x.bobOutfit } },
-    'Render.personPhoto.shopper': { query: `query($id: ID!) { node(id: $id) { ... on Render { personPhoto { shopper { externalId } } } } }`, variables: { id: x.keyRender } },
+    'PersonPhoto.shopper': {
+      query: `query($id: ID!) { node(id: $id) { ... on PersonPhoto { shopper { externalId } } } }`,
+      variables: { id: x.alicePhoto },
+    },
+    'Outfit.shopper': {
+      query: `query($id: ID!) { node(id: $id) { ... on Outfit { shopper { externalId } } } }`,
+      variables: { id: x.bobOutfit },
+    },
+    'Render.personPhoto.shopper': {
+      query: `query($id: ID!) { node(id: $id) { ... on Render { personPhoto { shopper { externalId } } } } }`,
+      variables: { id: x.keyRender },
+    },
     'personPhotos.shopper': { query: `{ personPhotos { edges { node { shopper { id externalId } } } } }` },
   });
 
@@ -114,11 +139,15 @@ describe.each(databaseKinds())('scopes on shopper data on %s', (kind) => {
 
   test('RENDERS_READ and RENDERS_WRITE keys read every photo, outfit and render of the tenant, but no Shopper object', async () => {
     for (const key of [w.keys.rendersRead, w.keys.rendersWrite]) {
-      const lists = await ok(url, key, `{
+      const lists = await ok(
+        url,
+        key,
+        `{
         personPhotos { edges { node { id } } }
         outfits { edges { node { id garments { id } } } }
         renders { edges { node { id outfit { id } personPhoto { id } } } }
-      }`);
+      }`,
+      );
       expect(ids(lists.personPhotos)).toEqual([w.alicePhoto, w.bobPhoto].sort());
       expect(ids(lists.outfits)).toEqual([w.tenantOutfit, w.aliceOutfit, w.bobOutfit].sort());
       expect(ids(lists.renders)).toEqual([w.keyRender, w.canceledKeyRender, w.aliceRender, w.bobRender].sort());
@@ -133,7 +162,10 @@ describe.each(databaseKinds())('scopes on shopper data on %s', (kind) => {
         expect(JSON.stringify(r.data ?? null)).not.toContain('example.com');
       }
       const progress = await subscribeOnce(url, key, PROGRESS, { id: w.canceledKeyRender });
-      expect(progress).toMatchObject({ completed: true, events: [{ renderProgress: { status: 'CANCELED', render: { id: w.canceledKeyRender, outfit: { id: w.tenantOutfit } } } }] });
+      expect(progress).toMatchObject({
+        completed: true,
+        events: [{ renderProgress: { status: 'CANCELED', render: { id: w.canceledKeyRender, outfit: { id: w.tenantOutfit } } } }],
+      });
     }
   });
 
@@ -144,7 +176,12 @@ describe.each(databaseKinds())('scopes on shopper data on %s', (kind) => {
     const made = await ok(url, w.keys.rendersWrite, UPLOAD_PHOTO, { d: await pngDataUrl(), s: carol.shopperId });
     expect(made.uploadPersonPhoto.userErrors).toEqual([]);
     // The payload's nested Shopper is refused like any other (the outfit is made all the same).
-    const nested = await gql(url, w.keys.rendersWrite, `mutation($g: ID!, $s: ID) { createOutfit(input: { name: "n", garmentIds: [$g], shopperId: $s }) { outfit { id shopper { externalId } } } }`, { g: w.garment, s: carol.shopperId });
+    const nested = await gql(
+      url,
+      w.keys.rendersWrite,
+      `mutation($g: ID!, $s: ID) { createOutfit(input: { name: "n", garmentIds: [$g], shopperId: $s }) { outfit { id shopper { externalId } } } }`,
+      { g: w.garment, s: carol.shopperId },
+    );
     expect(codes(nested)).toEqual(['FORBIDDEN']);
     expect(nested.data?.createOutfit?.outfit?.shopper ?? null).toBeNull();
     // Carol sees what was made for her.
@@ -157,21 +194,29 @@ describe.each(databaseKinds())('scopes on shopper data on %s', (kind) => {
   });
 
   test('an ADMIN key reads everything, nested shoppers included', async () => {
-    const r = await ok(url, w.admin, `{
+    const r = await ok(
+      url,
+      w.admin,
+      `{
       shoppers { totalCount }
       personPhotos { edges { node { id shopper { externalId } } } }
       renders { edges { node { id personPhoto { shopper { externalId } } } } }
-    }`);
+    }`,
+    );
     expect(r.shoppers.totalCount).toBeGreaterThanOrEqual(2);
     const photo = r.personPhotos.edges.find((e: { node: { id: string } }) => e.node.id === w.alicePhoto);
     expect(photo.node.shopper).toEqual({ externalId: 'alice@example.com' });
   });
 
   test('a shopper session sees only its own photos, outfits, renders and Shopper', async () => {
-    const alice = await ok(url, w.alice.token, `{
+    const alice = await ok(
+      url,
+      w.alice.token,
+      `{
       personPhotos { edges { node { id shopper { externalId } } } }
       outfits { edges { node { id } } }
-    }`);
+    }`,
+    );
     expect(alice.personPhotos.edges).toEqual([{ node: { id: w.alicePhoto, shopper: { externalId: 'alice@example.com' } } }]);
     expect(ids(alice.outfits)).toEqual([w.aliceOutfit]);
     const node = `query($id: ID!) { node(id: $id) { id } }`;
@@ -189,24 +234,37 @@ describe.each(databaseKinds())('scopes on shopper data on %s', (kind) => {
     expect(codes(foreign)).toEqual(['NOT_FOUND']);
   });
 
-  test('a render a key made from a shopper\'s photo with a tenant-wide outfit keeps that shopper\'s renders list working', async () => {
-    const r = await gql(url, w.alice.token, `{
+  test("a render a key made from a shopper's photo with a tenant-wide outfit keeps that shopper's renders list working", async () => {
+    const r = await gql(
+      url,
+      w.alice.token,
+      `{
       renders { totalCount edges { node { id outfit { id name garments { id } shopper { id } } personPhoto { id } } } }
-    }`);
+    }`,
+    );
     expect(r.errors).toBeUndefined();
     const byId = new Map(r.data!.renders.edges.map((e: { node: { id: string } }) => [e.node.id, e.node]));
     expect([...byId.keys()].sort()).toEqual([w.keyRender, w.canceledKeyRender, w.aliceRender].sort());
     // The render shows its own outfit (tenant-wide: no shopper) and alice's photo.
-    expect(byId.get(w.keyRender)).toEqual({ id: w.keyRender, outfit: { id: w.tenantOutfit, name: 'o', garments: [{ id: w.garment }], shopper: null }, personPhoto: { id: w.alicePhoto } });
+    expect(byId.get(w.keyRender)).toEqual({
+      id: w.keyRender,
+      outfit: { id: w.tenantOutfit, name: 'o', garments: [{ id: w.garment }], shopper: null },
+      personPhoto: { id: w.alicePhoto },
+    });
     // So does its progress, and node(id:).
     const progress = await subscribeOnce(url, w.alice.token, PROGRESS, { id: w.canceledKeyRender });
-    expect(progress).toMatchObject({ completed: true, events: [{ renderProgress: { status: 'CANCELED', render: { outfit: { id: w.tenantOutfit } } } }] });
-    const node = await gql(url, w.alice.token, `query($id: ID!) { node(id: $id) { ... on Render { outfit { id } personPhoto { id } } } }`, { id: w.keyRender });
+    expect(progress).toMatchObject({
+      completed: true,
+      events: [{ renderProgress: { status: 'CANCELED', render: { outfit: { id: w.tenantOutfit } } } }],
+    });
+    const node = await gql(url, w.alice.token, `query($id: ID!) { node(id: $id) { ... on Render { outfit { id } personPhoto { id } } } }`, {
+      id: w.keyRender,
+    });
     expect(node).toMatchObject({ data: { node: { outfit: { id: w.tenantOutfit }, personPhoto: { id: w.alicePhoto } } } });
     expect(node.errors).toBeUndefined();
   });
 
-  test('a render of one shopper\'s photo with another shopper\'s outfit is refused (SHOPPER_MISMATCH)', async () => {
+  test("a render of one shopper's photo with another shopper's outfit is refused (SHOPPER_MISMATCH)", async () => {
     for (const key of [w.admin, w.keys.rendersWrite]) {
       const r = (await ok(url, key, REQUEST_RENDER, { o: w.bobOutfit, p: w.alicePhoto })).requestRender;
       expect(r).toEqual({ render: null, userErrors: [{ code: 'SHOPPER_MISMATCH', field: ['input', 'outfitId'] }] });
@@ -217,7 +275,11 @@ describe.each(databaseKinds())('scopes on shopper data on %s', (kind) => {
   });
 
   test('createApiKey takes RENDERS_READ', async () => {
-    const created = await ok(url, w.admin, `mutation { createApiKey(input: { name: "reader", scopes: [RENDERS_READ] }) { apiKey { scopes } userErrors { code } } }`);
+    const created = await ok(
+      url,
+      w.admin,
+      `mutation { createApiKey(input: { name: "reader", scopes: [RENDERS_READ] }) { apiKey { scopes } userErrors { code } } }`,
+    );
     expect(created.createApiKey).toEqual({ apiKey: { scopes: ['RENDERS_READ'] }, userErrors: [] });
   });
 });

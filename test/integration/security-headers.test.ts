@@ -33,7 +33,10 @@ describe('security headers', () => {
     // A stand-in for vite's output, so this suite needs no build.
     webAppDir = mkdtempSync(join(tmpdir(), 'atelier-web-'));
     mkdirSync(join(webAppDir, 'assets'));
-    writeFileSync(join(webAppDir, 'index.html'), '<!doctype html><div id="root"></div><script type="module" src="/assets/app.js"></script>');
+    writeFileSync(
+      join(webAppDir, 'index.html'),
+      '<!doctype html><div id="root"></div><script type="module" src="/assets/app.js"></script>',
+    );
     writeFileSync(join(webAppDir, 'assets', 'app.js'), 'console.log(1)');
     server = await startTestServer('pglite', { ATELIER_PUBLIC_URL: 'https://tryon.example.com' }, { webAppDir });
   });
@@ -42,26 +45,35 @@ describe('security headers', () => {
     rmSync(webAppDir, { recursive: true, force: true });
   });
 
-  test.each(['/', '/catalog', '/assets/app.js'])('the web app (%s): a policy without inline scripts, images from the server, its public URL and previews', async (path) => {
-    const response = await fetch(`${server.url}${path}`);
-    expect(response.status).toBe(200);
-    expectCommonHeaders(response.headers);
-    const csp = directives(response.headers.get('content-security-policy'));
-    expect(csp.get('default-src')).toEqual(["'self'"]);
-    expect(csp.get('script-src')).toEqual(["'self'"]);
-    expect(csp.get('style-src')).toEqual(["'self'"]);
-    expect(csp.get('object-src')).toEqual(["'none'"]);
-    expect(csp.get('base-uri')).toEqual(["'none'"]);
-    expect(csp.get('img-src')).toEqual(["'self'", 'data:', 'blob:', 'https://tryon.example.com']);
-    // fetch and graphql-ws: the server (by its Host) and the public URL.
-    const host = new URL(server.url).host;
-    expect(csp.get('connect-src')).toEqual(["'self'", 'https://tryon.example.com', 'wss://tryon.example.com', `ws://${host}`, `wss://${host}`]);
-    for (const values of csp.values()) {
-      expect(values).not.toContain("'unsafe-inline'");
-      expect(values).not.toContain("'unsafe-eval'");
-      expect(values).not.toContain('*');
-    }
-  });
+  test.each(['/', '/catalog', '/assets/app.js'])(
+    'the web app (%s): a policy without inline scripts, images from the server, its public URL and previews',
+    async (path) => {
+      const response = await fetch(`${server.url}${path}`);
+      expect(response.status).toBe(200);
+      expectCommonHeaders(response.headers);
+      const csp = directives(response.headers.get('content-security-policy'));
+      expect(csp.get('default-src')).toEqual(["'self'"]);
+      expect(csp.get('script-src')).toEqual(["'self'"]);
+      expect(csp.get('style-src')).toEqual(["'self'"]);
+      expect(csp.get('object-src')).toEqual(["'none'"]);
+      expect(csp.get('base-uri')).toEqual(["'none'"]);
+      expect(csp.get('img-src')).toEqual(["'self'", 'data:', 'blob:', 'https://tryon.example.com']);
+      // fetch and graphql-ws: the server (by its Host) and the public URL.
+      const host = new URL(server.url).host;
+      expect(csp.get('connect-src')).toEqual([
+        "'self'",
+        'https://tryon.example.com',
+        'wss://tryon.example.com',
+        `ws://${host}`,
+        `wss://${host}`,
+      ]);
+      for (const values of csp.values()) {
+        expect(values).not.toContain("'unsafe-inline'");
+        expect(values).not.toContain("'unsafe-eval'");
+        expect(values).not.toContain('*');
+      }
+    },
+  );
 
   test.each([
     ['GET', '/healthz', 200],
@@ -75,7 +87,8 @@ describe('security headers', () => {
     });
     expect(response.status).toBe(status);
     expectCommonHeaders(response.headers);
-    if (!path.startsWith('/no/')) expect(directives(response.headers.get('content-security-policy')).get('default-src')).toEqual(["'none'"]);
+    if (!path.startsWith('/no/'))
+      expect(directives(response.headers.get('content-security-policy')).get('default-src')).toEqual(["'none'"]);
   });
 
   test('a Host header cannot write into the policy', () => {

@@ -52,7 +52,9 @@ async function connect(baseUrl: string, token: string): Promise<RawSocket> {
   const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
   const listeners = new Map<string, (answer: Answer) => void>();
   let nextId = 0;
-  const closed = new Promise<Closed>((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString(), at: Date.now() })));
+  const closed = new Promise<Closed>((resolve) =>
+    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString(), at: Date.now() })),
+  );
   const acked = new Promise<void>((resolve, reject) => {
     socket.on('message', (data) => {
       const message = JSON.parse(String(data)) as { type: string; id?: string; payload?: unknown };
@@ -107,7 +109,9 @@ async function connectOutcome(baseUrl: string, token: string): Promise<number | 
   const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
   const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
   socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
-  const acked = new Promise<'accepted'>((resolve) => socket.on('message', (data) => JSON.parse(String(data)).type === 'connection_ack' && resolve('accepted')));
+  const acked = new Promise<'accepted'>((resolve) =>
+    socket.on('message', (data) => JSON.parse(String(data)).type === 'connection_ack' && resolve('accepted')),
+  );
   const outcome = await Promise.race([acked, closed]);
   if (socket.readyState !== WebSocket.CLOSED) socket.close(1000);
   await closed;
@@ -151,7 +155,7 @@ describe('graphql-ws: the credential of an open socket', () => {
     await server?.stop();
   });
 
-  test('revokeApiKey closes the key\'s open sockets at once with 4403, ending their subscriptions; the key cannot come back on', async () => {
+  test("revokeApiKey closes the key's open sockets at once with 4403, ending their subscriptions; the key cannot come back on", async () => {
     const { adminKey } = await createTenant(url);
     const key = await adminKeyOf(url, adminKey);
     const socket = await connect(url, key.secret);
@@ -161,7 +165,7 @@ describe('graphql-ws: the credential of an open socket', () => {
 
     const revokedAt = Date.now();
     await ok(url, adminKey, REVOKE, { id: key.id });
-    const closed = await within(socket.closed, 2_000, 'the revoked key\'s socket closed');
+    const closed = await within(socket.closed, 2_000, "the revoked key's socket closed");
     expect(closed.code).toBe(WS_CLOSE.credentialRefused);
     expect(closed.reason).toMatch(/revoked/);
     expect(closed.at - revokedAt).toBeLessThan(2_000);
@@ -176,13 +180,17 @@ describe('graphql-ws: the credential of an open socket', () => {
     expect((await ok(url, adminKey, API_KEYS)).apiKeys.totalCount).toBe(2);
   });
 
-  test('a revocation this process did not hear of (revoked behind its back): once the key cache lapses, the socket\'s next operation is refused UNAUTHENTICATED and the socket closed 4403', async () => {
+  test("a revocation this process did not hear of (revoked behind its back): once the key cache lapses, the socket's next operation is refused UNAUTHENTICATED and the socket closed 4403", async () => {
     const { id: tenantGlobalId, adminKey } = await createTenant(url);
     const key = await adminKeyOf(url, adminKey);
     const socket = await connect(url, key.secret);
     expect((await socket.request(API_KEYS))?.payload.data.apiKeys.totalCount).toBe(2);
     // The row changes without the service's announcement (as when a pub/sub message is lost).
-    await new TenantRepository(server.db).revokeApiKey(fromGlobalId(tenantGlobalId, 'Tenant')!, fromGlobalId(key.id, 'ApiKey')!, new Date());
+    await new TenantRepository(server.db).revokeApiKey(
+      fromGlobalId(tenantGlobalId, 'Tenant')!,
+      fromGlobalId(key.id, 'ApiKey')!,
+      new Date(),
+    );
 
     // The key cache may answer for up to 5 s; after that the database is asked again.
     const deadline = Date.now() + 8_000;
@@ -204,12 +212,16 @@ describe('graphql-ws: the credential of an open socket', () => {
     // A real session of this server, signed to expire in 2 to 3 seconds.
     const expiresAt = new Date((Math.floor(Date.now() / 1000) + 3) * 1000);
     const tenantId = fromGlobalId((await ok(url, adminKey, `{ tenant { id } }`)).tenant.id, 'Tenant')!;
-    const session = new SessionTokens([deriveSecret(SECRET, 'sessions')]).sign({ tenantId, shopperId: fromGlobalId(shopperId, 'Shopper')!, expiresAt });
+    const session = new SessionTokens([deriveSecret(SECRET, 'sessions')]).sign({
+      tenantId,
+      shopperId: fromGlobalId(shopperId, 'Shopper')!,
+      expiresAt,
+    });
     const socket = await connect(url, session);
     expect((await socket.request(`{ personPhotos { totalCount } }`))?.payload.data.personPhotos.totalCount).toBe(0);
     const catalog = socket.subscribe(CATALOG_EVENTS);
 
-    const closed = await within(socket.closed, expiresAt.getTime() - Date.now() + 2_000, 'the expired session\'s socket closed');
+    const closed = await within(socket.closed, expiresAt.getTime() - Date.now() + 2_000, "the expired session's socket closed");
     expect(closed.code).toBe(WS_CLOSE.credentialRefused);
     expect(closed.reason).toMatch(/expired/);
     expect(closed.at).toBeGreaterThanOrEqual(expiresAt.getTime() - 50);
@@ -220,7 +232,7 @@ describe('graphql-ws: the credential of an open socket', () => {
   });
 });
 
-describe('graphql-ws: a connection\'s maximum lifetime (ATELIER_WS_MAX_LIFETIME_S)', () => {
+describe("graphql-ws: a connection's maximum lifetime (ATELIER_WS_MAX_LIFETIME_S)", () => {
   let server: TestServer;
 
   beforeAll(async () => {
@@ -259,7 +271,13 @@ scaledOut('graphql-ws: a revocation reaches every API process (PostgreSQL and Re
     // A second API on the same database and Redis, sharing nothing else with the first.
     secondDataDir = mkdtempSync(join(tmpdir(), 'atelier-test-'));
     second = await startServer(
-      localConfig(secondDataDir, { ...GENEROUS_LIMITS, ...redis, DATABASE_URL: first.databaseUrl!, ATELIER_SECRETS: SECRET, ATELIER_RATE_KEY_PREFIX: `atelier-test:${randomBytes(6).toString('hex')}:` }),
+      localConfig(secondDataDir, {
+        ...GENEROUS_LIMITS,
+        ...redis,
+        DATABASE_URL: first.databaseUrl!,
+        ATELIER_SECRETS: SECRET,
+        ATELIER_RATE_KEY_PREFIX: `atelier-test:${randomBytes(6).toString('hex')}:`,
+      }),
       { role: 'api', bullmq, logger: createLogger('silent') },
     );
   });
@@ -270,7 +288,7 @@ scaledOut('graphql-ws: a revocation reaches every API process (PostgreSQL and Re
     if (secondDataDir) rmSync(secondDataDir, { recursive: true, force: true });
   });
 
-  test('revoked through one API, the key\'s socket on the other is closed with 4403 within seconds', async () => {
+  test("revoked through one API, the key's socket on the other is closed with 4403 within seconds", async () => {
     const { adminKey } = await createTenant(first.url);
     const key = await adminKeyOf(first.url, adminKey);
     const socket = await connect(second.url, key.secret);
@@ -279,7 +297,7 @@ scaledOut('graphql-ws: a revocation reaches every API process (PostgreSQL and Re
 
     const revokedAt = Date.now();
     await ok(first.url, adminKey, REVOKE, { id: key.id });
-    const closed = await within(socket.closed, 3_000, 'the other API closed the revoked key\'s socket');
+    const closed = await within(socket.closed, 3_000, "the other API closed the revoked key's socket");
     expect(closed.code).toBe(WS_CLOSE.credentialRefused);
     expect(closed.at - revokedAt).toBeLessThan(3_000);
     expect((await catalog.ended).by).toBe('close');

@@ -55,17 +55,30 @@ describe.each(databaseKinds())('sweeps on %s', (kind) => {
     expect(received).toEqual([{ tenantId, garmentId: lost, model }]);
   });
 
-  test('a photo\'s encoding is PENDING from its upload; when its job was lost it is enqueued again, a READY one is not', async () => {
+  test("a photo's encoding is PENDING from its upload; when its job was lost it is enqueued again, a READY one is not", async () => {
     const tenant = await createTenant(server.url);
     const tenantId = fromGlobalId(tenant.id, 'Tenant')!;
     const upload = async () =>
-      fromGlobalId((await ok(server.url, tenant.adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, { d: await pngDataUrl() })).uploadPersonPhoto.personPhoto.id, 'PersonPhoto')!;
+      fromGlobalId(
+        (
+          await ok(
+            server.url,
+            tenant.adminKey,
+            `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`,
+            { d: await pngDataUrl() },
+          )
+        ).uploadPersonPhoto.personPhoto.id,
+        'PersonPhoto',
+      )!;
     const lost = await upload();
     const done = await upload();
     const model = server.services.garments.defaultModel;
     const photos = new PhotoRepository(server.db);
     const encodings = await server.db.withTenant(tenantId, (tx) => tx.personEncoding.findMany({ orderBy: { createdAt: 'asc' } }));
-    expect(encodings.map((e) => [e.photoId, e.model, e.status])).toEqual([[lost, model, 'PENDING'], [done, model, 'PENDING']]);
+    expect(encodings.map((e) => [e.photoId, e.model, e.status])).toEqual([
+      [lost, model, 'PENDING'],
+      [done, model, 'PENDING'],
+    ]);
     await photos.markEncodingReady(tenantId, encodings[1]!.id, { blobKey: 'k', bytes: 1, computeMs: 1 });
 
     const queue = new InProcessJobQueue();

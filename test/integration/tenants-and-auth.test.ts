@@ -20,16 +20,24 @@ describe.each(databaseKinds())('tenants and auth on %s', (kind) => {
   });
 
   test('createTenant returns the tenant with defaults and a working ADMIN key', async () => {
-    const data = await ok(url, OPERATOR, `mutation { createTenant(input: { name: " Shop " }) {
-      tenant { id name maxConcurrentRenders resultRetentionHours } apiKey userErrors { code } } }`);
+    const data = await ok(
+      url,
+      OPERATOR,
+      `mutation { createTenant(input: { name: " Shop " }) {
+      tenant { id name maxConcurrentRenders resultRetentionHours } apiKey userErrors { code } } }`,
+    );
     expect(data.createTenant.tenant).toMatchObject({ name: 'Shop', maxConcurrentRenders: 4, resultRetentionHours: 72 });
     const me = await ok(url, data.createTenant.apiKey, `{ tenant { id name } }`);
     expect(me.tenant).toEqual({ id: data.createTenant.tenant.id, name: 'Shop' });
   });
 
   test('createTenant userErrors: empty name, out-of-range limits', async () => {
-    const data = await ok(url, OPERATOR, `mutation { createTenant(input: { name: "  ", maxConcurrentRenders: 0, resultRetentionHours: 100000 }) {
-      tenant { id } apiKey userErrors { code field } } }`);
+    const data = await ok(
+      url,
+      OPERATOR,
+      `mutation { createTenant(input: { name: "  ", maxConcurrentRenders: 0, resultRetentionHours: 100000 }) {
+      tenant { id } apiKey userErrors { code field } } }`,
+    );
     expect(data.createTenant.tenant).toBeNull();
     expect(data.createTenant.apiKey).toBeNull();
     expect(data.createTenant.userErrors).toEqual([
@@ -41,17 +49,31 @@ describe.each(databaseKinds())('tenants and auth on %s', (kind) => {
 
   test('invalid, malformed and revoked tokens are UNAUTHENTICATED', async () => {
     const { adminKey } = await createTenant(url);
-    for (const token of ['nope', 'atk_' + 'A'.repeat(73), adminKey.slice(0, -1) + (adminKey.endsWith('A') ? 'B' : 'A'), 'ats_e30.' + 'x'.repeat(43)]) {
+    for (const token of [
+      'nope',
+      'atk_' + 'A'.repeat(73),
+      adminKey.slice(0, -1) + (adminKey.endsWith('A') ? 'B' : 'A'),
+      'ats_e30.' + 'x'.repeat(43),
+    ]) {
       const r = await gql(url, token, `{ tenant { id } }`);
       expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       expect(r.status).toBe(401);
     }
-    const created = await ok(url, adminKey, `mutation { createApiKey(input: { name: "ci", scopes: [CATALOG_READ] }) { apiKey { id prefix scopes revokedAt } secret userErrors { code } } }`);
+    const created = await ok(
+      url,
+      adminKey,
+      `mutation { createApiKey(input: { name: "ci", scopes: [CATALOG_READ] }) { apiKey { id prefix scopes revokedAt } secret userErrors { code } } }`,
+    );
     const { apiKey, secret } = created.createApiKey;
     expect(secret.startsWith(apiKey.prefix)).toBe(true);
     expect(apiKey.scopes).toEqual(['CATALOG_READ']);
     await ok(url, secret, `{ tenant { id } }`);
-    const revoked = await ok(url, adminKey, `mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { id revokedAt } userErrors { code } } }`, { id: apiKey.id });
+    const revoked = await ok(
+      url,
+      adminKey,
+      `mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { id revokedAt } userErrors { code } } }`,
+      { id: apiKey.id },
+    );
     expect(revoked.revokeApiKey.apiKey.revokedAt).not.toBeNull();
     const after = await gql(url, secret, `{ tenant { id } }`);
     expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -69,7 +91,11 @@ describe.each(databaseKinds())('tenants and auth on %s', (kind) => {
 
   test('createApiKey and revokeApiKey userErrors', async () => {
     const { adminKey } = await createTenant(url);
-    const bad = await ok(url, adminKey, `mutation { createApiKey(input: { name: "", scopes: [] }) { apiKey { id } secret userErrors { code field } } }`);
+    const bad = await ok(
+      url,
+      adminKey,
+      `mutation { createApiKey(input: { name: "", scopes: [] }) { apiKey { id } secret userErrors { code field } } }`,
+    );
     expect(bad.createApiKey.userErrors.map((e: { code: string }) => e.code)).toEqual(['NAME_REQUIRED', 'SCOPES_REQUIRED']);
     expect(bad.createApiKey.secret).toBeNull();
     const missing = await ok(url, adminKey, `mutation { revokeApiKey(id: "not-an-id") { apiKey { id } userErrors { code field } } }`);
@@ -118,18 +144,29 @@ describe.each(databaseKinds())('tenants and auth on %s', (kind) => {
       expect((await gql(url, alice.token, query)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     }
     // sees itself, not another shopper
-    const self = await ok(url, alice.token, `query($a: ID!, $b: ID!) { a: node(id: $a) { id } b: node(id: $b) { id } }`, { a: alice.shopperId, b: bob.shopperId });
+    const self = await ok(url, alice.token, `query($a: ID!, $b: ID!) { a: node(id: $a) { id } b: node(id: $b) { id } }`, {
+      a: alice.shopperId,
+      b: bob.shopperId,
+    });
     expect(self).toEqual({ a: { id: alice.shopperId }, b: null });
   });
 
   test('createShopper and createShopperSession userErrors', async () => {
     const { adminKey } = await createTenant(url);
     await ok(url, adminKey, `mutation { createShopper(input: { externalId: "dup" }) { userErrors { code } } }`);
-    const dup = await ok(url, adminKey, `mutation { createShopper(input: { externalId: "dup" }) { shopper { id } userErrors { code field } } }`);
+    const dup = await ok(
+      url,
+      adminKey,
+      `mutation { createShopper(input: { externalId: "dup" }) { shopper { id } userErrors { code field } } }`,
+    );
     expect(dup.createShopper).toEqual({ shopper: null, userErrors: [{ code: 'EXTERNAL_ID_TAKEN', field: ['input', 'externalId'] }] });
     const empty = await ok(url, adminKey, `mutation { createShopper(input: { externalId: " " }) { userErrors { code } } }`);
     expect(empty.createShopper.userErrors[0].code).toBe('EXTERNAL_ID_REQUIRED');
-    const noSuch = await ok(url, adminKey, `mutation { createShopperSession(shopperId: "U2hvcHBlcjowMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDA") { token userErrors { code } } }`);
+    const noSuch = await ok(
+      url,
+      adminKey,
+      `mutation { createShopperSession(shopperId: "U2hvcHBlcjowMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDA") { token userErrors { code } } }`,
+    );
     expect(noSuch.createShopperSession).toEqual({ token: null, userErrors: [{ code: 'NOT_FOUND' }] });
   });
 

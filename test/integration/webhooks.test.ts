@@ -135,7 +135,10 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
     const queue = new InProcessJobQueue();
     queues.push(queue);
     // The receiver listens on 127.0.0.1: private networks are allowed here (the guard has its own tests).
-    const service = new WebhookService(new WebhookRepository(server.db), queue, new WebhookSecrets([serverSecret]), { allowPrivateNetworks: true, ...options });
+    const service = new WebhookService(new WebhookRepository(server.db), queue, new WebhookSecrets([serverSecret]), {
+      allowPrivateNetworks: true,
+      ...options,
+    });
     if (process) service.processDeliveries();
     return service;
   }
@@ -183,7 +186,11 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
 
   test('addWebhookEndpoint returns the endpoint and its signing secret, derived and not stored', async () => {
     const tenant = await newTenant();
-    const { endpoint, secret } = await addEndpoint(tenant, receiver.route('added'), ['RENDER_SUCCEEDED', 'RENDER_FAILED', 'RENDER_SUCCEEDED']);
+    const { endpoint, secret } = await addEndpoint(tenant, receiver.route('added'), [
+      'RENDER_SUCCEEDED',
+      'RENDER_FAILED',
+      'RENDER_SUCCEEDED',
+    ]);
     expect(endpoint).toMatchObject({ url: receiver.route('added'), events: ['RENDER_SUCCEEDED', 'RENDER_FAILED'] });
     const uuid = fromGlobalId(endpoint.id, 'WebhookEndpoint');
     expect(uuid).not.toBeNull();
@@ -193,7 +200,9 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
     expect(JSON.stringify(row)).not.toContain(secret.slice('whsec_'.length));
 
     expect(await endpointIds(tenant)).toEqual([endpoint.id]);
-    const node = await ok(url, tenant.adminKey, `query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { id url } } }`, { id: endpoint.id });
+    const node = await ok(url, tenant.adminKey, `query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { id url } } }`, {
+      id: endpoint.id,
+    });
     expect(node.node).toEqual({ id: endpoint.id, url: endpoint.url });
   });
 
@@ -224,7 +233,12 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
     for (const [endpointUrl, events, codes] of cases) {
       const data = await ok(url, tenant.adminKey, ADD, { i: { url: endpointUrl, events } });
       const { userErrors, endpoint, secret } = data.addWebhookEndpoint;
-      expect({ endpointUrl, codes: userErrors.map((e: { code: string }) => e.code), endpoint, secret }).toEqual({ endpointUrl, codes, endpoint: null, secret: null });
+      expect({ endpointUrl, codes: userErrors.map((e: { code: string }) => e.code), endpoint, secret }).toEqual({
+        endpointUrl,
+        codes,
+        endpoint: null,
+        secret: null,
+      });
     }
     const both = await ok(url, tenant.adminKey, ADD, { i: { url: 'nope', events: [] } });
     expect(both.addWebhookEndpoint.userErrors).toEqual([
@@ -299,7 +313,12 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
     expect(headers['atelier-event']).toBe('RENDER_SUCCEEDED');
     expect(headers['atelier-delivery']).toBe(delivery.id);
     expect(body).toBe(delivery.payload);
-    expect(JSON.parse(body)).toEqual({ id: delivery.id, event: 'RENDER_SUCCEEDED', createdAt: delivery.createdAt, data: { renderId: 'UmVuZGVyOjE', durationMs: 1234 } });
+    expect(JSON.parse(body)).toEqual({
+      id: delivery.id,
+      event: 'RENDER_SUCCEEDED',
+      createdAt: delivery.createdAt,
+      data: { renderId: 'UmVuZGVyOjE', durationMs: 1234 },
+    });
 
     const header = headers['atelier-signature'] as string;
     const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
@@ -317,24 +336,48 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
     expect(verifyWebhookSignature(secret, header, body, 300, new Date((t + 301) * 1000))).toBe(false);
     expect(verifyWebhookSignature(secret, header, body, 300, new Date((t - 301) * 1000))).toBe(false);
     expect(verifyWebhookSignature(secret, header, body, 300, new Date((t + 299) * 1000))).toBe(true);
-    for (const bad of ['', 'garbage', `t=${t}`, `v1=${v1}`, `t=abc,v1=${v1}`, `t=${t},v1=${v1.slice(0, 63)}`, `t=${t},v1=${v1.toUpperCase()}`]) {
+    for (const bad of [
+      '',
+      'garbage',
+      `t=${t}`,
+      `v1=${v1}`,
+      `t=abc,v1=${v1}`,
+      `t=${t},v1=${v1.slice(0, 63)}`,
+      `t=${t},v1=${v1.toUpperCase()}`,
+    ]) {
       expect(verifyWebhookSignature(secret, bad, body)).toBe(false);
     }
 
-    expect(delivery).toMatchObject({ event: 'RENDER_SUCCEEDED', status: 'SUCCEEDED', attempts: 1, lastStatusCode: 200, lastError: null, endpoint: { id: endpoint.id, url: endpoint.url } });
+    expect(delivery).toMatchObject({
+      event: 'RENDER_SUCCEEDED',
+      status: 'SUCCEEDED',
+      attempts: 1,
+      lastStatusCode: 200,
+      lastError: null,
+      endpoint: { id: endpoint.id, url: endpoint.url },
+    });
     expect(delivery.deliveredAt).not.toBeNull();
     expect(delivery.lastAttemptAt).toBe(delivery.deliveredAt);
     // an endpoint not subscribed to the event got nothing
     expect(await deliveries(tenant, { e: notListening.endpoint.id })).toEqual([]);
     expect(receiver.received(notListening.endpoint.url)).toEqual([]);
     // the delivery is a node too
-    const node = await ok(url, tenant.adminKey, `query($id: ID!) { node(id: $id) { ... on WebhookDelivery { id status endpoint { id } } } }`, { id: delivery.id });
+    const node = await ok(
+      url,
+      tenant.adminKey,
+      `query($id: ID!) { node(id: $id) { ... on WebhookDelivery { id status endpoint { id } } } }`,
+      { id: delivery.id },
+    );
     expect(node.node).toEqual({ id: delivery.id, status: 'SUCCEEDED', endpoint: { id: endpoint.id } });
   });
 
   test('a receiver answering 500 twice, then 200, gets 3 attempts and the delivery SUCCEEDED', async () => {
     const tenant = await newTenant();
-    const { endpoint, secret } = await addEndpoint(tenant, receiver.route('flaky', (n) => (n <= 2 ? 500 : 200)), ['REFERENCE_CACHE_READY']);
+    const { endpoint, secret } = await addEndpoint(
+      tenant,
+      receiver.route('flaky', (n) => (n <= 2 ? 500 : 200)),
+      ['REFERENCE_CACHE_READY'],
+    );
     await webhooks.notify(tenant.id, 'REFERENCE_CACHE_READY', { garmentId: 'R2FybWVudDox' });
     const delivery = await settled(tenant, endpoint.id);
     expect(delivery).toMatchObject({ status: 'SUCCEEDED', attempts: 3, lastStatusCode: 200, lastError: null });
@@ -350,7 +393,11 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
 
   test('a receiver always answering 500 gets the configured attempts; the delivery ends FAILED', async () => {
     const tenant = await newTenant();
-    const { endpoint } = await addEndpoint(tenant, receiver.route('broken', () => 500), ['RENDER_FAILED']);
+    const { endpoint } = await addEndpoint(
+      tenant,
+      receiver.route('broken', () => 500),
+      ['RENDER_FAILED'],
+    );
     await webhooks.notify(tenant.id, 'RENDER_FAILED', { renderId: 'UmVuZGVyOjI', reason: 'out of memory' });
     const delivery = await settled(tenant, endpoint.id);
     expect(delivery).toMatchObject({ status: 'FAILED', attempts: ATTEMPTS, lastStatusCode: 500, lastError: 'HTTP 500', deliveredAt: null });
@@ -365,8 +412,16 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
   test('redirects are not followed; timeouts and refused connections fail the attempt', async () => {
     const tenant = await newTenant();
     const oneShot = deliveryService({ attempts: 1, fetchTimeoutMs: 300 });
-    const redirect = await addEndpoint(tenant, receiver.route('redirect', () => 302), ['REFERENCE_CACHE_FAILED']);
-    const slow = await addEndpoint(tenant, receiver.route('slow', () => 'hang'), ['REFERENCE_CACHE_FAILED']);
+    const redirect = await addEndpoint(
+      tenant,
+      receiver.route('redirect', () => 302),
+      ['REFERENCE_CACHE_FAILED'],
+    );
+    const slow = await addEndpoint(
+      tenant,
+      receiver.route('slow', () => 'hang'),
+      ['REFERENCE_CACHE_FAILED'],
+    );
     // a port that was just free: nothing listens there
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
@@ -376,9 +431,19 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
 
     await oneShot.notify(tenant.id, 'REFERENCE_CACHE_FAILED', { garmentId: 'R2FybWVudDoy' });
 
-    expect(await settled(tenant, redirect.endpoint.id)).toMatchObject({ status: 'FAILED', attempts: 1, lastStatusCode: 302, lastError: expect.stringContaining('HTTP 302') });
+    expect(await settled(tenant, redirect.endpoint.id)).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      lastStatusCode: 302,
+      lastError: expect.stringContaining('HTTP 302'),
+    });
     expect(receiver.requests.filter((r) => r.path === '/redirected')).toEqual([]);
-    expect(await settled(tenant, slow.endpoint.id)).toMatchObject({ status: 'FAILED', attempts: 1, lastStatusCode: null, lastError: 'timed out after 300 ms' });
+    expect(await settled(tenant, slow.endpoint.id)).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      lastStatusCode: null,
+      lastError: 'timed out after 300 ms',
+    });
     const refusedDelivery = await settled(tenant, refused.endpoint.id);
     expect(refusedDelivery).toMatchObject({ status: 'FAILED', attempts: 1, lastStatusCode: null });
     expect(refusedDelivery.lastError).toMatch(/ECONNREFUSED/);
@@ -410,7 +475,12 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
     expect((await deliveries(tenant, { s: 'PENDING' })).map((d) => d.status)).toEqual(['PENDING']);
     await ok(url, tenant.adminKey, REMOVE, { id: endpoint.id });
     paused.processDeliveries();
-    expect(await settled(tenant, endpoint.id)).toMatchObject({ status: 'FAILED', attempts: 0, lastError: 'endpoint removed', lastStatusCode: null });
+    expect(await settled(tenant, endpoint.id)).toMatchObject({
+      status: 'FAILED',
+      attempts: 0,
+      lastError: 'endpoint removed',
+      lastStatusCode: null,
+    });
     expect(receiver.received(endpoint.url)).toEqual([]);
   });
 
@@ -441,11 +511,24 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
     const node = await ok(url, tenant.adminKey, `query($id: ID!) { node(id: $id) { id } }`, { id: theirLog[0]!.id });
     expect(node.node).toBeNull();
 
-    const first = await ok(url, tenant.adminKey, `query { webhookDeliveries(first: 1) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }`);
-    expect(first.webhookDeliveries).toMatchObject({ totalCount: 2, edges: [{ node: { id: myLog[0]!.id } }], pageInfo: { hasNextPage: true } });
-    const second = await ok(url, tenant.adminKey, `query($a: String) { webhookDeliveries(first: 1, after: $a) { edges { node { id } } pageInfo { hasNextPage } } }`, {
-      a: first.webhookDeliveries.pageInfo.endCursor,
+    const first = await ok(
+      url,
+      tenant.adminKey,
+      `query { webhookDeliveries(first: 1) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+    );
+    expect(first.webhookDeliveries).toMatchObject({
+      totalCount: 2,
+      edges: [{ node: { id: myLog[0]!.id } }],
+      pageInfo: { hasNextPage: true },
     });
+    const second = await ok(
+      url,
+      tenant.adminKey,
+      `query($a: String) { webhookDeliveries(first: 1, after: $a) { edges { node { id } } pageInfo { hasNextPage } } }`,
+      {
+        a: first.webhookDeliveries.pageInfo.endCursor,
+      },
+    );
     expect(second.webhookDeliveries).toEqual({ edges: [{ node: { id: myLog[1]!.id } }], pageInfo: { hasNextPage: false } });
   });
 
@@ -461,7 +544,12 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
 
   test('private networks refused: loopback, private and link-local endpoints cannot be added, and a name resolving to one is never connected to', async () => {
     const tenant = await newTenant();
-    const viewer = { kind: 'apiKey' as const, tenantId: tenant.id, apiKeyId: '00000000-0000-4000-8000-000000000000', scopes: ['ADMIN' as const] };
+    const viewer = {
+      kind: 'apiKey' as const,
+      tenantId: tenant.id,
+      apiKeyId: '00000000-0000-4000-8000-000000000000',
+      scopes: ['ADMIN' as const],
+    };
     const guarded = deliveryService({ attempts: 1, allowPrivateNetworks: false });
     const refusedUrls = [
       'http://127.0.0.1:8080/hook',
@@ -482,11 +570,18 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
       const outcome = await guarded.addEndpoint(viewer, { url: endpointUrl, events: ['REFERENCE_CACHE_READY'] });
       expect(outcome.ok ? endpointUrl : outcome.errors.map((e) => e.code)).toEqual(['INVALID_URL']);
     }
-    expect((await guarded.addEndpoint(viewer, { url: 'https://hooks.example.com/atelier', events: ['REFERENCE_CACHE_READY'] })).ok).toBe(true);
-    expect((await guarded.addEndpoint(viewer, { url: 'https://[2606:4700:4700::1111]/atelier', events: ['REFERENCE_CACHE_READY'] })).ok).toBe(true);
+    expect((await guarded.addEndpoint(viewer, { url: 'https://hooks.example.com/atelier', events: ['REFERENCE_CACHE_READY'] })).ok).toBe(
+      true,
+    );
+    expect(
+      (await guarded.addEndpoint(viewer, { url: 'https://[2606:4700:4700::1111]/atelier', events: ['REFERENCE_CACHE_READY'] })).ok,
+    ).toBe(true);
 
     // "localhost" is a name, accepted when added; the delivery resolves it and refuses to connect.
-    const local = await guarded.addEndpoint(viewer, { url: receiver.route('guarded').replace('127.0.0.1', 'localhost'), events: ['REFERENCE_CACHE_FAILED'] });
+    const local = await guarded.addEndpoint(viewer, {
+      url: receiver.route('guarded').replace('127.0.0.1', 'localhost'),
+      events: ['REFERENCE_CACHE_FAILED'],
+    });
     if (!local.ok) throw new Error('localhost endpoint refused when added');
     await guarded.notify(tenant.id, 'REFERENCE_CACHE_FAILED', { garmentId: 'R2FybWVudDoy' });
     const delivery = await settled(tenant, toGlobalId('WebhookEndpoint', local.value.endpoint.id));
@@ -498,7 +593,12 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
 
   test('a tenant has at most maxEndpoints active endpoints (TOO_MANY_ENDPOINTS); removing one makes room', async () => {
     const tenant = await newTenant();
-    const viewer = { kind: 'apiKey' as const, tenantId: tenant.id, apiKeyId: '00000000-0000-4000-8000-000000000000', scopes: ['ADMIN' as const] };
+    const viewer = {
+      kind: 'apiKey' as const,
+      tenantId: tenant.id,
+      apiKeyId: '00000000-0000-4000-8000-000000000000',
+      scopes: ['ADMIN' as const],
+    };
     const capped = deliveryService({ maxEndpoints: 2 }, false);
     const add = (n: number) => capped.addEndpoint(viewer, { url: `https://hooks.example.com/${n}`, events: ['RENDER_SUCCEEDED'] });
     const [first] = await Promise.all([add(1), add(2)]);
@@ -529,7 +629,16 @@ describe.each(databaseKinds())('webhooks on %s', (kind) => {
 const queueDrivers: { name: string; make: () => JobQueue }[] = [
   { name: 'in-process', make: () => new InProcessJobQueue() },
   ...(process.env.TEST_REDIS_URL
-    ? [{ name: 'BullMQ', make: () => new BullMqJobQueue(process.env.TEST_REDIS_URL!, { prefix: `atelier-test-${randomBytes(4).toString('hex')}`, groupRetryMs: 100 }) }]
+    ? [
+        {
+          name: 'BullMQ',
+          make: () =>
+            new BullMqJobQueue(process.env.TEST_REDIS_URL!, {
+              prefix: `atelier-test-${randomBytes(4).toString('hex')}`,
+              groupRetryMs: 100,
+            }),
+        },
+      ]
     : []),
 ];
 
@@ -549,22 +658,34 @@ describe.each(queueDrivers)('webhook deliveries shared fairly ($name)', ({ make 
   });
 
   test("a tenant whose endpoints hang does not delay another tenant's delivery", async () => {
-    const service = new WebhookService(new WebhookRepository(server.db), queue, new WebhookSecrets([randomBytes(32).toString('base64url')]), {
-      allowPrivateNetworks: true,
-      attempts: 1,
-      fetchTimeoutMs: 4_000,
-    });
+    const service = new WebhookService(
+      new WebhookRepository(server.db),
+      queue,
+      new WebhookSecrets([randomBytes(32).toString('base64url')]),
+      {
+        allowPrivateNetworks: true,
+        attempts: 1,
+        fetchTimeoutMs: 4_000,
+      },
+    );
     service.processDeliveries();
     const tenant = async (name: string) => {
       const created = await createTenant(server.url, name);
       const id = fromGlobalId(created.id, 'Tenant')!;
-      return { id, viewer: { kind: 'apiKey' as const, tenantId: id, apiKeyId: '00000000-0000-4000-8000-000000000000', scopes: ['ADMIN' as const] } };
+      return {
+        id,
+        viewer: { kind: 'apiKey' as const, tenantId: id, apiKeyId: '00000000-0000-4000-8000-000000000000', scopes: ['ADMIN' as const] },
+      };
     };
     const slow = await tenant('Slow');
-    for (let i = 0; i < 4; i += 1) await service.addEndpoint(slow.viewer, { url: receiver.route(`hang-${i}`, () => 'hang'), events: ['RENDER_SUCCEEDED'] });
+    for (let i = 0; i < 4; i += 1)
+      await service.addEndpoint(slow.viewer, { url: receiver.route(`hang-${i}`, () => 'hang'), events: ['RENDER_SUCCEEDED'] });
     for (let i = 0; i < 3; i += 1) await service.notify(slow.id, 'RENDER_SUCCEEDED', { n: i });
     // The slow tenant's deliveries are hanging in every slot they may take.
-    await waitFor('the slow deliveries to start', async () => receiver.requests.filter((r) => r.path.startsWith('/hooks/hang-')).length >= 2);
+    await waitFor(
+      'the slow deliveries to start',
+      async () => receiver.requests.filter((r) => r.path.startsWith('/hooks/hang-')).length >= 2,
+    );
     const quick = await tenant('Quick');
     const fast = receiver.route('fast');
     await service.addEndpoint(quick.viewer, { url: fast, events: ['RENDER_SUCCEEDED'] });

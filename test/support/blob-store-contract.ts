@@ -149,11 +149,14 @@ export function describeBlobStoreContract(setUp: () => Promise<BlobStoreHarness>
       await expect(store.delete('never/stored')).resolves.toBeUndefined();
     });
 
-    it.each(['', 'image', 'text/html\r\nSet-Cookie: a=b', 'image/png\n', 'ïmage/png', 'a/b; c'])('refuses content type %j and writes nothing', async (contentType) => {
-      const before = await harness.listStored();
-      await expectStoreError(store.put('k', Buffer.from('x'), contentType), 'INVALID_CONTENT_TYPE');
-      expect(await harness.listStored()).toEqual(before);
-    });
+    it.each(['', 'image', 'text/html\r\nSet-Cookie: a=b', 'image/png\n', 'ïmage/png', 'a/b; c'])(
+      'refuses content type %j and writes nothing',
+      async (contentType) => {
+        const before = await harness.listStored();
+        await expectStoreError(store.put('k', Buffer.from('x'), contentType), 'INVALID_CONTENT_TYPE');
+        expect(await harness.listStored()).toEqual(before);
+      },
+    );
 
     it('keeps the previous version when a replacement is refused', async () => {
       await store.put('k', Buffer.from('good'), 'image/png');
@@ -250,19 +253,22 @@ export function describeBlobStoreContract(setUp: () => Promise<BlobStoreHarness>
     it.each([
       ['ends before its declared length', 3, 4],
       ['has more than its declared length', 20, 2],
-    ])('refuses a body that %s (BLOB_LENGTH_MISMATCH), keeps the previous blob and writes nothing else', async (_name, chunks, declaredChunks) => {
-      await store.put('k', Buffer.from('previous'), 'image/png');
-      const before = await harness.listStored();
-      const { stream, read } = body(chunks, 1024);
-      await expectStoreError(store.putStream('k', stream, 'image/png', declaredChunks * 1024), 'BLOB_LENGTH_MISMATCH');
-      // A longer body is not read to its end.
-      if (chunks > declaredChunks) expect(read.chunks).toBeLessThan(chunks);
-      expect(stream.destroyed).toBe(true);
-      expect(await harness.listStored()).toEqual(before);
-      expect(await store.get('k')).toEqual({ data: Buffer.from('previous'), contentType: 'image/png' });
-    });
+    ])(
+      'refuses a body that %s (BLOB_LENGTH_MISMATCH), keeps the previous blob and writes nothing else',
+      async (_name, chunks, declaredChunks) => {
+        await store.put('k', Buffer.from('previous'), 'image/png');
+        const before = await harness.listStored();
+        const { stream, read } = body(chunks, 1024);
+        await expectStoreError(store.putStream('k', stream, 'image/png', declaredChunks * 1024), 'BLOB_LENGTH_MISMATCH');
+        // A longer body is not read to its end.
+        if (chunks > declaredChunks) expect(read.chunks).toBeLessThan(chunks);
+        expect(stream.destroyed).toBe(true);
+        expect(await harness.listStored()).toEqual(before);
+        expect(await store.get('k')).toEqual({ data: Buffer.from('previous'), contentType: 'image/png' });
+      },
+    );
 
-    it('fails with the body\'s own error when it breaks half-way, and writes nothing', async () => {
+    it("fails with the body's own error when it breaks half-way, and writes nothing", async () => {
       const before = await harness.listStored();
       const { stream } = body(10, 1024, 5);
       await expect(store.putStream('k', stream, 'image/png', 10 * 1024)).rejects.toThrow('the client went away');
@@ -308,17 +314,20 @@ export function describeBlobStoreContract(setUp: () => Promise<BlobStoreHarness>
   });
 
   describe('keys', () => {
-    it.each(HOSTILE_KEYS.map((key) => [JSON.stringify(key) ?? String(key), key]))('refuses key %s in every operation and writes nothing', async (_, key) => {
-      const k = key as string;
-      const before = await harness.listStored();
-      await expectStoreError(store.put(k, Buffer.from('pwned'), 'text/plain'), 'INVALID_BLOB_KEY');
-      await expectStoreError(store.get(k), 'INVALID_BLOB_KEY');
-      await expectStoreError(store.getStream(k), 'INVALID_BLOB_KEY');
-      await expectStoreError(store.exists(k), 'INVALID_BLOB_KEY');
-      await expectStoreError(store.delete(k), 'INVALID_BLOB_KEY');
-      await expectStoreError(store.deleteAllUnder(k), 'INVALID_BLOB_KEY');
-      expect(await harness.listStored()).toEqual(before);
-    });
+    it.each(HOSTILE_KEYS.map((key) => [JSON.stringify(key) ?? String(key), key]))(
+      'refuses key %s in every operation and writes nothing',
+      async (_, key) => {
+        const k = key as string;
+        const before = await harness.listStored();
+        await expectStoreError(store.put(k, Buffer.from('pwned'), 'text/plain'), 'INVALID_BLOB_KEY');
+        await expectStoreError(store.get(k), 'INVALID_BLOB_KEY');
+        await expectStoreError(store.getStream(k), 'INVALID_BLOB_KEY');
+        await expectStoreError(store.exists(k), 'INVALID_BLOB_KEY');
+        await expectStoreError(store.delete(k), 'INVALID_BLOB_KEY');
+        await expectStoreError(store.deleteAllUnder(k), 'INVALID_BLOB_KEY');
+        expect(await harness.listStored()).toEqual(before);
+      },
+    );
 
     it('accepts 200 characters, the maximum', async () => {
       const key = 'x'.repeat(200);

@@ -38,7 +38,11 @@ export async function ok<T = Record<string, any>>(
 
 export const OPERATOR = 'test-operator-token-0123456789';
 
-export async function createTenant(baseUrl: string, name = 'Tenant', maxConcurrentRenders?: number): Promise<{ id: string; adminKey: string }> {
+export async function createTenant(
+  baseUrl: string,
+  name = 'Tenant',
+  maxConcurrentRenders?: number,
+): Promise<{ id: string; adminKey: string }> {
   const data = await ok(
     baseUrl,
     OPERATOR,
@@ -49,12 +53,19 @@ export async function createTenant(baseUrl: string, name = 'Tenant', maxConcurre
 }
 
 export async function createApiKey(baseUrl: string, adminKey: string, scopes: string[]): Promise<string> {
-  const data = await ok(baseUrl, adminKey, `mutation($s: [ApiScope!]!) { createApiKey(input: { name: "k", scopes: $s }) { secret userErrors { code } } }`, { s: scopes });
+  const data = await ok(
+    baseUrl,
+    adminKey,
+    `mutation($s: [ApiScope!]!) { createApiKey(input: { name: "k", scopes: $s }) { secret userErrors { code } } }`,
+    { s: scopes },
+  );
   return data.createApiKey.secret;
 }
 
 export async function pngDataUrl(width = 96, height = 128, color = '#3366cc'): Promise<string> {
-  const png = await sharp({ create: { width, height, channels: 3, background: color } }).png().toBuffer();
+  const png = await sharp({ create: { width, height, channels: 3, background: color } })
+    .png()
+    .toBuffer();
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
@@ -70,9 +81,23 @@ export async function createGarment(baseUrl: string, key: string, sku: string, c
   return data.createGarment.garment.id;
 }
 
-export async function createShopperSession(baseUrl: string, adminKey: string, externalId: string): Promise<{ shopperId: string; token: string }> {
-  const s = await ok(baseUrl, adminKey, `mutation($e: String!) { createShopper(input: { externalId: $e }) { shopper { id } userErrors { code } } }`, { e: externalId });
+export async function createShopperSession(
+  baseUrl: string,
+  adminKey: string,
+  externalId: string,
+): Promise<{ shopperId: string; token: string }> {
+  const s = await ok(
+    baseUrl,
+    adminKey,
+    `mutation($e: String!) { createShopper(input: { externalId: $e }) { shopper { id } userErrors { code } } }`,
+    { e: externalId },
+  );
   const shopperId = s.createShopper.shopper.id;
-  const t = await ok(baseUrl, adminKey, `mutation($id: ID!) { createShopperSession(shopperId: $id) { token expiresAt userErrors { code } } }`, { id: shopperId });
+  const t = await ok(
+    baseUrl,
+    adminKey,
+    `mutation($id: ID!) { createShopperSession(shopperId: $id) { token expiresAt userErrors { code } } }`,
+    { id: shopperId },
+  );
   return { shopperId, token: t.createShopperSession.token };
 }

@@ -9,7 +9,12 @@ export interface RawResponse {
   body: any;
 }
 
-export async function post(baseUrl: string, token: string | null, body: unknown, headers: Record<string, string> = {}): Promise<RawResponse> {
+export async function post(
+  baseUrl: string,
+  token: string | null,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
   const res = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
@@ -37,7 +42,12 @@ export interface WsAnswer {
 }
 
 /** One operation over a fresh graphql-ws connection: its first result, its errors, or the close. */
-export async function wsOnce(baseUrl: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<WsAnswer> {
+export async function wsOnce(
+  baseUrl: string,
+  token: string | null,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<WsAnswer> {
   let closed: { code: number; reason: string } | undefined;
   const client = createClient({
     url: `${baseUrl.replace(/^http/, 'ws')}/graphql`,
@@ -52,10 +62,19 @@ export async function wsOnce(baseUrl: string, token: string | null, query: strin
       client.subscribe(
         { query, variables },
         {
-          next: (value) => resolve({ data: value.data, extensions: value.extensions, ...(value.errors ? { errors: value.errors as WsAnswer['errors'] } : {}) }),
+          next: (value) =>
+            resolve({
+              data: value.data,
+              extensions: value.extensions,
+              ...(value.errors ? { errors: value.errors as WsAnswer['errors'] } : {}),
+            }),
           error: (error) => {
             if (Array.isArray(error)) resolve({ errors: error });
-            else resolve({ closeCode: (error as CloseLike)?.code ?? closed?.code, closeReason: (error as CloseLike)?.reason ?? closed?.reason });
+            else
+              resolve({
+                closeCode: (error as CloseLike)?.code ?? closed?.code,
+                closeReason: (error as CloseLike)?.reason ?? closed?.reason,
+              });
           },
           complete: () => resolve({}),
         },

@@ -23,7 +23,10 @@ export function databaseKinds(): DatabaseKind[] {
  * PostgreSQL with BullMQ and Redis pub/sub when TEST_REDIS_URL is set too (`redis`: its URL).
  */
 export function renderBackends(): { kind: DatabaseKind; redis: string | null }[] {
-  return databaseKinds().map((kind) => ({ kind, redis: kind === 'postgres' && process.env.TEST_REDIS_URL ? process.env.TEST_REDIS_URL : null }));
+  return databaseKinds().map((kind) => ({
+    kind,
+    redis: kind === 'postgres' && process.env.TEST_REDIS_URL ? process.env.TEST_REDIS_URL : null,
+  }));
 }
 
 /** Probes until `done` holds (every 100 ms), then returns the last value; throws with it after `timeoutMs`. */

@@ -13,7 +13,14 @@ const event: ApiKeyRevoked = { tenantId: 't1', apiKeyId: 'k1', secretHash: 'ab'.
 describe('API key revocation announcements', () => {
   test('encoded and parsed back; anything else is not an event', () => {
     expect(parseApiKeyRevoked(encodeApiKeyRevoked(event))).toEqual(event);
-    for (const message of ['', 'not json', 'null', '[]', '{"tenantId":"t1","secretHash":"ab"}', '{"tenantId":1,"apiKeyId":"k1","secretHash":"ab"}']) {
+    for (const message of [
+      '',
+      'not json',
+      'null',
+      '[]',
+      '{"tenantId":"t1","secretHash":"ab"}',
+      '{"tenantId":1,"apiKeyId":"k1","secretHash":"ab"}',
+    ]) {
       expect(parseApiKeyRevoked(message)).toBeNull();
     }
   });

@@ -45,7 +45,10 @@ const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000);
 
 const stores: Array<[string, () => Promise<BlobStore>]> = [
   ['FileBlobStore', async () => new FileBlobStore(path.join(sandbox, 'root'))],
-  ['S3BlobStore', async () => new S3BlobStore({ bucket: await s3.createBucket(), endpoint: s3.endpoint, region: S3_REGION, credentials: S3_CREDENTIALS })],
+  [
+    'S3BlobStore',
+    async () => new S3BlobStore({ bucket: await s3.createBucket(), endpoint: s3.endpoint, region: S3_REGION, credentials: S3_CREDENTIALS }),
+  ],
 ];
 
 describe.each(stores)('GET /files/*key on %s', (kind, makeStore) => {
@@ -132,34 +135,49 @@ describe.each(stores)('GET /files/*key on %s', (kind, makeStore) => {
     const good = () => new URL(signer.sign('tenants/t1/photos/p1', inSeconds(3600)), 'http://x');
     const cases: Array<[string, () => string]> = [
       ['for an expired link', () => signer.sign('tenants/t1/photos/p1', inSeconds(-1))],
-      ['for a tampered signature', () => {
-        const url = good();
-        const sig = url.searchParams.get('sig')!;
-        url.searchParams.set('sig', (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1));
-        return url.pathname + url.search;
-      }],
-      ['for a tampered expiry', () => {
-        const url = good();
-        url.searchParams.set('exp', String(Number(url.searchParams.get('exp')) + 3600));
-        return url.pathname + url.search;
-      }],
-      ['for another key with a genuine signature', () => {
-        const url = good();
-        return '/files/tenants/t2/photos/p1' + url.search;
-      }],
+      [
+        'for a tampered signature',
+        () => {
+          const url = good();
+          const sig = url.searchParams.get('sig')!;
+          url.searchParams.set('sig', (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1));
+          return url.pathname + url.search;
+        },
+      ],
+      [
+        'for a tampered expiry',
+        () => {
+          const url = good();
+          url.searchParams.set('exp', String(Number(url.searchParams.get('exp')) + 3600));
+          return url.pathname + url.search;
+        },
+      ],
+      [
+        'for another key with a genuine signature',
+        () => {
+          const url = good();
+          return '/files/tenants/t2/photos/p1' + url.search;
+        },
+      ],
       ['without a signature', () => `/files/tenants/t1/photos/p1?exp=${good().searchParams.get('exp')}`],
       ['without an expiry', () => `/files/tenants/t1/photos/p1?sig=${good().searchParams.get('sig')}`],
       ['without a query', () => '/files/tenants/t1/photos/p1'],
-      ['for a repeated signature parameter', () => {
-        const url = good();
-        url.searchParams.append('sig', url.searchParams.get('sig')!);
-        return url.pathname + url.search;
-      }],
-      ['for a malformed expiry', () => {
-        const url = good();
-        url.searchParams.set('exp', 'tomorrow');
-        return url.pathname + url.search;
-      }],
+      [
+        'for a repeated signature parameter',
+        () => {
+          const url = good();
+          url.searchParams.append('sig', url.searchParams.get('sig')!);
+          return url.pathname + url.search;
+        },
+      ],
+      [
+        'for a malformed expiry',
+        () => {
+          const url = good();
+          url.searchParams.set('exp', 'tomorrow');
+          return url.pathname + url.search;
+        },
+      ],
       ['for an encoded traversal', () => `/files/..%2f..%2fetc%2fpasswd${good().search}`],
       ['for encoded dots', () => `/files/%2e%2e/%2e%2e/secret${good().search}`],
       ['for literal dot segments', () => `/files/tenants/t1/../../secret${good().search}`],

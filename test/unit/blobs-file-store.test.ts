@@ -31,9 +31,7 @@ afterEach(async () => {
 /** Every file and link under dir, relative, sorted. */
 async function listTree(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)) + (entry.isDirectory() ? '/' : ''))
-    .sort();
+  return entries.map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)) + (entry.isDirectory() ? '/' : '')).sort();
 }
 
 describe('FileBlobStore', () => {

@@ -36,7 +36,10 @@ describe('S3BlobStore', () => {
     async () => {
       const bucket = await s3.createBucket();
       // Two keys a page, so that deleting under a prefix goes through several pages.
-      return { store: (options) => s3Store({ bucket, prefix: 'atelier/test', listPageSize: 2, ...options }), listStored: () => s3.listKeys(bucket) };
+      return {
+        store: (options) => s3Store({ bucket, prefix: 'atelier/test', listPageSize: 2, ...options }),
+        listStored: () => s3.listKeys(bucket),
+      };
     },
     async () => undefined,
   );
@@ -65,7 +68,7 @@ describe('S3BlobStore in its bucket', () => {
     expect((await prod.get('previews/t1/r1/1'))?.data.toString()).toBe('prod');
   });
 
-  it('reads an object another program wrote, with the type it gave or S3\'s default', async () => {
+  it("reads an object another program wrote, with the type it gave or S3's default", async () => {
     const bucket = await s3.createBucket();
     await s3.putObject(bucket, 'p/imported/a', Buffer.from('jpeg'), 'image/jpeg');
     await s3.putObject(bucket, 'p/imported/b', Buffer.from('bytes'));
@@ -110,7 +113,12 @@ describe('S3BlobStore errors', () => {
 
   it('credentials the service does not know: STORE_ACCESS_DENIED from every operation, saying to check them', async () => {
     const bucket = await s3.createBucket();
-    const store = new S3BlobStore({ bucket, endpoint: s3.endpoint, region: S3_REGION, credentials: { accessKeyId: 'NOBODY', secretAccessKey: 'x' } });
+    const store = new S3BlobStore({
+      bucket,
+      endpoint: s3.endpoint,
+      region: S3_REGION,
+      credentials: { accessKeyId: 'NOBODY', secretAccessKey: 'x' },
+    });
     stores.push(store);
     await expectEvery(store, 'STORE_ACCESS_DENIED', /refused \((InvalidAccessKeyId|Unknown) 403.*check the credentials/);
     expect(await s3.listKeys(bucket)).toEqual([]);
@@ -129,7 +137,13 @@ describe('S3BlobStore errors', () => {
   });
 
   it('openBlobStore checks the bucket before anything is served, and opens one that exists', async () => {
-    const missing = openBlobStore({ kind: 's3', bucket: 'no-such-bucket', endpoint: s3.endpoint, region: S3_REGION, credentials: S3_CREDENTIALS });
+    const missing = openBlobStore({
+      kind: 's3',
+      bucket: 'no-such-bucket',
+      endpoint: s3.endpoint,
+      region: S3_REGION,
+      credentials: S3_CREDENTIALS,
+    });
     await expectStoreError(missing, 'BUCKET_NOT_FOUND');
     const bucket = await s3.createBucket();
     const opened = await openBlobStore({ kind: 's3', bucket, endpoint: s3.endpoint, region: S3_REGION, credentials: S3_CREDENTIALS });

@@ -112,8 +112,7 @@ describe('UrlSigner.verify', () => {
     ['an empty key', '', 'EXP', 'SIG'],
     ['a non-string key', 42, 'EXP', 'SIG'],
   ])('calls %s invalid', (_, k, e, s) => {
-    const fill = (value: unknown) =>
-      typeof value === 'string' ? value.replace('EXP', exp).replace('SIG', sig) : value;
+    const fill = (value: unknown) => (typeof value === 'string' ? value.replace('EXP', exp).replace('SIG', sig) : value);
     expect(signer.verify(k as string, fill(e) as string, fill(s) as string, NOW)).toBe('invalid');
   });
 

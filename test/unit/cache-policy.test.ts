@@ -6,8 +6,16 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { readFileSync } from 'node:fs';
 import {
   buildSchema,
-  getNamedType, getNullableType, isAbstractType, isEnumType, isListType, isObjectType, isScalarType, parse,
-  getOperationAST, type GraphQLFieldResolver,
+  getNamedType,
+  getNullableType,
+  isAbstractType,
+  isEnumType,
+  isListType,
+  isObjectType,
+  isScalarType,
+  parse,
+  getOperationAST,
+  type GraphQLFieldResolver,
 } from 'graphql';
 import { schemaPath } from '../../src/main/paths';
 import { CachePolicies } from '../../src/graphql/cache-policy';
@@ -32,10 +40,18 @@ async function apolloPolicy(query: string): Promise<{ maxAge: number; scope: str
   let policy: { maxAge: number; scope: string } | null = null;
   const capture: ApolloServerPlugin = {
     async requestDidStart() {
-      return { async willSendResponse({ overallCachePolicy }) { policy = overallCachePolicy.policyIfCacheable(); } };
+      return {
+        async willSendResponse({ overallCachePolicy }) {
+          policy = overallCachePolicy.policyIfCacheable();
+        },
+      };
     },
   };
-  const server = new ApolloServer({ schema, fieldResolver: fake, plugins: [ApolloServerPluginCacheControl({ calculateHttpHeaders: false }), capture] });
+  const server = new ApolloServer({
+    schema,
+    fieldResolver: fake,
+    plugins: [ApolloServerPluginCacheControl({ calculateHttpHeaders: false }), capture],
+  });
   await server.start();
   const response = await server.executeOperation({ query });
   await server.stop();

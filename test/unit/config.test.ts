@@ -4,7 +4,13 @@ import { ConfigError, loadConfig } from '../../src/main/config';
 describe('loadConfig', () => {
   test('defaults: embedded database under ./.atelier on port 4000', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 4000, dataDir: './.atelier', databaseUrl: undefined, adminToken: undefined, modelDir: 'models/tryon-tiny' });
+    expect(config).toMatchObject({
+      port: 4000,
+      dataDir: './.atelier',
+      databaseUrl: undefined,
+      adminToken: undefined,
+      modelDir: 'models/tryon-tiny',
+    });
   });
 
   test('ATELIER_DEMO: auto by default; on/off, 1/0 and true/false accepted', () => {
@@ -22,17 +28,29 @@ describe('loadConfig', () => {
 
   test('quotas: 2048 MB per tenant and 20 photos per shopper by default; 0 is no limit', () => {
     expect(loadConfig({}).quotas).toEqual({ tenantStorageBytes: 2048 * 1024 * 1024, shopperPhotos: 20 });
-    expect(loadConfig({ ATELIER_TENANT_STORAGE_MB: '0', ATELIER_SHOPPER_MAX_PHOTOS: '0' }).quotas).toEqual({ tenantStorageBytes: null, shopperPhotos: null });
+    expect(loadConfig({ ATELIER_TENANT_STORAGE_MB: '0', ATELIER_SHOPPER_MAX_PHOTOS: '0' }).quotas).toEqual({
+      tenantStorageBytes: null,
+      shopperPhotos: null,
+    });
   });
 
   test('the demo endpoint: loopback callers only and 10 new visitors per address an hour by default', () => {
     expect(loadConfig({}).demoAccess).toEqual({ allowRemote: false, newVisitorsPerHour: 10 });
-    expect(loadConfig({ ATELIER_DEMO_ALLOW_REMOTE: 'true', ATELIER_DEMO_VISITORS_PER_HOUR: '0' }).demoAccess).toEqual({ allowRemote: true, newVisitorsPerHour: 0 });
+    expect(loadConfig({ ATELIER_DEMO_ALLOW_REMOTE: 'true', ATELIER_DEMO_VISITORS_PER_HOUR: '0' }).demoAccess).toEqual({
+      allowRemote: true,
+      newVisitorsPerHour: 0,
+    });
   });
 
   test('aggregate rate limits: 200/s burst 600 per tenant, 20/s burst 100 per address for shopper sessions; rate 0 is no limit', () => {
-    expect(loadConfig({}).rateLimits).toMatchObject({ tenant: { perSecond: 200, burst: 600 }, shopperAddress: { perSecond: 20, burst: 100 } });
-    expect(loadConfig({ ATELIER_RATE_TENANT_PER_S: '0', ATELIER_RATE_SHOPPER_ADDRESS_BURST: '7' }).rateLimits).toMatchObject({ tenant: { perSecond: 0 }, shopperAddress: { burst: 7 } });
+    expect(loadConfig({}).rateLimits).toMatchObject({
+      tenant: { perSecond: 200, burst: 600 },
+      shopperAddress: { perSecond: 20, burst: 100 },
+    });
+    expect(loadConfig({ ATELIER_RATE_TENANT_PER_S: '0', ATELIER_RATE_SHOPPER_ADDRESS_BURST: '7' }).rateLimits).toMatchObject({
+      tenant: { perSecond: 0 },
+      shopperAddress: { burst: 7 },
+    });
     expect(() => loadConfig({ ATELIER_RATE_TENANT_BURST: '0' })).toThrow(/ATELIER_RATE_TENANT_BURST/);
   });
 
@@ -44,7 +62,10 @@ describe('loadConfig', () => {
   test('metrics: no listener of their own by default; ATELIER_METRICS_PORT on loopback unless ATELIER_METRICS_HOST says otherwise', () => {
     expect(loadConfig({}).metricsListener).toBeNull();
     expect(loadConfig({ ATELIER_METRICS_PORT: '9464' }).metricsListener).toEqual({ port: 9464, host: '127.0.0.1' });
-    expect(loadConfig({ ATELIER_METRICS_PORT: '0', ATELIER_METRICS_HOST: '0.0.0.0' }).metricsListener).toEqual({ port: 0, host: '0.0.0.0' });
+    expect(loadConfig({ ATELIER_METRICS_PORT: '0', ATELIER_METRICS_HOST: '0.0.0.0' }).metricsListener).toEqual({
+      port: 0,
+      host: '0.0.0.0',
+    });
     expect(() => loadConfig({ ATELIER_METRICS_PORT: '70000' })).toThrow(/^invalid configuration: ATELIER_METRICS_PORT /);
   });
 
@@ -93,7 +114,10 @@ describe('loadConfig', () => {
   });
 
   test('public URL loses its trailing slash; secrets split on commas', () => {
-    const config = loadConfig({ ATELIER_PUBLIC_URL: 'https://tryon.example.com/', ATELIER_SECRETS: `${'a'.repeat(32)}, ${'b'.repeat(32)}` });
+    const config = loadConfig({
+      ATELIER_PUBLIC_URL: 'https://tryon.example.com/',
+      ATELIER_SECRETS: `${'a'.repeat(32)}, ${'b'.repeat(32)}`,
+    });
     expect(config.publicUrl).toBe('https://tryon.example.com');
     expect(config.secrets).toEqual(['a'.repeat(32), 'b'.repeat(32)]);
   });
@@ -110,9 +134,16 @@ describe('loadConfig', () => {
     });
     // An endpoint of its own (MinIO, R2): the region defaults to us-east-1; slashes around the prefix are dropped.
     expect(
-      loadConfig({ ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_ENDPOINT: 'http://minio:9000/', ATELIER_S3_PREFIX: '/prod/eu/' }).blobStore,
+      loadConfig({
+        ATELIER_BLOB_STORE: 's3',
+        ATELIER_S3_BUCKET: 'atelier',
+        ATELIER_S3_ENDPOINT: 'http://minio:9000/',
+        ATELIER_S3_PREFIX: '/prod/eu/',
+      }).blobStore,
     ).toEqual({ kind: 's3', bucket: 'atelier', prefix: 'prod/eu', endpoint: 'http://minio:9000', region: 'us-east-1' });
-    expect(loadConfig({ ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_PREFIX: '/' }).blobStore).toMatchObject({ prefix: undefined });
+    expect(loadConfig({ ATELIER_BLOB_STORE: 's3', ATELIER_S3_BUCKET: 'atelier', ATELIER_S3_PREFIX: '/' }).blobStore).toMatchObject({
+      prefix: undefined,
+    });
   });
 
   test('the engine: a 512 MB hot cache and the CPU by default; providers listed in order, cpu as the fallback', () => {

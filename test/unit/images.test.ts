@@ -169,10 +169,18 @@ describe('normalizeImage refuses', () => {
       ['SVG', () => Buffer.from(svg), 'SVG'],
       ['SVG with an XML prolog, BOM and comment', () => Buffer.from(`\uFEFF<?xml version="1.0"?>\n<!-- logo -->\n${svg}`), 'SVG'],
       // A hand-made HEIC header: the prebuilt sharp has no HEVC decoder, so intake must not need one.
-      ['HEIC (ftyp header)', () => Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic\0\0\0\0mif1heic', 'latin1'), Buffer.alloc(64)]), 'HEIC'],
+      [
+        'HEIC (ftyp header)',
+        () => Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypheic\0\0\0\0mif1heic', 'latin1'), Buffer.alloc(64)]),
+        'HEIC',
+      ],
       ['BMP', () => bmp(80, 80), 'BMP'],
       ['PSD', () => Buffer.concat([Buffer.from('8BPS\0\x01', 'latin1'), Buffer.alloc(64)]), 'PSD'],
-      ['JPEG 2000', () => Buffer.concat([Buffer.from([0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20, 0x0d, 0x0a, 0x87, 0x0a]), Buffer.alloc(64)]), 'JPEG 2000'],
+      [
+        'JPEG 2000',
+        () => Buffer.concat([Buffer.from([0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20, 0x0d, 0x0a, 0x87, 0x0a]), Buffer.alloc(64)]),
+        'JPEG 2000',
+      ],
       // Past the sniffer's 4 KiB window: caught by asking sharp whether it can read the bytes.
       ['SVG after a 5 KB comment', () => Buffer.from(`<!--${'x'.repeat(5000)}-->${svg}`), 'SVG'],
     ];
@@ -330,7 +338,7 @@ describe('decodeDataUrl', () => {
   });
 
   it('refuses an oversized payload as IMAGE_TOO_LARGE from its length', () => {
-    const payload = 'A'.repeat(Math.ceil(((DEFAULT_MAX_IMAGE_BYTES + 3) / 3)) * 4);
+    const payload = 'A'.repeat(Math.ceil((DEFAULT_MAX_IMAGE_BYTES + 3) / 3) * 4);
     expect(decodeDataUrl(`data:image/png;base64,${payload}`)).toMatchObject({ ok: false, code: 'IMAGE_TOO_LARGE' });
     expect(decodeDataUrl('data:image/png;base64,AAAAAAAA', { maxBytes: 5 })).toMatchObject({ ok: false, code: 'IMAGE_TOO_LARGE' });
     expect(decodeDataUrl('data:image/png;base64,AAAAAAAA', { maxBytes: 6 })).toMatchObject({ ok: true });
@@ -348,9 +356,15 @@ describe('decodeDataUrl', () => {
 describe('ImageErrorCode', () => {
   it('lists every code once', () => {
     expect(new Set(IMAGE_ERROR_CODES).size).toBe(IMAGE_ERROR_CODES.length);
-    expect([...IMAGE_ERROR_CODES].sort()).toEqual(
-      ['IMAGE_TOO_LARGE', 'IMAGE_TOO_MANY_PIXELS', 'IMAGE_TOO_SMALL', 'IMAGE_TRUNCATED', 'INVALID_DATA_URL', 'NOT_AN_IMAGE', 'UNSUPPORTED_IMAGE_FORMAT'],
-    );
+    expect([...IMAGE_ERROR_CODES].sort()).toEqual([
+      'IMAGE_TOO_LARGE',
+      'IMAGE_TOO_MANY_PIXELS',
+      'IMAGE_TOO_SMALL',
+      'IMAGE_TRUNCATED',
+      'INVALID_DATA_URL',
+      'NOT_AN_IMAGE',
+      'UNSUPPORTED_IMAGE_FORMAT',
+    ]);
   });
 });
 

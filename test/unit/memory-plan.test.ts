@@ -14,7 +14,8 @@ const manifest = JSON.parse(readFileSync(path.resolve(__dirname, '../../models/t
   latent: { channels: number; height: number; width: number };
 };
 const layers = manifest.kv.layers;
-const garmentLayers = () => layers.map((l) => ({ k: new Uint16Array(l.heads * l.tokens * l.dim), v: new Uint16Array(l.heads * l.tokens * l.dim) }));
+const garmentLayers = () =>
+  layers.map((l) => ({ k: new Uint16Array(l.heads * l.tokens * l.dim), v: new Uint16Array(l.heads * l.tokens * l.dim) }));
 const entry = (key: string): ReferenceEntry => ({ key, layers: garmentLayers(), tokens: layers.map((l) => l.tokens) });
 
 test('the formulas give the sizes the engine allocates', () => {

@@ -11,7 +11,7 @@ describe('OperationLabels', () => {
     expect([...WEB_APP_OPERATIONS].sort()).toEqual([...new Set(names)].sort());
   });
 
-  it('keeps the first names of authenticated callers up to its limit, then answers `other`; the web app\'s always keep theirs', () => {
+  it("keeps the first names of authenticated callers up to its limit, then answers `other`; the web app's always keep theirs", () => {
     const labels = new OperationLabels(3);
     expect(labels.label(null, true)).toBe('anonymous');
     expect(labels.label('Mine', false)).toBe(OTHER_OPERATION);

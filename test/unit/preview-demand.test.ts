@@ -49,7 +49,7 @@ describe('preview demand', () => {
     expect(demand.wanted()).toBe(false);
   });
 
-  test('a worker that starts following after the watch began hears it at the render\'s start', async () => {
+  test("a worker that starts following after the watch began hears it at the render's start", async () => {
     const watch = watchers.watch(tenantId, renderId);
     demand = await followPreviewDemand(pubsub, tenantId, renderId);
     expect(demand.wanted()).toBe(false); // the first announcement went out before

@@ -59,7 +59,9 @@ describe('query limits', () => {
     expect(cost('{ outfits(first: 10) { edges { node { garments { image { url } } } } } }')).toBe(2 + 10 * (1 + 1 + 1));
     expect(cost('mutation { archiveGarment(id: "x") { garment { id } } }')).toBe(11);
     // An interface counts its most expensive possible type.
-    expect(cost('query($id: ID!) { node(id: $id) { id ... on Render { outfit { id } personPhoto { image { url } } } } }', { id: 'x' })).toBe(1 + 3);
+    expect(
+      cost('query($id: ID!) { node(id: $id) { id ... on Render { outfit { id } personPhoto { image { url } } } } }', { id: 'x' }),
+    ).toBe(1 + 3);
     expect(cost('subscription { renderProgress(renderId: "x") { step render { id } } }')).toBe(2);
   });
 

@@ -20,7 +20,15 @@ async function outcomeOf(openWhen: 'before' | 'after'): Promise<Outcome> {
       const body = detachedBody(req as express.Request);
       const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
       const timer = new Promise<Outcome>((resolve) => setTimeout(() => resolve('hung'), 2_000).unref());
-      report(await Promise.race([pipeline(body, sink).then((): Outcome => 'ended', (): Outcome => 'failed'), timer]));
+      report(
+        await Promise.race([
+          pipeline(body, sink).then(
+            (): Outcome => 'ended',
+            (): Outcome => 'failed',
+          ),
+          timer,
+        ]),
+      );
     })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

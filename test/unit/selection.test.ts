@@ -21,8 +21,17 @@ describe('selects', () => {
   });
 
   test('through named and inline fragments', () => {
-    expect(selects(infoOf('{ garments { ...page } } fragment page on GarmentConnection { edges { node { ...g } } } fragment g on Garment { referenceCache { status } }'), cache)).toBe(true);
-    expect(selects(infoOf('{ garments { edges { ... on GarmentEdge { node { ... { referenceCache { bytes } } } } } } }'), cache)).toBe(true);
+    expect(
+      selects(
+        infoOf(
+          '{ garments { ...page } } fragment page on GarmentConnection { edges { node { ...g } } } fragment g on Garment { referenceCache { status } }',
+        ),
+        cache,
+      ),
+    ).toBe(true);
+    expect(selects(infoOf('{ garments { edges { ... on GarmentEdge { node { ... { referenceCache { bytes } } } } } } }'), cache)).toBe(
+      true,
+    );
     expect(selects(infoOf('{ garments { ...page } } fragment page on GarmentConnection { edges { node { id } } }'), cache)).toBe(false);
   });
 

@@ -30,7 +30,14 @@ function contract(name: string, open: () => Promise<{ buckets: TokenBuckets; clo
       const shared = { key: 'tenant', spec: slow(2) };
       expect((await buckets.takeAll([{ key: 'a', spec: slow(5) }, shared], 2)).allowed).toBe(true);
       expect((await buckets.takeAll([{ key: 'b', spec: slow(5) }, shared])).allowed).toBe(false);
-      expect((await buckets.takeAll([{ key: 'b', spec: slow(5) }, { key: 'other-tenant', spec: slow(2) }])).allowed).toBe(true);
+      expect(
+        (
+          await buckets.takeAll([
+            { key: 'b', spec: slow(5) },
+            { key: 'other-tenant', spec: slow(2) },
+          ])
+        ).allowed,
+      ).toBe(true);
     });
 
     test('retryAfterMs is the longest wait of the short buckets', async () => {

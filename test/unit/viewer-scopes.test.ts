@@ -27,8 +27,14 @@ const code = (f: () => unknown): string | null => {
 };
 
 test('shopper data needs RENDERS_READ, Shopper objects ADMIN; a shopper session passes both (the services limit it to its own)', () => {
-  const rows = [...ALL.map((s) => [s, key(s)] as const), ['shopper', shopper] as const, ['anonymous', { kind: 'anonymous' } as Viewer] as const];
-  expect(Object.fromEntries(rows.map(([name, v]) => [name, [code(() => requireShopperDataReader(v)), code(() => requireShopperReader(v))]]))).toEqual({
+  const rows = [
+    ...ALL.map((s) => [s, key(s)] as const),
+    ['shopper', shopper] as const,
+    ['anonymous', { kind: 'anonymous' } as Viewer] as const,
+  ];
+  expect(
+    Object.fromEntries(rows.map(([name, v]) => [name, [code(() => requireShopperDataReader(v)), code(() => requireShopperReader(v))]])),
+  ).toEqual({
     CATALOG_READ: ['FORBIDDEN', 'FORBIDDEN'],
     CATALOG_WRITE: ['FORBIDDEN', 'FORBIDDEN'],
     RENDERS_READ: [null, 'FORBIDDEN'],

@@ -23,16 +23,51 @@ describe('isPublicAddress', () => {
 
   test.each([
     // IPv4: loopback, private, link-local, CGNAT, unspecified, broadcast, multicast, reserved
-    '127.0.0.1', '127.1.2.3', '10.0.0.5', '172.16.0.1', '192.168.1.20', '169.254.169.254', '100.64.0.1',
-    '0.0.0.0', '255.255.255.255', '224.0.0.1', '240.0.0.1', '192.0.2.1',
+    '127.0.0.1',
+    '127.1.2.3',
+    '10.0.0.5',
+    '172.16.0.1',
+    '192.168.1.20',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '255.255.255.255',
+    '224.0.0.1',
+    '240.0.0.1',
+    '192.0.2.1',
     // IPv6 outside 2000::/3
-    '::', '::1', 'fe80::1', 'fc00::1', 'fd00::1', 'ff02::1', 'fec0::1', '100::1', '4000::1', '8000::1', 'e000::1',
+    '::',
+    '::1',
+    'fe80::1',
+    'fc00::1',
+    'fd00::1',
+    'ff02::1',
+    'fec0::1',
+    '100::1',
+    '4000::1',
+    '8000::1',
+    'e000::1',
     // IPv4 inside IPv6: compatible (::a.b.c.d), mapped (::ffff:a.b.c.d), even of a public IPv4 address; SIIT; NAT64
-    '::7f00:1', '::127.0.0.1', '::8.8.8.8', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:8.8.8.8', '::ffff:0:7f00:1', '64:ff9b::7f00:1', '64:ff9b::808:808',
+    '::7f00:1',
+    '::127.0.0.1',
+    '::8.8.8.8',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:8.8.8.8',
+    '::ffff:0:7f00:1',
+    '64:ff9b::7f00:1',
+    '64:ff9b::808:808',
     // special blocks inside 2000::/3: documentation, 6to4, Teredo, benchmarking, ORCHID
-    '2001:db8::1', '2002:7f00:1::1', '2001::1', '2001:2::1', '2001:20::1',
+    '2001:db8::1',
+    '2002:7f00:1::1',
+    '2001::1',
+    '2001:2::1',
+    '2001:20::1',
     // not addresses
-    'localhost', '', 'example.com', '1.2.3',
+    'localhost',
+    '',
+    'example.com',
+    '1.2.3',
   ])('%s is refused', (address) => {
     expect(isPublicAddress(address)).toBe(false);
   });
@@ -71,7 +106,9 @@ describe('postWebhook to an IPv4-in-IPv6 literal', () => {
 
   test('[::7f00:1] and [::ffff:127.0.0.1] are never connected to', async () => {
     for (const host of ['[::7f00:1]', '[::ffff:127.0.0.1]', '[::1]']) {
-      await expect(postWebhook(`http://${host}:${port}/hook`, {}, '{}', { timeoutMs: 1000, allowPrivateNetworks: false })).rejects.toBeInstanceOf(PrivateAddressError);
+      await expect(
+        postWebhook(`http://${host}:${port}/hook`, {}, '{}', { timeoutMs: 1000, allowPrivateNetworks: false }),
+      ).rejects.toBeInstanceOf(PrivateAddressError);
     }
     expect(received).toBe(0);
   });
@@ -87,8 +124,19 @@ describe('describeFailure: the reason a failed attempt records', () => {
     [errno('ENOTFOUND', 'getaddrinfo ENOTFOUND hooks.example'), true, 'the host name could not be resolved (ENOTFOUND)'],
     [errno('ECONNREFUSED', 'connect ECONNREFUSED 10.1.2.3:6379'), true, 'connection refused (ECONNREFUSED)'],
     [errno('ECONNRESET', 'socket hang up'), false, 'connection reset (ECONNRESET)'],
-    [errno('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames: Host: x. is not in the cert's altnames: DNS:internal.corp"), false, 'TLS handshake failed (ERR_TLS_CERT_ALTNAME_INVALID)'],
-    [Object.assign(new Error('fetch failed'), { cause: errno('EHOSTUNREACH', 'connect EHOSTUNREACH 10.0.0.1:80') }), false, 'host unreachable (EHOSTUNREACH)'],
+    [
+      errno(
+        'ERR_TLS_CERT_ALTNAME_INVALID',
+        "Hostname/IP does not match certificate's altnames: Host: x. is not in the cert's altnames: DNS:internal.corp",
+      ),
+      false,
+      'TLS handshake failed (ERR_TLS_CERT_ALTNAME_INVALID)',
+    ],
+    [
+      Object.assign(new Error('fetch failed'), { cause: errno('EHOSTUNREACH', 'connect EHOSTUNREACH 10.0.0.1:80') }),
+      false,
+      'host unreachable (EHOSTUNREACH)',
+    ],
     [Object.assign(new Error('x'), { name: 'TimeoutError' }), false, 'timed out after 300 ms'],
     [new Error('something about 10.0.0.7 went wrong'), false, 'connection failed'],
     [errno('odd code with 10.0.0.7', 'x'), false, 'connection failed'],

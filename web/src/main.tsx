@@ -9,6 +9,4 @@ import './styles.css';
 const isCatalog = location.pathname.replace(/\/+$/, '') === '/catalog';
 document.title = isCatalog ? 'Atelier catalog' : 'Atelier try-on';
 
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>{isCatalog ? <CatalogPage /> : <ShopperPage />}</StrictMode>,
-);
+createRoot(document.getElementById('root')!).render(<StrictMode>{isCatalog ? <CatalogPage /> : <ShopperPage />}</StrictMode>);

@@ -51,17 +51,21 @@ export function CatalogPage() {
       }}
     />
   ) : (
-    <SignIn onSignedIn={(key) => {
-      sessionStorage.setItem(KEY_STORAGE, key);
-      setApiKey(key);
-    }} />
+    <SignIn
+      onSignedIn={(key) => {
+        sessionStorage.setItem(KEY_STORAGE, key);
+        setApiKey(key);
+      }}
+    />
   );
 }
 
 function CatalogHeader({ children }: { children?: ReactNode }) {
   return (
     <header className="header">
-      <h1>Atelier <span>catalog</span></h1>
+      <h1>
+        Atelier <span>catalog</span>
+      </h1>
       <nav aria-label="Pages">
         <a href="/">Shopper try-on</a>
       </nav>
@@ -96,11 +100,29 @@ function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
       <CatalogHeader />
       <form className="panel" onSubmit={(e) => void submit(e)}>
         <h2>Sign in</h2>
-        <p>Use an API key of your store with the CATALOG_WRITE scope (and RENDERS_READ to see recent renders), or an ADMIN key. It stays in this tab only.</p>
+        <p>
+          Use an API key of your store with the CATALOG_WRITE scope (and RENDERS_READ to see recent renders), or an ADMIN key. It stays in
+          this tab only.
+        </p>
         <label htmlFor="api-key">API key</label>
-        <input id="api-key" type="password" autoComplete="off" spellCheck={false} value={key} onChange={(e) => setKey(e.target.value)} placeholder="atk_…" required />
-        {error && <p role="alert" className="error">{error}</p>}
-        <button type="submit" className="primary" disabled={busy || key.trim() === ''}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        <input
+          id="api-key"
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          value={key}
+          onChange={(e) => setKey(e.target.value)}
+          placeholder="atk_…"
+          required
+        />
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy || key.trim() === ''}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
       </form>
     </main>
   );
@@ -153,15 +175,19 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
 
   useEffect(() => {
     // Subscribe first, then read: a cache that turns READY in between is not missed.
-    const stop = api.subscribe(referenceCacheChanged, {}, {
-      next: ({ referenceCacheChanged: changed }) => {
-        liveCaches.current.set(changed.id, changed.referenceCache);
-        setGarments((list) => list.map((g) => (g.id === changed.id ? { ...g, referenceCache: changed.referenceCache } : g)));
-        setNotice(`Reference cache ${changed.referenceCache.status.toLowerCase()}.`);
+    const stop = api.subscribe(
+      referenceCacheChanged,
+      {},
+      {
+        next: ({ referenceCacheChanged: changed }) => {
+          liveCaches.current.set(changed.id, changed.referenceCache);
+          setGarments((list) => list.map((g) => (g.id === changed.id ? { ...g, referenceCache: changed.referenceCache } : g)));
+          setNotice(`Reference cache ${changed.referenceCache.status.toLowerCase()}.`);
+        },
+        error: (e) => setError(`Live updates stopped: ${e.message}`),
+        complete: () => undefined,
       },
-      error: (e) => setError(`Live updates stopped: ${e.message}`),
-      complete: () => undefined,
-    });
+    );
     loadCatalog().catch((e: unknown) => {
       if (e instanceof ApiError && (e.code === 'UNAUTHENTICATED' || e.code === 'FORBIDDEN')) onSignOut();
       else setError(e instanceof Error ? e.message : String(e));
@@ -186,14 +212,18 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
         id: nextDraftId.current++,
         file,
         previewUrl: URL.createObjectURL(file),
-        sku: baseName(file.name).toUpperCase().replace(/[^A-Z0-9]+/g, '-').slice(0, 100),
+        sku: baseName(file.name)
+          .toUpperCase()
+          .replace(/[^A-Z0-9]+/g, '-')
+          .slice(0, 100),
         name: baseName(file.name).replace(/[-_]+/g, ' ').slice(0, 200),
         category: guessCategory(file.name),
         state: 'ready' as const,
         error: null,
       })),
     ]);
-    if (images.length > 0) setNotice(`${images.length} image${images.length === 1 ? '' : 's'} ready to upload: check the names and categories.`);
+    if (images.length > 0)
+      setNotice(`${images.length} image${images.length === 1 ? '' : 's'} ready to upload: check the names and categories.`);
   }
 
   function updateDraft(id: number, change: Partial<Draft>) {
@@ -261,11 +291,19 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
       <CatalogHeader>
         <p className="signed-in">
           Signed in to <strong>{tenantName || '…'}</strong>{' '}
-          <button type="button" className="link" onClick={onSignOut}>Sign out</button>
+          <button type="button" className="link" onClick={onSignOut}>
+            Sign out
+          </button>
         </p>
       </CatalogHeader>
-      <p className="visually-hidden" role="status" aria-live="polite">{notice}</p>
-      {error && <p role="alert" className="error">{error}</p>}
+      <p className="visually-hidden" role="status" aria-live="polite">
+        {notice}
+      </p>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
 
       <section aria-labelledby="upload-heading" className="panel">
         <h2 id="upload-heading">Add garments</h2>
@@ -281,10 +319,16 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
           <label htmlFor="garment-files">
             <strong>Drop product images here</strong> or choose files (PNG, JPEG or WebP; several at once)
           </label>
-          <input id="garment-files" type="file" multiple accept="image/png,image/jpeg,image/webp" onChange={(e) => {
-            addFiles(e.target.files);
-            e.target.value = '';
-          }} />
+          <input
+            id="garment-files"
+            type="file"
+            multiple
+            accept="image/png,image/jpeg,image/webp"
+            onChange={(e) => {
+              addFiles(e.target.files);
+              e.target.value = '';
+            }}
+          />
         </div>
         {drafts.length > 0 && (
           <>
@@ -303,18 +347,36 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
                       Category{' '}
                       <select value={d.category} onChange={(e) => updateDraft(d.id, { category: e.target.value as GarmentCategory })}>
                         {CATEGORIES.map((c) => (
-                          <option key={c} value={c}>{CATEGORY_LABEL[c]}</option>
+                          <option key={c} value={c}>
+                            {CATEGORY_LABEL[c]}
+                          </option>
                         ))}
                       </select>
                     </label>
                     {d.state === 'uploading' && <p>Uploading…</p>}
-                    {d.error && <p className="error" role="alert">{d.error}</p>}
+                    {d.error && (
+                      <p className="error" role="alert">
+                        {d.error}
+                      </p>
+                    )}
                   </div>
-                  <button type="button" className="link" aria-label={`Remove ${d.file.name} from the upload`} onClick={() => removeDraft(d)}>Remove</button>
+                  <button
+                    type="button"
+                    className="link"
+                    aria-label={`Remove ${d.file.name} from the upload`}
+                    onClick={() => removeDraft(d)}
+                  >
+                    Remove
+                  </button>
                 </li>
               ))}
             </ul>
-            <button type="button" className="primary" onClick={() => void uploadAll()} disabled={drafts.some((d) => d.state === 'uploading')}>
+            <button
+              type="button"
+              className="primary"
+              onClick={() => void uploadAll()}
+              disabled={drafts.some((d) => d.state === 'uploading')}
+            >
               Upload {drafts.length} garment{drafts.length === 1 ? '' : 's'}
             </button>
           </>
@@ -332,18 +394,26 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
                 <th scope="col">SKU</th>
                 <th scope="col">Category</th>
                 <th scope="col">Reference cache</th>
-                <th scope="col"><span className="visually-hidden">Actions</span></th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
               {garments.map((g) => (
                 <tr key={g.id} data-sku={g.sku} className={g.archived ? 'archived' : undefined}>
-                  <td><img src={g.image.url} alt={g.name} width={48} height={64} /></td>
+                  <td>
+                    <img src={g.image.url} alt={g.name} width={48} height={64} />
+                  </td>
                   <td>{g.name}</td>
-                  <td><code>{g.sku}</code></td>
+                  <td>
+                    <code>{g.sku}</code>
+                  </td>
                   <td>{CATEGORY_LABEL[g.category]}</td>
                   <td>
-                    <span className={`badge ${g.referenceCache.status.toLowerCase()}`} data-testid="cache-status">{g.referenceCache.status}</span>
+                    <span className={`badge ${g.referenceCache.status.toLowerCase()}`} data-testid="cache-status">
+                      {g.referenceCache.status}
+                    </span>
                     {g.referenceCache.status === 'READY' && <span className="muted"> {formatMs(g.referenceCache.computeMs)}</span>}
                     {g.referenceCache.error && <span className="muted"> {g.referenceCache.error}</span>}
                   </td>
@@ -351,10 +421,14 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
                     {g.archived ? (
                       <span className="muted">Archived</span>
                     ) : (
-                      <button type="button" onClick={() => void archive(g)} aria-label={`Archive ${g.name}`}>Archive</button>
+                      <button type="button" onClick={() => void archive(g)} aria-label={`Archive ${g.name}`}>
+                        Archive
+                      </button>
                     )}
                     {g.referenceCache.status === 'FAILED' && (
-                      <button type="button" onClick={() => void retry(g)} aria-label={`Retry the reference cache of ${g.name}`}>Retry</button>
+                      <button type="button" onClick={() => void retry(g)} aria-label={`Retry the reference cache of ${g.name}`}>
+                        Retry
+                      </button>
                     )}
                   </td>
                 </tr>
@@ -383,22 +457,43 @@ function CatalogWorkspace({ apiKey, onSignOut }: { apiKey: string; onSignOut: ()
                   <th scope="col">Requested</th>
                   <th scope="col">Status</th>
                   <th scope="col">Garments</th>
-                  <th scope="col" title="From the request to a worker taking it">Queue</th>
-                  <th scope="col" title="Reading the inputs (rows, blobs) and loading them into the engine">Load</th>
-                  <th scope="col" title="Reference caches computed during the render (0 when every cache was ready)">Reference</th>
-                  <th scope="col" title="The denoising steps">Denoise</th>
-                  <th scope="col" title="Decoding the final latent (VAE)">Decode</th>
-                  <th scope="col" title="Compositing into the photo, PNG encoding, storing the result">Finish</th>
-                  <th scope="col" title="From a worker taking the render to its result stored">Total</th>
+                  <th scope="col" title="From the request to a worker taking it">
+                    Queue
+                  </th>
+                  <th scope="col" title="Reading the inputs (rows, blobs) and loading them into the engine">
+                    Load
+                  </th>
+                  <th scope="col" title="Reference caches computed during the render (0 when every cache was ready)">
+                    Reference
+                  </th>
+                  <th scope="col" title="The denoising steps">
+                    Denoise
+                  </th>
+                  <th scope="col" title="Decoding the final latent (VAE)">
+                    Decode
+                  </th>
+                  <th scope="col" title="Compositing into the photo, PNG encoding, storing the result">
+                    Finish
+                  </th>
+                  <th scope="col" title="From a worker taking the render to its result stored">
+                    Total
+                  </th>
                 </tr>
               </thead>
               <tbody>
                 {renders.map((r) => (
                   <tr key={r.id}>
-                    <td><time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time></td>
+                    <td>
+                      <time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time>
+                    </td>
                     <td>
                       <span className={`badge ${r.status.toLowerCase()}`}>{r.status}</span>
-                      {r.status === 'RUNNING' && <span className="muted"> {r.completedSteps}/{r.steps}</span>}
+                      {r.status === 'RUNNING' && (
+                        <span className="muted">
+                          {' '}
+                          {r.completedSteps}/{r.steps}
+                        </span>
+                      )}
                       {r.error && <span className="muted"> {r.error.code}</span>}
                     </td>
                     <td>{r.outfit.garments.map((g) => g.name).join(', ')}</td>

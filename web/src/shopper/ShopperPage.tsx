@@ -3,7 +3,16 @@
 // download it or look through past renders. It acts with a shopper session only.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiClient, ApiError, describeUserErrors, readAsDataUrl } from '../api/client';
-import { cancelRender, createOutfit, pastRenders, renderProgress, requestRender, shopperGarments, shopperHome, uploadPersonPhoto } from '../api/operations';
+import {
+  cancelRender,
+  createOutfit,
+  pastRenders,
+  renderProgress,
+  requestRender,
+  shopperGarments,
+  shopperHome,
+  uploadPersonPhoto,
+} from '../api/operations';
 import type { GarmentCategory, PastRendersQuery, RenderStatus, ShopperGarmentsQuery, ShopperHomeQuery } from '../generated/graphql';
 import { CATEGORIES, CATEGORY_LABEL, CATEGORY_PLURAL, formatTime } from '../common/labels';
 import { NoSessionError, ShopperSession } from './shopper-session';
@@ -28,7 +37,11 @@ interface Shown {
 type Section = 'page' | 'photo' | 'outfit' | 'try-on';
 
 function ErrorNote({ error, section }: { error: { section: Section; text: string } | null; section: Section }) {
-  return error?.section === section ? <p role="alert" className="error" data-testid="error">{error.text}</p> : null;
+  return error?.section === section ? (
+    <p role="alert" className="error" data-testid="error">
+      {error.text}
+    </p>
+  ) : null;
 }
 
 const TERMINAL: readonly RenderStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
@@ -86,7 +99,9 @@ export function ShopperPage() {
         await loadHistory();
         setLoaded(true);
       } catch (e) {
-        setLoadError(e instanceof NoSessionError || e instanceof ApiError ? e.message : 'The catalog could not be loaded; is the server running?');
+        setLoadError(
+          e instanceof NoSessionError || e instanceof ApiError ? e.message : 'The catalog could not be loaded; is the server running?',
+        );
       }
     })();
     return () => {
@@ -139,30 +154,34 @@ export function ShopperPage() {
 
   function watch(renderId: string) {
     stopProgress.current?.();
-    stopProgress.current = api.subscribe(renderProgress, { renderId }, {
-      next: ({ renderProgress: event }) => {
-        if (event.status === 'SUCCEEDED') setNotice('Your try-on is ready: it is shown beside your photo.');
-        else if (event.status === 'FAILED') setNotice('Your try-on failed.');
-        setShown((s) =>
-          s && s.renderId === renderId
-            ? {
-                ...s,
-                status: event.status,
-                step: event.step,
-                totalSteps: event.totalSteps,
-                previewUrl: event.preview?.url ?? s.previewUrl,
-                resultUrl: event.render.result?.url ?? s.resultUrl,
-                error: event.render.error ? `${event.render.error.message} (${event.render.error.code})` : null,
-              }
-            : s,
-        );
+    stopProgress.current = api.subscribe(
+      renderProgress,
+      { renderId },
+      {
+        next: ({ renderProgress: event }) => {
+          if (event.status === 'SUCCEEDED') setNotice('Your try-on is ready: it is shown beside your photo.');
+          else if (event.status === 'FAILED') setNotice('Your try-on failed.');
+          setShown((s) =>
+            s && s.renderId === renderId
+              ? {
+                  ...s,
+                  status: event.status,
+                  step: event.step,
+                  totalSteps: event.totalSteps,
+                  previewUrl: event.preview?.url ?? s.previewUrl,
+                  resultUrl: event.render.result?.url ?? s.resultUrl,
+                  error: event.render.error ? `${event.render.error.message} (${event.render.error.code})` : null,
+                }
+              : s,
+          );
+        },
+        error: (e) => setError({ section: 'try-on', text: `Lost the live progress: ${e.message}` }),
+        complete: () => {
+          stopProgress.current = null;
+          void loadHistory().catch(() => undefined);
+        },
       },
-      error: (e) => setError({ section: 'try-on', text: `Lost the live progress: ${e.message}` }),
-      complete: () => {
-        stopProgress.current = null;
-        void loadHistory().catch(() => undefined);
-      },
-    });
+    );
   }
 
   async function tryOn() {
@@ -205,7 +224,8 @@ export function ShopperPage() {
   async function cancel() {
     if (!shown) return;
     const data = await api.request(cancelRender, { id: shown.renderId }).catch(() => null);
-    if (data && data.cancelRender.userErrors.length > 0) setError({ section: 'try-on', text: describeUserErrors(data.cancelRender.userErrors) });
+    if (data && data.cancelRender.userErrors.length > 0)
+      setError({ section: 'try-on', text: describeUserErrors(data.cancelRender.userErrors) });
   }
 
   function showPast(render: PastRender) {
@@ -230,7 +250,9 @@ export function ShopperPage() {
     return (
       <main className="page">
         <Header />
-        <p role="alert" className="error">{loadError}</p>
+        <p role="alert" className="error">
+          {loadError}
+        </p>
       </main>
     );
   }
@@ -241,7 +263,9 @@ export function ShopperPage() {
   return (
     <main className="page" aria-busy={!loaded}>
       <Header demo={session.isDemo} />
-      <p className="visually-hidden" role="status" aria-live="polite">{notice}</p>
+      <p className="visually-hidden" role="status" aria-live="polite">
+        {notice}
+      </p>
       <ErrorNote error={error} section="page" />
 
       <section aria-labelledby="photo-heading" className="panel">
@@ -254,7 +278,12 @@ export function ShopperPage() {
           ))}
           <label className="tile upload-tile">
             <span>{uploading ? 'Uploading…' : 'Upload a photo'}</span>
-            <input type="file" accept="image/png,image/jpeg,image/webp" disabled={uploading} onChange={(e) => void onPhotoFile(e.target.files?.[0])} />
+            <input
+              type="file"
+              accept="image/png,image/jpeg,image/webp"
+              disabled={uploading}
+              onChange={(e) => void onPhotoFile(e.target.files?.[0])}
+            />
           </label>
         </div>
         {loaded && photos.length === 0 && <p>Upload a photo of yourself, standing, to start.</p>}
@@ -272,15 +301,30 @@ export function ShopperPage() {
         </div>
         <div className="garment-grid">
           {visible.map((g) => (
-            <button key={g.id} type="button" className="tile garment" aria-pressed={chosen[g.category]?.id === g.id} onClick={() => toggleGarment(g)} data-sku={g.sku}>
-              <img src={g.image.url} alt={`${g.name}, ${CATEGORY_LABEL[g.category].toLowerCase()}`} width={g.image.width} height={g.image.height} />
+            <button
+              key={g.id}
+              type="button"
+              className="tile garment"
+              aria-pressed={chosen[g.category]?.id === g.id}
+              onClick={() => toggleGarment(g)}
+              data-sku={g.sku}
+            >
+              <img
+                src={g.image.url}
+                alt={`${g.name}, ${CATEGORY_LABEL[g.category].toLowerCase()}`}
+                width={g.image.width}
+                height={g.image.height}
+              />
               <span>{g.name}</span>
             </button>
           ))}
         </div>
         {loaded && visible.length === 0 && <p>No garments in this category yet.</p>}
         {moreGarments && (
-          <button type="button" onClick={() => void loadGarments(moreGarments).catch((e: unknown) => setError({ section: 'page', text: String(e) }))}>
+          <button
+            type="button"
+            onClick={() => void loadGarments(moreGarments).catch((e: unknown) => setError({ section: 'page', text: String(e) }))}
+          >
             Show more garments
           </button>
         )}
@@ -296,14 +340,23 @@ export function ShopperPage() {
             {outfit.map((g) => (
               <li key={g.id}>
                 <img src={g.image.url} alt="" width={48} height={64} />
-                <span>{CATEGORY_LABEL[g.category]}: {g.name}</span>
-                <button type="button" className="link" aria-label={`Remove ${g.name}`} onClick={() => toggleGarment(g)}>Remove</button>
+                <span>
+                  {CATEGORY_LABEL[g.category]}: {g.name}
+                </span>
+                <button type="button" className="link" aria-label={`Remove ${g.name}`} onClick={() => toggleGarment(g)}>
+                  Remove
+                </button>
               </li>
             ))}
           </ul>
         )}
         <ErrorNote error={error} section="outfit" />
-        <button type="button" className="primary" disabled={!photo || outfit.length === 0 || starting || running} onClick={() => void tryOn()}>
+        <button
+          type="button"
+          className="primary"
+          disabled={!photo || outfit.length === 0 || starting || running}
+          onClick={() => void tryOn()}
+        >
           {starting ? 'Starting…' : 'Try on'}
         </button>
         {(!photo || outfit.length === 0) && <p className="hint">Choose a photo and at least one garment.</p>}
@@ -354,7 +407,9 @@ export function ShopperPage() {
               </a>
             )}
             {running && (
-              <button type="button" onClick={() => void cancel()}>Cancel</button>
+              <button type="button" onClick={() => void cancel()}>
+                Cancel
+              </button>
             )}
           </div>
         </section>
@@ -368,8 +423,17 @@ export function ShopperPage() {
           <ul className="history">
             {history.map((r) => (
               <li key={r.id}>
-                <button type="button" className="tile" onClick={() => showPast(r)} aria-label={`Show try-on ${r.outfit.name} from ${formatTime(r.createdAt)}`}>
-                  {r.result ? <img src={r.result.url} alt={`Try-on: ${r.outfit.name}`} /> : <span className="status">{r.status.toLowerCase()}</span>}
+                <button
+                  type="button"
+                  className="tile"
+                  onClick={() => showPast(r)}
+                  aria-label={`Show try-on ${r.outfit.name} from ${formatTime(r.createdAt)}`}
+                >
+                  {r.result ? (
+                    <img src={r.result.url} alt={`Try-on: ${r.outfit.name}`} />
+                  ) : (
+                    <span className="status">{r.status.toLowerCase()}</span>
+                  )}
                   <span className="caption">{r.outfit.name}</span>
                   <time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time>
                 </button>
@@ -385,7 +449,9 @@ export function ShopperPage() {
 function Header({ demo = false }: { demo?: boolean }) {
   return (
     <header className="header">
-      <h1>Atelier <span>try-on</span></h1>
+      <h1>
+        Atelier <span>try-on</span>
+      </h1>
       <nav aria-label="Pages">
         <a href="/catalog">Catalog (retailers)</a>
       </nav>

@@ -20,7 +20,10 @@ function visitorId(): string {
   let id = localStorage.getItem(VISITOR_KEY);
   if (!id) {
     const bytes = crypto.getRandomValues(new Uint8Array(24));
-    id = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    id = btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
     localStorage.setItem(VISITOR_KEY, id);
   }
   return id;
@@ -72,7 +75,8 @@ export class ShopperSession implements TokenSource {
           );
         }
         const body = (await response.json()) as { token?: string; expiresAt?: string; error?: { message?: string } };
-        if (!response.ok || !body.token || !body.expiresAt) throw new NoSessionError(body.error?.message ?? `the demo session endpoint answered HTTP ${response.status}`);
+        if (!response.ok || !body.token || !body.expiresAt)
+          throw new NoSessionError(body.error?.message ?? `the demo session endpoint answered HTTP ${response.status}`);
         this.current = { token: body.token, expiresAt: Date.parse(body.expiresAt) };
         return body.token;
       } finally {
