@@ -13,7 +13,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -54,7 +57,10 @@ export default tseslint.config(
             { from: { element: { type: 'platform' } }, allow: types('platform', 'generated') },
             {
               from: { element: { type: 'repository' } },
-              allow: [...types('platform', 'generated'), { to: { element: { type: 'domain', captured: { domain: '{{ from.captured.domain }}' } } } }],
+              allow: [
+                ...types('platform', 'generated'),
+                { to: { element: { type: 'domain', captured: { domain: '{{ from.captured.domain }}' } } } },
+              ],
             },
             {
               from: { element: { type: 'domain' } },
@@ -65,7 +71,10 @@ export default tseslint.config(
             },
             { from: { element: { type: 'resolver-kit' } }, allow: types('resolver-kit', 'platform', 'generated', 'domain') },
             { from: { element: { type: 'resolvers' } }, allow: types('resolver-kit', 'platform', 'generated', 'domain') },
-            { from: { element: { type: 'graphql' } }, allow: types('graphql', 'transport', 'resolver-kit', 'resolvers', 'domain', 'platform', 'generated') },
+            {
+              from: { element: { type: 'graphql' } },
+              allow: types('graphql', 'transport', 'resolver-kit', 'resolvers', 'domain', 'platform', 'generated'),
+            },
             { from: { element: { type: 'transport' } }, allow: types('transport', 'domain', 'platform', 'generated') },
             { from: { element: { type: 'worker' } }, allow: [{ to: { element: { type: '*' } } }] },
           ],
