@@ -53,3 +53,31 @@ export function runBench(main: () => Promise<void>, summary: Record<string, unkn
       process.exit(exitCode);
     });
 }
+
+/** `value` rounded to `digits` decimals (NaN and infinities as they are). */
+export const round = (value: number, digits = 1): number => (Number.isFinite(value) ? Number(value.toFixed(digits)) : value);
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A human-readable line, stamped with the time of day (UTC). */
+export function log(line: string): void {
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+}
+
+/** The p-th percentile of `sorted` (ascending), nearest rank; NaN when it is empty. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+/** Probes every 200 ms until `done` holds, or throws after `timeoutMs`. */
+export async function waitUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not done in ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
