@@ -24,13 +24,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Client } from 'graphql-ws';
 import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
 import { projectRoot } from '../src/main/paths';
 import { createGarment, createTenant, ok } from '../test/support/graphql-client';
 import { collect, wsClient } from '../test/support/graphql-ws';
 import { localConfig } from '../test/support/server';
-import { machineSummary, median, numberFlag, runBench, textOption } from './bench-support';
+import { machineSummary, median, numberFlag, runBench, textOption, waitUntil } from './bench-support';
 
 const args = process.argv.slice(2);
 const MEASURED = numberFlag('--renders', 4);
@@ -47,8 +48,14 @@ const PROGRESS =
 
 type Timings = Record<string, number | null>;
 
+interface SampleIndex {
+  persons: { image: string }[];
+  garments: { category: string; image: string }[];
+}
+
 const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
 const overhead = (t: Timings): number => (t.totalMs! - t.denoiseMs! - t.decodeMs!) / (t.denoiseMs! + t.decodeMs!);
+const rounded = (t: Timings): Timings => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v === null ? null : round(v)]));
 
 const summary: Record<string, unknown> = {
   bench: 'render',
@@ -58,14 +65,141 @@ const summary: Record<string, unknown> = {
   database: IN_MEMORY ? 'pglite (memory)' : 'pglite (data directory)',
 };
 
-async function waitUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not done in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+const samplesDir = path.join(path.resolve(projectRoot, MODEL_DIR), 'samples');
+const index = (): SampleIndex => JSON.parse(readFileSync(path.join(samplesDir, 'index.json'), 'utf8')) as SampleIndex;
+const dataUrl = (file: string) => `data:image/png;base64,${readFileSync(path.join(samplesDir, file)).toString('base64')}`;
+const garmentImage = (category: string, nth = 0) => dataUrl(index().garments.filter((g) => g.category === category)[nth]!.image);
+
+async function createOutfit(url: string, key: string, name: string, garments: string[]): Promise<string> {
+  const created = await ok<{ createOutfit: { outfit: { id: string } } }>(
+    url,
+    key,
+    'mutation($g: [ID!]!, $n: String!) { createOutfit(input: { name: $n, garmentIds: $g }) { outfit { id } } }',
+    { g: garments, n: name },
+  );
+  return created.createOutfit.outfit.id;
+}
+
+/** The bench's tenant: 3 garments with READY caches, a person photo whose encoding is READY, their outfit. */
+async function setUpStore(srv: AtelierServer, url: string) {
+  const key = (await createTenant(url, 'Bench', 10)).adminKey;
+  const garments: string[] = [];
+  for (const category of ['TOP', 'BOTTOM', 'SHOES'])
+    garments.push(await createGarment(url, key, `bench-${category}`, category, garmentImage(category)));
+  await waitUntil(
+    async () =>
+      (
+        await ok<{ garments: { edges: { node: { referenceCache: { status: string } } }[] } }>(
+          url,
+          key,
+          '{ garments { edges { node { referenceCache { status } } } } }',
+        )
+      ).garments.edges.map((e) => e.node.referenceCache.status),
+    (statuses) => statuses.every((s) => s === 'READY'),
+    120_000,
+    'reference caches',
+  );
+  const photo = (
+    await ok<{ uploadPersonPhoto: { personPhoto: { id: string } } }>(
+      url,
+      key,
+      'mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }',
+      { d: dataUrl(index().persons[0]!.image) },
+    )
+  ).uploadPersonPhoto.personPhoto.id;
+  // The photo's encoding is not in the API: the bench runs in-process and looks at the row.
+  await waitUntil(
+    () => srv.db.withSystem((tx) => tx.personEncoding.findMany()),
+    (rows) => rows.length === 1 && rows[0]!.status === 'READY',
+    120_000,
+    'person encoding',
+  );
+  return { key, garments, photo, outfit: await createOutfit(url, key, 'bench', garments) };
+}
+
+/** Renders requested over HTTP and watched to their end over graphql-ws, then their timings read from the API. */
+class Renderer {
+  private readonly client: Client;
+  private readonly renderQuery: string;
+
+  constructor(
+    private readonly url: string,
+    private readonly key: string,
+    private readonly photo: string,
+    /** Which timings this checkout's schema has (the bench also runs on older ones, to compare). */
+    readonly fields: string[],
+  ) {
+    this.client = wsClient(url, key);
+    this.renderQuery = `query($id: ID!) { node(id: $id) { ... on Render { status timings { ${fields.join(' ')} } } } }`;
   }
+
+  async renderOnce(outfitId: string, previews: boolean, seed: number): Promise<{ timings: Timings; previews: number }> {
+    const requested = await ok<{ requestRender: { render: { id: string }; userErrors: unknown[] } }>(this.url, this.key, REQUEST, {
+      i: { outfitId, personPhotoId: this.photo, steps: STEPS, seed },
+    });
+    if (requested.requestRender.userErrors.length > 0) throw new Error(JSON.stringify(requested.requestRender.userErrors));
+    const id = requested.requestRender.render.id;
+    const watched = await collect<{ renderProgress: { preview: { url: string } | null } }>(this.client, PROGRESS, { id, previews });
+    if (!watched.completed) throw new Error(`render ${id}: subscription ended with ${JSON.stringify(watched.errors)}`);
+    const render = (await ok<{ node: { status: string; timings: Timings } }>(this.url, this.key, this.renderQuery, { id })).node;
+    if (render.status !== 'SUCCEEDED') throw new Error(`render ${id} ended ${render.status}`);
+    return { timings: render.timings, previews: watched.events.filter((e) => e.renderProgress.preview).length };
+  }
+
+  line(label: string, t: Timings, extra = ''): void {
+    console.log(
+      `${label}: ${this.fields.map((f) => `${f} ${t[f] === null || t[f] === undefined ? '-' : round(t[f]!)}`).join(', ')}; overhead ${round(overhead(t), 3)}${extra}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.client.dispose();
+  }
+}
+
+/** The warm renders: WARMUP unmeasured, then MEASURED whose medians are the bench's result. */
+async function measureWarm(renderer: Renderer, outfit: string): Promise<void> {
+  for (let i = 0; i < WARMUP; i += 1) renderer.line(`warm-up ${i + 1}`, (await renderer.renderOnce(outfit, false, 100 + i)).timings);
+  const measured: Timings[] = [];
+  for (let i = 0; i < MEASURED; i += 1) {
+    const { timings } = await renderer.renderOnce(outfit, false, 200 + i);
+    measured.push(timings);
+    renderer.line(`render ${i + 1}`, timings);
+  }
+  const medianOf = (field: string) => (renderer.fields.includes(field) ? round(median(measured.map((t) => t[field] ?? 0))) : null);
+  summary.overheadVsEngine = round(median(measured.map(overhead)), 3);
+  // The same in ms: on a shared machine the engine's time swings more than what is beside it.
+  summary.overheadMsMedian = round(median(measured.map((t) => t.totalMs! - t.denoiseMs! - t.decodeMs!)));
+  for (const field of ['totalMs', 'queueMs', 'loadMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'finishMs'])
+    summary[`${field}Median`] = medianOf(field);
+  summary.renders = measured.map(rounded);
+}
+
+/** For reference: renders watched with previews. */
+async function measureWatched(renderer: Renderer, outfit: string): Promise<void> {
+  const watched: { overhead: number; previews: number }[] = [];
+  for (let i = 0; i < WATCHED; i += 1) {
+    const result = await renderer.renderOnce(outfit, true, 300 + i);
+    watched.push({ overhead: round(overhead(result.timings), 3), previews: result.previews });
+    renderer.line(`watched with previews ${i + 1}`, result.timings, `; ${result.previews} previews`);
+  }
+  summary.watchedWithPreviews = watched;
+}
+
+/** For reference: a first render with a cache computed in it (a fourth garment whose cache is dropped first). */
+async function measureCold(srv: AtelierServer, url: string, key: string, renderer: Renderer, garments: string[]): Promise<void> {
+  const bag = await createGarment(url, key, 'bench-BAG', 'BAG', garmentImage('BAG'));
+  await waitUntil(
+    () => srv.db.withSystem((tx) => tx.referenceCache.findMany({ where: { status: 'READY' } })),
+    (rows) => rows.length === 4,
+    120_000,
+    'bag cache',
+  );
+  await srv.db.withSystem((tx) => tx.referenceCache.deleteMany({ where: { garment: { sku: 'bench-BAG' } } }));
+  const fourGarments = await createOutfit(url, key, 'cold', [...garments, bag]);
+  const cold = await renderer.renderOnce(fourGarments, false, 400);
+  renderer.line('cold (4 garments, 1 cache computed in the render)', cold.timings);
+  summary.cold = rounded(cold.timings);
 }
 
 async function main(): Promise<void> {
@@ -83,109 +217,24 @@ async function main(): Promise<void> {
       logger: createLogger('silent'),
       sweeps: { intervalMs: 3_600_000 },
     });
-    const srv = server;
-    const url = `http://127.0.0.1:${srv.port}`;
-    summary.model = srv.engine?.model.id;
-
-    // Which timings this checkout's schema has (the bench also runs on older ones, to compare).
-    const fields = (await ok(url, null, '{ __type(name: "RenderTimings") { fields { name } } }')).__type.fields.map(
-      (f: { name: string }) => f.name,
-    ) as string[];
-    const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { status timings { ${fields.join(' ')} } } } }`;
-
-    const samples = path.join(path.resolve(projectRoot, MODEL_DIR), 'samples');
-    const index = JSON.parse(readFileSync(path.join(samples, 'index.json'), 'utf8')) as {
-      persons: { image: string }[];
-      garments: { category: string; image: string }[];
-    };
-    const dataUrl = (file: string) => `data:image/png;base64,${readFileSync(path.join(samples, file)).toString('base64')}`;
-    const garmentImage = (category: string, nth = 0) => dataUrl(index.garments.filter((g) => g.category === category)[nth]!.image);
-
-    const key = (await createTenant(url, 'Bench', 10)).adminKey;
-    const garments: string[] = [];
-    for (const category of ['TOP', 'BOTTOM', 'SHOES'])
-      garments.push(await createGarment(url, key, `bench-${category}`, category, garmentImage(category)));
-    await waitUntil(
-      async () =>
-        (await ok(url, key, '{ garments { edges { node { referenceCache { status } } } } }')).garments.edges.map(
-          (e: any) => e.node.referenceCache.status,
-        ) as string[],
-      (statuses) => statuses.every((s) => s === 'READY'),
-      'reference caches',
+    const url = `http://127.0.0.1:${server.port}`;
+    summary.model = server.engine?.model.id;
+    const typeFields = await ok<{ __type: { fields: { name: string }[] } }>(
+      url,
+      null,
+      '{ __type(name: "RenderTimings") { fields { name } } }',
     );
-    const photo = (
-      await ok(url, key, 'mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }', {
-        d: dataUrl(index.persons[0]!.image),
-      })
-    ).uploadPersonPhoto.personPhoto.id as string;
-    // The photo's encoding is not in the API: the bench runs in-process and looks at the row.
-    await waitUntil(
-      () => srv.db.withSystem((tx) => tx.personEncoding.findMany()),
-      (rows) => rows.length === 1 && rows[0]!.status === 'READY',
-      'person encoding',
+    const { key, garments, photo, outfit } = await setUpStore(server, url);
+    const renderer = new Renderer(
+      url,
+      key,
+      photo,
+      typeFields.__type.fields.map((f) => f.name),
     );
-    const outfit = (
-      await ok(url, key, 'mutation($g: [ID!]!) { createOutfit(input: { name: "bench", garmentIds: $g }) { outfit { id } } }', {
-        g: garments,
-      })
-    ).createOutfit.outfit.id as string;
-
-    const client = wsClient(url, key);
-    const renderOnce = async (outfitId: string, previews: boolean, seed: number): Promise<{ timings: Timings; previews: number }> => {
-      const requested = await ok(url, key, REQUEST, { i: { outfitId, personPhotoId: photo, steps: STEPS, seed } });
-      if (requested.requestRender.userErrors.length > 0) throw new Error(JSON.stringify(requested.requestRender.userErrors));
-      const id = requested.requestRender.render.id as string;
-      const watched = await collect<any>(client, PROGRESS, { id, previews });
-      if (!watched.completed) throw new Error(`render ${id}: subscription ended with ${JSON.stringify(watched.errors)}`);
-      const render = (await ok(url, key, RENDER, { id })).node;
-      if (render.status !== 'SUCCEEDED') throw new Error(`render ${id} ended ${render.status}`);
-      return { timings: render.timings as Timings, previews: watched.events.filter((e) => e.renderProgress.preview).length };
-    };
-    const line = (label: string, t: Timings, extra = '') =>
-      console.log(
-        `${label}: ${fields.map((f) => `${f} ${t[f] === null || t[f] === undefined ? '-' : round(t[f]!)}`).join(', ')}; overhead ${round(overhead(t), 3)}${extra}`,
-      );
-
-    for (let i = 0; i < WARMUP; i += 1) line(`warm-up ${i + 1}`, (await renderOnce(outfit, false, 100 + i)).timings);
-    const measured: Timings[] = [];
-    for (let i = 0; i < MEASURED; i += 1) {
-      const { timings } = await renderOnce(outfit, false, 200 + i);
-      measured.push(timings);
-      line(`render ${i + 1}`, timings);
-    }
-    const medianOf = (field: string) => (fields.includes(field) ? round(median(measured.map((t) => t[field] ?? 0))) : null);
-    summary.overheadVsEngine = round(median(measured.map(overhead)), 3);
-    // The same in ms: on a shared machine the engine's time swings more than what is beside it.
-    summary.overheadMsMedian = round(median(measured.map((t) => t.totalMs! - t.denoiseMs! - t.decodeMs!)));
-    for (const field of ['totalMs', 'queueMs', 'loadMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'finishMs'])
-      summary[`${field}Median`] = medianOf(field);
-    summary.renders = measured.map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v === null ? null : round(v)])));
-
-    // For reference: watched with previews, and a first render with a cache computed in it.
-    const watched: { overhead: number; previews: number }[] = [];
-    for (let i = 0; i < WATCHED; i += 1) {
-      const result = await renderOnce(outfit, true, 300 + i);
-      watched.push({ overhead: round(overhead(result.timings), 3), previews: result.previews });
-      line(`watched with previews ${i + 1}`, result.timings, `; ${result.previews} previews`);
-    }
-    summary.watchedWithPreviews = watched;
-    // A fourth garment whose cache is dropped first, so this render computes it.
-    const bag = await createGarment(url, key, 'bench-BAG', 'BAG', garmentImage('BAG'));
-    await waitUntil(
-      () => srv.db.withSystem((tx) => tx.referenceCache.findMany({ where: { status: 'READY' } })),
-      (rows) => rows.length === 4,
-      'bag cache',
-    );
-    await srv.db.withSystem((tx) => tx.referenceCache.deleteMany({ where: { garment: { sku: 'bench-BAG' } } }));
-    const fourGarments = (
-      await ok(url, key, 'mutation($g: [ID!]!) { createOutfit(input: { name: "cold", garmentIds: $g }) { outfit { id } } }', {
-        g: [...garments, bag],
-      })
-    ).createOutfit.outfit.id as string;
-    const cold = await renderOnce(fourGarments, false, 400);
-    line('cold (4 garments, 1 cache computed in the render)', cold.timings);
-    summary.cold = Object.fromEntries(Object.entries(cold.timings).map(([k, v]) => [k, v === null ? null : round(v)]));
-    await client.dispose();
+    await measureWarm(renderer, outfit);
+    await measureWatched(renderer, outfit);
+    await measureCold(server, url, key, renderer, garments);
+    await renderer.close();
   } finally {
     await server?.close();
     rmSync(dataDir, { recursive: true, force: true });
