@@ -121,7 +121,10 @@ export function useTryOn(api: ApiClient, feedback: Feedback, loadHistory: () => 
     setStarting(true);
     try {
       const answer = await requestTryOn(api, photo, outfit);
-      if ('refused' in answer) return setError({ section: 'outfit', text: answer.refused });
+      if ('refused' in answer) {
+        setError({ section: 'outfit', text: answer.refused });
+        return;
+      }
       setShown(answer.shown);
       setNotice('Your try-on is on its way.');
       watch(answer.shown.renderId);
