@@ -28,6 +28,9 @@
  *   --uncached-only  only the uncached reads (quick before/after comparisons)
  *   diagnostics: --breakdown  the query with parts taken away (anonymous, API key only, page, ...)
  *                --profile    CPU profile of the server thread per phase (self time by package)
+ *
+ * This file runs the phases in order on each server; each phase is a module of scripts/bench-api/
+ * (bench-store: the set-up; uncached-reads, query-alone, query-during-renders, fanout).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
