@@ -58,7 +58,16 @@ export function ShopperPage() {
         {notice}
       </p>
       <ErrorNote error={error} section="page" />
-      <PhotoPicker {...home} {...feedback} api={api} error={error} />
+      <PhotoPicker
+        api={api}
+        loaded={home.loaded}
+        photos={home.photos}
+        photoId={home.photoId}
+        choosePhoto={home.choosePhoto}
+        addPhoto={home.addPhoto}
+        error={error}
+        {...feedback}
+      />
       <GarmentShelf loaded={home.loaded} garments={home.garments} outfit={outfit} showMore={showMore} />
       <OutfitPanel
         outfit={outfit}
