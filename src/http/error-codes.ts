@@ -3,22 +3,22 @@
 // closed set beside its service; the switches below are exhaustive, so a code added there
 // without a line here fails the type check. Codes go out unchanged: they are part of the API.
 import type { RenderError, UserError } from '../generated/graphql';
-import type { AuthErrorCode } from '../auth/viewer';
-import type { PaginationErrorCode } from '../common/pagination';
-import type { TextErrorCode } from '../common/text';
-import type { ImageErrorCode } from '../images';
-import type { QueryRefusalCode } from '../limits';
-import type { FileErrorCode } from '../blobs';
-import type { QuotaErrorCode } from '../tenants/quotas';
-import type { TenantErrorCode } from '../tenants/tenant-errors';
-import type { ShopperErrorCode } from '../shoppers/shopper-errors';
-import type { GarmentErrorCode } from '../garments/garment-errors';
-import type { PhotoErrorCode } from '../photos/photo-errors';
-import type { OutfitErrorCode } from '../outfits/outfit-errors';
-import type { RenderErrorCode, RenderFailureCode } from '../renders/render-errors';
-import type { WebhookErrorCode } from '../webhooks/webhook-errors';
-import type { UploadErrorCode, UploadPutErrorCode } from '../uploads/upload-errors';
-import type { DemoSessionErrorCode } from '../demo/demo-sessions';
+import { AUTH_ERROR_CODES, type AuthErrorCode } from '../auth/viewer';
+import { PAGINATION_ERROR_CODES, type PaginationErrorCode } from '../common/pagination';
+import { TEXT_ERROR_CODES, type TextErrorCode } from '../common/text';
+import { IMAGE_ERROR_CODES, type ImageErrorCode } from '../images';
+import { QUERY_REFUSAL_CODES, type QueryRefusalCode } from '../limits';
+import { FILE_ERROR_STATUS, type FileErrorCode } from '../blobs';
+import { QUOTA_ERROR_CODES, type QuotaErrorCode } from '../tenants/quotas';
+import { TENANT_ERROR_CODES, type TenantErrorCode } from '../tenants/tenant-errors';
+import { SHOPPER_ERROR_CODES, type ShopperErrorCode } from '../shoppers/shopper-errors';
+import { GARMENT_ERROR_CODES, type GarmentErrorCode } from '../garments/garment-errors';
+import { PHOTO_ERROR_CODES, type PhotoErrorCode } from '../photos/photo-errors';
+import { OUTFIT_ERROR_CODES, type OutfitErrorCode } from '../outfits/outfit-errors';
+import { RENDER_ERROR_CODES, RENDER_FAILURE_CODES, type RenderErrorCode, type RenderFailureCode } from '../renders/render-errors';
+import { WEBHOOK_ERROR_CODES, type WebhookErrorCode } from '../webhooks/webhook-errors';
+import { UPLOAD_ERROR_CODES, UPLOAD_PUT_ERROR_CODES, type UploadErrorCode, type UploadPutErrorCode } from '../uploads/upload-errors';
+import { DEMO_SESSION_ERROR_CODES, type DemoSessionErrorCode } from '../demo/demo-sessions';
 
 /** Expected refusals of mutations: a payload's `userErrors` (schema type UserError). */
 export type UserErrorCode =
@@ -66,6 +66,41 @@ export type HttpRouteErrorCode = (typeof HTTP_ROUTE_ERROR_CODES)[number];
 /** Codes answered as `{ "error": { "code", "message" } }` by a plain HTTP route. */
 export type HttpErrorCode = HttpRouteErrorCode | UploadPutErrorCode | FileErrorCode | DemoSessionErrorCode;
 
+/** Every GraphQL error code, from each domain's list. */
+export const GRAPHQL_ERROR_CODES: readonly GraphQLErrorCode[] = [
+  ...AUTH_ERROR_CODES,
+  ...PAGINATION_ERROR_CODES,
+  ...QUERY_REFUSAL_CODES,
+  ...GRAPHQL_REQUEST_ERROR_CODES,
+];
+
+/** Every userError code, from each domain's list (a code several domains use appears once). */
+export const USER_ERROR_CODES: readonly UserErrorCode[] = [
+  ...new Set<UserErrorCode>([
+    ...TEXT_ERROR_CODES,
+    ...QUOTA_ERROR_CODES,
+    ...IMAGE_ERROR_CODES,
+    ...TENANT_ERROR_CODES,
+    ...SHOPPER_ERROR_CODES,
+    ...GARMENT_ERROR_CODES,
+    ...PHOTO_ERROR_CODES,
+    ...OUTFIT_ERROR_CODES,
+    ...RENDER_ERROR_CODES,
+    ...WEBHOOK_ERROR_CODES,
+    ...UPLOAD_ERROR_CODES,
+  ]),
+];
+
+/** Every code of a plain HTTP route. */
+export const HTTP_ERROR_CODES: readonly HttpErrorCode[] = [
+  ...new Set<HttpErrorCode>([
+    ...HTTP_ROUTE_ERROR_CODES,
+    ...UPLOAD_PUT_ERROR_CODES,
+    ...(Object.keys(FILE_ERROR_STATUS) as FileErrorCode[]),
+    ...DEMO_SESSION_ERROR_CODES,
+  ]),
+];
+
 /** A code with the surface that answers it (one code, such as NOT_FOUND, may be answered by several). */
 export type ApiError =
   | { via: 'userError'; code: UserErrorCode }
@@ -86,6 +121,14 @@ export interface ErrorAnswer {
   /** The status of an HTTP answer refused with it; null: it travels inside a 200 answer (or over WebSocket). */
   httpStatus: number | null;
 }
+
+/** Every code the API answers, with its surface (for checks that each is mapped, and lists of codes). */
+export const API_ERRORS: readonly ApiError[] = [
+  ...USER_ERROR_CODES.map((code) => ({ via: 'userError', code }) as const),
+  ...GRAPHQL_ERROR_CODES.map((code) => ({ via: 'graphqlError', code }) as const),
+  ...RENDER_FAILURE_CODES.map((code) => ({ via: 'renderError', code }) as const),
+  ...HTTP_ERROR_CODES.map((code) => ({ via: 'http', code }) as const),
+];
 
 /** The one mapping of every code the API answers. */
 export function errorAnswer(error: ApiError): ErrorAnswer {

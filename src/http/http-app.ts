@@ -248,7 +248,8 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
           : status < 500
             ? 'bad request'
             : 'internal server error';
-    const code: HttpRouteErrorCode = type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
+    const code: HttpRouteErrorCode =
+      type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
     if (req.path.startsWith('/graphql')) res.status(status).json({ errors: [{ message, extensions: { code } }] });
     else refuse(res, code, message, status);
   });

@@ -74,7 +74,9 @@ export class UploadService {
     if (!Number.isInteger(input.byteSize) || input.byteSize < 1) {
       errors.push(uploadError('OUT_OF_RANGE', 'byteSize must be a positive number of bytes', ['input', 'byteSize']));
     } else if (input.byteSize > DEFAULT_MAX_IMAGE_BYTES) {
-      errors.push(uploadError('IMAGE_TOO_LARGE', `byteSize is over the ${DEFAULT_MAX_IMAGE_BYTES}-byte image limit`, ['input', 'byteSize']));
+      errors.push(
+        uploadError('IMAGE_TOO_LARGE', `byteSize is over the ${DEFAULT_MAX_IMAGE_BYTES}-byte image limit`, ['input', 'byteSize']),
+      );
     }
     if (errors.length > 0) return refuse(...errors);
     const id = randomUUID();
@@ -150,7 +152,9 @@ export class UploadService {
       if (upload.status === 'CONSUMED')
         return refuse(uploadError('UPLOAD_ALREADY_USED', 'this upload was already used', [...field, 'uploadId']));
       if (upload.status === 'RECEIVED' && upload.expiresAt.getTime() + UPLOAD_KEEP_MS <= Date.now()) {
-        return refuse(uploadError('UPLOAD_EXPIRED', 'the upload was not used within an hour after its link expired', [...field, 'uploadId']));
+        return refuse(
+          uploadError('UPLOAD_EXPIRED', 'the upload was not used within an hour after its link expired', [...field, 'uploadId']),
+        );
       }
       if (upload.status !== 'RECEIVED' || !upload.blobKey) {
         const expired = upload.expiresAt.getTime() <= Date.now();

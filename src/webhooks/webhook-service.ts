@@ -163,11 +163,14 @@ export class WebhookService {
     const url = checkUrl(input.url, this.allowPrivateNetworks);
     const events = [...new Set(input.events)];
     const errors = [url.error].filter((e): e is UserError => e !== undefined);
-    if (events.length === 0) errors.push(webhookError('EVENTS_REQUIRED', 'subscribe the endpoint to at least one event', ['input', 'events']));
+    if (events.length === 0)
+      errors.push(webhookError('EVENTS_REQUIRED', 'subscribe the endpoint to at least one event', ['input', 'events']));
     if (errors.length > 0 || !url.url) return refuse(...errors);
     const endpoint = await this.webhooks.createEndpoint(tenantId, { id: randomUUID(), url: url.url, events }, this.maxEndpoints);
     if (!endpoint) {
-      return refuse(webhookError('TOO_MANY_ENDPOINTS', `a tenant may have at most ${this.maxEndpoints} webhook endpoints; remove one first`));
+      return refuse(
+        webhookError('TOO_MANY_ENDPOINTS', `a tenant may have at most ${this.maxEndpoints} webhook endpoints; remove one first`),
+      );
     }
     return ok({ endpoint, secret: this.secrets.secretFor(endpoint.id) });
   }
