@@ -258,7 +258,10 @@ function userErrorCode(code: UserErrorCode): UserError['code'] {
     case 'EXTERNAL_ID_TAKEN':
     case 'SKU_TAKEN':
     case 'CACHE_NOT_FAILED':
+    case 'OUTFIT_EMPTY':
     case 'TOO_MANY_GARMENTS':
+    case 'DUPLICATE_CATEGORY':
+    case 'DRESS_CONFLICT':
     case 'GARMENT_NOT_FOUND':
     case 'GARMENT_ARCHIVED':
     case 'DUPLICATE_GARMENT':

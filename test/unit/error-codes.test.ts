@@ -1,5 +1,7 @@
 // The one mapping of error codes (src/http/error-codes.ts): every code of every domain is
 // mapped, each surface answers as before, and an unknown code does not compile.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { GraphQLError } from 'graphql';
 import {
   API_ERRORS,
@@ -128,4 +130,15 @@ test('a code outside the closed sets does not type-check', () => {
   // @ts-expect-error: a GraphQL error code is not an HTTP route's
   const misplaced: ApiError = { via: 'http', code: 'QUERY_TOO_DEEP' };
   expect([unknown.code, misplaced.code]).toHaveLength(2);
+});
+
+test('userErrors are made only by the modules that own a closed set of codes', () => {
+  const owners = /(-errors\.ts|^common\/(text|user-errors)\.ts|^tenants\/quotas\.ts|^images\/errors\.ts)$/;
+  const src = join(__dirname, '../../src');
+  const makers = readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts') && !file.startsWith('generated'))
+    .filter((file) => /\buserError\(/.test(readFileSync(join(src, file), 'utf8')))
+    .map((file) => file.split(sep).join('/'));
+  expect(makers.length).toBeGreaterThan(10);
+  expect(makers.filter((file) => !owners.test(file))).toEqual([]);
 });
