@@ -34,7 +34,7 @@ describe.each(databaseKinds())('query count on %s', (kind) => {
     const before = server.db.statementCount;
     const data = await ok(server.url, key, PAGE, { first });
     expect(data.outfits.edges).toHaveLength(first);
-    expect(data.outfits.edges[0].node.garments).toHaveLength(4);
+    expect(data.outfits.edges[0]!.node.garments).toHaveLength(4);
     return server.db.statementCount - before;
   }
 

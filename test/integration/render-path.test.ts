@@ -148,7 +148,7 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
 
     const { timings } = (await ok(url, key, TIMINGS, { id: renderId })).node;
     expect(timings.referenceMs).toBe(0);
-    for (const field of ['loadMs', 'denoiseMs', 'decodeMs', 'finishMs', 'totalMs']) expect(timings[field]).toBeGreaterThan(0);
+    for (const field of ['loadMs', 'denoiseMs', 'decodeMs', 'finishMs', 'totalMs'] as const) expect(timings[field]).toBeGreaterThan(0);
     const parts = timings.loadMs + timings.referenceMs + timings.denoiseMs + timings.decodeMs + timings.finishMs;
     // The parts follow one another: together no more than the whole (what is left over is the
     // hand-over to the engine thread), and most of it.

@@ -116,7 +116,7 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
 
     const done = (await ok(url, key, RENDER, { id: render.id })).node;
     expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 16, attempts: 1, resultExpired: false, error: null });
-    for (const field of ['queueMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'totalMs'])
+    for (const field of ['queueMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'totalMs'] as const)
       expect(done.timings[field]).toBeGreaterThanOrEqual(0);
     const image = await fetch(done.result.url);
     expect(image.headers.get('content-type')).toBe('image/png');
@@ -174,7 +174,7 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const again = await ok(url, key, `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`, {
       id: render.id,
     });
-    expect(again.cancelRender.userErrors[0].code).toBe('RENDER_FINISHED');
+    expect(again.cancelRender.userErrors[0]!.code).toBe('RENDER_FINISHED');
   });
 
   test('requestRender userErrors: ranges and unknown ids', async () => {

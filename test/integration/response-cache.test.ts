@@ -68,7 +68,7 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
   });
 
   test('shoppers of a tenant share entries, but never get the API key view with archived garments', async () => {
-    const archivedId = (await ok(server.url, key, `{ garments(first: 1) { edges { node { id } } } }`)).garments.edges[0].node.id;
+    const archivedId = (await ok(server.url, key, `{ garments(first: 1) { edges { node { id } } } }`)).garments.edges[0]!.node.id;
     await ok(server.url, key, `mutation($id: ID!) { archiveGarment(id: $id) { userErrors { code } } }`, { id: archivedId });
     const admin = await page();
     expect(admin.data.garments.edges.some((e: any) => e.node.archived)).toBe(true);

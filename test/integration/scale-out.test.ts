@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from '../support/server';
 import { spawnServer, waitFor, type ServerProcess } from '../support/process';
 import { createGarment, createTenant, gql, ok } from '../support/graphql-client';
+import type { NodeAnswer } from '../support/answers';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
 import { startS3Server, type S3TestServer } from '../support/s3';
@@ -190,7 +191,7 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
       )
     ).requestRender;
     await waitForRender(a, adminKey, render.id, (n) => n.status === 'SUCCEEDED' || n.status === 'FAILED');
-    const read = await ok(
+    const read = await ok<{ p: NodeAnswer; r: NodeAnswer }>(
       b,
       adminKey,
       `query($p: ID!, $r: ID!) { p: node(id: $p) { ... on PersonPhoto { image { url } } } r: node(id: $r) { ... on Render { status result { url } } } }`,
