@@ -39,3 +39,16 @@ interface TypeIntrospection {
 
 /** An answer's `data` when a test does not say its shape: any root field of the schema. */
 export type AnswerData = Omit<Answered<Query & Mutation & Subscription>, 'node'> & { node: NodeAnswer } & TypeIntrospection;
+
+/** A GraphQL error as it came over the wire, unchecked (tests of bad input read whatever came). */
+export interface WireError {
+  message?: string;
+  extensions?: { code?: unknown };
+}
+
+/** A GraphQL answer as it came over the wire, unchecked; `error` is the REST routes' `{ error: { code } }`. */
+export interface WireAnswer {
+  data?: Record<string, unknown> | null;
+  errors?: WireError[];
+  error?: { code?: unknown };
+}
