@@ -72,7 +72,11 @@ export class ReferenceCacheJobs {
       const message = (error instanceof Error ? error.message : String(error)).slice(0, 500);
       await garments.markCacheFailed(tenantId, cache.id, message);
       await this.publishChange(tenantId, garmentId);
-      await this.notify(tenantId, 'REFERENCE_CACHE_FAILED', { garmentId: toGlobalId('Garment', garmentId), model: this.model, error: message });
+      await this.notify(tenantId, 'REFERENCE_CACHE_FAILED', {
+        garmentId: toGlobalId('Garment', garmentId),
+        model: this.model,
+        error: message,
+      });
     }
   }
 
@@ -117,7 +121,12 @@ export class ReferenceCacheJobs {
     const blob = await this.deps.engine.encodeReference(image.data, garment.category);
     const blobKey = referenceCacheKey(tenantId, garment.id, this.model);
     await this.deps.blobs.put(blobKey, blob.data, 'application/octet-stream');
-    await this.deps.garments.markCacheReady(tenantId, cacheId, { blobKey, bytes: blob.bytes, checksum: blob.checksum, computeMs: blob.computeMs });
+    await this.deps.garments.markCacheReady(tenantId, cacheId, {
+      blobKey,
+      bytes: blob.bytes,
+      checksum: blob.checksum,
+      computeMs: blob.computeMs,
+    });
     await this.publishChange(tenantId, garment.id);
     await this.notify(tenantId, 'REFERENCE_CACHE_READY', {
       garmentId: toGlobalId('Garment', garment.id),

@@ -33,7 +33,7 @@ export class RedisPubSub implements PubSub {
   }
 
   subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
-    return this.follow(this.channels, channel, (message) => listener(message, channel), {
+    return this.follow(this.channels, channel, (message) => listener(message), {
       subscribe: (name) => this.subscriber.subscribe(name),
       unsubscribe: (name) => this.subscriber.unsubscribe(name),
     });

@@ -94,7 +94,9 @@ export class PreviewWatchers {
 
   /** Best effort: a lost announcement is renewed within RENEW_MS. */
   private announce(channel: Channel<number>, tenantId: string, renderId: string): void {
-    publish(this.pubsub, channel, this.timing.leaseMs).catch((error: unknown) => this.logger.warn({ err: error, tenantId, renderId }, 'could not announce a preview demand'));
+    publish(this.pubsub, channel, this.timing.leaseMs).catch((error: unknown) =>
+      this.logger.warn({ err: error, tenantId, renderId }, 'could not announce a preview demand'),
+    );
   }
 }
 

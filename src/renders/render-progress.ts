@@ -30,7 +30,7 @@ export function isTerminal(status: Render['status']): boolean {
 }
 
 /** What the engine reports of a step; without it the event says where the render's row stands. */
-export interface StepProgress {
+export interface StepReport {
   step: number;
   totalSteps: number;
   etaMs: number | null;
@@ -38,7 +38,7 @@ export interface StepProgress {
 }
 
 /** The event for `render` now: at `progress` while it runs, else at its row's completed steps; final once it is over. */
-export function renderEvent(render: Render, progress?: StepProgress): RenderEvent {
+export function renderEvent(render: Render, progress?: StepReport): RenderEvent {
   const over = isTerminal(render.status);
   return {
     render,

@@ -195,7 +195,9 @@ describe.each(databaseKinds())('quotas on %s', (kind) => {
     expect((await rows()).map((u) => u.status)).toEqual(['PENDING', 'RECEIVED', 'RECEIVED', 'CONSUMED']);
     expect(blobFiles(server, `uploads/${tenantId}`)).toHaveLength(2);
 
-    const sweeps = { deleteExpiredUploads: (now: Date) => deleteExpiredUploads({ uploads: server.services.uploads, logger: server.logger }, now) };
+    const sweeps = {
+      deleteExpiredUploads: (now: Date) => deleteExpiredUploads({ uploads: server.services.uploads, logger: server.logger }, now),
+    };
     // Within the hour after the links expire, nothing goes.
     expect(await sweeps.deleteExpiredUploads(new Date(Date.now() + UPLOAD_TTL_MS + UPLOAD_KEEP_MS - 60_000))).toBe(0);
     // A filled upload is refused once that hour is over, even before the sweep came by.
