@@ -18,6 +18,7 @@ import type { RenderPerson, RenderPersonRows } from '../photos/person-encoding-j
 import type { RenderInputRows, RenderRepository } from './render-repository';
 import { followPreviewDemand, type PreviewDemand } from './preview-demand';
 import { MAX_RENDER_ATTEMPTS } from './render-jobs';
+import type { RenderFailureCode } from './render-errors';
 import { renderCancelChannel, renderEvent, renderProgressChannel, type RenderPreview, type StepReport } from './render-progress';
 
 /**
@@ -207,7 +208,7 @@ export class RenderRunner {
     return this.finishFailed(tenantId, renderId, 'WORKER_LOST', message);
   }
 
-  private async finishFailed(tenantId: string, renderId: string, errorCode: string, errorMessage: string): Promise<void> {
+  private async finishFailed(tenantId: string, renderId: string, errorCode: RenderFailureCode, errorMessage: string): Promise<void> {
     const failed = await this.deps.renders.finish(tenantId, renderId, { status: 'FAILED', errorCode, errorMessage });
     if (failed) await this.publishFinal(failed);
   }

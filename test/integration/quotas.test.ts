@@ -13,6 +13,7 @@ import { fromGlobalId } from '../../src/common/ids';
 import { UPLOAD_KEEP_MS, UPLOAD_TTL_MS } from '../../src/uploads/upload-service';
 import { projectRoot } from '../../src/main/paths';
 import { deleteExpiredUploads } from '../../src/uploads/expired-uploads-sweep';
+import type { NodeAnswer } from '../support/answers';
 
 const MB = 1024 * 1024;
 const CREATE_UPLOAD = `mutation($s: Int!) { createUpload(input: { contentType: "image/png", byteSize: $s }) { uploadId uploadUrl userErrors { code field } } }`;
@@ -151,7 +152,7 @@ describe.each(databaseKinds())('quotas on %s', (kind) => {
     const client = wsClient(server.url, adminKey);
     let subscribed!: () => void;
     const first = new Promise<void>((resolve) => (subscribed = resolve));
-    const watched = collect<any>(client, `subscription($id: ID!) { renderProgress(renderId: $id) { status } }`, { id: render }, () =>
+    const watched = collect(client, `subscription($id: ID!) { renderProgress(renderId: $id) { status } }`, { id: render }, () =>
       subscribed(),
     );
     await first;
@@ -241,7 +242,7 @@ describe('deletePersonPhoto with the engine: the result and the encoding go too'
       )
     ).requestRender.render.id;
     const deadline = Date.now() + 60_000;
-    let node: any;
+    let node: NodeAnswer;
     do {
       await new Promise((r) => setTimeout(r, 200));
       node = (
