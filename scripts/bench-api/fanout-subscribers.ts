@@ -3,7 +3,7 @@
 // clients' work does not load the server's event loop.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Client } from 'graphql-ws';
-import { isTerminal } from '../../src/renders/render-events';
+import { isTerminal } from '../../src/renders/render-progress';
 import { wsClient } from '../../test/support/graphql-ws';
 import { PROGRESS } from './settings';
 

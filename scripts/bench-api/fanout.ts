@@ -4,7 +4,7 @@
 // (canceled once every client has subscribed), so each client must receive every event.
 import type { Worker } from 'node:worker_threads';
 import type { AtelierServer } from '../../src/main/app';
-import { decodeEvent, isTerminal, progressChannel } from '../../src/renders/render-events';
+import { decodeEvent, isTerminal, renderProgressChannel } from '../../src/renders/render-progress';
 import { fromGlobalId } from '../../src/common/ids';
 import { log, percentile, round, sleep, waitUntil } from '../bench-support';
 import type { BenchStore } from './bench-store';
@@ -33,7 +33,7 @@ async function listenToPublishes(srv: AtelierServer, tenantId: string, targetRaw
   const published = new Float64Array(SLOTS);
   let finalPublished: () => void = () => undefined;
   const finalSeen = new Promise<void>((r) => (finalPublished = r));
-  const unsubscribe = await srv.pubsub.subscribe(progressChannel(tenantId, targetRaw), (message) => {
+  const unsubscribe = await srv.pubsub.subscribe(renderProgressChannel(tenantId, targetRaw).name, (message) => {
     const event = decodeEvent(message);
     const slot = event.final || isTerminal(event.render.status) ? FANOUT_STEPS + 1 : event.render.status === 'RUNNING' ? event.step : null;
     if (slot !== null && published[slot] === 0) published[slot] = event.publishedAt;

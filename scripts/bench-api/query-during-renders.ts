@@ -3,7 +3,7 @@
 // its first step) and how long a step takes from the server thread to its publish.
 import type { IntervalHistogram } from 'node:perf_hooks';
 import type { AtelierServer } from '../../src/main/app';
-import { decodeEvent, isTerminal, progressChannel, type RenderEvent } from '../../src/renders/render-events';
+import { decodeEvent, isTerminal, renderProgressChannel, type RenderEvent } from '../../src/renders/render-progress';
 import { fromGlobalId } from '../../src/common/ids';
 import { log, percentile, round, sleep, waitUntil } from '../bench-support';
 import type { BenchStore } from './bench-store';
@@ -53,7 +53,7 @@ class RenderTraffic {
     const rawId = fromGlobalId(id, 'Render')!;
     return new Promise<void>((resolve) => {
       void this.srv.pubsub
-        .subscribe(progressChannel(this.store.tenantId, rawId), (message) => {
+        .subscribe(renderProgressChannel(this.store.tenantId, rawId).name, (message) => {
           if (this.record(rawId, decodeEvent(message))) {
             this.unfinished.delete(id);
             resolve();
