@@ -37,7 +37,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Session } from 'node:inspector';
 import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
-import { projectRoot } from '../src/main/paths';
+import { projectRoot } from '../src/common/project-paths';
 import { decodeEvent, isTerminal, progressChannel } from '../src/renders/render-events';
 import { fromGlobalId } from '../src/common/ids';
 import { createGarment, ok, OPERATOR } from '../test/support/graphql-client';

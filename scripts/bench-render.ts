@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
-import { projectRoot } from '../src/main/paths';
+import { projectRoot } from '../src/common/project-paths';
 import { createGarment, createTenant, ok } from '../test/support/graphql-client';
 import { collect, wsClient } from '../test/support/graphql-ws';
 import { localConfig } from '../test/support/server';

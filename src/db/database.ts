@@ -8,7 +8,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
-import { migrationsDir } from '../main/paths';
+import { migrationsDir } from '../common/project-paths';
 import { applyMigrations, pendingMigrations, readMigrations, type SqlSession } from './migrator';
 import { checkingCommitOutcome } from './commit-outcome';
 import { joinSql, type InlineSql } from './inline-sql';

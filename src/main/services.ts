@@ -29,19 +29,9 @@ import { enqueuePersonEncoding, enqueueReferenceCache } from '../worker/inferenc
 import { WebhookRepository } from '../webhooks/webhook-repository';
 import { WebhookSecrets, WebhookService } from '../webhooks/webhook-service';
 import type { Quotas } from '../tenants/quotas';
+import type { Services } from '../graphql/kit/services';
 
-export interface Services {
-  authenticator: Authenticator;
-  tenants: TenantService;
-  shoppers: ShopperService;
-  uploads: UploadService;
-  garments: GarmentService;
-  photos: PhotoService;
-  outfits: OutfitService;
-  fileLinks: FileLinks;
-  renders: RenderService;
-  webhooks: WebhookService;
-}
+export type { Services };
 
 export interface ServiceDeps {
   db: Database;

@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
 import { createApiKey, createGarment, createShopperSession, createTenant, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
-import { schemaPath } from '../../src/main/paths';
+import { schemaPath } from '../../src/common/project-paths';
 import { deriveSecret } from '../../src/main/app';
 import { GRAPHQL_BODY_LIMIT } from '../../src/http/http-app';
 import { SessionTokens } from '../../src/auth/tokens';

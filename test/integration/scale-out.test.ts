@@ -13,7 +13,7 @@ import { createTestDatabase } from '../support/server';
 import { spawnServer, waitFor, type ServerProcess } from '../support/process';
 import { createGarment, createTenant, gql, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 import { startS3Server, type S3TestServer } from '../support/s3';
 import { Redis } from 'ioredis';
 import { decodeEvent, progressChannel, type RenderEvent } from '../../src/renders/render-events';
