@@ -23,7 +23,6 @@ export const DEMO_TENANT_NAME = 'Atelier demo';
 const fileName = 'demo.json';
 const blobKey = 'demo/credentials';
 
-
 /** The services the demo works through, like any retailer's back end would. */
 export interface DemoServices {
   authenticator: Authenticator;

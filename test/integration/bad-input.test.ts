@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
 import { createApiKey, createGarment, createShopperSession, createTenant, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
 import { schemaPath } from '../../src/common/project-paths';
-import { deriveSecret } from '../../src/main/app';
+import { deriveSecret } from '../../src/main/platform';
 import { GRAPHQL_BODY_LIMIT } from '../../src/http/http-app';
 import { SessionTokens } from '../../src/auth/tokens';
 import { UrlSigner } from '../../src/blobs';
