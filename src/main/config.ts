@@ -273,7 +273,7 @@ export interface Config {
   demoAccess: DemoAccess;
   quotas: Quotas;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** What one operation may ask (introspection is decided in app.ts when unset). */
+  /** What one operation may ask (introspection is decided in api-process.ts when unset). */
   queryLimits: Omit<QueryLimits, 'introspection'>;
   maxBatchSize: number;
   rateLimits: RateLimitOptions;

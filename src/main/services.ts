@@ -1,5 +1,5 @@
 // Builds the services from their repositories: the part of the composition root that
-// knows business wiring (src/main/app.ts knows processes and transports).
+// knows business wiring (platform.ts, api-process.ts and worker-process.ts know processes and transports).
 import type { Database } from '../db/database';
 import type { BlobStore, UrlSigner } from '../blobs';
 import { FileLinks } from '../blobs/file-links';
