@@ -45,10 +45,14 @@ async function startProcess(config: Config, role: Role): Promise<RunningProcess>
     api,
     worker,
     async close() {
-      await api?.close();
-      await worker?.close();
-      await shared.close();
-      await platform.close();
+      const step = async (name: string, work: () => Promise<void> | undefined) => {
+        await work();
+        platform.logger.debug({ step: name }, 'shutdown step done');
+      };
+      await step('http and websocket', () => api?.close());
+      await step('worker', () => worker?.close());
+      await step('services', () => shared.close());
+      await step('platform', () => platform.close());
     },
   };
 }
