@@ -22,6 +22,7 @@ import { resolvers } from './resolvers';
 import { authGraphQLError, clientCodeOf, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
 import { OTHER_OPERATION } from '../observability/operation-labels';
 import { createHttpGuard } from './http-guard';
+import type { GraphQLRoutes } from '../http/http-app';
 import { createWebSocketTransport, type WebSocketLimits } from './ws-transport';
 import { CachePolicies } from './cache-policy';
 import { AnswerCache, answerCacheMiddleware, answerCachePlugin } from './answer-cache';
@@ -33,13 +34,8 @@ export function buildSchema(): GraphQLSchema {
 /** How long in-flight HTTP requests may finish when the server stops. */
 const DRAIN_MS = 10_000;
 
-export interface GraphQLTransport {
-  /** Runs before the request body is read (the rate limit, whatever the method; then 405 for any but GET and POST). */
-  beforeBody: express.RequestHandler;
-  /** The caller's rate limit alone, for other routes. */
-  rateLimit: express.RequestHandler;
-  /** The rest: query limits, then Apollo. */
-  middleware: express.RequestHandler;
+/** The HTTP app's GraphQL routes (http-app.ts), and the WebSocket endpoint on the same server. */
+export interface GraphQLTransport extends GraphQLRoutes {
   /** Stops accepting requests and subscriptions, drains HTTP, closes every WebSocket and the HTTP server. */
   close(): Promise<void>;
 }

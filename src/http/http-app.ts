@@ -22,7 +22,7 @@ import { apiSecurityHeaders, webPageSecurityHeaders } from './security-headers';
 
 /** What the GraphQL transport (graphql/server.ts) hands the HTTP app. */
 export interface GraphQLRoutes {
-  /** Runs before the request body is read (the rate limit; 405 for other methods). */
+  /** Runs before the request body is read (the rate limit, whatever the method; then 405 for any but GET and POST). */
   beforeBody: express.RequestHandler;
   /** The caller's rate limit alone, for other routes whose calls cost work. */
   rateLimit: express.RequestHandler;
