@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Garment, GarmentCategory, ReferenceCache } from '../generated/prisma/client';
 import type { BlobStore } from '../blobs';
 import { AuthError, requireScope, requireTenant, hasScope, type TenantViewer, type Viewer } from '../auth/viewer';
-import { isUniqueViolation, ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import { isUniqueViolation, ok, refuse, type Outcome, type UserError } from '../common/user-errors';
 import type { Page, PageRequest } from '../common/pagination';
 import { checkText } from '../common/text';
 import { alignToIds } from '../common/ids';
@@ -13,6 +13,7 @@ import type { GarmentRepository } from './garment-repository';
 import { listen, type PubSub } from '../jobs/pubsub';
 import { catalogChannel, GARMENT_ARCHIVED_CHANNEL, garmentArchivedMessage } from './catalog-events';
 import { quotaError, type Quotas } from '../tenants/quotas';
+import { garmentError } from './garment-errors';
 
 export interface CreateGarmentInput {
   sku: string;
@@ -56,7 +57,7 @@ export class GarmentService {
     const errors = [sku.error, name.error].filter((e): e is UserError => e !== undefined);
     if (errors.length > 0 || !sku.value || !name.value) return refuse(...errors);
     if (await this.garments.skuTaken(tenantId, sku.value)) {
-      return refuse(userError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
+      return refuse(garmentError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
     }
     const resolved = await this.uploads.resolveImage(v, input.image, ['input', 'image']);
     if (!resolved.ok) return resolved;
@@ -89,7 +90,7 @@ export class GarmentService {
       } catch (error) {
         await this.blobs.delete(imageKey);
         if (isUniqueViolation(error))
-          return refuse<Garment>(userError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
+          return refuse<Garment>(garmentError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
         throw error;
       }
     });
@@ -101,9 +102,9 @@ export class GarmentService {
   async retryReferenceCache(viewer: Viewer, garmentId: string | null): Promise<Outcome<Garment>> {
     const { tenantId } = requireScope(viewer, 'CATALOG_WRITE');
     const [garment] = garmentId ? await this.garments.findByIds(tenantId, [garmentId]) : [];
-    if (!garment) return refuse(userError('NOT_FOUND', 'no garment with this id', ['garmentId']));
+    if (!garment) return refuse(garmentError('NOT_FOUND', 'no garment with this id', ['garmentId']));
     const reset = await this.garments.resetFailedCache(tenantId, garment.id, this.defaultModel);
-    if (!reset) return refuse(userError('CACHE_NOT_FAILED', 'the reference cache of this garment has not failed', ['garmentId']));
+    if (!reset) return refuse(garmentError('CACHE_NOT_FAILED', 'the reference cache of this garment has not failed', ['garmentId']));
     for (const listener of this.listeners) listener(tenantId, garment.id);
     return ok(garment);
   }
@@ -111,7 +112,7 @@ export class GarmentService {
   async archiveGarment(viewer: Viewer, garmentId: string | null): Promise<Outcome<Garment>> {
     const { tenantId } = requireScope(viewer, 'CATALOG_WRITE');
     const garment = garmentId ? await this.garments.archive(tenantId, garmentId) : null;
-    if (!garment) return refuse(userError('NOT_FOUND', 'no garment with this id', ['id']));
+    if (!garment) return refuse(garmentError('NOT_FOUND', 'no garment with this id', ['id']));
     // Best effort: a worker that misses it keeps the K/V in memory until they are evicted.
     await this.pubsub.publish(GARMENT_ARCHIVED_CHANNEL, garmentArchivedMessage(tenantId, garment.id)).catch(() => undefined);
     return ok(garment);

@@ -7,6 +7,7 @@ import express from 'express';
 import { createExpressServer } from './express-server';
 import { answerClientErrors } from './http-app';
 import { continueOnlyWhenRead } from './request-body';
+import { httpErrorStatus, type HttpRouteErrorCode } from './error-codes';
 
 export interface HttpListener {
   server: Server;
@@ -19,8 +20,9 @@ export interface HttpListener {
 }
 
 function startingUp(_req: IncomingMessage, res: ServerResponse): void {
-  const body = JSON.stringify({ error: { code: 'SERVICE_UNAVAILABLE', message: 'starting up; retry shortly' } });
-  res.writeHead(503, { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '1' }).end(body);
+  const code: HttpRouteErrorCode = 'SERVICE_UNAVAILABLE';
+  const body = JSON.stringify({ error: { code, message: 'starting up; retry shortly' } });
+  res.writeHead(httpErrorStatus(code), { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '1' }).end(body);
 }
 
 export async function bindHttpListener(port: number, host: string): Promise<HttpListener> {

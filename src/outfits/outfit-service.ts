@@ -5,13 +5,14 @@ import { randomUUID } from 'node:crypto';
 import type { Outfit, OutfitItem } from '../generated/prisma/client';
 import { requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
-import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import { ok, refuse, type Outcome, type UserError } from '../common/user-errors';
 import { checkText } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import type { GarmentService } from '../garments/garment-service';
 import type { ShopperService } from '../shoppers/shopper-service';
 import type { OutfitRepository } from './outfit-repository';
 import { checkOutfitCategories, MAX_OUTFIT_GARMENTS } from './outfit-rules';
+import { outfitError } from './outfit-errors';
 
 export interface CreateOutfitInput {
   name: string;
@@ -34,7 +35,7 @@ export class OutfitService {
     if (checked.error) errors.push(checked.error);
     const name = checked.value ?? '';
     if (input.garmentIds.length > MAX_OUTFIT_GARMENTS) {
-      errors.push(userError('TOO_MANY_GARMENTS', `an outfit has at most ${MAX_OUTFIT_GARMENTS} garments`, ['input', 'garmentIds']));
+      errors.push(outfitError('TOO_MANY_GARMENTS', `an outfit has at most ${MAX_OUTFIT_GARMENTS} garments`, ['input', 'garmentIds']));
       return refuse(...errors);
     }
     const ids = input.garmentIds.map((id) => fromGlobalId(id, 'Garment'));
@@ -48,9 +49,9 @@ export class OutfitService {
     for (const [index, id] of ids.entries()) {
       const field = ['input', 'garmentIds', String(index)];
       const garment = id ? byId.get(id) : undefined;
-      if (!garment) errors.push(userError('GARMENT_NOT_FOUND', 'no garment with this id', field));
-      else if (garment.archived) errors.push(userError('GARMENT_ARCHIVED', `garment ${garment.sku} is archived`, field));
-      else if (seen.has(garment.id)) errors.push(userError('DUPLICATE_GARMENT', 'the same garment is listed twice', field));
+      if (!garment) errors.push(outfitError('GARMENT_NOT_FOUND', 'no garment with this id', field));
+      else if (garment.archived) errors.push(outfitError('GARMENT_ARCHIVED', `garment ${garment.sku} is archived`, field));
+      else if (seen.has(garment.id)) errors.push(outfitError('DUPLICATE_GARMENT', 'the same garment is listed twice', field));
       else {
         seen.add(garment.id);
         chosen.push(garment);
@@ -66,7 +67,7 @@ export class OutfitService {
     let shopperId: string | null = v.kind === 'shopper' ? v.shopperId : null;
     if (input.shopperId !== undefined) {
       if (input.shopperId && (await this.shoppers.shopperExists(v, input.shopperId))) shopperId = input.shopperId;
-      else errors.push(userError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
+      else errors.push(outfitError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
     }
     if (errors.length > 0) return refuse(...errors);
     const outfit = await this.outfits.create(

@@ -7,13 +7,14 @@ import { randomUUID } from 'node:crypto';
 import type { PersonPhoto } from '../generated/prisma/client';
 import type { BlobStore } from '../blobs';
 import { requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
-import { ok, refuse, userError, type Outcome } from '../common/user-errors';
+import { ok, refuse, type Outcome } from '../common/user-errors';
 import { quotaError, type Quotas } from '../tenants/quotas';
 import type { Page, PageRequest } from '../common/pagination';
 import { alignToIds } from '../common/ids';
 import type { ImageInput, UploadService } from '../uploads/upload-service';
 import type { ShopperService } from '../shoppers/shopper-service';
 import type { PhotoRepository } from './photo-repository';
+import { photoError } from './photo-errors';
 
 /** Called after a photo was stored (the render engine encodes it). */
 export type PhotoUploadedListener = (tenantId: string, photoId: string) => void;
@@ -51,7 +52,7 @@ export class PhotoService {
     let shopperId: string | null = null;
     if (input.shopperId !== undefined) {
       if (!input.shopperId || !(await this.shoppers.shopperExists(v, input.shopperId))) {
-        return refuse(userError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
+        return refuse(photoError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
       }
       shopperId = input.shopperId;
     }
@@ -97,7 +98,7 @@ export class PhotoService {
    */
   async deletePersonPhoto(viewer: Viewer, photoId: string | null): Promise<Outcome<PersonPhoto>> {
     const v = requireScope(viewer, 'RENDERS_WRITE', true);
-    const notFound = refuse<PersonPhoto>(userError('NOT_FOUND', 'no person photo with this id', ['id']));
+    const notFound = refuse<PersonPhoto>(photoError('NOT_FOUND', 'no person photo with this id', ['id']));
     const [photo] = photoId ? await this.photos.findByIds(v.tenantId, [photoId], shopperScope(v)) : [];
     if (!photo) return notFound;
     for (const listener of this.deletingListeners) await listener(v.tenantId, photo.id);
