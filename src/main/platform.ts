@@ -60,7 +60,9 @@ export interface Platform {
   defaultModel: string;
   /** The metrics listener's http://host:port (GET /metrics), or null without ATELIER_METRICS_PORT. */
   metricsUrl: string | null;
-  /** Closes what opened here, the database and blob store last. */
+  /** Stops the queue's intake and waits for running jobs (with Redis down, for a bounded time); once, however often called. */
+  closeQueue(): Promise<void>;
+  /** Closes what opened here (the queue too, unless closed already), the database and blob store last. */
   close(): Promise<void>;
 }
 
@@ -117,6 +119,8 @@ export async function openPlatform(config: Config, options: PlatformOptions = {}
   const signer = (purpose: string, basePath: string) =>
     new UrlSigner({ secrets: secrets.signingSecrets.map((s) => deriveSecret(s, purpose)), basePath });
   const queue = createQueue(config, logger, options.bullmq);
+  let queueClosed: Promise<void> | null = null;
+  const closeQueue = () => (queueClosed ??= queue.close());
   const pubsub: PubSub = config.redisUrl ? new RedisPubSub(config.redisUrl) : new InProcessPubSub();
   const catalogVersions = new CatalogVersions(pubsub, logger);
   const stopFollowingCatalog = await catalogVersions.follow();
@@ -148,11 +152,11 @@ export async function openPlatform(config: Config, options: PlatformOptions = {}
     buckets: limitsRedis ? new RedisTokenBuckets(limitsRedis, config.rateKeyPrefix) : new MemoryTokenBuckets(),
     defaultModel: modelId(config.modelDir),
     metricsUrl: metricsServer?.url ?? null,
+    closeQueue,
     async close() {
       await metricsServer?.close();
       await limitsRedis?.close();
-      // Waits for running jobs (the worker closed its intake already, when there is one).
-      await queue.close();
+      await closeQueue();
       await stopFollowingCatalog();
       await pubsub.close();
       await db.close();

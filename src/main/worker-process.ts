@@ -84,7 +84,7 @@ export async function startWorker(platform: Platform, services: Services, option
     async close() {
       await sweeps.stop();
       // Running jobs use the engine: the queue stops first (the platform's close finds it closed).
-      await queue.close();
+      await platform.closeQueue();
       await engine.close();
     },
   };
