@@ -3,15 +3,12 @@
 // crash left behind, and webhook deliveries.
 import { resolve } from 'node:path';
 import { createEngine, type Engine } from '../inference';
-import { InferenceJobs, type EventNotifier } from '../worker/inference-jobs';
-import { Sweeps, type SweepOptions } from '../worker/sweeps';
-import { GarmentRepository } from '../garments/garment-repository';
-import { PhotoRepository } from '../photos/photo-repository';
-import { OutfitRepository } from '../outfits/outfit-repository';
-import { RenderRepository } from '../renders/render-repository';
+import type { EventNotifier } from '../webhooks/webhook-events';
+import type { RenderSweeps } from '../renders/render-jobs';
 import { projectRoot } from '../common/project-paths';
 import type { Platform } from './platform';
 import type { Services } from './services';
+import { startWorkerJobs, type SweepOptions } from './worker-jobs';
 
 export interface WorkerOptions {
   sweeps?: SweepOptions;
@@ -23,7 +20,8 @@ export interface WorkerOptions {
 
 export interface WorkerProcess {
   engine: Engine;
-  sweeps: Sweeps;
+  /** The render sweeps, also run on demand (tests). */
+  sweeps: RenderSweeps;
   /** Stops the sweeps and the queue's intake (running jobs finish), then the engine. */
   close(): Promise<void>;
 }
@@ -49,40 +47,31 @@ export async function startWorker(platform: Platform, services: Services, option
   const { config, db, blobs, queue, pubsub, logger } = platform;
   const engine = await startEngine(platform);
 
-  // The render pipeline's jobs (garment caches, person encodings, renders) and its sweeps.
-  const renderRepository = new RenderRepository(db);
-  const garmentRepository = new GarmentRepository(db, platform.catalogVersions);
-  const photoRepository = new PhotoRepository(db);
-  new InferenceJobs({
+  // Each domain registers its engine jobs and gives its sweeps (worker-jobs.ts).
+  const jobs = await startWorkerJobs({
+    db,
     engine,
     blobs,
     queue,
     pubsub,
-    garments: garmentRepository,
-    photos: photoRepository,
-    outfits: new OutfitRepository(db),
-    renders: renderRepository,
-    notifier: options.notifier ?? services.webhooks,
+    catalogVersions: platform.catalogVersions,
+    uploads: services.uploads,
     logger,
+    notifier: options.notifier ?? services.webhooks,
     renderConcurrency: config.renderConcurrency,
     previewIntervalMs: options.previewIntervalMs,
     // An eighth of the reference cache's budget (64 MB by default; none when that cache is off).
     photoBytesHeld: Math.floor(config.referenceCacheBytes / 8),
-  }).start();
-  const sweeps = new Sweeps(
-    { renders: renderRepository, garments: garmentRepository, photos: photoRepository, uploads: services.uploads, queue, blobs, logger },
-    options.sweeps,
-  );
-
-  // An in-process queue starts empty: resume what the last run left QUEUED or RUNNING.
-  if (!config.redisUrl) await sweeps.resumeAll();
-  sweeps.start();
+    sweeps: options.sweeps,
+    // An in-process queue starts empty: resume what the last run left QUEUED or RUNNING.
+    resume: !config.redisUrl,
+  });
   services.webhooks.processDeliveries();
   return {
     engine,
-    sweeps,
+    sweeps: jobs.renderSweeps,
     async close() {
-      await sweeps.stop();
+      await jobs.stop();
       // Running jobs use the engine: the queue stops first (the platform's close finds it closed).
       await platform.closeQueue();
       await engine.close();

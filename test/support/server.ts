@@ -14,7 +14,7 @@ import type { Database } from '../../src/db/database';
 import type { JobQueue } from '../../src/jobs/job-queue';
 import type { PubSub } from '../../src/jobs/pubsub';
 import type { Engine } from '../../src/inference';
-import type { Sweeps } from '../../src/worker/sweeps';
+import type { RenderSweeps } from '../../src/renders/render-jobs';
 import type { CatalogVersions } from '../../src/garments/catalog-versions';
 import type { Logger } from '../../src/observability/logger';
 import { createLogger } from '../../src/observability/logger';
@@ -73,7 +73,8 @@ export interface ComposedServer {
   logger: Logger;
   services: Services;
   engine: Engine | null;
-  sweeps: Sweeps | null;
+  /** The render sweeps (a worker's), to run on demand. */
+  sweeps: RenderSweeps | null;
   demo: DemoStatus | null;
   /** Drains HTTP and WebSocket, stops the worker, then closes the platform. */
   close(): Promise<void>;
