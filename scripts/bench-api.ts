@@ -37,9 +37,8 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
-import { createTestDatabase, localConfig } from '../test/support/server';
+import { composeServer, createTestDatabase, localConfig, type ComposedServer } from '../test/support/server';
 import { log, machineSummary, round, runBench, sleep } from './bench-support';
 import { setUpStore } from './bench-api/bench-store';
 import { loadOn } from './bench-api/load';
@@ -102,7 +101,7 @@ function benchConfig(dataDir: string) {
 
 /** The phases on one server: set-up, the uncached reads, and with `full` every other phase. */
 async function runPhases(
-  srv: AtelierServer,
+  srv: ComposedServer,
   renderConcurrency: number,
   kind: BenchDatabase,
   full: boolean,
@@ -130,9 +129,9 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
   const config = benchConfig(dataDir);
   summary.renderConcurrency = config.renderConcurrency;
   summary.workerThreads = config.workerThreads;
-  let server: AtelierServer | null = null;
+  let server: ComposedServer | null = null;
   try {
-    server = await startServer(config, {
+    server = await composeServer(config, {
       role: 'all',
       database: postgres ? { kind: 'postgres', url: postgres.url } : { kind: 'embedded', dataDir: null },
       logger: createLogger('silent'),

@@ -25,12 +25,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from 'graphql-ws';
-import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
-import { projectRoot } from '../src/main/paths';
+import { projectRoot } from '../src/common/project-paths';
 import { createGarment, createTenant, ok } from '../test/support/graphql-client';
 import { collect, wsClient } from '../test/support/graphql-ws';
-import { localConfig } from '../test/support/server';
+import { composeServer, localConfig, type ComposedServer } from '../test/support/server';
 import { machineSummary, median, numberFlag, runBench, textOption, waitUntil } from './bench-support';
 
 const args = process.argv.slice(2);
@@ -81,7 +80,7 @@ async function createOutfit(url: string, key: string, name: string, garments: st
 }
 
 /** The bench's tenant: 3 garments with READY caches, a person photo whose encoding is READY, their outfit. */
-async function setUpStore(srv: AtelierServer, url: string) {
+async function setUpStore(srv: ComposedServer, url: string) {
   const key = (await createTenant(url, 'Bench', 10)).adminKey;
   const garments: string[] = [];
   for (const category of ['TOP', 'BOTTOM', 'SHOES'])
@@ -187,7 +186,7 @@ async function measureWatched(renderer: Renderer, outfit: string): Promise<void>
 }
 
 /** For reference: a first render with a cache computed in it (a fourth garment whose cache is dropped first). */
-async function measureCold(srv: AtelierServer, url: string, key: string, renderer: Renderer, garments: string[]): Promise<void> {
+async function measureCold(srv: ComposedServer, url: string, key: string, renderer: Renderer, garments: string[]): Promise<void> {
   const bag = await createGarment(url, key, 'bench-BAG', 'BAG', garmentImage('BAG'));
   await waitUntil(
     () => srv.db.withSystem((tx) => tx.referenceCache.findMany({ where: { status: 'READY' } })),
@@ -204,14 +203,14 @@ async function measureCold(srv: AtelierServer, url: string, key: string, rendere
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'atelier-bench-render-'));
-  let server: AtelierServer | null = null;
+  let server: ComposedServer | null = null;
   try {
     const config = localConfig(dataDir, {
       ATELIER_MODEL_DIR: MODEL_DIR,
       ATELIER_WORKER_THREADS: process.env.ATELIER_WORKER_THREADS,
       ATELIER_ENGINE_NICE: process.env.ATELIER_ENGINE_NICE,
     });
-    server = await startServer(config, {
+    server = await composeServer(config, {
       role: 'all',
       database: { kind: 'embedded', dataDir: IN_MEMORY ? null : path.join(dataDir, 'db') },
       logger: createLogger('silent'),

@@ -2,8 +2,8 @@
 // and an outfit; and the instrumentation of the engine's steps (when the server thread gets each).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AtelierServer } from '../../src/main/app';
-import { projectRoot } from '../../src/main/paths';
+import type { ComposedServer } from '../../test/support/server';
+import { projectRoot } from '../../src/common/project-paths';
 import { fromGlobalId } from '../../src/common/ids';
 import { createGarment, ok, OPERATOR } from '../../test/support/graphql-client';
 import { log, waitUntil } from '../bench-support';
@@ -97,7 +97,7 @@ async function createLook(url: string, key: string, index: SampleIndex, page: Pa
  * Instrumentation only: when the server thread receives each engine step (seed:step -> ms), to
  * split a step's publish delay into "engine -> server thread" and "server thread -> publish".
  */
-function recordStepArrivals(srv: AtelierServer): Map<string, number> {
+function recordStepArrivals(srv: ComposedServer): Map<string, number> {
   const stepReceivedAt = new Map<string, number>();
   if (srv.engine) {
     const engine = srv.engine;
@@ -116,7 +116,7 @@ function recordStepArrivals(srv: AtelierServer): Map<string, number> {
   return stepReceivedAt;
 }
 
-export async function setUpStore(srv: AtelierServer, url: string, renderConcurrency: number, summary: BenchSummary): Promise<BenchStore> {
+export async function setUpStore(srv: ComposedServer, url: string, renderConcurrency: number, summary: BenchSummary): Promise<BenchStore> {
   const index = JSON.parse(readFileSync(path.join(samplesDir(), 'index.json'), 'utf8')) as SampleIndex;
   const { tenantId, key } = await createBenchTenant(url, renderConcurrency);
   const page = await createGarments(url, key, index, summary);

@@ -3,7 +3,7 @@
 // ONE extra listener on the server's pub/sub). The render is kept QUEUED behind blocker renders
 // (canceled once every client has subscribed), so each client must receive every event.
 import type { Worker } from 'node:worker_threads';
-import type { AtelierServer } from '../../src/main/app';
+import type { ComposedServer } from '../../test/support/server';
 import { decodeEvent, isTerminal, renderProgressChannel } from '../../src/renders/render-progress';
 import { fromGlobalId } from '../../src/common/ids';
 import { log, percentile, round, sleep, waitUntil } from '../bench-support';
@@ -29,7 +29,7 @@ async function holdWorker(store: BenchStore, renderConcurrency: number): Promise
 }
 
 /** The publish time of each of the target's event slots, from ONE listener on the pub/sub. */
-async function listenToPublishes(srv: AtelierServer, tenantId: string, targetRaw: string) {
+async function listenToPublishes(srv: ComposedServer, tenantId: string, targetRaw: string) {
   const published = new Float64Array(SLOTS);
   let finalPublished: () => void = () => undefined;
   const finalSeen = new Promise<void>((r) => (finalPublished = r));
@@ -114,7 +114,7 @@ async function subscribeAll(thread: Worker, store: BenchStore, target: string, s
 }
 
 export async function measureFanout(
-  srv: AtelierServer,
+  srv: ComposedServer,
   store: BenchStore,
   renderConcurrency: number,
   summary: BenchSummary,

@@ -2,7 +2,7 @@
 // (service time), optionally broken down by parts (--breakdown), at 64 connections (with the
 // server's event-loop delay), and at 64 with the response cache defeated.
 import type { IntervalHistogram } from 'node:perf_hooks';
-import type { AtelierServer } from '../../src/main/app';
+import type { ComposedServer } from '../../test/support/server';
 import { log, round } from '../bench-support';
 import { describe, fire, type Load } from './load';
 import { profiled } from './profile';
@@ -18,7 +18,7 @@ async function measureSerial(load: Load, summary: BenchSummary): Promise<void> {
 }
 
 /** Where a request's time goes, by taking parts away (64 connections, 3 s each). */
-async function measureBreakdown(srv: AtelierServer, load: Load, summary: BenchSummary): Promise<void> {
+async function measureBreakdown(srv: ComposedServer, load: Load, summary: BenchSummary): Promise<void> {
   const key = load.key;
   const variants: [string, string | null, string][] = [
     ['anonymous { __typename } (HTTP + Apollo only)', null, '{ __typename }'],
@@ -39,7 +39,7 @@ async function measureBreakdown(srv: AtelierServer, load: Load, summary: BenchSu
   summary.breakdown = breakdown;
 }
 
-async function measureAlone(srv: AtelierServer, load: Load, loop: IntervalHistogram, summary: BenchSummary): Promise<void> {
+async function measureAlone(srv: ComposedServer, load: Load, loop: IntervalHistogram, summary: BenchSummary): Promise<void> {
   loop.enable();
   loop.reset();
   const statementsBefore = srv.db.statementCount;
@@ -58,7 +58,7 @@ async function measureAlone(srv: AtelierServer, load: Load, loop: IntervalHistog
   );
 }
 
-async function measureAloneUncached(srv: AtelierServer, load: Load, summary: BenchSummary): Promise<void> {
+async function measureAloneUncached(srv: ComposedServer, load: Load, summary: BenchSummary): Promise<void> {
   const uncachedBefore = srv.db.statementCount;
   const uncached = await load.cannon(Math.max(3, Math.round(QUERY_SECONDS / 2)), true);
   summary.queryUncachedStatementsPerRequest = round((srv.db.statementCount - uncachedBefore) / Math.max(1, uncached.requests.total), 1);
@@ -70,7 +70,7 @@ async function measureAloneUncached(srv: AtelierServer, load: Load, summary: Ben
   );
 }
 
-export async function measureQueryAlone(srv: AtelierServer, load: Load, loop: IntervalHistogram, summary: BenchSummary): Promise<void> {
+export async function measureQueryAlone(srv: ComposedServer, load: Load, loop: IntervalHistogram, summary: BenchSummary): Promise<void> {
   await measureSerial(load, summary);
   if (BREAKDOWN) await measureBreakdown(srv, load, summary);
   await load.settle();

@@ -2,7 +2,7 @@
 // renders run the whole window; also each render's start under load (its RUNNING step-0 event to
 // its first step) and how long a step takes from the server thread to its publish.
 import type { IntervalHistogram } from 'node:perf_hooks';
-import type { AtelierServer } from '../../src/main/app';
+import type { ComposedServer } from '../../test/support/server';
 import { decodeEvent, isTerminal, renderProgressChannel, type RenderEvent } from '../../src/renders/render-progress';
 import { fromGlobalId } from '../../src/common/ids';
 import { log, percentile, round, sleep, waitUntil } from '../bench-support';
@@ -32,7 +32,7 @@ class RenderTraffic {
   private readonly unsubscribes: (() => Promise<void>)[] = [];
 
   constructor(
-    private readonly srv: AtelierServer,
+    private readonly srv: ComposedServer,
     private readonly store: BenchStore,
   ) {}
 
@@ -130,7 +130,7 @@ function report(during: LoadResult, traffic: RenderTraffic, summary: BenchSummar
 }
 
 export async function measureQueryDuringRenders(
-  srv: AtelierServer,
+  srv: ComposedServer,
   store: BenchStore,
   load: Load,
   loop: IntervalHistogram,

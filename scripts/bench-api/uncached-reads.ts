@@ -1,6 +1,6 @@
 // bench:api's uncached reads: a page of 50 with reference caches, a page of 10 and an anonymous
 // { __typename }, 16 connections, a unique variable on every request: reads at the database's speed.
-import type { AtelierServer } from '../../src/main/app';
+import type { ComposedServer } from '../../test/support/server';
 import { log, round } from '../bench-support';
 import { describe, type Load } from './load';
 import { profiled } from './profile';
@@ -14,7 +14,7 @@ export const UNCACHED_TARGETS: Record<BenchDatabase, { page50Rps: number; page50
 
 /** Fills `results` (the summary's uncached.<kind>) as each read is measured. */
 export async function measureUncachedReads(
-  srv: AtelierServer,
+  srv: ComposedServer,
   load: Load,
   kind: BenchDatabase,
   results: Record<string, number>,

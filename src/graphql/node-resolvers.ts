@@ -4,7 +4,7 @@ import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import type { Resolvers } from '../generated/graphql';
 import { parseGlobalId } from '../common/ids';
 import { requireTenant } from '../auth/viewer';
-import type { GraphQLContext } from './context';
+import type { GraphQLContext } from './kit/context';
 
 type Tagged = { __typename: string };
 

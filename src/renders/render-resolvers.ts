@@ -5,7 +5,7 @@ import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/payloads';
 import type { RenderProgressModel } from '../graphql/models';
 import type { RenderService } from './render-service';
-import type { GraphQLContext } from '../graphql/context';
+import type { GraphQLContext } from '../graphql/kit/context';
 
 const renders = (context: GraphQLContext): RenderService => context.services.renders;
 

@@ -12,9 +12,9 @@ import type {
   Shopper,
   WebhookDelivery,
   WebhookEndpoint,
-} from '../generated/prisma/client';
-import { requireTenant, type Viewer } from '../auth/viewer';
-import type { Services } from '../main/services';
+} from '../../generated/prisma/client';
+import { requireTenant, type Viewer } from '../../auth/viewer';
+import type { Services } from './services';
 
 export interface Loaders {
   garment: DataLoader<string, Garment | null>;
