@@ -2,8 +2,8 @@
 import type { Resolvers } from '../generated/graphql';
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
-import { payload } from '../graphql/payloads';
-import { selects } from '../graphql/selection';
+import { payload } from '../graphql/kit/payloads';
+import { selects } from '../graphql/kit/selection';
 import type { GarmentModel } from '../graphql/models';
 import type { ReferenceCache } from '../generated/prisma/client';
 

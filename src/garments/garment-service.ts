@@ -12,7 +12,7 @@ import type { ImageInput, UploadService } from '../uploads/upload-service';
 import type { GarmentRepository } from './garment-repository';
 import { listen, type PubSub } from '../jobs/pubsub';
 import { catalogChannel, GARMENT_ARCHIVED_CHANNEL, garmentArchivedMessage } from './catalog-events';
-import { quotaError, type Quotas } from '../tenants/quotas';
+import { quotaError, type Quotas } from '../common/quotas';
 
 export interface CreateGarmentInput {
   sku: string;

@@ -28,7 +28,7 @@ import type { Logger } from '../observability/logger';
 import { enqueuePersonEncoding, enqueueReferenceCache } from '../worker/inference-jobs';
 import { WebhookRepository } from '../webhooks/webhook-repository';
 import { WebhookSecrets, WebhookService } from '../webhooks/webhook-service';
-import type { Quotas } from '../tenants/quotas';
+import type { Quotas } from '../common/quotas';
 
 export interface Services {
   authenticator: Authenticator;

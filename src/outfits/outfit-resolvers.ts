@@ -3,7 +3,7 @@ import type { Resolvers } from '../generated/graphql';
 import type { Garment } from '../generated/prisma/client';
 import { optionalGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
-import { payload } from '../graphql/payloads';
+import { payload } from '../graphql/kit/payloads';
 
 export const outfitResolvers: Resolvers = {
   Query: {

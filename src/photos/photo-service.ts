@@ -8,7 +8,7 @@ import type { PersonPhoto } from '../generated/prisma/client';
 import type { BlobStore } from '../blobs';
 import { requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { ok, refuse, userError, type Outcome } from '../common/user-errors';
-import { quotaError, type Quotas } from '../tenants/quotas';
+import { quotaError, type Quotas } from '../common/quotas';
 import type { Page, PageRequest } from '../common/pagination';
 import { alignToIds } from '../common/ids';
 import type { ImageInput, UploadService } from '../uploads/upload-service';

@@ -8,7 +8,7 @@ import { requireTenant, hasScope, AuthError, type Viewer, type TenantViewer } fr
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { ok, refuse, userError, type Outcome } from '../common/user-errors';
 import type { UploadRepository } from './upload-repository';
-import { quotaError, type Quotas } from '../tenants/quotas';
+import { quotaError, type Quotas } from '../common/quotas';
 
 /** Where an upload's bytes are staged: one blob per PUT attempt below it. */
 function uploadPrefix(tenantId: string, uploadId: string): string {

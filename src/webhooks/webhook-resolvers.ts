@@ -2,7 +2,7 @@
 import type { Resolvers } from '../generated/graphql';
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
-import { payload } from '../graphql/payloads';
+import { payload } from '../graphql/kit/payloads';
 
 export const webhookResolvers: Resolvers = {
   Query: {
