@@ -11,7 +11,7 @@ import ipaddr from 'ipaddr.js';
 import type { Services } from '../main/services';
 import type { DemoAccess } from '../main/config';
 import type { TokenBuckets } from '../limits';
-import type { Shopper } from '../generated/prisma/client';
+import type { Shopper } from '../shoppers/shopper-types';
 import type { DemoCredentials } from './demo-tenant';
 import type { DemoSamples } from './demo-samples';
 

@@ -1,5 +1,5 @@
 // The only code that touches garments and reference_caches.
-import type { Garment, GarmentCategory, ReferenceCache } from '../generated/prisma/client';
+import type { Garment, GarmentCategory, ReferenceCache } from './garment-types';
 import type { Database, Tx } from '../db/database';
 import { inlineSql, joinSql, type InlineSql } from '../db/inline-sql';
 import { toPage, type Page, type PageRequest } from '../common/pagination';

@@ -4,8 +4,7 @@ import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/kit/payloads';
 import { selects } from '../graphql/kit/selection';
-import type { GarmentModel } from '../graphql/models';
-import type { ReferenceCache } from '../generated/prisma/client';
+import type { Garment, ReferenceCache, ReferenceCacheState } from './garment-types';
 
 export const garmentResolvers: Resolvers = {
   Query: {
@@ -37,15 +36,15 @@ export const garmentResolvers: Resolvers = {
     referenceCacheChanged: {
       // The iterator yields garments rather than { referenceCacheChanged }: resolve passes each through.
       subscribe: async (_, __, { services, viewer }) => services.garments.cacheChanges(viewer),
-      resolve: (garment: GarmentModel) => garment,
+      resolve: (garment: Garment) => garment,
     },
   },
   Garment: {
     id: (garment) => toGlobalId('Garment', garment.id),
-    image: (g) => ({ key: g.imageKey, width: g.imageWidth, height: g.imageHeight, contentType: g.imageContentType }),
+    image: (garment) => ({ key: garment.imageKey, width: garment.imageWidth, height: garment.imageHeight, contentType: garment.imageContentType }),
     referenceCache: (garment, _, { loaders, services }) => {
       // No row yet for the current model (a new model version): computed lazily, so PENDING.
-      const view = (cache: ReferenceCache | null) =>
+      const view = (cache: ReferenceCache | null): ReferenceCacheState =>
         cache
           ? {
               status: cache.status,

@@ -1,7 +1,7 @@
 // The catalog: garments and their reference caches. Writes need CATALOG_WRITE; reading
 // needs CATALOG_READ, or a shopper session (which sees only garments not archived).
 import { randomUUID } from 'node:crypto';
-import type { Garment, GarmentCategory, ReferenceCache } from '../generated/prisma/client';
+import type { Garment, GarmentCategory, ReferenceCache } from './garment-types';
 import type { BlobStore } from '../blobs';
 import { AuthError, requireScope, requireTenant, hasScope, type TenantViewer, type Viewer } from '../auth/viewer';
 import { isUniqueViolation, ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';

@@ -1,6 +1,6 @@
 // GraphQL resolvers of outfits.
 import type { Resolvers } from '../generated/graphql';
-import type { Garment } from '../generated/prisma/client';
+import type { Garment } from '../garments/garment-types';
 import { optionalGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/kit/payloads';

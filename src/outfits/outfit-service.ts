@@ -2,7 +2,7 @@
 // for any shopper or none, or by a shopper session for itself; read with RENDERS_READ. A
 // shopper sees only its own, and the outfit of a render made for it.
 import { randomUUID } from 'node:crypto';
-import type { Outfit, OutfitItem } from '../generated/prisma/client';
+import type { Outfit, OutfitItem } from './outfit-types';
 import { requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';

@@ -1,5 +1,5 @@
 // The only code that touches person_photos.
-import type { PersonEncoding, PersonPhoto } from '../generated/prisma/client';
+import type { PersonEncoding, PersonPhoto } from './photo-types';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 import { checkQuotas, type QuotaRefusal, type Quotas } from '../common/quotas';

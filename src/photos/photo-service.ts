@@ -4,7 +4,7 @@
 // photos, and sees the photo of a render made for it; a deleted photo takes its encodings and
 // its renders (with their results) along.
 import { randomUUID } from 'node:crypto';
-import type { PersonPhoto } from '../generated/prisma/client';
+import type { PersonPhoto } from './photo-types';
 import type { BlobStore } from '../blobs';
 import { requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { ok, refuse, userError, type Outcome } from '../common/user-errors';

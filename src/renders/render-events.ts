@@ -1,6 +1,6 @@
 // Render progress events as they travel over pub/sub: the channel names (tenant included)
 // and the JSON shape, with the render row so subscribers need no database read per event.
-import type { Render } from '../generated/prisma/client';
+import type { Render } from './render-types';
 
 export const progressChannel = (tenantId: string, renderId: string) => `render:${tenantId}:${renderId}`;
 export const cancelChannel = (tenantId: string, renderId: string) => `render-cancel:${tenantId}:${renderId}`;

@@ -3,7 +3,7 @@ import type { Resolvers } from '../generated/graphql';
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/kit/payloads';
-import type { RenderProgressModel } from '../graphql/models';
+import type { RenderProgress } from './render-types';
 import type { RenderService } from './render-service';
 import type { GraphQLContext } from '../graphql/context';
 
@@ -25,7 +25,7 @@ export const renderResolvers: Resolvers = {
     renderProgress: {
       subscribe: async function* (_, { renderId, previews }, context) {
         for await (const event of await renders(context).progress(context.viewer, renderId, { previews: previews === true })) {
-          const model: RenderProgressModel = {
+          const progress: RenderProgress = {
             render: event.render,
             status: event.render.status,
             step: event.step,
@@ -33,7 +33,7 @@ export const renderResolvers: Resolvers = {
             etaMs: event.etaMs,
             preview: previews && event.preview ? { ...event.preview, contentType: 'image/png' } : null,
           };
-          yield { renderProgress: model };
+          yield { renderProgress: progress };
         }
       },
     },

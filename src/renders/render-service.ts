@@ -2,7 +2,7 @@
 // RENDERS_READ; a shopper its own), and the live progress stream. The render itself runs in
 // a worker (src/worker/render-job.ts).
 import { randomInt, randomUUID } from 'node:crypto';
-import type { Render, RenderStatus } from '../generated/prisma/client';
+import type { Render, RenderStatus } from './render-types';
 import { AuthError, requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';

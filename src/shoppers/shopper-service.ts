@@ -2,7 +2,7 @@
 // reading Shopper objects (their externalId) anywhere, needs ADMIN; a shopper session sees
 // only its own shopper.
 import { randomUUID } from 'node:crypto';
-import type { Shopper } from '../generated/prisma/client';
+import type { Shopper } from './shopper-types';
 import { requireScope, requireShopperReader, requireTenant, type Viewer } from '../auth/viewer';
 import type { SessionTokens } from '../auth/tokens';
 import { isUniqueViolation, ok, refuse, userError, type Outcome } from '../common/user-errors';

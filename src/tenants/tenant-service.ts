@@ -1,6 +1,6 @@
 // Tenants and their API keys: creation by the platform operator, key management by ADMIN keys.
 import { randomUUID } from 'node:crypto';
-import type { ApiKey, ApiScope, Tenant } from '../generated/prisma/client';
+import type { ApiKey, ApiScope, Tenant } from './tenant-types';
 import { AuthError, requireScope, requireTenant, type Viewer } from '../auth/viewer';
 import { generateApiKey } from '../auth/tokens';
 import { ok, refuse, userError, type Outcome } from '../common/user-errors';

@@ -4,7 +4,7 @@
 // tenant's pending deliveries, and a process runs at most maxPerTenant deliveries of one
 // tenant at once, so one tenant's slow endpoints cannot hold every slot.
 import { randomUUID } from 'node:crypto';
-import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent } from '../generated/prisma/client';
+import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent } from './webhook-types';
 import { requireScope, requireTenant, hasScope, type Viewer } from '../auth/viewer';
 import { toGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
