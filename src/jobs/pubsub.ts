@@ -1,5 +1,5 @@
 // Publish/subscribe for live events (render progress, cancellation): in-process or Redis.
-// Channels carry the tenant (see channels.ts); messages are JSON strings.
+// Channels carry the tenant (each domain names its channels beside its events); messages are JSON strings.
 export interface PubSub {
   publish(channel: string, message: string): Promise<void>;
   /** Resolves once the subscription is active; returns its unsubscribe function. */

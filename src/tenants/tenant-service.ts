@@ -102,9 +102,9 @@ export class TenantService {
   }
 
   async findApiKey(viewer: Viewer, id: string): Promise<ApiKey | null> {
-    const v = requireTenant(viewer);
-    if (v.kind !== 'apiKey' || !v.scopes.includes('ADMIN')) return null;
-    const [key] = await this.tenants.findApiKeys(v.tenantId, [id]);
+    const tenantViewer = requireTenant(viewer);
+    if (tenantViewer.kind !== 'apiKey' || !tenantViewer.scopes.includes('ADMIN')) return null;
+    const [key] = await this.tenants.findApiKeys(tenantViewer.tenantId, [id]);
     return key ?? null;
   }
 }
