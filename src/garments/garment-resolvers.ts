@@ -5,6 +5,7 @@ import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/kit/payloads';
 import { selects } from '../graphql/kit/selection';
 import type { Garment, ReferenceCache, ReferenceCacheState } from './garment-types';
+import type { NodeRegistration } from '../graphql/kit/nodes';
 
 export const garmentResolvers: Resolvers = {
   Query: {
@@ -41,7 +42,12 @@ export const garmentResolvers: Resolvers = {
   },
   Garment: {
     id: (garment) => toGlobalId('Garment', garment.id),
-    image: (garment) => ({ key: garment.imageKey, width: garment.imageWidth, height: garment.imageHeight, contentType: garment.imageContentType }),
+    image: (garment) => ({
+      key: garment.imageKey,
+      width: garment.imageWidth,
+      height: garment.imageHeight,
+      contentType: garment.imageContentType,
+    }),
     referenceCache: (garment, _, { loaders, services }) => {
       // No row yet for the current model (a new model version): computed lazily, so PENDING.
       const view = (cache: ReferenceCache | null): ReferenceCacheState =>
@@ -70,3 +76,5 @@ export const garmentResolvers: Resolvers = {
     url: (image, _, { services }) => services.fileLinks.url(image.key),
   },
 };
+
+export const garmentNodes: NodeRegistration[] = [{ type: 'Garment', load: (uuid, { loaders }) => loaders.garment.load(uuid) }];

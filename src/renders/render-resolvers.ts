@@ -6,6 +6,7 @@ import { payload } from '../graphql/kit/payloads';
 import type { RenderProgress } from './render-types';
 import type { RenderService } from './render-service';
 import type { GraphQLContext } from '../graphql/context';
+import type { NodeRegistration } from '../graphql/kit/nodes';
 
 const renders = (context: GraphQLContext): RenderService => context.services.renders;
 
@@ -62,3 +63,7 @@ export const renderResolvers: Resolvers = {
         : null,
   },
 };
+
+export const renderNodes: NodeRegistration[] = [
+  { type: 'Render', load: (uuid, context) => renders(context).findRender(context.viewer, uuid) },
+];

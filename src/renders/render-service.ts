@@ -134,8 +134,8 @@ export class RenderService {
     }
     if (result.kind === 'created') {
       // A failed enqueue leaves the render QUEUED; the sweep enqueues it again.
-      await waitBriefly(enqueueRender(this.queue, tenantViewer.tenantId, result.render.id, result.place), BROKER_WAIT_MS).catch((error: unknown) =>
-        this.logger.warn({ err: error, renderId: result.render.id }, 'enqueue failed; the sweep will retry'),
+      await waitBriefly(enqueueRender(this.queue, tenantViewer.tenantId, result.render.id, result.place), BROKER_WAIT_MS).catch(
+        (error: unknown) => this.logger.warn({ err: error, renderId: result.render.id }, 'enqueue failed; the sweep will retry'),
       );
     }
     return ok(result.render);

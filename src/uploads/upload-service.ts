@@ -81,7 +81,13 @@ export class UploadService {
     const expiresAt = new Date(Date.now() + UPLOAD_TTL_MS);
     const created = await this.uploads.create(
       tenantViewer.tenantId,
-      { id, shopperId: tenantViewer.kind === 'shopper' ? tenantViewer.shopperId : null, contentType: input.contentType, byteSize: input.byteSize, expiresAt },
+      {
+        id,
+        shopperId: tenantViewer.kind === 'shopper' ? tenantViewer.shopperId : null,
+        contentType: input.contentType,
+        byteSize: input.byteSize,
+        expiresAt,
+      },
       this.quotas,
     );
     if (created.kind !== 'created') return refuse(quotaError(created, created.kind === 'storage' ? ['input', 'byteSize'] : undefined));
