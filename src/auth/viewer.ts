@@ -11,7 +11,8 @@ export type Viewer =
 export type TenantViewer = Extract<Viewer, { kind: 'apiKey' | 'shopper' }>;
 
 /** NOT_FOUND: what an operation that needs an existing object (a subscription) answers for a missing or foreign one. */
-export type AuthErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
+export const AUTH_ERROR_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND'] as const;
+export type AuthErrorCode = (typeof AUTH_ERROR_CODES)[number];
 
 /** A refused request (no/invalid token, missing scope). Mapped to a GraphQL error with extensions.code. */
 export class AuthError extends Error {

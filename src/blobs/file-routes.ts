@@ -36,8 +36,8 @@ export function createFileRouter(options: FileRouterOptions): express.Router {
     const check = key === null || typeof exp !== 'string' || typeof sig !== 'string' ? 'invalid' : signer.verify(key, exp, sig, at);
     if (check !== 'ok' || key === null) {
       // Only a genuine signature can be 'expired': telling it apart says nothing about which blobs exist.
-      if (check === 'expired') refuse(res, 403, 'LINK_EXPIRED', 'The link has expired; ask the API for a new one.');
-      else refuse(res, 403, 'LINK_INVALID', 'The link is invalid.');
+      if (check === 'expired') refuse(res, 'LINK_EXPIRED', 'The link has expired; ask the API for a new one.');
+      else refuse(res, 'LINK_INVALID', 'The link is invalid.');
       return;
     }
     let blob: BlobReadStream | null;
@@ -51,12 +51,12 @@ export function createFileRouter(options: FileRouterOptions): express.Router {
         // The storage is missing, refusing or down: the link itself is fine, so the client may retry.
         options.onStoreError?.(error, key);
         res.set('Retry-After', '5');
-        refuse(res, 503, 'SERVICE_UNAVAILABLE', 'The image storage is unavailable; try again shortly.');
+        refuse(res, 'SERVICE_UNAVAILABLE', 'The image storage is unavailable; try again shortly.');
         return;
       }
     }
     if (blob === null) {
-      refuse(res, 404, 'NOT_FOUND', 'Not found.');
+      refuse(res, 'NOT_FOUND', 'Not found.');
       return;
     }
     const secondsLeft = Math.floor(Number(exp) - at.getTime() / 1000);
@@ -100,12 +100,14 @@ function routeKey(params: Record<string, unknown>): string | null {
   return typeof value === 'string' ? value : null;
 }
 
+/** The codes of file-link refusals: a closed set with its statuses (src/http/error-codes.ts maps them through this). */
+export const FILE_ERROR_STATUS = { LINK_INVALID: 403, LINK_EXPIRED: 403, NOT_FOUND: 404, SERVICE_UNAVAILABLE: 503 } as const;
+export type FileErrorCode = keyof typeof FILE_ERROR_STATUS;
+
 /** Refusals are JSON, { error: { code, message } }, like every other HTTP error of the API. */
-function refuse(
-  res: express.Response,
-  status: 403 | 404 | 503,
-  code: 'LINK_INVALID' | 'LINK_EXPIRED' | 'NOT_FOUND' | 'SERVICE_UNAVAILABLE',
-  message: string,
-): void {
-  res.status(status).set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }).json({ error: { code, message } });
+function refuse(res: express.Response, code: FileErrorCode, message: string): void {
+  res
+    .status(FILE_ERROR_STATUS[code])
+    .set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' })
+    .json({ error: { code, message } });
 }

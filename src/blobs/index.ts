@@ -15,4 +15,4 @@ export { S3BlobStore, type S3BlobStoreOptions } from './s3-blob-store';
 export { isValidS3Bucket, isValidS3Prefix } from './s3-names';
 export { openBlobStore, type BlobStoreSettings, type OpenedBlobStore } from './open-blob-store';
 export { UrlSigner, MIN_SECRET_BYTES, type SignatureCheck, type UrlSignerOptions } from './signed-url';
-export { createFileRouter, type FileRouterOptions } from './file-routes';
+export { createFileRouter, FILE_ERROR_STATUS, type FileErrorCode, type FileRouterOptions } from './file-routes';

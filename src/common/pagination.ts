@@ -18,7 +18,11 @@ export const MAX_PAGE_SIZE = 100;
 const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function badInput(message: string, code: string): GraphQLError {
+/** The codes of unusable page arguments (GraphQL errors): a closed set, mapped in src/http/error-codes.ts. */
+export const PAGINATION_ERROR_CODES = ['BAD_USER_INPUT', 'INVALID_CURSOR'] as const;
+export type PaginationErrorCode = (typeof PAGINATION_ERROR_CODES)[number];
+
+function badInput(message: string, code: PaginationErrorCode): GraphQLError {
   return new GraphQLError(message, { extensions: { code } });
 }
 

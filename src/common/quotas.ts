@@ -47,17 +47,23 @@ export async function checkQuotas(tx: Tx, tenantId: string, add: QuotaAddition, 
   return null;
 }
 
+/** The codes of quota refusals: a closed set, mapped in src/http/error-codes.ts. */
+export const QUOTA_ERROR_CODES = ['STORAGE_QUOTA_EXCEEDED', 'PHOTO_QUOTA_EXCEEDED'] as const;
+export type QuotaErrorCode = (typeof QUOTA_ERROR_CODES)[number];
+
+const quotaUserError = (code: QuotaErrorCode, message: string, field?: string[]): UserError => userError(code, message, field);
+
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** The userError of a refusal (STORAGE_QUOTA_EXCEEDED, PHOTO_QUOTA_EXCEEDED). */
 export function quotaError(refusal: QuotaRefusal, field?: string[]): UserError {
   return refusal.kind === 'storage'
-    ? userError(
+    ? quotaUserError(
         'STORAGE_QUOTA_EXCEEDED',
         `this tenant stores ${megabytes(refusal.usedBytes)} of its ${megabytes(refusal.quotaBytes)} storage quota; this image does not fit`,
         field,
       )
-    : userError(
+    : quotaUserError(
         'PHOTO_QUOTA_EXCEEDED',
         `this shopper already holds ${refusal.held} of its ${refusal.quota} person photos (staged uploads not yet used count too); delete one with deletePersonPhoto`,
         field,

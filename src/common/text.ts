@@ -31,6 +31,26 @@ export function characterCount(text: string): number {
   return count;
 }
 
+/** The text fields checkText knows, with the prefix of their codes. */
+const TEXT_LABELS = { sku: 'SKU', name: 'NAME', externalId: 'EXTERNAL_ID' } as const;
+export type TextLabel = keyof typeof TEXT_LABELS;
+
+/** Every code a text check refuses with: a closed set, mapped in src/http/error-codes.ts. */
+export const TEXT_ERROR_CODES = [
+  'SKU_REQUIRED',
+  'SKU_TOO_LONG',
+  'NAME_REQUIRED',
+  'NAME_TOO_LONG',
+  'EXTERNAL_ID_REQUIRED',
+  'EXTERNAL_ID_TOO_LONG',
+  'INVALID_CHARACTERS',
+] as const satisfies readonly (`${(typeof TEXT_LABELS)[TextLabel]}_${'REQUIRED' | 'TOO_LONG'}` | 'INVALID_CHARACTERS')[];
+export type TextErrorCode = (typeof TEXT_ERROR_CODES)[number];
+
+function textError(code: TextErrorCode, message: string, field: string[]): UserError {
+  return userError(code, message, field);
+}
+
 /**
  * Checks a required text input: trimmed, non-empty, at most `max` characters, no forbidden
  * characters. Codes: `<LABEL>_REQUIRED`, `<LABEL>_TOO_LONG`, `INVALID_CHARACTERS`.
@@ -39,20 +59,20 @@ export function characterCount(text: string): number {
 export function checkText(
   raw: string,
   field: string[],
-  label: string,
+  label: TextLabel,
   max: number,
 ): { value: string; error?: undefined } | { value?: undefined; error: UserError } {
   const value = raw.trim();
-  const code = label.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
-  if (value.length === 0) return { error: userError(`${code}_REQUIRED`, `${label} must not be empty`, field) };
-  if (characterCount(value) > max) return { error: userError(`${code}_TOO_LONG`, `${label} must be at most ${max} characters`, field) };
+  const prefix = TEXT_LABELS[label];
+  if (value.length === 0) return { error: textError(`${prefix}_REQUIRED`, `${label} must not be empty`, field) };
+  if (characterCount(value) > max) return { error: textError(`${prefix}_TOO_LONG`, `${label} must be at most ${max} characters`, field) };
   if (hasForbiddenCharacters(value)) return { error: invalidCharacters(label, field) };
   return { value };
 }
 
 /** The userError for text with a forbidden character. */
 export function invalidCharacters(label: string, field: string[]): UserError {
-  return userError(
+  return textError(
     'INVALID_CHARACTERS',
     `${label} must not contain control characters, bidirectional overrides or unpaired surrogates`,
     field,

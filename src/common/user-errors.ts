@@ -5,6 +5,10 @@ export interface UserError {
   message: string;
 }
 
+/**
+ * Only the modules that own a closed set of codes call this (each domain's `*-errors.ts`, text,
+ * quotas, images), through a helper that takes only their codes; src/http/error-codes.ts maps them all.
+ */
 export function userError(code: string, message: string, field?: string[]): UserError {
   return { code, message, field: field ?? null };
 }

@@ -18,12 +18,21 @@ import type { DemoSamples } from './demo-samples';
 /** What the page sends: 128 bits or more of randomness, base64url or hex. */
 export const VISITOR_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
 
+/** Why a demo session was refused: a closed set, answered with the status src/http/error-codes.ts maps it to. */
+export const DEMO_SESSION_ERROR_CODES = ['INVALID_VISITOR', 'DEMO_LOOPBACK_ONLY', 'DEMO_VISITOR_LIMIT', 'DEMO_UNAVAILABLE'] as const;
+export type DemoSessionErrorCode = (typeof DEMO_SESSION_ERROR_CODES)[number];
+
 export type DemoSessionResult =
   | { kind: 'ok'; token: string; expiresAt: Date }
-  | { kind: 'invalid_visitor' }
-  | { kind: 'not_loopback' }
-  | { kind: 'too_many_visitors'; retryAfterMs: number }
-  | { kind: 'unavailable'; reason: string };
+  /** retryAfterMs: with DEMO_VISITOR_LIMIT, when this address may create a visitor again. */
+  | { kind: 'refused'; code: DemoSessionErrorCode; message: string; retryAfterMs?: number };
+
+const refused = (code: DemoSessionErrorCode, message: string, retryAfterMs?: number): DemoSessionResult => ({
+  kind: 'refused',
+  code,
+  message,
+  ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+});
 
 /** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
 export function isLoopback(address: string | undefined): boolean {
@@ -45,13 +54,17 @@ export class DemoSessions {
    * photos. `remoteAddress`: the caller's (the socket's peer; no proxy headers are trusted).
    */
   async createSession(visitor: unknown, remoteAddress: string | undefined): Promise<DemoSessionResult> {
-    if (!this.access.allowRemote && !isLoopback(remoteAddress)) return { kind: 'not_loopback' };
-    if (typeof visitor !== 'string' || !VISITOR_PATTERN.test(visitor)) return { kind: 'invalid_visitor' };
+    if (!this.access.allowRemote && !isLoopback(remoteAddress)) {
+      return refused('DEMO_LOOPBACK_ONLY', 'the demo session endpoint answers only callers on this machine (ATELIER_DEMO_ALLOW_REMOTE)');
+    }
+    if (typeof visitor !== 'string' || !VISITOR_PATTERN.test(visitor)) {
+      return refused('INVALID_VISITOR', 'visitor must be 22 to 64 characters of [A-Za-z0-9_-]');
+    }
     let viewer;
     try {
       viewer = await this.services.authenticator.authenticate(this.credentials.apiKey);
     } catch {
-      return { kind: 'unavailable', reason: 'the demo API key no longer works (revoked, or the database was reset)' };
+      return refused('DEMO_UNAVAILABLE', 'the demo API key no longer works (revoked, or the database was reset)');
     }
     const externalId = `demo-visitor-${visitor}`;
     let shopper: Shopper | null = await this.services.shoppers.findByExternalId(viewer, externalId);
@@ -59,7 +72,9 @@ export class DemoSessions {
       const perHour = this.access.newVisitorsPerHour;
       if (perHour > 0) {
         const taken = await this.buckets.take(`demo-visitors:${remoteAddress ?? 'unknown'}`, { perSecond: perHour / 3600, burst: perHour });
-        if (!taken.allowed) return { kind: 'too_many_visitors', retryAfterMs: taken.retryAfterMs };
+        if (!taken.allowed) {
+          return refused('DEMO_VISITOR_LIMIT', 'this address created too many demo visitors; try again later', taken.retryAfterMs);
+        }
       }
       const created = await this.services.shoppers.createShopper(viewer, { externalId });
       if (created.ok) {
@@ -74,9 +89,9 @@ export class DemoSessions {
         shopper = await this.services.shoppers.findByExternalId(viewer, externalId);
       }
     }
-    if (!shopper) return { kind: 'unavailable', reason: 'could not create the demo shopper' };
+    if (!shopper) return refused('DEMO_UNAVAILABLE', 'could not create the demo shopper');
     const session = await this.services.shoppers.createSession(viewer, shopper.id);
-    if (!session.ok) return { kind: 'unavailable', reason: session.errors.map((e) => e.message).join('; ') };
+    if (!session.ok) return refused('DEMO_UNAVAILABLE', session.errors.map((e) => e.message).join('; '));
     return { kind: 'ok', ...session.value };
   }
 }

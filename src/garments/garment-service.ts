@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Garment, GarmentCategory, ReferenceCache } from './garment-types';
 import type { BlobStore } from '../blobs';
 import { AuthError, requireScope, requireTenant, hasScope, type TenantViewer, type Viewer } from '../auth/viewer';
-import { isUniqueViolation, ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import { isUniqueViolation, ok, refuse, type Outcome, type UserError } from '../common/user-errors';
 import type { Page, PageRequest } from '../common/pagination';
 import { checkText } from '../common/text';
 import { alignToIds } from '../common/ids';
@@ -13,6 +13,7 @@ import type { GarmentRepository } from './garment-repository';
 import { listen, type PubSub } from '../jobs/pubsub';
 import { catalogChannel, GARMENT_ARCHIVED_CHANNEL, garmentArchivedMessage } from './catalog-events';
 import { quotaError, type Quotas } from '../common/quotas';
+import { garmentError } from './garment-errors';
 
 export interface CreateGarmentInput {
   sku: string;
@@ -26,9 +27,9 @@ export type GarmentCreatedListener = (tenantId: string, garmentId: string) => vo
 
 /** Reading the catalog: CATALOG_READ for API keys (ADMIN includes it), any shopper session. */
 export function requireCatalogRead(viewer: Viewer): TenantViewer {
-  const v = requireTenant(viewer);
-  if (v.kind === 'apiKey' && !hasScope(v, 'CATALOG_READ')) throw new AuthError('FORBIDDEN', 'this API key lacks the CATALOG_READ scope');
-  return v;
+  const tenantViewer = requireTenant(viewer);
+  if (tenantViewer.kind === 'apiKey' && !hasScope(tenantViewer, 'CATALOG_READ')) throw new AuthError('FORBIDDEN', 'this API key lacks the CATALOG_READ scope');
+  return tenantViewer;
 }
 
 export class GarmentService {
@@ -49,16 +50,16 @@ export class GarmentService {
   }
 
   async createGarment(viewer: Viewer, input: CreateGarmentInput): Promise<Outcome<Garment>> {
-    const v = requireScope(viewer, 'CATALOG_WRITE');
-    const { tenantId } = v;
+    const tenantViewer = requireScope(viewer, 'CATALOG_WRITE');
+    const { tenantId } = tenantViewer;
     const sku = checkText(input.sku, ['input', 'sku'], 'sku', 100);
     const name = checkText(input.name, ['input', 'name'], 'name', 200);
     const errors = [sku.error, name.error].filter((e): e is UserError => e !== undefined);
     if (errors.length > 0 || !sku.value || !name.value) return refuse(...errors);
     if (await this.garments.skuTaken(tenantId, sku.value)) {
-      return refuse(userError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
+      return refuse(garmentError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
     }
-    const resolved = await this.uploads.resolveImage(v, input.image, ['input', 'image']);
+    const resolved = await this.uploads.resolveImage(tenantViewer, input.image, ['input', 'image']);
     if (!resolved.ok) return resolved;
     const { image, uploadId } = resolved.value;
     const outcome = await this.uploads.withUpload(tenantId, uploadId, ['input', 'image'], async () => {
@@ -89,7 +90,7 @@ export class GarmentService {
       } catch (error) {
         await this.blobs.delete(imageKey);
         if (isUniqueViolation(error))
-          return refuse<Garment>(userError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
+          return refuse<Garment>(garmentError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
         throw error;
       }
     });
@@ -101,9 +102,9 @@ export class GarmentService {
   async retryReferenceCache(viewer: Viewer, garmentId: string | null): Promise<Outcome<Garment>> {
     const { tenantId } = requireScope(viewer, 'CATALOG_WRITE');
     const [garment] = garmentId ? await this.garments.findByIds(tenantId, [garmentId]) : [];
-    if (!garment) return refuse(userError('NOT_FOUND', 'no garment with this id', ['garmentId']));
+    if (!garment) return refuse(garmentError('NOT_FOUND', 'no garment with this id', ['garmentId']));
     const reset = await this.garments.resetFailedCache(tenantId, garment.id, this.defaultModel);
-    if (!reset) return refuse(userError('CACHE_NOT_FAILED', 'the reference cache of this garment has not failed', ['garmentId']));
+    if (!reset) return refuse(garmentError('CACHE_NOT_FAILED', 'the reference cache of this garment has not failed', ['garmentId']));
     for (const listener of this.listeners) listener(tenantId, garment.id);
     return ok(garment);
   }
@@ -111,7 +112,7 @@ export class GarmentService {
   async archiveGarment(viewer: Viewer, garmentId: string | null): Promise<Outcome<Garment>> {
     const { tenantId } = requireScope(viewer, 'CATALOG_WRITE');
     const garment = garmentId ? await this.garments.archive(tenantId, garmentId) : null;
-    if (!garment) return refuse(userError('NOT_FOUND', 'no garment with this id', ['id']));
+    if (!garment) return refuse(garmentError('NOT_FOUND', 'no garment with this id', ['id']));
     // Best effort: a worker that misses it keeps the K/V in memory until they are evicted.
     await this.pubsub.publish(GARMENT_ARCHIVED_CHANNEL, garmentArchivedMessage(tenantId, garment.id)).catch(() => undefined);
     return ok(garment);
@@ -127,11 +128,11 @@ export class GarmentService {
     category: GarmentCategory | null | undefined,
     include: { count: boolean; caches: boolean } = { count: true, caches: false },
   ): Promise<{ page: Page<Garment>; caches: Map<string, ReferenceCache | null> | null }> {
-    const v = requireCatalogRead(viewer);
+    const tenantViewer = requireCatalogRead(viewer);
     const result = await this.garments.list(
-      v.tenantId,
+      tenantViewer.tenantId,
       page,
-      { category: category ?? undefined, includeArchived: v.kind === 'apiKey' },
+      { category: category ?? undefined, includeArchived: tenantViewer.kind === 'apiKey' },
       { count: include.count, ...(include.caches ? { cachesForModel: this.defaultModel } : {}) },
     );
     if (!include.caches) return { page: result.page, caches: null };
@@ -142,8 +143,8 @@ export class GarmentService {
 
   /** Garments by id, in the order asked, null where missing or not visible (batch loader). */
   async findGarments(viewer: Viewer, ids: readonly string[]): Promise<(Garment | null)[]> {
-    const v = requireCatalogRead(viewer);
-    const rows = await this.garments.findByIds(v.tenantId, ids);
+    const tenantViewer = requireCatalogRead(viewer);
+    const rows = await this.garments.findByIds(tenantViewer.tenantId, ids);
     return alignToIds(ids, rows);
   }
 
@@ -152,14 +153,14 @@ export class GarmentService {
    * FAILED), read when the event arrives; endless until the caller returns the iterator.
    */
   async cacheChanges(viewer: Viewer): Promise<AsyncIterableIterator<Garment>> {
-    const v = requireCatalogRead(viewer);
-    const messages = await listen(this.pubsub, catalogChannel(v.tenantId));
+    const tenantViewer = requireCatalogRead(viewer);
+    const messages = await listen(this.pubsub, catalogChannel(tenantViewer.tenantId));
     const iterator: AsyncIterableIterator<Garment> = {
       next: async () => {
         for (;;) {
           const message = await messages.next();
           if (message.done) return { value: undefined, done: true };
-          const [garment] = await this.findGarments(v, [message.value]);
+          const [garment] = await this.findGarments(tenantViewer, [message.value]);
           if (garment) return { value: garment, done: false };
         }
       },

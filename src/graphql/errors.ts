@@ -1,52 +1,19 @@
-// One place maps errors to what clients see. Refusals keep their code; anything else is
-// a bug: logged with the request id, returned as INTERNAL_SERVER_ERROR with no details.
+// One place turns errors into what clients see. Refusals keep their code (the codes, and how
+// each is answered, are in src/http/error-codes.ts); anything else is a bug: logged with the
+// request id, returned as INTERNAL_SERVER_ERROR with no details.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { AuthError, type AuthErrorCode } from '../auth/viewer';
+import { AuthError } from '../auth/viewer';
+import { errorAnswer, GRAPHQL_ERROR_CODES } from '../http/error-codes';
 import type { Logger } from '../observability/logger';
-
-function httpStatus(code: AuthErrorCode): number {
-  switch (code) {
-    case 'UNAUTHENTICATED':
-      return 401;
-    case 'FORBIDDEN':
-      return 403;
-    case 'NOT_FOUND':
-      return 404;
-  }
-}
 
 /** An AuthError as the GraphQL error clients receive. */
 export function authGraphQLError(error: AuthError): GraphQLError {
-  return new GraphQLError(error.message, { extensions: { code: error.code, http: { status: httpStatus(error.code) } } });
+  const answer = errorAnswer({ via: 'graphqlError', code: error.code });
+  return new GraphQLError(error.message, { extensions: { code: answer.code, http: { status: answer.httpStatus } } });
 }
 
-/** Codes that carry a message meant for the client. */
-const CLIENT_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'INVALID_CURSOR',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'NOT_FOUND',
-  'RATE_LIMITED',
-  'PAYLOAD_TOO_LARGE',
-  'BATCH_TOO_LARGE',
-  'TOO_MANY_SUBSCRIPTIONS',
-  // Query limits (src/limits/query-limits.ts).
-  'QUERY_TOO_LARGE',
-  'TOO_MANY_TOKENS',
-  'TOO_MANY_ALIASES',
-  'TOO_MANY_FIELDS',
-  'TOO_MANY_DIRECTIVES',
-  'TOO_MANY_ROOT_FIELDS',
-  'QUERY_TOO_DEEP',
-  'QUERY_TOO_COSTLY',
-]);
+/** Codes that carry a message meant for the client: every code the mapping answers as a GraphQL error. */
+const CLIENT_CODES: ReadonlySet<string> = new Set(GRAPHQL_ERROR_CODES.map((code) => errorAnswer({ via: 'graphqlError', code }).code));
 
 function originalOf(error: unknown): unknown {
   return error instanceof GraphQLError && error.originalError ? error.originalError : error;

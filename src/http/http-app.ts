@@ -14,11 +14,13 @@ import type { Database } from '../db/database';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { UploadService } from '../uploads/upload-service';
+import { UPLOAD_PUT_REFUSALS } from '../uploads/upload-errors';
 import { DEFAULT_MAX_IMAGE_BYTES } from '../images';
 import type { DemoSessions } from '../demo/demo-sessions';
 import { safeEqual } from '../auth/tokens';
 import { closeIfBodyUnread, closeUnlessContinued, continueBody, declaredLength, detachedBody, sendContinue } from './request-body';
 import { apiSecurityHeaders, webPageSecurityHeaders } from './security-headers';
+import { httpErrorStatus, type HttpErrorCode, type HttpRouteErrorCode } from './error-codes';
 
 export interface HttpAppDeps {
   db: Database;
@@ -68,8 +70,9 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     next();
   });
 
-  // Every HTTP error of the API outside /graphql has this JSON body.
-  const refuse = (res: express.Response, status: number, code: string, message: string) => {
+  // Every HTTP error of the API outside /graphql has this JSON body, and the status its code maps to
+  // (or `status`, that of an error express raised).
+  const refuse = (res: express.Response, code: HttpErrorCode, message: string, status = httpErrorStatus(code)) => {
     res.status(status).json({ error: { code, message } });
   };
 
@@ -130,7 +133,6 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
         res.setHeader('WWW-Authenticate', 'Bearer');
         refuse(
           res,
-          401,
           'UNAUTHENTICATED',
           'metrics are served here to the operator token only (Authorization: Bearer <token>), or on ATELIER_METRICS_PORT',
         );
@@ -147,22 +149,13 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   app.all(['/healthz', '/readyz', '/metrics'], (_req, res) => {
     res.setHeader('Allow', 'GET, HEAD');
-    refuse(res, 405, 'METHOD_NOT_ALLOWED', 'only GET and HEAD are served here');
+    refuse(res, 'METHOD_NOT_ALLOWED', 'only GET and HEAD are served here');
   });
 
   app.use(createFileRouter({ store: deps.blobs, signer: deps.fileSigner }));
 
   // The link, the upload and the declared length are checked before a byte of the body is
   // read; the body then streams to the blob store, which takes exactly the declared bytes.
-  const uploadRefusals = {
-    forbidden: [403, 'LINK_INVALID', 'the upload link is invalid'],
-    expired: [403, 'LINK_EXPIRED', 'the upload link has expired; create another upload'],
-    not_found: [404, 'NOT_FOUND', 'no such upload'],
-    length_required: [411, 'LENGTH_REQUIRED', 'send the body with a Content-Length (not chunked)'],
-    too_large: [413, 'PAYLOAD_TOO_LARGE', 'the body is larger than the byteSize given to createUpload'],
-    already_received: [409, 'UPLOAD_ALREADY_RECEIVED', 'this upload already has its bytes'],
-    incomplete: [400, 'UPLOAD_INCOMPLETE', 'the body ended before its Content-Length; nothing was stored'],
-  } as const;
   app.put('/uploads/*key', async (req, res, next) => {
     try {
       const params = req.params as Record<string, unknown>;
@@ -188,8 +181,8 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       }
       if (req.socket.destroyed) return; // the client went away mid-body: nobody to answer
       closeIfBodyUnread(req, res);
-      const [status, code, message] = uploadRefusals[result];
-      refuse(res, status, code, message);
+      const { code, message } = UPLOAD_PUT_REFUSALS[result];
+      refuse(res, code, message);
     } catch (error) {
       // A client gone mid-body leaves no one to answer (and nothing stored).
       if (req.socket.destroyed) return;
@@ -198,7 +191,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
         // Nothing was stored and the link still holds: the client may try again.
         deps.logger.error({ err: error, requestId: req.headers['x-request-id'] }, 'storing an upload failed');
         res.set('Retry-After', '5');
-        refuse(res, 503, 'SERVICE_UNAVAILABLE', 'the upload storage is unavailable; try again shortly');
+        refuse(res, 'SERVICE_UNAVAILABLE', 'the upload storage is unavailable; try again shortly');
         return;
       }
       next(error);
@@ -213,19 +206,10 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
         const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor, req.socket.remoteAddress);
         res.set('Cache-Control', 'no-store');
         if (result.kind === 'ok') res.json({ token: result.token, expiresAt: result.expiresAt.toISOString() });
-        else if (result.kind === 'invalid_visitor')
-          refuse(res, 400, 'INVALID_VISITOR', 'visitor must be 22 to 64 characters of [A-Za-z0-9_-]');
-        else if (result.kind === 'not_loopback')
-          refuse(
-            res,
-            403,
-            'DEMO_LOOPBACK_ONLY',
-            'the demo session endpoint answers only callers on this machine (ATELIER_DEMO_ALLOW_REMOTE)',
-          );
-        else if (result.kind === 'too_many_visitors') {
-          res.set('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)));
-          refuse(res, 429, 'DEMO_VISITOR_LIMIT', 'this address created too many demo visitors; try again later');
-        } else refuse(res, 503, 'DEMO_UNAVAILABLE', result.reason);
+        else {
+          if (result.retryAfterMs !== undefined) res.set('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)));
+          refuse(res, result.code, result.message);
+        }
       } catch (error) {
         next(error);
       }
@@ -248,7 +232,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     });
   }
   app.use((req, res) => {
-    refuse(res, 404, 'NOT_FOUND', `nothing is served at ${req.method} ${req.path.slice(0, 100)}`);
+    refuse(res, 'NOT_FOUND', `nothing is served at ${req.method} ${req.path.slice(0, 100)}`);
   });
 
   // Errors of body parsing and anything unexpected: a clear status, never internals.
@@ -264,9 +248,10 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
           : status < 500
             ? 'bad request'
             : 'internal server error';
-    const code = type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
+    const code: HttpRouteErrorCode =
+      type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
     if (req.path.startsWith('/graphql')) res.status(status).json({ errors: [{ message, extensions: { code } }] });
-    else refuse(res, status, code, message);
+    else refuse(res, code, message, status);
   });
 
   return app;
@@ -282,12 +267,13 @@ export function answerClientErrors(server: Server): void {
       socket.destroy();
       return;
     }
-    const [status, code, message] =
+    const [code, message]: [HttpRouteErrorCode, string] =
       error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'HEADERS_TOO_LARGE', 'request headers too large']
+        ? ['HEADERS_TOO_LARGE', 'request headers too large']
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? [408, 'REQUEST_TIMEOUT', 'the request took too long to arrive']
-          : [400, 'BAD_REQUEST', 'malformed HTTP request'];
+          ? ['REQUEST_TIMEOUT', 'the request took too long to arrive']
+          : ['BAD_REQUEST', 'malformed HTTP request'];
+    const status = httpErrorStatus(code);
     const body = JSON.stringify({ error: { code, message } });
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +

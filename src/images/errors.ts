@@ -2,6 +2,8 @@
  * Stable failure codes of image intake. API users see these codes (as userErrors),
  * so they never change meaning; add new ones rather than repurposing old ones.
  */
+import { userError, type UserError } from '../common/user-errors';
+
 export type ImageErrorCode =
   /** The string is not a well-formed base64 `data:` URL. */
   | 'INVALID_DATA_URL'
@@ -38,4 +40,9 @@ export interface ImageFailure<C extends ImageErrorCode = ImageErrorCode> {
 
 export function imageFailure<C extends ImageErrorCode>(code: C, message: string): ImageFailure<C> {
   return { ok: false, code, message };
+}
+
+/** A refusal of image intake as the userError of the mutation that took the image. */
+export function imageUserError(failure: ImageFailure, field: string[]): UserError {
+  return userError(failure.code, failure.message, field);
 }

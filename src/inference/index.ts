@@ -21,7 +21,7 @@ import type {
 } from './types';
 import { WorkerEngine } from './worker-engine';
 
-export { InferenceError, type InferenceErrorCode } from './errors';
+export { InferenceError, INFERENCE_ERROR_CODES, type InferenceErrorCode } from './errors';
 export type { ExecutionProviderReport } from './execution-providers';
 export { HotCache, type HotCacheStats } from './hot-cache';
 export { GARMENT_CATEGORIES, isGarmentCategory } from './model-package';

@@ -52,18 +52,20 @@ export const DEFAULT_QUERY_LIMITS: Omit<QueryLimits, 'introspection'> = {
   maxCost: 1000,
 };
 
-export type QueryRefusalCode =
-  | 'QUERY_TOO_LARGE'
-  | 'TOO_MANY_TOKENS'
-  | 'GRAPHQL_PARSE_FAILED'
-  | 'GRAPHQL_VALIDATION_FAILED'
-  | 'OPERATION_RESOLUTION_FAILURE'
-  | 'TOO_MANY_ALIASES'
-  | 'TOO_MANY_FIELDS'
-  | 'TOO_MANY_DIRECTIVES'
-  | 'TOO_MANY_ROOT_FIELDS'
-  | 'QUERY_TOO_DEEP'
-  | 'QUERY_TOO_COSTLY';
+export const QUERY_REFUSAL_CODES = [
+  'QUERY_TOO_LARGE',
+  'TOO_MANY_TOKENS',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'TOO_MANY_ALIASES',
+  'TOO_MANY_FIELDS',
+  'TOO_MANY_DIRECTIVES',
+  'TOO_MANY_ROOT_FIELDS',
+  'QUERY_TOO_DEEP',
+  'QUERY_TOO_COSTLY',
+] as const;
+export type QueryRefusalCode = (typeof QUERY_REFUSAL_CODES)[number];
 
 /** Why an operation was not run; the client sees `message` and `extensions` (with `code`). */
 export interface QueryRefusal {

@@ -5,7 +5,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { Render, RenderStatus } from './render-types';
 import { AuthError, requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
-import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import { ok, refuse, type Outcome, type UserError } from '../common/user-errors';
 import { characterCount, hasForbiddenCharacters, invalidCharacters } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import { backlogPriority, type JobQueue } from '../jobs/job-queue';
@@ -17,6 +17,7 @@ import type { BlobStore } from '../blobs';
 import { ACTIVE, type RenderRepository } from './render-repository';
 import { cancelChannel, decodeEvent, encodeEvent, isTerminal, progressChannel, type RenderEvent } from './render-events';
 import { PreviewWatchers, type PreviewWatch } from './preview-demand';
+import { renderError } from './render-errors';
 
 export const MAX_RENDER_ATTEMPTS = 3;
 
@@ -95,13 +96,13 @@ export class RenderService {
     const steps = input.steps ?? 20;
     const guidanceScale = input.guidanceScale ?? 2.5;
     if (!Number.isInteger(steps) || steps < 1 || steps > 100)
-      errors.push(userError('OUT_OF_RANGE', 'steps must be between 1 and 100', ['input', 'steps']));
+      errors.push(renderError('OUT_OF_RANGE', 'steps must be between 1 and 100', ['input', 'steps']));
     if (!Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 10) {
-      errors.push(userError('OUT_OF_RANGE', 'guidanceScale must be between 0 and 10', ['input', 'guidanceScale']));
+      errors.push(renderError('OUT_OF_RANGE', 'guidanceScale must be between 0 and 10', ['input', 'guidanceScale']));
     }
     const idempotencyKey = input.idempotencyKey ?? null;
     if (idempotencyKey !== null && (idempotencyKey.length === 0 || characterCount(idempotencyKey) > 200)) {
-      errors.push(userError('OUT_OF_RANGE', 'idempotencyKey must be 1 to 200 characters', ['input', 'idempotencyKey']));
+      errors.push(renderError('OUT_OF_RANGE', 'idempotencyKey must be 1 to 200 characters', ['input', 'idempotencyKey']));
     } else if (idempotencyKey !== null && hasForbiddenCharacters(idempotencyKey)) {
       errors.push(invalidCharacters('idempotencyKey', ['input', 'idempotencyKey']));
     }
@@ -109,11 +110,11 @@ export class RenderService {
     const photoId = fromGlobalId(input.personPhotoId, 'PersonPhoto');
     const [outfit] = outfitId ? await this.outfits.findOutfits(tenantViewer, [outfitId]) : [null];
     const [photo] = photoId ? await this.photos.findPhotos(tenantViewer, [photoId]) : [null];
-    if (!outfit) errors.push(userError('NOT_FOUND', 'no outfit with this id', ['input', 'outfitId']));
-    if (!photo) errors.push(userError('NOT_FOUND', 'no person photo with this id', ['input', 'personPhotoId']));
+    if (!outfit) errors.push(renderError('NOT_FOUND', 'no outfit with this id', ['input', 'outfitId']));
+    if (!photo) errors.push(renderError('NOT_FOUND', 'no person photo with this id', ['input', 'personPhotoId']));
     // A render is made for one shopper, who then sees its photo and outfit: never another's.
     if (outfit?.shopperId && photo?.shopperId && outfit.shopperId !== photo.shopperId) {
-      errors.push(userError('SHOPPER_MISMATCH', 'the outfit and the person photo belong to different shoppers', ['input', 'outfitId']));
+      errors.push(renderError('SHOPPER_MISMATCH', 'the outfit and the person photo belong to different shoppers', ['input', 'outfitId']));
     }
     if (errors.length > 0 || !outfit || !photo) return refuse(...errors);
     const result = await this.renders.create(tenantViewer.tenantId, {
@@ -129,7 +130,7 @@ export class RenderService {
     });
     if (result.kind === 'over_quota') {
       return refuse(
-        userError('CONCURRENCY_LIMIT', `this tenant already has ${result.active} of its ${result.limit} renders queued or running`),
+        renderError('CONCURRENCY_LIMIT', `this tenant already has ${result.active} of its ${result.limit} renders queued or running`),
       );
     }
     if (result.kind === 'created') {
@@ -144,9 +145,9 @@ export class RenderService {
   async cancelRender(viewer: Viewer, renderId: string | null): Promise<Outcome<Render>> {
     const tenantViewer = requireScope(viewer, 'RENDERS_WRITE', true);
     const result = renderId ? await this.renders.cancel(tenantViewer.tenantId, renderId, shopperScope(tenantViewer)) : null;
-    if (!result) return refuse(userError('NOT_FOUND', 'no render with this id', ['id']));
+    if (!result) return refuse(renderError('NOT_FOUND', 'no render with this id', ['id']));
     if (!result.canceled) {
-      return refuse(userError('RENDER_FINISHED', `the render is already ${result.render.status}`, ['id']));
+      return refuse(renderError('RENDER_FINISHED', `the render is already ${result.render.status}`, ['id']));
     }
     // The row says CANCELED already: a worker that misses the message cannot finish the render.
     await this.announceCanceled(result.render);

@@ -5,11 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { Shopper } from './shopper-types';
 import { requireScope, requireShopperReader, requireTenant, type Viewer } from '../auth/viewer';
 import type { SessionTokens } from '../auth/tokens';
-import { isUniqueViolation, ok, refuse, userError, type Outcome } from '../common/user-errors';
+import { isUniqueViolation, ok, refuse, type Outcome } from '../common/user-errors';
 import { checkText } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import { alignToIds } from '../common/ids';
 import type { ShopperRepository } from './shopper-repository';
+import { shopperError } from './shopper-errors';
 
 /** How long a shopper session token is valid. */
 export const SESSION_TTL_MS = 60 * 60_000;
@@ -29,7 +30,7 @@ export class ShopperService {
       return ok(await this.shoppers.create(tenantId, { id: randomUUID(), externalId }));
     } catch (error) {
       if (isUniqueViolation(error))
-        return refuse(userError('EXTERNAL_ID_TAKEN', `a shopper with externalId ${externalId} already exists`, ['input', 'externalId']));
+        return refuse(shopperError('EXTERNAL_ID_TAKEN', `a shopper with externalId ${externalId} already exists`, ['input', 'externalId']));
       throw error;
     }
   }
@@ -37,7 +38,7 @@ export class ShopperService {
   async createSession(viewer: Viewer, shopperId: string | null): Promise<Outcome<{ token: string; expiresAt: Date }>> {
     const { tenantId } = requireScope(viewer, 'ADMIN');
     const [shopper] = shopperId ? await this.shoppers.findByIds(tenantId, [shopperId]) : [];
-    if (!shopper) return refuse(userError('NOT_FOUND', 'no shopper with this id', ['shopperId']));
+    if (!shopper) return refuse(shopperError('NOT_FOUND', 'no shopper with this id', ['shopperId']));
     const expiresAt = new Date(Math.floor((Date.now() + SESSION_TTL_MS) / 1000) * 1000);
     return ok({ token: this.sessions.sign({ tenantId, shopperId: shopper.id, expiresAt }), expiresAt });
   }

@@ -3,10 +3,11 @@ import { randomUUID } from 'node:crypto';
 import type { ApiKey, ApiScope, Tenant } from './tenant-types';
 import { AuthError, requireScope, requireTenant, type Viewer } from '../auth/viewer';
 import { generateApiKey } from '../auth/tokens';
-import { ok, refuse, userError, type Outcome } from '../common/user-errors';
+import { ok, refuse, type Outcome } from '../common/user-errors';
 import { checkText } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import type { TenantRepository } from './tenant-repository';
+import { tenantError } from './tenant-errors';
 
 export interface CreateTenantInput {
   name: string;
@@ -45,11 +46,11 @@ export class TenantService {
     if (name.error) errors.push(name.error);
     const maxConcurrentRenders = input.maxConcurrentRenders ?? 4;
     if (!Number.isInteger(maxConcurrentRenders) || maxConcurrentRenders < 1 || maxConcurrentRenders > 1000) {
-      errors.push(userError('OUT_OF_RANGE', 'maxConcurrentRenders must be between 1 and 1000', ['input', 'maxConcurrentRenders']));
+      errors.push(tenantError('OUT_OF_RANGE', 'maxConcurrentRenders must be between 1 and 1000', ['input', 'maxConcurrentRenders']));
     }
     const resultRetentionHours = input.resultRetentionHours ?? 72;
     if (!Number.isInteger(resultRetentionHours) || resultRetentionHours < 1 || resultRetentionHours > 24 * 365) {
-      errors.push(userError('OUT_OF_RANGE', 'resultRetentionHours must be between 1 and 8760', ['input', 'resultRetentionHours']));
+      errors.push(tenantError('OUT_OF_RANGE', 'resultRetentionHours must be between 1 and 8760', ['input', 'resultRetentionHours']));
     }
     if (errors.length > 0 || !name.name) return refuse(...errors);
     const id = randomUUID();
@@ -74,8 +75,8 @@ export class TenantService {
     const name = checkName(input.name, ['input', 'name']);
     if (name.error) errors.push(name.error);
     const scopes = [...new Set(input.scopes)];
-    if (scopes.length === 0) errors.push(userError('SCOPES_REQUIRED', 'give the key at least one scope', ['input', 'scopes']));
-    if (scopes.some((s) => !ALL_SCOPES.includes(s))) errors.push(userError('INVALID_SCOPE', 'unknown scope', ['input', 'scopes']));
+    if (scopes.length === 0) errors.push(tenantError('SCOPES_REQUIRED', 'give the key at least one scope', ['input', 'scopes']));
+    if (scopes.some((s) => !ALL_SCOPES.includes(s))) errors.push(tenantError('INVALID_SCOPE', 'unknown scope', ['input', 'scopes']));
     if (errors.length > 0 || !name.name) return refuse(...errors);
     const key = generateApiKey(tenantId);
     const apiKey = await this.tenants.createApiKey(tenantId, {
@@ -91,7 +92,7 @@ export class TenantService {
   async revokeApiKey(viewer: Viewer, apiKeyId: string | null): Promise<Outcome<ApiKey>> {
     const { tenantId } = requireScope(viewer, 'ADMIN');
     const key = apiKeyId ? await this.tenants.revokeApiKey(tenantId, apiKeyId, new Date()) : null;
-    if (!key) return refuse(userError('NOT_FOUND', 'no API key with this id', ['id']));
+    if (!key) return refuse(tenantError('NOT_FOUND', 'no API key with this id', ['id']));
     for (const listener of this.revokedListeners) listener(key);
     return ok(key);
   }

@@ -2,13 +2,14 @@
 // an ImageInput (dataUrl or uploadId) into a validated, normalized image.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { decodeDataUrl, normalizeImage, DEFAULT_MAX_IMAGE_BYTES, type NormalizedImage } from '../images';
+import { decodeDataUrl, imageUserError, normalizeImage, DEFAULT_MAX_IMAGE_BYTES, type NormalizedImage } from '../images';
 import { BlobStoreError, type BlobStore, type UrlSigner } from '../blobs';
 import { requireTenant, hasScope, AuthError, type Viewer, type TenantViewer } from '../auth/viewer';
 import { fromGlobalId, toGlobalId } from '../common/ids';
-import { ok, refuse, userError, type Outcome } from '../common/user-errors';
+import { ok, refuse, type Outcome } from '../common/user-errors';
 import type { UploadRepository } from './upload-repository';
 import { quotaError, type Quotas } from '../common/quotas';
+import { uploadError, type UploadPutRefusal } from './upload-errors';
 
 /** Where an upload's bytes are staged: one blob per PUT attempt below it. */
 function uploadPrefix(tenantId: string, uploadId: string): string {
@@ -36,8 +37,7 @@ export interface CreatedUpload {
  * What became of an upload PUT. Every refusal but `incomplete` is decided before a byte of the
  * body is read; `incomplete`: the body ended before its Content-Length (nothing was stored).
  */
-export type ReceiveResult =
-  'ok' | 'forbidden' | 'expired' | 'not_found' | 'length_required' | 'too_large' | 'already_received' | 'incomplete';
+export type ReceiveResult = 'ok' | UploadPutRefusal;
 
 /** An upload PUT as the HTTP layer sees it: the link's parts, the declared length, and the body, opened only once accepted. */
 export interface UploadPut {
@@ -68,13 +68,15 @@ export class UploadService {
     const errors = [];
     if (!ACCEPTED_TYPES.includes(input.contentType)) {
       errors.push(
-        userError('UNSUPPORTED_IMAGE_FORMAT', 'contentType must be image/png, image/jpeg or image/webp', ['input', 'contentType']),
+        uploadError('UNSUPPORTED_IMAGE_FORMAT', 'contentType must be image/png, image/jpeg or image/webp', ['input', 'contentType']),
       );
     }
     if (!Number.isInteger(input.byteSize) || input.byteSize < 1) {
-      errors.push(userError('OUT_OF_RANGE', 'byteSize must be a positive number of bytes', ['input', 'byteSize']));
+      errors.push(uploadError('OUT_OF_RANGE', 'byteSize must be a positive number of bytes', ['input', 'byteSize']));
     } else if (input.byteSize > DEFAULT_MAX_IMAGE_BYTES) {
-      errors.push(userError('IMAGE_TOO_LARGE', `byteSize is over the ${DEFAULT_MAX_IMAGE_BYTES}-byte image limit`, ['input', 'byteSize']));
+      errors.push(
+        uploadError('IMAGE_TOO_LARGE', `byteSize is over the ${DEFAULT_MAX_IMAGE_BYTES}-byte image limit`, ['input', 'byteSize']),
+      );
     }
     if (errors.length > 0) return refuse(...errors);
     const id = randomUUID();
@@ -140,28 +142,30 @@ export class UploadService {
     const hasData = typeof input.dataUrl === 'string';
     const hasUpload = typeof input.uploadId === 'string';
     if (hasData === hasUpload) {
-      return refuse(userError('INVALID_IMAGE_INPUT', 'give exactly one of dataUrl or uploadId', field));
+      return refuse(uploadError('INVALID_IMAGE_INPUT', 'give exactly one of dataUrl or uploadId', field));
     }
     let bytes: Buffer;
     let uploadId: string | null = null;
     if (hasData) {
       const decoded = decodeDataUrl(input.dataUrl!);
-      if (!decoded.ok) return refuse(userError(decoded.code, decoded.message, [...field, 'dataUrl']));
+      if (!decoded.ok) return refuse(imageUserError(decoded, [...field, 'dataUrl']));
       bytes = decoded.bytes;
     } else {
       uploadId = fromGlobalId(input.uploadId!, 'Upload');
       const upload = uploadId ? await this.uploads.find(viewer.tenantId, uploadId) : null;
       const shopperMismatch = upload && viewer.kind === 'shopper' && upload.shopperId !== viewer.shopperId;
-      if (!upload || shopperMismatch) return refuse(userError('NOT_FOUND', 'no upload with this id', [...field, 'uploadId']));
+      if (!upload || shopperMismatch) return refuse(uploadError('NOT_FOUND', 'no upload with this id', [...field, 'uploadId']));
       if (upload.status === 'CONSUMED')
-        return refuse(userError('UPLOAD_ALREADY_USED', 'this upload was already used', [...field, 'uploadId']));
+        return refuse(uploadError('UPLOAD_ALREADY_USED', 'this upload was already used', [...field, 'uploadId']));
       if (upload.status === 'RECEIVED' && upload.expiresAt.getTime() + UPLOAD_KEEP_MS <= Date.now()) {
-        return refuse(userError('UPLOAD_EXPIRED', 'the upload was not used within an hour after its link expired', [...field, 'uploadId']));
+        return refuse(
+          uploadError('UPLOAD_EXPIRED', 'the upload was not used within an hour after its link expired', [...field, 'uploadId']),
+        );
       }
       if (upload.status !== 'RECEIVED' || !upload.blobKey) {
         const expired = upload.expiresAt.getTime() <= Date.now();
         return refuse(
-          userError(
+          uploadError(
             expired ? 'UPLOAD_EXPIRED' : 'UPLOAD_INCOMPLETE',
             expired ? 'the upload expired before its bytes arrived' : 'the bytes of this upload have not been PUT to its uploadUrl yet',
             [...field, 'uploadId'],
@@ -169,11 +173,11 @@ export class UploadService {
         );
       }
       const blob = await this.blobs.get(upload.blobKey);
-      if (!blob) return refuse(userError('UPLOAD_INCOMPLETE', 'the bytes of this upload are missing', [...field, 'uploadId']));
+      if (!blob) return refuse(uploadError('UPLOAD_INCOMPLETE', 'the bytes of this upload are missing', [...field, 'uploadId']));
       bytes = blob.data;
     }
     const normalized = await normalizeImage(bytes);
-    if (!normalized.ok) return refuse(userError(normalized.code, normalized.message, field));
+    if (!normalized.ok) return refuse(imageUserError(normalized, field));
     return ok({ image: normalized.image, uploadId });
   }
 
@@ -185,7 +189,7 @@ export class UploadService {
   async withUpload<T>(tenantId: string, uploadId: string | null, field: string[], write: () => Promise<Outcome<T>>): Promise<Outcome<T>> {
     if (uploadId === null) return write();
     if (!(await this.uploads.markConsumed(tenantId, uploadId))) {
-      return refuse(userError('UPLOAD_ALREADY_USED', 'this upload was already used', [...field, 'uploadId']));
+      return refuse(uploadError('UPLOAD_ALREADY_USED', 'this upload was already used', [...field, 'uploadId']));
     }
     let outcome: Outcome<T>;
     try {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent } from './webhook-types';
 import { requireScope, requireTenant, hasScope, type Viewer } from '../auth/viewer';
 import { toGlobalId, alignToIds } from '../common/ids';
-import { ok, refuse, userError, type Outcome, type UserError } from '../common/user-errors';
+import { ok, refuse, type Outcome, type UserError } from '../common/user-errors';
 import { hasForbiddenCharacters } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
 import { backlogPriority, type JobContext, type JobPayloads, type JobQueue } from '../jobs/job-queue';
@@ -15,6 +15,7 @@ import type { WebhookRepository } from './webhook-repository';
 import { SIGNATURE_HEADER, signWebhookPayload, type WebhookSecrets } from './webhook-signature';
 import { postWebhook } from './webhook-post';
 import { ipLiteral, isPublicAddress } from './public-address';
+import { webhookError } from './webhook-errors';
 
 export { verifyWebhookSignature, WebhookSecrets } from './webhook-signature';
 
@@ -65,7 +66,7 @@ export class WebhookAttemptFailed extends Error {
 /** The normalized URL, or the userError explaining why it cannot be an endpoint. */
 function checkUrl(raw: string, allowPrivateNetworks: boolean): { url?: string; error?: UserError } {
   const field = ['input', 'url'];
-  const refused = (message: string) => ({ error: userError('INVALID_URL', message, field) });
+  const refused = (message: string) => ({ error: webhookError('INVALID_URL', message, field) });
   const trimmed = raw.trim();
   if (trimmed.length > MAX_URL_LENGTH) return refused(`the URL must be at most ${MAX_URL_LENGTH} characters`);
   // The URL parser would quietly percent-encode these; a URL that holds them is a mistake or a trick.
@@ -162,11 +163,14 @@ export class WebhookService {
     const url = checkUrl(input.url, this.allowPrivateNetworks);
     const events = [...new Set(input.events)];
     const errors = [url.error].filter((e): e is UserError => e !== undefined);
-    if (events.length === 0) errors.push(userError('EVENTS_REQUIRED', 'subscribe the endpoint to at least one event', ['input', 'events']));
+    if (events.length === 0)
+      errors.push(webhookError('EVENTS_REQUIRED', 'subscribe the endpoint to at least one event', ['input', 'events']));
     if (errors.length > 0 || !url.url) return refuse(...errors);
     const endpoint = await this.webhooks.createEndpoint(tenantId, { id: randomUUID(), url: url.url, events }, this.maxEndpoints);
     if (!endpoint) {
-      return refuse(userError('TOO_MANY_ENDPOINTS', `a tenant may have at most ${this.maxEndpoints} webhook endpoints; remove one first`));
+      return refuse(
+        webhookError('TOO_MANY_ENDPOINTS', `a tenant may have at most ${this.maxEndpoints} webhook endpoints; remove one first`),
+      );
     }
     return ok({ endpoint, secret: this.secrets.secretFor(endpoint.id) });
   }
@@ -175,7 +179,7 @@ export class WebhookService {
   async removeEndpoint(viewer: Viewer, endpointId: string | null): Promise<Outcome<WebhookEndpoint>> {
     const { tenantId } = requireScope(viewer, 'ADMIN');
     const endpoint = endpointId ? await this.webhooks.removeEndpoint(tenantId, endpointId, new Date()) : null;
-    return endpoint ? ok(endpoint) : refuse(userError('NOT_FOUND', 'no webhook endpoint with this id', ['id']));
+    return endpoint ? ok(endpoint) : refuse(webhookError('NOT_FOUND', 'no webhook endpoint with this id', ['id']));
   }
 
   /** Active endpoints, newest first. */
@@ -196,17 +200,17 @@ export class WebhookService {
    * null where missing or when the viewer is not an ADMIN key (node(id:), batch loader).
    */
   async findEndpoints(viewer: Viewer, ids: readonly string[]): Promise<(WebhookEndpoint | null)[]> {
-    const v = requireTenant(viewer);
-    if (!hasScope(v, 'ADMIN')) return ids.map(() => null);
-    const rows = await this.webhooks.findEndpoints(v.tenantId, ids);
+    const tenantViewer = requireTenant(viewer);
+    if (!hasScope(tenantViewer, 'ADMIN')) return ids.map(() => null);
+    const rows = await this.webhooks.findEndpoints(tenantViewer.tenantId, ids);
     return alignToIds(ids, rows);
   }
 
   /** Deliveries by id, in the order asked; null where missing or when the viewer is not an ADMIN key. */
   async findDeliveries(viewer: Viewer, ids: readonly string[]): Promise<(WebhookDelivery | null)[]> {
-    const v = requireTenant(viewer);
-    if (!hasScope(v, 'ADMIN')) return ids.map(() => null);
-    const rows = await this.webhooks.findDeliveries(v.tenantId, ids);
+    const tenantViewer = requireTenant(viewer);
+    if (!hasScope(tenantViewer, 'ADMIN')) return ids.map(() => null);
+    const rows = await this.webhooks.findDeliveries(tenantViewer.tenantId, ids);
     return alignToIds(ids, rows);
   }
 
