@@ -28,7 +28,8 @@ export type GarmentCreatedListener = (tenantId: string, garmentId: string) => vo
 /** Reading the catalog: CATALOG_READ for API keys (ADMIN includes it), any shopper session. */
 export function requireCatalogRead(viewer: Viewer): TenantViewer {
   const tenantViewer = requireTenant(viewer);
-  if (tenantViewer.kind === 'apiKey' && !hasScope(tenantViewer, 'CATALOG_READ')) throw new AuthError('FORBIDDEN', 'this API key lacks the CATALOG_READ scope');
+  if (tenantViewer.kind === 'apiKey' && !hasScope(tenantViewer, 'CATALOG_READ'))
+    throw new AuthError('FORBIDDEN', 'this API key lacks the CATALOG_READ scope');
   return tenantViewer;
 }
 
