@@ -5,8 +5,25 @@ import tseslint from 'typescript-eslint';
 import boundaries from 'eslint-plugin-boundaries';
 
 const DOMAINS = '(auth|tenants|shoppers|garments|photos|outfits|renders|webhooks|uploads)';
-const type = (name) => ({ to: { element: { type: name } } });
-const types = (...names) => names.map(type);
+// The layers, as selectors: most are an element (a folder); a domain folder holds three layers, told by file name.
+const LAYERS = {
+  main: { element: { type: 'main' } },
+  graphql: { element: { type: 'graphql' } },
+  transport: { element: { type: 'transport' } },
+  'resolver-kit': { element: { type: 'resolver-kit' } },
+  resolvers: { element: { type: 'domain' }, file: { categories: 'resolvers' } },
+  repository: { element: { type: 'domain' }, file: { categories: 'repository' } },
+  domain: { element: { type: 'domain' }, file: { categories: 'service' } },
+  inference: { element: { type: 'inference' } },
+  platform: { element: { type: 'platform' } },
+  generated: { element: { type: 'generated' } },
+  worker: { element: { type: 'worker' } },
+};
+const types = (...names) => names.map((name) => ({ to: LAYERS[name] }));
+const anyElement = { to: { element: { type: '*' } } };
+const sameDomain = (layer) => ({
+  to: { ...LAYERS[layer], element: { type: 'domain', captured: { domain: '{{ from.element.captured.domain }}' } } },
+});
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'src/generated/**', 'web/src/generated/**', 'models/**', 'coverage/**'] },
@@ -24,25 +41,33 @@ export default tseslint.config(
     plugins: { boundaries },
     settings: {
       'import/resolver': { node: { extensions: ['.ts'] } },
-      'boundaries/include': ['src/**/*.ts'],
+      // The files of an element are those directly in its folder (deeper ones are not checked).
+      'boundaries/include': ['src/*/*.ts', 'src/graphql/kit/*.ts', 'src/generated/**'],
+      // Elements are folders of src/ (matched from the root, first descriptor wins).
       'boundaries/elements': [
         // Composition roots: one per process, over a shared platform set-up.
-        { type: 'main', pattern: 'src/main/*.ts', mode: 'full' },
+        { type: 'main', pattern: 'src/main', partialMatch: false },
+        // What resolvers share: the context type, payloads, selections (before graphql, which contains it).
+        { type: 'resolver-kit', pattern: 'src/graphql/kit', partialMatch: false },
         // Transports: GraphQL over HTTP and WebSocket, plain HTTP routes, the demo's endpoint.
-        { type: 'graphql', pattern: 'src/graphql/*.ts', mode: 'full' },
-        { type: 'transport', pattern: 'src/(http|demo)/*.ts', mode: 'full' },
-        // Domains: resolvers (thin) over services over repositories (the only code on tables).
-        { type: 'resolvers', pattern: `src/${DOMAINS}/*-resolvers.ts`, mode: 'full', capture: ['domain'] },
-        { type: 'repository', pattern: `src/${DOMAINS}/*-repository.ts`, mode: 'full', capture: ['domain'] },
-        { type: 'domain', pattern: `src/${DOMAINS}/*.ts`, mode: 'full', capture: ['domain'] },
-        // What resolvers share: the context type, payloads, selections.
-        { type: 'resolver-kit', pattern: 'src/graphql/kit/*.ts', mode: 'full' },
+        { type: 'graphql', pattern: 'src/graphql', partialMatch: false },
+        { type: 'transport', pattern: 'src/(http|demo)', partialMatch: false },
+        // Domains: resolvers (thin) over services over repositories (the only code on tables); see the file categories.
+        { type: 'domain', pattern: `src/${DOMAINS}`, partialMatch: false, capture: ['domain'] },
         // The engine: imports nothing of the platform.
-        { type: 'inference', pattern: 'src/inference/*.ts', mode: 'full' },
-        { type: 'platform', pattern: 'src/(db|blobs|jobs|limits|observability|common|images)/*.ts', mode: 'full' },
-        { type: 'generated', pattern: 'src/generated/**', mode: 'full' },
-        { type: 'worker', pattern: 'src/worker/*.ts', mode: 'full' },
+        { type: 'inference', pattern: 'src/inference', partialMatch: false },
+        { type: 'platform', pattern: 'src/(db|blobs|jobs|limits|observability|common|images)', partialMatch: false },
+        { type: 'generated', pattern: 'src/generated', partialMatch: false },
+        { type: 'worker', pattern: 'src/worker', partialMatch: false },
       ],
+      // The layer of a file inside a domain folder, by its name: the first that matches.
+      'boundaries/files': [
+        { category: 'resolvers', pattern: `src/${DOMAINS}/*-resolvers.ts` },
+        { category: 'repository', pattern: `src/${DOMAINS}/*-repository.ts` },
+        // Services and what they share (rules, types, errors).
+        { category: 'service', pattern: `src/${DOMAINS}/*.ts` },
+      ],
+      'boundaries/files-single-match': true,
     },
     rules: {
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
@@ -50,33 +75,23 @@ export default tseslint.config(
         'error',
         {
           default: 'disallow',
+          // Files of one folder are checked too: a domain folder holds three layers.
+          checkInternals: true,
           policies: [
-            { from: { element: { type: 'main' } }, allow: [{ to: { element: { type: '*' } } }] },
-            { from: { element: { type: 'generated' } }, allow: types('generated') },
-            { from: { element: { type: 'inference' } }, allow: types('inference') },
-            { from: { element: { type: 'platform' } }, allow: types('platform', 'generated') },
+            { from: LAYERS.main, allow: [anyElement] },
+            { from: LAYERS.generated, allow: types('generated') },
+            { from: LAYERS.inference, allow: types('inference') },
+            { from: LAYERS.platform, allow: types('platform', 'generated') },
+            { from: LAYERS.repository, allow: [...types('platform', 'generated'), sameDomain('domain')] },
+            { from: LAYERS.domain, allow: [...types('platform', 'generated', 'inference', 'domain'), sameDomain('repository')] },
+            { from: LAYERS['resolver-kit'], allow: types('resolver-kit', 'platform', 'generated', 'domain') },
+            { from: LAYERS.resolvers, allow: types('resolver-kit', 'platform', 'generated', 'domain') },
             {
-              from: { element: { type: 'repository' } },
-              allow: [
-                ...types('platform', 'generated'),
-                { to: { element: { type: 'domain', captured: { domain: '{{ from.captured.domain }}' } } } },
-              ],
-            },
-            {
-              from: { element: { type: 'domain' } },
-              allow: [
-                ...types('platform', 'generated', 'inference', 'domain'),
-                { to: { element: { type: 'repository', captured: { domain: '{{ from.captured.domain }}' } } } },
-              ],
-            },
-            { from: { element: { type: 'resolver-kit' } }, allow: types('resolver-kit', 'platform', 'generated', 'domain') },
-            { from: { element: { type: 'resolvers' } }, allow: types('resolver-kit', 'platform', 'generated', 'domain') },
-            {
-              from: { element: { type: 'graphql' } },
+              from: LAYERS.graphql,
               allow: types('graphql', 'transport', 'resolver-kit', 'resolvers', 'domain', 'platform', 'generated'),
             },
-            { from: { element: { type: 'transport' } }, allow: types('transport', 'domain', 'platform', 'generated') },
-            { from: { element: { type: 'worker' } }, allow: [{ to: { element: { type: '*' } } }] },
+            { from: LAYERS.transport, allow: types('transport', 'domain', 'platform', 'generated') },
+            { from: LAYERS.worker, allow: [anyElement] },
           ],
         },
       ],

@@ -5,9 +5,15 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BoundedMap } from '../common/bounded-map';
 import { sha256Hex } from './blob-envelope';
-import { assembleBatch, ContinuousBatcher, type ReferenceEntry, type RenderReferences, type StepOutcome } from './denoise-batcher';
+import {
+  assembleBatch,
+  ContinuousBatcher,
+  type DenoiseJobSpec,
+  type ReferenceEntry,
+  type RenderReferences,
+  type StepOutcome,
+} from './denoise-batcher';
 import { InferenceError } from './errors';
 import {
   chwToRgb,
@@ -26,6 +32,7 @@ import { categoryIndex, readModelPackage, type ModelManifest, type ModelPackage,
 import { ModelSessions, type GraphLayerKV } from './model-sessions';
 import { deserializePersonEncoding, serializePersonEncoding, type PersonEncoding } from './person-encoding';
 import { SeededRandom } from './random';
+import { RecentEntries } from './recent-entries';
 import {
   deserializeReferenceCache,
   serializeReferenceCache,
@@ -117,7 +124,7 @@ export class InferenceRuntime {
   private readonly manifest: ModelManifest;
   private readonly batcher: ContinuousBatcher;
   /** Outfit masks and masked latents of recent (photo, categories) pairs; read-only once made. */
-  private readonly recentOutfitInputs = new BoundedMap<string, OutfitInputs>(RECENT_OUTFIT_INPUTS);
+  private readonly recentOutfitInputs = new RecentEntries<string, OutfitInputs>(RECENT_OUTFIT_INPUTS);
   /** Each category's reference size and K/V layout (format 2: shoes and bags differ from clothing). */
   private readonly referenceLayouts: ReadonlyMap<string, ReferenceLayout>;
   private readonly kvLayers: ModelPackage['kvLayers'];
@@ -328,7 +335,7 @@ export class InferenceRuntime {
 
     if (hooks.isCanceled()) throw canceled(0, steps);
     const garments = await this.loadGarmentReferences(request.garments, policy, heldReferences);
-    let references = this.renderReferences(garments);
+    const references = this.renderReferences(garments);
     const referenceMs = performance.now() - referenceStarted;
 
     const { pixelMask, compositeMask, latentMask, maskedLatent } = await this.outfitInputs(request, person);
@@ -339,40 +346,10 @@ export class InferenceRuntime {
     const timesteps = this.scheduler.timesteps(steps);
     if (hooks.isCanceled()) throw canceled(0, steps);
 
-    const progress = new ProgressReporter(this, hooks, steps, () => this.lastDecodeMs);
-    const denoiseStarted = performance.now();
-    const batchRowsPerStep: number[] = [];
-    let largestCall = null as StepOutcome | null; // the denoiser call with the most K/V bytes
-    let finalLatent: Float32Array;
-    try {
-      finalLatent = await this.batcher.run({
-        timesteps,
-        initialSample,
-        mask: latentMask,
-        maskedLatent,
-        guidanceScale,
-        references,
-        random,
-        isCanceled: hooks.isCanceled,
-        // Only a preview keeps a step's x0 estimate beyond its report.
-        reuseEstimates: !hooks.previews,
-        onStep: (outcome) => {
-          batchRowsPerStep.push(outcome.batchRows);
-          if (largestCall === null || outcome.kvBytes > largestCall.kvBytes) largestCall = outcome;
-          progress.report(outcome.stepIndex + 1, outcome.predictedOriginal);
-        },
-        refreshReferences:
-          policy === 'everyStep'
-            ? async () => {
-                references = this.renderReferences(await Promise.all(garments.map((g) => this.recomputeGarmentReferences(g))));
-                return references;
-              }
-            : undefined,
-      });
-    } finally {
-      await progress.flushed();
-    }
-    const denoiseMs = performance.now() - denoiseStarted;
+    const { finalLatent, denoiseMs, batchRowsPerStep, largestCall } = await this.denoise(
+      { timesteps, initialSample, mask: latentMask, maskedLatent, guidanceScale, references, random },
+      { steps, garments, policy, hooks },
+    );
 
     const decodeStarted = performance.now();
     const modelImage = await this.sessions.vaeDecode(finalLatent, 1);
@@ -400,6 +377,39 @@ export class InferenceRuntime {
       perRowFloat32BytesOfThatCall: largestCall?.perRowFloat32Bytes ?? 0,
       kvInputsOfThatCall: largestCall?.kvInputs ?? null,
     };
+  }
+
+  /** A render's denoising loop (batched with other renders by the batcher), reporting each step as it ends. */
+  private async denoise(
+    spec: Pick<DenoiseJobSpec, 'timesteps' | 'initialSample' | 'mask' | 'maskedLatent' | 'guidanceScale' | 'references' | 'random'>,
+    render: { steps: number; garments: readonly GarmentReferences[]; policy: ReferencePolicy; hooks: RenderHooks },
+  ): Promise<{ finalLatent: Float32Array; denoiseMs: number; batchRowsPerStep: number[]; largestCall: StepOutcome | null }> {
+    const { steps, garments, policy, hooks } = render;
+    const progress = new ProgressReporter(this, hooks, steps, () => this.lastDecodeMs);
+    const denoiseStarted = performance.now();
+    const batchRowsPerStep: number[] = [];
+    let largestCall = null as StepOutcome | null; // the denoiser call with the most K/V bytes
+    let finalLatent: Float32Array;
+    try {
+      finalLatent = await this.batcher.run({
+        ...spec,
+        isCanceled: hooks.isCanceled,
+        // Only a preview keeps a step's x0 estimate beyond its report.
+        reuseEstimates: !hooks.previews,
+        onStep: (outcome) => {
+          batchRowsPerStep.push(outcome.batchRows);
+          if (largestCall === null || outcome.kvBytes > largestCall.kvBytes) largestCall = outcome;
+          progress.report(outcome.stepIndex + 1, outcome.predictedOriginal);
+        },
+        refreshReferences:
+          policy === 'everyStep'
+            ? async () => this.renderReferences(await Promise.all(garments.map((g) => this.recomputeGarmentReferences(g))))
+            : undefined,
+      });
+    } finally {
+      await progress.flushed();
+    }
+    return { finalLatent, denoiseMs: performance.now() - denoiseStarted, batchRowsPerStep, largestCall };
   }
 
   /**

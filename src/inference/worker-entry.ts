@@ -9,6 +9,64 @@ import { InferenceRuntime, type HotBlobName } from './inference-runtime';
 import { lowerCurrentThreadPriority, type ThreadPriority } from './thread-priority';
 import type { FromWorker, ToWorker, WorkerCalls, WorkerInit } from './worker-protocol';
 
+/** What the handling of a call shares with the message loop of `serve`. */
+interface CallState {
+  /** Calls the facade canceled while in flight. */
+  canceledCalls: ReadonlySet<number>;
+  /** Whether each render in flight makes previews now (turned on and off by 'previews' messages). */
+  previewsWanted: Map<number, boolean>;
+  send: (message: FromWorker) => void;
+  /** Asks the caller for hot blobs on behalf of call `id`. */
+  loadBlobs: (id: number, names: HotBlobName[]) => Promise<Uint8Array[]>;
+}
+
+/** Runs one call of the facade on the runtime. */
+async function handleCall(
+  runtime: InferenceRuntime,
+  calls: CallState,
+  id: number,
+  method: ToWorker & { type: 'call' },
+): Promise<WorkerCalls[typeof method.method]['result']> {
+  const { canceledCalls, previewsWanted, send, loadBlobs } = calls;
+  switch (method.method) {
+    case 'encodeReference': {
+      const args = method.args as WorkerCalls['encodeReference']['args'];
+      return runtime.encodeReference(args.image, args.category);
+    }
+    case 'encodePerson': {
+      const args = method.args as WorkerCalls['encodePerson']['args'];
+      return runtime.encodePerson(args.image);
+    }
+    case 'render': {
+      const args = method.args as WorkerCalls['render']['args'];
+      previewsWanted.set(id, args.previews);
+      const result = await runtime
+        .render(args.request, args.policy, {
+          get previews() {
+            return previewsWanted.get(id) === true;
+          },
+          previewIntervalMs: args.previewIntervalMs,
+          isCanceled: () => canceledCalls.has(id),
+          loadBlobs: (names) => loadBlobs(id, names),
+          onStep: args.wantsProgress ? (progress) => send({ type: 'progress', id, progress }) : undefined,
+        })
+        .finally(() => previewsWanted.delete(id));
+      if (args.diagnostic) return result;
+      return { image: result.image, width: result.width, height: result.height, timings: result.timings };
+    }
+    case 'referenceKv': {
+      const args = method.args as WorkerCalls['referenceKv']['args'];
+      return runtime.referenceKv(args.image, args.category);
+    }
+    case 'timeBareLoop':
+      return runtime.timeBareLoop(method.args as WorkerCalls['timeBareLoop']['args']);
+    case 'forget':
+      return runtime.forget((method.args as WorkerCalls['forget']['args']).keys);
+    case 'hotCacheStats':
+      return runtime.hotCacheStats();
+  }
+}
+
 async function serve(): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('worker-entry must run in a worker thread');
@@ -41,46 +99,7 @@ async function serve(): Promise<void> {
       loads.set(loadId, { resolve, reject });
       send({ type: 'load', id, loadId, names });
     });
-
-  const handle = async (id: number, method: ToWorker & { type: 'call' }): Promise<WorkerCalls[typeof method.method]['result']> => {
-    switch (method.method) {
-      case 'encodeReference': {
-        const args = method.args as WorkerCalls['encodeReference']['args'];
-        return runtime.encodeReference(args.image, args.category);
-      }
-      case 'encodePerson': {
-        const args = method.args as WorkerCalls['encodePerson']['args'];
-        return runtime.encodePerson(args.image);
-      }
-      case 'render': {
-        const args = method.args as WorkerCalls['render']['args'];
-        previewsWanted.set(id, args.previews);
-        const result = await runtime
-          .render(args.request, args.policy, {
-            get previews() {
-              return previewsWanted.get(id) === true;
-            },
-            previewIntervalMs: args.previewIntervalMs,
-            isCanceled: () => canceledCalls.has(id),
-            loadBlobs: (names) => loadBlobs(id, names),
-            onStep: args.wantsProgress ? (progress) => send({ type: 'progress', id, progress }) : undefined,
-          })
-          .finally(() => previewsWanted.delete(id));
-        if (args.diagnostic) return result;
-        return { image: result.image, width: result.width, height: result.height, timings: result.timings };
-      }
-      case 'referenceKv': {
-        const args = method.args as WorkerCalls['referenceKv']['args'];
-        return runtime.referenceKv(args.image, args.category);
-      }
-      case 'timeBareLoop':
-        return runtime.timeBareLoop(method.args as WorkerCalls['timeBareLoop']['args']);
-      case 'forget':
-        return runtime.forget((method.args as WorkerCalls['forget']['args']).keys);
-      case 'hotCacheStats':
-        return runtime.hotCacheStats();
-    }
-  };
+  const calls: CallState = { canceledCalls, previewsWanted, send, loadBlobs };
 
   port.on('message', (message: ToWorker) => {
     if (message.type === 'loaded') {
@@ -93,7 +112,7 @@ async function serve(): Promise<void> {
     } else if (message.type === 'previews') {
       if (previewsWanted.has(message.id)) previewsWanted.set(message.id, message.on);
     } else if (message.type === 'call') {
-      const task = handle(message.id, message).then(
+      const task = handleCall(runtime, calls, message.id, message).then(
         (value) => send({ type: 'result', id: message.id, value }),
         (error: unknown) => send({ type: 'error', id: message.id, error: serializeError(error) }),
       );

@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
 import { createApiKey, createGarment, createShopperSession, createTenant, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
+import type { WireAnswer, WireError } from '../support/answers';
 import { schemaPath } from '../../src/main/paths';
 import { deriveSecret } from '../../src/main/app';
 import { GRAPHQL_BODY_LIMIT } from '../../src/http/http-app';
@@ -68,9 +69,10 @@ function token(w: World, who: Who): string | null {
 }
 
 /** The code of a GraphQL answer: the first error's, else the first userError's, else OK / NULL. */
-function graphqlCode(body: any): string {
-  if (Array.isArray(body?.errors) && body.errors.length > 0) return String(body.errors[0]?.extensions?.code ?? 'NO_CODE');
-  const first = body?.data ? Object.values(body.data)[0] : undefined;
+function graphqlCode(body: unknown): string {
+  const answer = body as WireAnswer | null | undefined;
+  if (Array.isArray(answer?.errors) && answer.errors.length > 0) return String(answer.errors[0]?.extensions?.code ?? 'NO_CODE');
+  const first = answer?.data ? Object.values(answer.data)[0] : undefined;
   if (first === null) return 'NULL';
   const userErrors = (first as { userErrors?: { code: string }[] } | undefined)?.userErrors;
   if (userErrors && userErrors.length > 0) return userErrors[0]!.code;
@@ -130,7 +132,7 @@ function http(name: string, covers: string, request: (w: World) => RawRequest, s
         signal: AbortSignal.timeout(30_000),
       });
       const text = await res.text();
-      let json: any;
+      let json: WireAnswer | null;
       try {
         json = JSON.parse(text);
       } catch {
@@ -205,7 +207,8 @@ function ws(name: string, script: (w: World) => { messages: (string | object)[];
         };
         socket.on('open', sendUntilInit);
         socket.on('message', (data) => {
-          const message = JSON.parse(String(data)) as { type: string; payload?: any };
+          // An 'error' message carries a list of errors, a 'next' message an answer.
+          const message = JSON.parse(String(data)) as { type: string; payload?: WireError[] & WireAnswer };
           if (message.type === 'connection_ack') sendUntilInit();
           if (message.type === 'error') done({ status: 200, code: String(message.payload?.[0]?.extensions?.code ?? 'NO_CODE') });
           if (message.type === 'next' && message.payload?.errors)

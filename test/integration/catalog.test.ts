@@ -138,7 +138,7 @@ describe.each(databaseKinds())('catalog on %s', (kind) => {
     );
     const { uploadId, uploadUrl } = created.createUpload;
     const early = await ok(url, key, CREATE_GARMENT, { i: { sku: 'UP-0', name: 'x', category: 'BAG', image: { uploadId } } });
-    expect(early.createGarment.userErrors[0].code).toBe('UPLOAD_INCOMPLETE');
+    expect(early.createGarment.userErrors[0]!.code).toBe('UPLOAD_INCOMPLETE');
     // A changed first character (a fixed 'Z' left 1 signature in 64 unchanged, and the test flaky).
     const tampered = uploadUrl.replace(/sig=./, (m: string) => (m.endsWith('A') ? 'sig=B' : 'sig=A'));
     expect((await fetch(tampered, { method: 'PUT', body: png })).status).toBe(403);
@@ -148,7 +148,7 @@ describe.each(databaseKinds())('catalog on %s', (kind) => {
     const used = await ok(url, key, CREATE_GARMENT, { i: { sku: 'UP-1', name: 'Bag', category: 'BAG', image: { uploadId } } });
     expect(used.createGarment.garment.image).toMatchObject({ width: 80, height: 100 });
     const again = await ok(url, key, CREATE_GARMENT, { i: { sku: 'UP-2', name: 'Bag', category: 'BAG', image: { uploadId } } });
-    expect(again.createGarment.userErrors[0].code).toBe('UPLOAD_ALREADY_USED');
+    expect(again.createGarment.userErrors[0]!.code).toBe('UPLOAD_ALREADY_USED');
   });
 
   test('createUpload userErrors', async () => {

@@ -69,7 +69,7 @@ describe.each(backends)('demo tenant and catalog events on $kind (redis: $redis)
     expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(55 * 60_000);
     const photos = await ok(server.url, token, `{ personPhotos { totalCount edges { node { shopper { externalId } } } } }`);
     expect(photos.personPhotos.totalCount).toBe(sampleIndex.persons.length);
-    expect(photos.personPhotos.edges[0].node.shopper.externalId).toBe(`demo-visitor-${visitor}`);
+    expect(photos.personPhotos.edges[0]!.node.shopper.externalId).toBe(`demo-visitor-${visitor}`);
     // A shopper session, not a key: it cannot manage the tenant.
     expect(
       (await gql(server.url, token, `mutation { createShopper(input: { externalId: "x" }) { shopper { id } } }`)).errors?.[0]?.extensions

@@ -15,6 +15,7 @@ import { createTestDatabase, startTestServer, type TestServer } from '../support
 import { PgFaultProxy, type CommitFault } from '../support/pg-fault-proxy';
 import { spawnServer, waitFor, type ServerProcess } from '../support/process';
 import { createGarment, createTenant, gql, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
+import type { NodeAnswer } from '../support/answers';
 import { collect, wsClient } from '../support/graphql-ws';
 import { postgresConfig } from '../../src/db/database';
 import { RenderRepository } from '../../src/renders/render-repository';
@@ -52,13 +53,22 @@ async function setUpTenant(url: string) {
   return { adminKey, photo, outfit, request };
 }
 
-async function waitForRender(url: string, key: string, id: string, done: (n: any) => boolean, timeoutMs = 120_000): Promise<any> {
+/** A poll of a render: its node, or only `requestError` when the server could not be asked this time. */
+type RenderPoll = Partial<NodeAnswer> & { requestError?: string };
+
+async function waitForRender(
+  url: string,
+  key: string,
+  id: string,
+  done: (n: RenderPoll) => boolean,
+  timeoutMs = 120_000,
+): Promise<RenderPoll> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // A connection kept alive to a server that was stopped fails once; ask again.
     const node = await ok(url, key, RENDER, { id }).then(
-      (data) => data.node,
-      (error: Error) => ({ requestError: error.message }),
+      (data): RenderPoll => data.node,
+      (error: Error): RenderPoll => ({ requestError: error.message }),
     );
     if (done(node)) return node;
     if (Date.now() > deadline) throw new Error(`render did not get there: ${JSON.stringify(node)}`);
@@ -427,11 +437,11 @@ withRedis('Redis restarted without persistence during renders', () => {
       clients.map((client, i) => {
         let first!: () => void;
         subscribed.push(new Promise<void>((r) => (first = r)));
-        return collect<any>(client, PROGRESS, { id: renders[i] }, () => first());
+        return collect(client, PROGRESS, { id: renders[i] }, () => first());
       }),
     );
     await Promise.all(subscribed);
-    await waitForRender(url, adminKey, renders[0]!, (n) => n.status === 'RUNNING' && n.completedSteps >= 1);
+    await waitForRender(url, adminKey, renders[0]!, (n) => n.status === 'RUNNING' && n.completedSteps! >= 1);
 
     await killRedis();
     // Requests keep being answered while Redis is down: reads, and renders requested and
@@ -462,7 +472,7 @@ withRedis('Redis restarted without persistence during renders', () => {
     for (const result of results) {
       expect(result.errors).toBeUndefined();
       expect(result.completed).toBe(true);
-      expect(result.events[result.events.length - 1].renderProgress.status).toBe('SUCCEEDED');
+      expect(result.events[result.events.length - 1]!.renderProgress.status).toBe('SUCCEEDED');
     }
   });
 });
@@ -580,7 +590,7 @@ describe('a progress event lost on the way', () => {
     const client = wsClient(url, adminKey);
     let first!: () => void;
     const subscribed = new Promise<void>((r) => (first = r));
-    const watched = collect<any>(client, PROGRESS, { id: render }, () => first());
+    const watched = collect(client, PROGRESS, { id: render }, () => first());
     await subscribed;
     // The render finishes and its final event is lost (as when pub/sub reconnects after a Redis restart).
     const uuid = Buffer.from(render, 'base64url').toString().split(':')[1]!;
@@ -627,7 +637,7 @@ describe('embedded server stopped mid-render', () => {
         // SIGTERM lets the running render finish (so it is short); SIGKILL cuts it off (so it is long).
         const running = await request(signal === 'SIGTERM' ? 30 : 100);
         const queued = await request(3);
-        await waitForRender(url, adminKey, running, (n) => n.status === 'RUNNING' && n.completedSteps >= 1, 60_000);
+        await waitForRender(url, adminKey, running, (n) => n.status === 'RUNNING' && n.completedSteps! >= 1, 60_000);
         first.child.kill(signal);
         const code = await first.exited;
         if (signal === 'SIGTERM') expect(code).toBe(0);

@@ -69,7 +69,7 @@ describe.each(backends)('hot caches in the worker on $kind (redis: $redis)', ({ 
     await waitUntil(
       async () =>
         (await ok(url, key, `{ garments { edges { node { referenceCache { status } } } } }`)).garments.edges.map(
-          (e: any) => e.node.referenceCache?.status,
+          (e) => e.node.referenceCache?.status,
         ),
       (statuses: string[]) => statuses.every((s) => s === 'READY'),
     );

@@ -73,7 +73,7 @@ describe('query limits', () => {
       const ok = await wsOnce(server.url, key, under, underVars);
       expect(ok.errors).toBeUndefined();
       expect(ok.data).toBeDefined();
-      expect(ok.extensions.cost.maximum).toBe(100);
+      expect(ok.extensions!.cost.maximum).toBe(100);
       const refused = await wsOnce(server.url, key, over, overVars);
       expect(refused.errors?.[0]?.extensions?.['code']).toBe(code);
     });
@@ -105,8 +105,8 @@ describe('query limits', () => {
     const ok = await post(server.url, key, [op, op, op]);
     expect(ok.status).toBe(200);
     expect(ok.body).toHaveLength(3);
-    expect(ok.body[2].data.tenant.id).toBeTruthy();
-    expect(ok.body[0].extensions.cost.requested).toBe(1);
+    expect(ok.body[2]!.data.tenant.id).toBeTruthy();
+    expect(ok.body[0]!.extensions.cost.requested).toBe(1);
     const refused = await post(server.url, key, [op, op, op, op]);
     expect(refused.status).toBe(400);
     expect(refused.body.errors[0].extensions.code).toBe('BATCH_TOO_LARGE');

@@ -80,7 +80,7 @@ describe.each(databaseKinds())('outfits and photos on %s', (kind) => {
     });
     expect(seen).toEqual({ node: null, personPhotos: { totalCount: 1 } });
     const bad = await ok(url, key, UPLOAD_PHOTO, { i: { image: { dataUrl: 'data:text/plain;base64,aGVsbG8=' } } });
-    expect(bad.uploadPersonPhoto.userErrors[0].code).toBe('NOT_AN_IMAGE');
+    expect(bad.uploadPersonPhoto.userErrors[0]!.code).toBe('NOT_AN_IMAGE');
   });
 
   test('shopper outfits: own only, shopper set automatically', async () => {

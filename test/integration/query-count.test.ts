@@ -34,7 +34,7 @@ describe.each(databaseKinds())('query count on %s', (kind) => {
     const before = server.db.statementCount;
     const data = await ok(server.url, key, PAGE, { first });
     expect(data.outfits.edges).toHaveLength(first);
-    expect(data.outfits.edges[0].node.garments).toHaveLength(4);
+    expect(data.outfits.edges[0]!.node.garments).toHaveLength(4);
     return server.db.statementCount - before;
   }
 
@@ -52,7 +52,7 @@ describe.each(databaseKinds())('query count on %s', (kind) => {
     await ok(server.url, key, GARMENTS); // the key is now in the authentication cache
     const before = server.db.statementCount;
     const data = await ok(server.url, key, GARMENTS);
-    expect(data.garments.edges.map((e: any) => e.node.referenceCache.status)).toEqual(['PENDING', 'PENDING', 'PENDING', 'PENDING']);
+    expect(data.garments.edges.map((e) => e.node.referenceCache.status)).toEqual(['PENDING', 'PENDING', 'PENDING', 'PENDING']);
     // BEGIN, set_config, garments, their caches, COMMIT: no key lookup, no count, no second transaction.
     expect(server.db.statementCount - before).toBeLessThanOrEqual(5);
     const counted = server.db.statementCount;

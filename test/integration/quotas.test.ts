@@ -17,6 +17,7 @@ import { RenderRepository } from '../../src/renders/render-repository';
 import { GarmentRepository } from '../../src/garments/garment-repository';
 import { PhotoRepository } from '../../src/photos/photo-repository';
 import { FileBlobStore } from '../../src/blobs';
+import type { NodeAnswer } from '../support/answers';
 
 const MB = 1024 * 1024;
 const CREATE_UPLOAD = `mutation($s: Int!) { createUpload(input: { contentType: "image/png", byteSize: $s }) { uploadId uploadUrl userErrors { code field } } }`;
@@ -155,7 +156,7 @@ describe.each(databaseKinds())('quotas on %s', (kind) => {
     const client = wsClient(server.url, adminKey);
     let subscribed!: () => void;
     const first = new Promise<void>((resolve) => (subscribed = resolve));
-    const watched = collect<any>(client, `subscription($id: ID!) { renderProgress(renderId: $id) { status } }`, { id: render }, () =>
+    const watched = collect(client, `subscription($id: ID!) { renderProgress(renderId: $id) { status } }`, { id: render }, () =>
       subscribed(),
     );
     await first;
@@ -251,7 +252,7 @@ describe('deletePersonPhoto with the engine: the result and the encoding go too'
       )
     ).requestRender.render.id;
     const deadline = Date.now() + 60_000;
-    let node: any;
+    let node: NodeAnswer;
     do {
       await new Promise((r) => setTimeout(r, 200));
       node = (

@@ -12,6 +12,9 @@ import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
 import { fromGlobalId } from '../../src/common/ids';
 import { decodeEvent, progressChannel, type RenderEvent } from '../../src/renders/render-events';
+import type { AnswerData } from '../support/answers';
+
+type RenderProgressAnswer = AnswerData['renderProgress'];
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
@@ -91,7 +94,7 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
   async function watch(renderId: string, previews: boolean) {
     const client = wsClient(url, key);
     try {
-      const result = await collect<any>(client, PROGRESS, { id: renderId, previews });
+      const result = await collect(client, PROGRESS, { id: renderId, previews });
       expect(result.completed).toBe(true);
       return result.events.map((e) => e.renderProgress);
     } finally {
@@ -148,7 +151,7 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
 
     const { timings } = (await ok(url, key, TIMINGS, { id: renderId })).node;
     expect(timings.referenceMs).toBe(0);
-    for (const field of ['loadMs', 'denoiseMs', 'decodeMs', 'finishMs', 'totalMs']) expect(timings[field]).toBeGreaterThan(0);
+    for (const field of ['loadMs', 'denoiseMs', 'decodeMs', 'finishMs', 'totalMs'] as const) expect(timings[field]).toBeGreaterThan(0);
     const parts = timings.loadMs + timings.referenceMs + timings.denoiseMs + timings.decodeMs + timings.finishMs;
     // The parts follow one another: together no more than the whole (what is left over is the
     // hand-over to the engine thread), and most of it.
@@ -184,7 +187,7 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
   });
 
   test('no previews are made while nobody watches with previews: true', async () => {
-    let watched: any[] = [];
+    let watched: RenderProgressAnswer[] = [];
     const events = await publishedEvents(async (renderId) => {
       watched = await watch(renderId, false);
     }, 12);
@@ -194,7 +197,7 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
   });
 
   test('previews are made, stored and sent while someone watches with previews: true', async () => {
-    let watched: any[] = [];
+    let watched: RenderProgressAnswer[] = [];
     const events = await publishedEvents(async (renderId) => {
       // A second subscription without previews on the same render gets none of them.
       const [withPreviews, without] = await Promise.all([watch(renderId, true), watch(renderId, false)]);
@@ -207,7 +210,7 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
     expect(received.length).toBe(published.length);
     // Each was stored before its event went out (the event names it); all are gone once the render ended.
     await waitUntil(
-      async () => (await fetch(received[received.length - 1].preview.url)).status,
+      async () => (await fetch(received[received.length - 1]!.preview.url)).status,
       (status) => status === 404,
     );
   });

@@ -74,8 +74,8 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
       async () =>
         (
           await ok(url, key, `{ garments { edges { node { referenceCache { status bytes computeMs model error } } } } }`)
-        ).garments.edges.map((e: any) => e.node.referenceCache),
-      (list: any[]) => list.every((c) => c.status !== 'PENDING'),
+        ).garments.edges.map((e) => e.node.referenceCache),
+      (list) => list.every((c) => c.status !== 'PENDING'),
     );
     for (const cache of caches) {
       expect(cache).toMatchObject({ status: 'READY', model: server.engine!.model.id, error: null });
@@ -91,7 +91,7 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const render = requested.requestRender.render;
     expect(render).toMatchObject({ status: 'QUEUED', steps: 16, seed: 42, guidanceScale: 2.5 });
     const client = wsClient(url, key);
-    const result = await collect<any>(client, PROGRESS, { id: render.id, previews: true });
+    const result = await collect(client, PROGRESS, { id: render.id, previews: true });
     await client.dispose();
     expect(result.errors).toBeUndefined();
     expect(result.completed).toBe(true);
@@ -100,7 +100,7 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     // every step arrives, in order, after the initial state
     const steps = events.filter((e) => e.status === 'RUNNING' && e.step > 0).map((e) => e.step);
     expect(steps).toEqual(
-      Array.from({ length: 16 }, (_, i) => i + 1).filter((s) => s > (events[0].status === 'RUNNING' ? events[0].step : 0)),
+      Array.from({ length: 16 }, (_, i) => i + 1).filter((s) => s > (events[0]!.status === 'RUNNING' ? events[0]!.step : 0)),
     );
     const withPreview = events.filter((e) => e.preview);
     expect(withPreview.length).toBeGreaterThan(1);
@@ -110,13 +110,13 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     expect(new Set(previewUrls).size).toBe(previewUrls.length);
     expect(withPreview.every((e) => e.preview.width > 0 && e.preview.height > 0)).toBe(true);
     await waitUntil(
-      async () => (await fetch(previewUrls[previewUrls.length - 1])).status,
+      async () => (await fetch(previewUrls[previewUrls.length - 1]!)).status,
       (status) => status === 404,
     );
 
     const done = (await ok(url, key, RENDER, { id: render.id })).node;
     expect(done).toMatchObject({ status: 'SUCCEEDED', completedSteps: 16, attempts: 1, resultExpired: false, error: null });
-    for (const field of ['queueMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'totalMs'])
+    for (const field of ['queueMs', 'referenceMs', 'denoiseMs', 'decodeMs', 'totalMs'] as const)
       expect(done.timings[field]).toBeGreaterThanOrEqual(0);
     const image = await fetch(done.result.url);
     expect(image.headers.get('content-type')).toBe('image/png');
@@ -127,13 +127,13 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
   test('previews only when asked; a finished render sends its final state and completes', async () => {
     const { render } = (await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, steps: 3, seed: 1 } })).requestRender;
     const client = wsClient(url, key);
-    const live = await collect<any>(client, PROGRESS, { id: render.id, previews: false });
+    const live = await collect(client, PROGRESS, { id: render.id, previews: false });
     expect(live.events.every((e) => e.renderProgress.preview === null)).toBe(true);
-    const late = await collect<any>(client, PROGRESS, { id: render.id });
+    const late = await collect(client, PROGRESS, { id: render.id });
     await client.dispose();
     expect(late.completed).toBe(true);
     expect(late.events).toHaveLength(1);
-    expect(late.events[0].renderProgress).toMatchObject({
+    expect(late.events[0]!.renderProgress).toMatchObject({
       status: 'SUCCEEDED',
       step: 3,
       render: { status: 'SUCCEEDED', completedSteps: 3 },
@@ -147,11 +147,11 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
       [a, b].map((id) =>
         waitUntil(
           async () => (await ok(url, key, RENDER, { id })).node,
-          (n: any) => n.status === 'SUCCEEDED',
+          (n) => n.status === 'SUCCEEDED',
         ),
       ),
     );
-    const bytes = await Promise.all(results.map(async (r: any) => Buffer.from(await (await fetch(r.result.url)).arrayBuffer())));
+    const bytes = await Promise.all(results.map(async (r) => Buffer.from(await (await fetch(r.result.url)).arrayBuffer())));
     expect(bytes[0]!.equals(bytes[1]!)).toBe(true);
   });
 
@@ -159,14 +159,14 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const { render } = (await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, steps: 100 } })).requestRender;
     const client = wsClient(url, key);
     let canceled = false;
-    const result = await collect<any>(client, PROGRESS, { id: render.id }, (event) => {
+    const result = await collect(client, PROGRESS, { id: render.id }, (event) => {
       if (!canceled && event.renderProgress.step >= 2) {
         canceled = true;
         void ok(url, key, `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`, { id: render.id });
       }
     });
     await client.dispose();
-    const last = result.events[result.events.length - 1].renderProgress;
+    const last = result.events[result.events.length - 1]!.renderProgress;
     expect(last.status).toBe('CANCELED');
     const after = (await ok(url, key, RENDER, { id: render.id })).node;
     expect(after.status).toBe('CANCELED');
@@ -174,13 +174,13 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const again = await ok(url, key, `mutation($id: ID!) { cancelRender(id: $id) { render { status } userErrors { code } } }`, {
       id: render.id,
     });
-    expect(again.cancelRender.userErrors[0].code).toBe('RENDER_FINISHED');
+    expect(again.cancelRender.userErrors[0]!.code).toBe('RENDER_FINISHED');
   });
 
   test('requestRender userErrors: ranges and unknown ids', async () => {
     const codes = async (extra: object) =>
       (await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, ...extra } })).requestRender.userErrors.map(
-        (e: any) => `${e.code}:${e.field.at(-1)}`,
+        (e) => `${e.code}:${e.field.at(-1)}`,
       );
     expect(await codes({ steps: 0 })).toEqual(['OUT_OF_RANGE:steps']);
     expect(await codes({ steps: 101 })).toEqual(['OUT_OF_RANGE:steps']);
@@ -212,7 +212,7 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     expect(over).toEqual({ render: null, userErrors: [{ code: 'CONCURRENCY_LIMIT', field: null }] });
     await waitUntil(
       async () => (await ok(url, qKey, RENDER, { id: first.render.id })).node,
-      (n: any) => n.status === 'SUCCEEDED',
+      (n) => n.status === 'SUCCEEDED',
       120_000,
     );
     const now = (await ok(url, qKey, REQUEST, { i: { outfitId: o, personPhotoId: p, steps: 1, idempotencyKey: 'k2' } })).requestRender;
@@ -225,7 +225,7 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const shopper = await createShopperSession(url, key, `stranger-${Date.now()}`);
     for (const token of [other.adminKey, shopper.token]) {
       const client = wsClient(url, token);
-      const result = await collect<any>(client, PROGRESS, { id: render.id });
+      const result = await collect(client, PROGRESS, { id: render.id });
       await client.dispose();
       expect(result.events).toEqual([]);
       expect(result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
@@ -236,7 +236,7 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     const { render } = (await ok(url, key, REQUEST, { i: { outfitId: outfit, personPhotoId: photo, steps: 1 } })).requestRender;
     const done = await waitUntil(
       async () => (await ok(url, key, RENDER, { id: render.id })).node,
-      (n: any) => n.status === 'SUCCEEDED',
+      (n) => n.status === 'SUCCEEDED',
     );
     expect((await fetch(done.result.url)).status).toBe(200);
     expect(await server.sweeps!.deleteExpiredResults(new Date(Date.now() + 71 * 3600_000))).toBe(0);
@@ -270,7 +270,7 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     expect(await server.sweeps!.requeueStale(new Date(Date.now() - 30_000), new Date(Date.now() - 60_000))).toBeGreaterThanOrEqual(1);
     const done = await waitUntil(
       async () => (await ok(url, key, RENDER, { id: toGlobalId('Render', id) })).node,
-      (n: any) => n.status === 'SUCCEEDED',
+      (n) => n.status === 'SUCCEEDED',
     );
     expect(done.completedSteps).toBe(2);
   });

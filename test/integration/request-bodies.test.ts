@@ -13,6 +13,7 @@ import { createTenant, ok } from '../support/graphql-client';
 import { startS3Server, type S3TestServer } from '../support/s3';
 import { waitFor } from '../support/process';
 import { fromGlobalId } from '../../src/common/ids';
+import type { RawAnswer } from '../support/limits';
 
 /** A raw HTTP/1.1 connection: what was received so far, and the final answer once there. */
 class RawConnection {
@@ -32,7 +33,7 @@ class RawConnection {
   }
 
   /** The final (non-1xx) answer, waited for up to `ms`: its status, headers and JSON body. */
-  async answer(ms: number): Promise<{ status: number; headers: Record<string, string>; body: any; ms: number; interim: number[] }> {
+  async answer(ms: number): Promise<{ status: number; headers: Record<string, string>; body: RawAnswer; ms: number; interim: number[] }> {
     const started = Date.now();
     const final = () => {
       const heads = [...this.received.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n/g)];

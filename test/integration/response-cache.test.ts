@@ -4,6 +4,7 @@ import { databaseKinds, startTestServer, type TestServer } from '../support/serv
 import { createGarment, createShopperSession, createTenant, ok, OPERATOR } from '../support/graphql-client';
 import { GarmentRepository } from '../../src/garments/garment-repository';
 import { fromGlobalId } from '../../src/common/ids';
+import type { AnswerData } from '../support/answers';
 
 const PAGE = `{ garments(first: 50) { totalCount edges { node { id sku archived referenceCache { status bytes } } } } }`;
 
@@ -20,7 +21,7 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
   });
   afterAll(() => server.stop());
 
-  async function page(token = key): Promise<{ data: any; statements: number }> {
+  async function page(token = key): Promise<{ data: AnswerData; statements: number }> {
     const before = server.db.statementCount;
     const data = await ok(server.url, token, PAGE);
     return { data, statements: server.db.statementCount - before };
@@ -34,12 +35,12 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
     await createGarment(server.url, key, 'B', 'BOTTOM');
     const fresh = await page();
     expect(fresh.statements).toBeGreaterThan(0);
-    expect(fresh.data.garments.edges.map((e: any) => e.node.sku)).toEqual(['B', 'A']);
+    expect(fresh.data.garments.edges.map((e) => e.node.sku)).toEqual(['B', 'A']);
   });
 
   test("the worker's cache write (another repository instance) is seen at once", async () => {
     const before = await page();
-    const garmentId = fromGlobalId(before.data.garments.edges[0].node.id, 'Garment')!;
+    const garmentId = fromGlobalId(before.data.garments.edges[0]!.node.id, 'Garment')!;
     expect((await page()).statements).toBe(0);
     const worker = new GarmentRepository(server.db, server.catalogVersions);
     const cache = await worker.ensureCache(
@@ -50,12 +51,12 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
     );
     await worker.markCacheReady(tenantId, cache.id, { blobKey: 'k', bytes: 1234, checksum: 'c', computeMs: 1 });
     const after = await page();
-    expect(after.data.garments.edges[0].node.referenceCache).toEqual({ status: 'READY', bytes: 1234 });
+    expect(after.data.garments.edges[0]!.node.referenceCache).toEqual({ status: 'READY', bytes: 1234 });
   });
 
   test('reading an existing cache row (as every render does) keeps the stored answer; creating one does not', async () => {
     const before = await page();
-    const garmentId = fromGlobalId(before.data.garments.edges[0].node.id, 'Garment')!;
+    const garmentId = fromGlobalId(before.data.garments.edges[0]!.node.id, 'Garment')!;
     const worker = new GarmentRepository(server.db, server.catalogVersions);
     const version = server.catalogVersions.version(tenantId);
     await worker.ensureCache(tenantId, garmentId, server.services.garments.defaultModel, '00000000-0000-4000-8000-00000000c0df');
@@ -68,13 +69,13 @@ describe.each(databaseKinds())('response cache on %s', (kind) => {
   });
 
   test('shoppers of a tenant share entries, but never get the API key view with archived garments', async () => {
-    const archivedId = (await ok(server.url, key, `{ garments(first: 1) { edges { node { id } } } }`)).garments.edges[0].node.id;
+    const archivedId = (await ok(server.url, key, `{ garments(first: 1) { edges { node { id } } } }`)).garments.edges[0]!.node.id;
     await ok(server.url, key, `mutation($id: ID!) { archiveGarment(id: $id) { userErrors { code } } }`, { id: archivedId });
     const admin = await page();
-    expect(admin.data.garments.edges.some((e: any) => e.node.archived)).toBe(true);
+    expect(admin.data.garments.edges.some((e) => e.node.archived)).toBe(true);
     const { token } = await createShopperSession(server.url, key, 'shopper-1');
     const shopper = await page(token);
-    expect(shopper.data.garments.edges.some((e: any) => e.node.archived)).toBe(false);
+    expect(shopper.data.garments.edges.some((e) => e.node.archived)).toBe(false);
     expect(shopper.data.garments.totalCount).toBe(admin.data.garments.totalCount - 1);
     const second = await createShopperSession(server.url, key, 'shopper-2');
     const shared = await page(second.token);

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from '../support/server';
 import { spawnServer, waitFor, type ServerProcess } from '../support/process';
 import { createGarment, createTenant, gql, ok } from '../support/graphql-client';
+import type { NodeAnswer } from '../support/answers';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
 import { startS3Server, type S3TestServer } from '../support/s3';
@@ -42,13 +43,22 @@ async function setUpTenant(url: string) {
   return { adminKey, photo, outfit };
 }
 
-async function waitForRender(url: string, key: string, id: string, done: (n: any) => boolean, timeoutMs = 120_000): Promise<any> {
+/** A poll of a render: its node, or only `requestError` when the server could not be asked this time. */
+type RenderPoll = Partial<NodeAnswer> & { requestError?: string };
+
+async function waitForRender(
+  url: string,
+  key: string,
+  id: string,
+  done: (n: RenderPoll) => boolean,
+  timeoutMs = 120_000,
+): Promise<RenderPoll> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // A connection kept alive to a server that was killed fails once; ask again.
     const node = await ok(url, key, RENDER, { id }).then(
-      (data) => data.node,
-      (error: Error) => ({ requestError: error.message }),
+      (data): RenderPoll => data.node,
+      (error: Error): RenderPoll => ({ requestError: error.message }),
     );
     if (process.env.DEBUG_WAIT) process.stdout.write(`wait: ${JSON.stringify(node)}\n`);
     if (done(node)) return node;
@@ -190,7 +200,7 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
       )
     ).requestRender;
     await waitForRender(a, adminKey, render.id, (n) => n.status === 'SUCCEEDED' || n.status === 'FAILED');
-    const read = await ok(
+    const read = await ok<{ p: NodeAnswer; r: NodeAnswer }>(
       b,
       adminKey,
       `query($p: ID!, $r: ID!) { p: node(id: $p) { ... on PersonPhoto { image { url } } } r: node(id: $r) { ... on Render { status result { url } } } }`,
@@ -229,7 +239,7 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
       clients.map((c) => {
         let firstEvent!: () => void;
         subscribed.push(new Promise<void>((r) => (firstEvent = r)));
-        return collect<any>(c, `subscription($id: ID!) { renderProgress(renderId: $id) { status step } }`, { id: render.id }, () =>
+        return collect(c, `subscription($id: ID!) { renderProgress(renderId: $id) { status step } }`, { id: render.id }, () =>
           firstEvent(),
         );
       }),
@@ -276,7 +286,7 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
         const client = wsClient(b, adminKey);
         let subscribed!: () => void;
         const first = new Promise<void>((r) => (subscribed = r));
-        const received = collect<any>(
+        const received = collect(
           client,
           `subscription($id: ID!, $p: Boolean) { renderProgress(renderId: $id, previews: $p) { status step preview { url } } }`,
           { id, p: previews },
@@ -355,7 +365,7 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
     const client = wsClient(a, adminKey);
     let victim: ServerProcess | undefined;
     const killed = new Promise<void>((resolveKilled, rejectKilled) => {
-      void collect<any>(
+      void collect(
         client,
         `subscription($id: ID!) { renderProgress(renderId: $id, previews: true) { status step preview { url } } }`,
         { id: render.id },

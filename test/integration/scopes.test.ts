@@ -205,7 +205,7 @@ describe.each(databaseKinds())('scopes on shopper data on %s', (kind) => {
     );
     expect(r.shoppers.totalCount).toBeGreaterThanOrEqual(2);
     const photo = r.personPhotos.edges.find((e: { node: { id: string } }) => e.node.id === w.alicePhoto);
-    expect(photo.node.shopper).toEqual({ externalId: 'alice@example.com' });
+    expect(photo!.node.shopper).toEqual({ externalId: 'alice@example.com' });
   });
 
   test('a shopper session sees only its own photos, outfits, renders and Shopper', async () => {

@@ -15,6 +15,7 @@ import { SessionTokens } from '../../src/auth/tokens';
 import { TenantRepository } from '../../src/tenants/tenant-repository';
 import { fromGlobalId } from '../../src/common/ids';
 import { WS_CLOSE } from '../../src/graphql/ws-transport';
+import type { AnswerData, WireError } from '../support/answers';
 
 jest.setTimeout(60_000);
 
@@ -32,7 +33,8 @@ interface Closed {
 
 interface Answer {
   type: 'next' | 'error' | 'complete';
-  payload?: any;
+  /** A next message's answer (an error message's list of errors is compared whole; complete has none). */
+  payload: { data: AnswerData; errors?: WireError[] };
 }
 
 /** One graphql-transport-ws socket, spoken by hand so that "the same socket" is certain. */
@@ -59,7 +61,8 @@ async function connect(baseUrl: string, token: string): Promise<RawSocket> {
     socket.on('message', (data) => {
       const message = JSON.parse(String(data)) as { type: string; id?: string; payload?: unknown };
       if (message.type === 'connection_ack') resolve();
-      else if (message.id !== undefined) listeners.get(message.id)?.({ type: message.type as Answer['type'], payload: message.payload });
+      else if (message.id !== undefined)
+        listeners.get(message.id)?.({ type: message.type as Answer['type'], payload: message.payload as Answer['payload'] });
     });
     void closed.then((c) => reject(new Error(`closed before connection_ack: ${c.code} ${c.reason}`)));
   });

@@ -67,7 +67,7 @@ async function makeWorld(server: TestServer, name: string): Promise<World> {
     .createUpload.uploadId;
   // A delivery is recorded by the real notification path (nobody delivers it: no worker runs).
   await server.services.webhooks.notify(uuidOf(tenant), 'RENDER_SUCCEEDED', { renderId: render });
-  const delivery = (await ok(url, adminKey, `{ webhookDeliveries { edges { node { id } } } }`)).webhookDeliveries.edges[0].node.id;
+  const delivery = (await ok(url, adminKey, `{ webhookDeliveries { edges { node { id } } } }`)).webhookDeliveries.edges[0]!.node.id;
   const nodes = {
     Tenant: tenant,
     Garment: garment,

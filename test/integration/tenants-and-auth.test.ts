@@ -161,7 +161,7 @@ describe.each(databaseKinds())('tenants and auth on %s', (kind) => {
     );
     expect(dup.createShopper).toEqual({ shopper: null, userErrors: [{ code: 'EXTERNAL_ID_TAKEN', field: ['input', 'externalId'] }] });
     const empty = await ok(url, adminKey, `mutation { createShopper(input: { externalId: " " }) { userErrors { code } } }`);
-    expect(empty.createShopper.userErrors[0].code).toBe('EXTERNAL_ID_REQUIRED');
+    expect(empty.createShopper.userErrors[0]!.code).toBe('EXTERNAL_ID_REQUIRED');
     const noSuch = await ok(
       url,
       adminKey,

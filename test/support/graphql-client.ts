@@ -1,13 +1,14 @@
 // A minimal GraphQL-over-HTTP client for tests, and helpers that set up tenants.
 import sharp from 'sharp';
+import type { AnswerData } from './answers';
 
-export interface GraphQLResponse<T = Record<string, any>> {
+export interface GraphQLResponse<T = AnswerData> {
   status: number;
   data?: T;
   errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[];
 }
 
-export async function gql<T = Record<string, any>>(
+export async function gql<T = AnswerData>(
   baseUrl: string,
   token: string | null,
   query: string,
@@ -25,7 +26,7 @@ export async function gql<T = Record<string, any>>(
 }
 
 /** Data of a response that must have no errors. */
-export async function ok<T = Record<string, any>>(
+export async function ok<T = AnswerData>(
   baseUrl: string,
   token: string | null,
   query: string,

@@ -1,6 +1,7 @@
 // graphql-ws over a real socket, for tests.
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
+import type { AnswerData } from './answers';
 
 export function wsClient(baseUrl: string, token: string | null): Client {
   return createClient({
@@ -12,14 +13,14 @@ export function wsClient(baseUrl: string, token: string | null): Client {
   });
 }
 
-export interface SubscriptionResult<T = Record<string, any>> {
+export interface SubscriptionResult<T = AnswerData> {
   events: T[];
   errors?: { message: string; extensions?: { code?: string } }[];
   completed: boolean;
 }
 
 /** Subscribes, collects every event until the server completes it (or errors), then disposes. */
-export async function collect<T = Record<string, any>>(
+export async function collect<T = AnswerData>(
   client: Client,
   query: string,
   variables: Record<string, unknown>,
@@ -48,7 +49,7 @@ export async function collect<T = Record<string, any>>(
   });
 }
 
-export async function subscribeOnce<T = Record<string, any>>(
+export async function subscribeOnce<T = AnswerData>(
   baseUrl: string,
   token: string | null,
   query: string,

@@ -2,11 +2,32 @@
 // and graphql-ws answers that keep the close code.
 import WebSocket from 'ws';
 import { createClient } from 'graphql-ws';
+import type { AnswerData } from './answers';
+
+/** What a query cost against the limit (extensions.cost of an answer, or of a QUERY_TOO_COSTLY error). */
+export interface QueryCost {
+  requested: number;
+  maximum: number;
+}
+
+/** A GraphQL error as the server writes it, with the extensions the limits add. */
+export interface AnswerError {
+  message: string;
+  extensions: { code: string; retryAfterMs: number; cost: QueryCost };
+}
+
+/** One GraphQL answer as the limits suites read it: each part they read taken as present; errors, when sent, are never empty. */
+export interface RawAnswer {
+  data: AnswerData & { __typename: string };
+  errors: [AnswerError, ...AnswerError[]];
+  extensions: { cost: QueryCost };
+}
 
 export interface RawResponse {
   status: number;
   headers: Headers;
-  body: any;
+  /** The parsed JSON: one answer, or an array of them for a batch (text when not JSON). */
+  body: RawAnswer & RawAnswer[];
 }
 
 export async function post(
@@ -28,15 +49,15 @@ export async function post(
   } catch {
     // not JSON: kept as text
   }
-  return { status: res.status, headers: res.headers, body: parsed };
+  return { status: res.status, headers: res.headers, body: parsed as RawResponse['body'] };
 }
 
 type CloseLike = { code: number; reason: string } | undefined;
 
 export interface WsAnswer {
-  data?: any;
-  extensions?: any;
-  errors?: { message: string; extensions?: Record<string, any> }[];
+  data?: AnswerData | null;
+  extensions?: { cost: QueryCost };
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
   closeCode?: number;
   closeReason?: string;
 }
@@ -59,7 +80,7 @@ export async function wsOnce(
   });
   try {
     return await new Promise<WsAnswer>((resolve) => {
-      client.subscribe(
+      client.subscribe<AnswerData, { cost: QueryCost }>(
         { query, variables },
         {
           next: (value) =>

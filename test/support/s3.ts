@@ -1,4 +1,4 @@
-// An S3-compatible server of the tests' own on 127.0.0.1 (s3rver, see s3-test-server.cjs),
+// An S3-compatible server of the tests' own on 127.0.0.1 (s3rver, see s3-test-server.mjs),
 // with the credentials it knows and helpers to make buckets and look inside them.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +26,7 @@ export interface S3TestServer {
 
 export async function startS3Server(): Promise<S3TestServer> {
   const directory = mkdtempSync(join(tmpdir(), 'atelier-s3-'));
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', join(__dirname, 's3-test-server.cjs'), directory], { stdio: 'pipe' });
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', join(__dirname, 's3-test-server.mjs'), directory], { stdio: 'pipe' });
   const port = await readPort(child);
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({ endpoint, forcePathStyle: true, region: S3_REGION, credentials: S3_CREDENTIALS });

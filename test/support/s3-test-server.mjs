@@ -14,16 +14,14 @@
 // it is answered, and the proxy lets a PUT of an object wait until its running reads ended
 // (readers share an object, writers have it alone, in arrival order).
 //
-// Usage: node --openssl-legacy-provider s3-test-server.cjs <directory>. Prints {"port":N} once
+// Usage: node --openssl-legacy-provider s3-test-server.mjs <directory>. Prints {"port":N} once
 // listening on 127.0.0.1; exits when its stdin closes (the parent went away).
-'use strict';
-
-const crypto = require('node:crypto');
-const fs = require('node:fs/promises');
-const http = require('node:http');
-const path = require('node:path');
-const S3rver = require('s3rver');
-const FilesystemStore = require('s3rver/lib/stores/filesystem');
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import S3rver from 's3rver';
+import FilesystemStore from 's3rver/lib/stores/filesystem.js';
 
 // The object's bytes on disk, complete, before the PUT is answered (s3rver's own putObject
 // resolves before its write stream has finished).
@@ -88,7 +86,7 @@ class KeyLocks {
 
 async function main() {
   const directory = process.argv[2];
-  if (!directory) throw new Error('usage: s3-test-server.cjs <directory>');
+  if (!directory) throw new Error('usage: s3-test-server.mjs <directory>');
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, vhostBuckets: false });
   const inner = await s3rver.run();
   const agent = new http.Agent({ keepAlive: true });
