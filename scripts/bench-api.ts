@@ -38,7 +38,7 @@ import { Session } from 'node:inspector';
 import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
 import { projectRoot } from '../src/main/paths';
-import { decodeEvent, isTerminal, progressChannel } from '../src/renders/render-events';
+import { decodeEvent, isTerminal, renderProgressChannel } from '../src/renders/render-progress';
 import { fromGlobalId } from '../src/common/ids';
 import { createGarment, ok, OPERATOR } from '../test/support/graphql-client';
 import { wsClient } from '../test/support/graphql-ws';
@@ -595,7 +595,7 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
             const rawId = fromGlobalId(id, 'Render')!;
             await new Promise<void>((resolve) => {
               void srv.pubsub
-                .subscribe(progressChannel(tenantId, rawId), (message) => {
+                .subscribe(renderProgressChannel(tenantId, rawId).name, (message) => {
                   const event = decodeEvent(message);
                   if (event.render.status === 'RUNNING' && event.step === 0) takenUpAt.set(rawId, event.publishedAt);
                   if (event.render.status === 'RUNNING' && event.step === 1 && measuring && takenUpAt.has(rawId))
@@ -690,7 +690,7 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
     const published = new Float64Array(slots); // publishedAt per slot, from ONE listener on the pub/sub
     let finalPublished: () => void = () => undefined;
     const finalSeen = new Promise<void>((r) => (finalPublished = r));
-    const unsubscribeTarget = await srv.pubsub.subscribe(progressChannel(tenantId, targetRaw), (message) => {
+    const unsubscribeTarget = await srv.pubsub.subscribe(renderProgressChannel(tenantId, targetRaw).name, (message) => {
       const event = decodeEvent(message);
       const slot =
         event.final || isTerminal(event.render.status) ? FANOUT_STEPS + 1 : event.render.status === 'RUNNING' ? event.step : null;

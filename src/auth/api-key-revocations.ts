@@ -1,8 +1,8 @@
 // The announcement that an API key was revoked, as it travels over pub/sub: every API process
 // forgets the key in its authentication cache and closes the graphql-ws connections that
-// authenticated with it. One channel for all tenants (each process must hear every tenant's
-// revocations, whichever keys it holds); each message names its tenant.
-export const API_KEY_REVOKED_CHANNEL = 'auth:api-key-revoked';
+// authenticated with it. Published on the key's tenant's channel; each process follows every
+// tenant's (whichever keys it holds).
+import { channelKind, type Codec } from '../jobs/channels';
 
 export interface ApiKeyRevoked {
   tenantId: string;
@@ -28,3 +28,8 @@ export function parseApiKeyRevoked(message: string): ApiKeyRevoked | null {
   if (typeof tenantId !== 'string' || typeof apiKeyId !== 'string' || typeof secretHash !== 'string') return null;
   return { tenantId, apiKeyId, secretHash };
 }
+
+const codec: Codec<ApiKeyRevoked> = { encode: encodeApiKeyRevoked, parse: parseApiKeyRevoked };
+
+/** `api-key-revoked:<tenantId>`. */
+export const apiKeyRevokedChannel = channelKind<[], ApiKeyRevoked>('api-key-revoked', codec);

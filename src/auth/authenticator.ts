@@ -4,7 +4,8 @@ import type { PubSub } from '../jobs/pubsub';
 import { ApiKeyCache } from './api-key-cache';
 import { digestEqual, parseApiKey, safeEqual, type SessionTokens } from './tokens';
 import { AuthError, type Viewer } from './viewer';
-import { API_KEY_REVOKED_CHANNEL, parseApiKeyRevoked, type ApiKeyRevoked } from './api-key-revocations';
+import { apiKeyRevokedChannel, type ApiKeyRevoked } from './api-key-revocations';
+import { subscribeEveryTenant } from '../jobs/channels';
 
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -38,10 +39,7 @@ export class Authenticator {
 
   /** Hears the keys revoked by any process; resolves once listening. */
   async followRevocations(pubsub: PubSub): Promise<() => Promise<void>> {
-    return pubsub.subscribe(API_KEY_REVOKED_CHANNEL, (message) => {
-      const event = parseApiKeyRevoked(message);
-      if (event) this.apiKeyRevoked(event);
-    });
+    return subscribeEveryTenant(pubsub, apiKeyRevokedChannel, (event) => this.apiKeyRevoked(event));
   }
 
   /** `authorization` is the header value ("Bearer <token>") or the bare token; absent means anonymous. */

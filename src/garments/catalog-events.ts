@@ -1,22 +1,19 @@
-// Catalog events over pub/sub: the id of a garment whose reference cache changed state,
-// published by the worker on the tenant's channel (referenceCacheChanged subscription).
-export const catalogChannel = (tenantId: string) => `catalog:${tenantId}`;
+// Catalog events over pub/sub. On the tenant's catalog channel: the id of a garment whose
+// reference cache changed state, published by the worker (referenceCacheChanged subscription).
+// On the tenant's garment-archived channel, followed by workers for every tenant: an archived
+// garment, whose decoded reference cache they drop from memory.
+import { channelKind, jsonCodec, stringFields, textCodec } from '../jobs/channels';
 
-/**
- * Garments archived, for every tenant: workers drop the garment's decoded reference cache from
- * memory. Message: JSON { tenantId, garmentId }.
- */
-export const GARMENT_ARCHIVED_CHANNEL = 'catalog:garment-archived';
+/** `catalog:<tenantId>`; message: the garment's id. */
+export const catalogChannel = channelKind<[], string>('catalog', textCodec);
 
-export const garmentArchivedMessage = (tenantId: string, garmentId: string): string => JSON.stringify({ tenantId, garmentId });
-
-export function parseGarmentArchived(message: string): { tenantId: string; garmentId: string } | null {
-  try {
-    const parsed = JSON.parse(message) as { tenantId?: unknown; garmentId?: unknown };
-    return typeof parsed.tenantId === 'string' && typeof parsed.garmentId === 'string'
-      ? { tenantId: parsed.tenantId, garmentId: parsed.garmentId }
-      : null;
-  } catch {
-    return null;
-  }
+export interface GarmentArchived {
+  tenantId: string;
+  garmentId: string;
 }
+
+/** `garment-archived:<tenantId>`; message: JSON { tenantId, garmentId }. */
+export const garmentArchivedChannel = channelKind<[], GarmentArchived>(
+  'garment-archived',
+  jsonCodec((value) => stringFields(value, 'tenantId', 'garmentId')),
+);

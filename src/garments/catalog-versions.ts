@@ -4,9 +4,14 @@
 // announces itself over pub/sub, so other API processes bump theirs too (a lost announcement is
 // bounded by the cache's max age).
 import type { PubSub } from '../jobs/pubsub';
+import { channelKind, jsonCodec, publish, stringFields, subscribeEveryTenant } from '../jobs/channels';
 import type { Logger } from '../observability/logger';
 
-export const CATALOG_CHANGED_CHANNEL = 'catalog:changed';
+/** `catalog-changed:<tenantId>`, followed by every API process for every tenant; message: JSON { tenantId }. */
+export const catalogChangedChannel = channelKind<[], { tenantId: string }>(
+  'catalog-changed',
+  jsonCodec((value) => stringFields(value, 'tenantId')),
+);
 
 export class CatalogVersions {
   private readonly versions = new Map<string, number>();
@@ -23,17 +28,14 @@ export class CatalogVersions {
   /** Call after the write committed, never inside its transaction: a read that starts later must see it. */
   changed(tenantId: string): void {
     this.bump(tenantId);
-    this.pubsub
-      .publish(CATALOG_CHANGED_CHANNEL, JSON.stringify({ tenantId }))
-      .catch((error: unknown) => this.logger.warn({ err: error, tenantId }, 'could not announce a catalog change'));
+    publish(this.pubsub, catalogChangedChannel(tenantId), { tenantId }).catch((error: unknown) =>
+      this.logger.warn({ err: error, tenantId }, 'could not announce a catalog change'),
+    );
   }
 
   /** Follows other processes' changes; resolves once listening, with the function that stops it. */
   follow(): Promise<() => Promise<void>> {
-    return this.pubsub.subscribe(CATALOG_CHANGED_CHANNEL, (message) => {
-      const { tenantId } = JSON.parse(message) as { tenantId: string };
-      this.bump(tenantId);
-    });
+    return subscribeEveryTenant(this.pubsub, catalogChangedChannel, ({ tenantId }) => this.bump(tenantId));
   }
 
   private bump(tenantId: string): void {

@@ -10,8 +10,9 @@ import { checkText } from '../common/text';
 import { alignToIds } from '../common/ids';
 import type { ImageInput, UploadService } from '../uploads/upload-service';
 import type { GarmentRepository } from './garment-repository';
-import { listen, type PubSub } from '../jobs/pubsub';
-import { catalogChannel, GARMENT_ARCHIVED_CHANNEL, garmentArchivedMessage } from './catalog-events';
+import type { PubSub } from '../jobs/pubsub';
+import { listenTo, publish } from '../jobs/channels';
+import { catalogChannel, garmentArchivedChannel } from './catalog-events';
 import { quotaError, type Quotas } from '../common/quotas';
 import { garmentError } from './garment-errors';
 
@@ -115,7 +116,7 @@ export class GarmentService {
     const garment = garmentId ? await this.garments.archive(tenantId, garmentId) : null;
     if (!garment) return refuse(garmentError('NOT_FOUND', 'no garment with this id', ['id']));
     // Best effort: a worker that misses it keeps the K/V in memory until they are evicted.
-    await this.pubsub.publish(GARMENT_ARCHIVED_CHANNEL, garmentArchivedMessage(tenantId, garment.id)).catch(() => undefined);
+    await publish(this.pubsub, garmentArchivedChannel(tenantId), { tenantId, garmentId: garment.id }).catch(() => undefined);
     return ok(garment);
   }
 
@@ -155,7 +156,7 @@ export class GarmentService {
    */
   async cacheChanges(viewer: Viewer): Promise<AsyncIterableIterator<Garment>> {
     const tenantViewer = requireCatalogRead(viewer);
-    const messages = await listen(this.pubsub, catalogChannel(tenantViewer.tenantId));
+    const messages = await listenTo(this.pubsub, catalogChannel(tenantViewer.tenantId));
     const iterator: AsyncIterableIterator<Garment> = {
       next: async () => {
         for (;;) {

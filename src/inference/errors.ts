@@ -69,3 +69,11 @@ export function deserializeError(serialized: SerializedInferenceError): Inferenc
   const code = INFERENCE_ERROR_CODES.includes(serialized.code) ? serialized.code : 'INTERNAL';
   return new InferenceError(code, serialized.message, { files: serialized.files });
 }
+
+/** Engine failures that say nothing about the input (the engine stopped or broke): worth another attempt. */
+const TRANSIENT_CODES: ReadonlySet<InferenceErrorCode> = new Set(['ENGINE_CRASHED', 'ENGINE_CLOSED', 'INTERNAL']);
+
+/** An engine failure that another attempt would meet again (the input is the cause); anything else may be retried. */
+export function isPermanentEngineError(error: unknown): error is InferenceError {
+  return error instanceof InferenceError && !TRANSIENT_CODES.has(error.code);
+}

@@ -1,9 +1,16 @@
 // Publish/subscribe for live events (render progress, cancellation): in-process or Redis.
-// Channels carry the tenant (each domain names its channels beside its events); messages are JSON strings.
+// Channels carry the tenant and are typed in channels.ts; messages are strings.
+export type Unsubscribe = () => Promise<void>;
+
 export interface PubSub {
   publish(channel: string, message: string): Promise<void>;
   /** Resolves once the subscription is active; returns its unsubscribe function. */
-  subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe>;
+  /**
+   * Every channel whose name matches `pattern`, a glob where `*` stands for any characters
+   * (Redis PSUBSCRIBE); resolves once active. The listener also gets the channel's name.
+   */
+  subscribePattern(pattern: string, listener: (message: string, channel: string) => void): Promise<Unsubscribe>;
   close(): Promise<void>;
 }
 

@@ -33,13 +33,10 @@ import { InProcessPubSub } from '../jobs/in-process-pubsub';
 import { BullMqJobQueue, type BullMqOptions } from '../jobs/bullmq-queue';
 import { RedisPubSub } from '../jobs/redis-pubsub';
 import { createEngine, type Engine } from '../inference';
-import { InferenceJobs, type EventNotifier } from '../worker/inference-jobs';
-import { Sweeps, type SweepOptions } from '../worker/sweeps';
-import { GarmentRepository } from '../garments/garment-repository';
+import type { EventNotifier } from '../webhooks/webhook-events';
+import type { RenderSweeps } from '../renders/render-jobs';
+import { startWorkerJobs, type SweepOptions, type WorkerJobs } from './worker-jobs';
 import { CatalogVersions } from '../garments/catalog-versions';
-import { PhotoRepository } from '../photos/photo-repository';
-import { OutfitRepository } from '../outfits/outfit-repository';
-import { RenderRepository } from '../renders/render-repository';
 import { readDemoSamples } from '../demo/demo-samples';
 import { preparePrivateDataDir } from './data-dir';
 import { demoCredentialsBlob, demoCredentialsFile, demoWanted, seedDemoTenant, type DemoCredentials } from '../demo/demo-tenant';
@@ -58,7 +55,8 @@ export interface AtelierServer {
   queue: JobQueue;
   pubsub: PubSub;
   engine: Engine | null;
-  sweeps: Sweeps | null;
+  /** The render sweeps (a worker's), to run on demand. */
+  sweeps: RenderSweeps | null;
   adminToken: string | undefined;
   /** The file keeping the generated operator token (embedded default); null when the environment gives it. */
   adminTokenFile: string | null;
@@ -182,7 +180,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   // The worker: the engine runs in its own thread, so the API's event loop stays free.
   let engine: Engine | null = null;
-  let sweeps: Sweeps | null = null;
+  let worker: WorkerJobs | null = null;
   if (role !== 'api') {
     engine = await createEngine({
       modelDir: resolve(projectRoot, config.modelDir),
@@ -196,32 +194,24 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       { model: engine.model.id, executionProviders: engine.executionProviders.used, graphs: engine.executionProviders.graphs },
       'inference engine ready',
     );
-    const renderRepository = new RenderRepository(db);
-    const garmentRepository = new GarmentRepository(db, catalogVersions);
-    const photoRepository = new PhotoRepository(db);
-    new InferenceJobs({
+    worker = await startWorkerJobs({
+      db,
       engine,
       blobs,
       queue,
       pubsub,
-      garments: garmentRepository,
-      photos: photoRepository,
-      outfits: new OutfitRepository(db),
-      renders: renderRepository,
-      notifier: options.notifier ?? services.webhooks,
+      catalogVersions,
+      uploads: services.uploads,
       logger,
+      notifier: options.notifier ?? services.webhooks,
       renderConcurrency: config.renderConcurrency,
       previewIntervalMs: options.previewIntervalMs,
       // An eighth of the reference cache's budget (64 MB by default; none when that cache is off).
       photoBytesHeld: Math.floor(config.referenceCacheBytes / 8),
-    }).start();
-    sweeps = new Sweeps(
-      { renders: renderRepository, garments: garmentRepository, photos: photoRepository, uploads: services.uploads, queue, blobs, logger },
-      options.sweeps,
-    );
-    // An in-process queue starts empty: resume what the last run left QUEUED or RUNNING.
-    if (!config.redisUrl) await sweeps.resumeAll();
-    sweeps.start();
+      sweeps: options.sweeps,
+      // An in-process queue starts empty: resume what the last run left QUEUED or RUNNING.
+      resume: !config.redisUrl,
+    });
     services.webhooks.processDeliveries();
   }
 
@@ -318,7 +308,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     queue,
     pubsub,
     engine,
-    sweeps,
+    sweeps: worker?.renderSweeps ?? null,
     adminToken: secrets.adminToken,
     adminTokenFile: secrets.adminTokenFile,
     adminTokenGenerated: secrets.adminTokenGenerated,
@@ -339,7 +329,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           await Promise.all([rateLimiter.close(), connectionLimiter.close()]);
           await limitsRedis?.close();
         });
-        await step('sweeps', () => sweeps?.stop());
+        await step('sweeps', () => worker?.stop());
         await step('queue', () => queue.close());
         await step('engine', () => engine?.close());
         await step('pubsub', async () => {

@@ -5,7 +5,7 @@ import type { BlobStore, UrlSigner } from '../blobs';
 import { FileLinks } from '../blobs/file-links';
 import { SessionTokens } from '../auth/tokens';
 import { Authenticator } from '../auth/authenticator';
-import { API_KEY_REVOKED_CHANNEL, encodeApiKeyRevoked } from '../auth/api-key-revocations';
+import { apiKeyRevokedChannel } from '../auth/api-key-revocations';
 import { TenantRepository } from '../tenants/tenant-repository';
 import { TenantService } from '../tenants/tenant-service';
 import { ShopperRepository } from '../shoppers/shopper-repository';
@@ -15,9 +15,11 @@ import { UploadService } from '../uploads/upload-service';
 import { GarmentRepository } from '../garments/garment-repository';
 import type { CatalogVersions } from '../garments/catalog-versions';
 import { GarmentService } from '../garments/garment-service';
+import { enqueueReferenceCache } from '../garments/reference-cache-jobs';
 import { PhotoRepository } from '../photos/photo-repository';
 import { PhotoService } from '../photos/photo-service';
-import { PHOTO_DELETED_CHANNEL, photoDeletedMessage } from '../photos/photo-events';
+import { photoDeletedChannel } from '../photos/photo-events';
+import { enqueuePersonEncoding } from '../photos/person-encoding-jobs';
 import { OutfitRepository } from '../outfits/outfit-repository';
 import { OutfitService } from '../outfits/outfit-service';
 import { RenderService } from '../renders/render-service';
@@ -25,7 +27,7 @@ import { RenderRepository } from '../renders/render-repository';
 import type { JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
 import type { Logger } from '../observability/logger';
-import { enqueuePersonEncoding, enqueueReferenceCache } from '../worker/inference-jobs';
+import { publish } from '../jobs/channels';
 import { WebhookRepository } from '../webhooks/webhook-repository';
 import { WebhookSecrets, WebhookService } from '../webhooks/webhook-service';
 import type { Quotas } from '../common/quotas';
@@ -108,7 +110,7 @@ export function createServices(deps: ServiceDeps): Services {
   photos.onPhotoDeleting((tenantId, photoId) => renders.deleteRendersOfPhoto(tenantId, photoId));
   // Workers drop its decoded encoding from memory (best effort: else it ages out).
   photos.onPhotoDeleting((tenantId, photoId) =>
-    deps.pubsub.publish(PHOTO_DELETED_CHANNEL, photoDeletedMessage(tenantId, photoId)).catch(() => undefined),
+    publish(deps.pubsub, photoDeletedChannel(tenantId), { tenantId, photoId }).catch(() => undefined),
   );
   const authenticator = new Authenticator(tenantRepository, sessions, deps.operatorToken);
   const tenants = new TenantService(tenantRepository);
@@ -117,9 +119,9 @@ export function createServices(deps: ServiceDeps): Services {
   tenants.onApiKeyRevoked((key) => {
     const event = { tenantId: key.tenantId, apiKeyId: key.id, secretHash: key.secretHash };
     authenticator.apiKeyRevoked(event);
-    deps.pubsub
-      .publish(API_KEY_REVOKED_CHANNEL, encodeApiKeyRevoked(event))
-      .catch((error: unknown) => deps.logger.error({ err: error }, 'could not announce an API key revocation'));
+    publish(deps.pubsub, apiKeyRevokedChannel(key.tenantId), event).catch((error: unknown) =>
+      deps.logger.error({ err: error }, 'could not announce an API key revocation'),
+    );
   });
   return {
     authenticator,

@@ -5,9 +5,17 @@
 // makes previews while a lease is current. A subscriber that vanishes without a word costs at
 // most one lease of previews.
 import type { PubSub } from '../jobs/pubsub';
+import { channelKind, publish, subscribe, type Channel } from '../jobs/channels';
 import type { Logger } from '../observability/logger';
 
-export const previewDemandChannel = (tenantId: string, renderId: string) => `render-previews:${tenantId}:${renderId}`;
+/** `render-previews:<tenantId>:<renderId>`; message: the lease (ms), a positive number. */
+export const previewDemandChannel = channelKind<[renderId: string], number>('render-previews', {
+  encode: (leaseMs) => String(leaseMs),
+  parse: (raw) => {
+    const leaseMs = Number(raw);
+    return Number.isFinite(leaseMs) && leaseMs > 0 ? leaseMs : null;
+  },
+});
 
 /** How long one announcement keeps a render's previews on (ms). */
 export const PREVIEW_LEASE_MS = 3_000;
@@ -48,15 +56,16 @@ export class PreviewWatchers {
   ) {}
 
   watch(tenantId: string, renderId: string): PreviewWatch {
-    const key = previewDemandChannel(tenantId, renderId);
+    const channel = previewDemandChannel(tenantId, renderId);
+    const key = channel.name;
     let entry = this.watched.get(key);
     if (entry) entry.watchers += 1;
     else {
-      const timer = setInterval(() => this.announce(key, tenantId, renderId), this.timing.renewMs);
+      const timer = setInterval(() => this.announce(channel, tenantId, renderId), this.timing.renewMs);
       timer.unref();
       entry = { tenantId, renderId, watchers: 1, timer, announcedAttempt: 0 };
       this.watched.set(key, entry);
-      this.announce(key, tenantId, renderId);
+      this.announce(channel, tenantId, renderId);
     }
     const own = entry;
     let stopped = false;
@@ -64,7 +73,7 @@ export class PreviewWatchers {
       started: (attempt) => {
         if (stopped || own.announcedAttempt >= attempt) return;
         own.announcedAttempt = attempt;
-        this.announce(key, tenantId, renderId);
+        this.announce(channel, tenantId, renderId);
       },
       stop: () => {
         if (stopped) return;
@@ -84,10 +93,10 @@ export class PreviewWatchers {
   }
 
   /** Best effort: a lost announcement is renewed within RENEW_MS. */
-  private announce(channel: string, tenantId: string, renderId: string): void {
-    this.pubsub
-      .publish(channel, String(this.timing.leaseMs))
-      .catch((error: unknown) => this.logger.warn({ err: error, tenantId, renderId }, 'could not announce a preview demand'));
+  private announce(channel: Channel<number>, tenantId: string, renderId: string): void {
+    publish(this.pubsub, channel, this.timing.leaseMs).catch((error: unknown) =>
+      this.logger.warn({ err: error, tenantId, renderId }, 'could not announce a preview demand'),
+    );
   }
 }
 
@@ -100,9 +109,8 @@ export interface PreviewDemand {
 /** Follows the render's preview channel; active once this resolves (subscribe before the render's step-0 event goes out). */
 export async function followPreviewDemand(pubsub: PubSub, tenantId: string, renderId: string): Promise<PreviewDemand> {
   let wantedUntil = 0;
-  const stop = await pubsub.subscribe(previewDemandChannel(tenantId, renderId), (message) => {
-    const leaseMs = Number(message);
-    if (Number.isFinite(leaseMs) && leaseMs > 0) wantedUntil = Math.max(wantedUntil, Date.now() + Math.min(leaseMs, MAX_LEASE_MS));
+  const stop = await subscribe(pubsub, previewDemandChannel(tenantId, renderId), (leaseMs) => {
+    wantedUntil = Math.max(wantedUntil, Date.now() + Math.min(leaseMs, MAX_LEASE_MS));
   });
   return { wanted: () => Date.now() < wantedUntil, stop };
 }

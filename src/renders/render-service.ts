@@ -1,6 +1,6 @@
 // Renders, API side: requesting (validation, quota, idempotency), cancelling, reading (with
 // RENDERS_READ; a shopper its own), and the live progress stream. The render itself runs in
-// a worker (src/worker/inference-jobs.ts).
+// a worker (render-runner.ts); its job is enqueued as render-jobs.ts says.
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Render, RenderStatus } from './render-types';
 import { AuthError, requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
@@ -8,18 +8,18 @@ import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, type Outcome, type UserError } from '../common/user-errors';
 import { characterCount, hasForbiddenCharacters, invalidCharacters } from '../common/text';
 import type { Page, PageRequest } from '../common/pagination';
-import { backlogPriority, type JobQueue } from '../jobs/job-queue';
+import type { JobQueue } from '../jobs/job-queue';
 import type { PubSub } from '../jobs/pubsub';
+import { publish, subscribe } from '../jobs/channels';
 import type { OutfitService } from '../outfits/outfit-service';
 import type { PhotoService } from '../photos/photo-service';
 import type { Logger } from '../observability/logger';
 import type { BlobStore } from '../blobs';
 import { ACTIVE, type RenderRepository } from './render-repository';
-import { cancelChannel, decodeEvent, encodeEvent, isTerminal, progressChannel, type RenderEvent } from './render-events';
+import { isTerminal, renderCancelChannel, renderEvent, renderProgressChannel, type RenderEvent } from './render-progress';
 import { PreviewWatchers, type PreviewWatch } from './preview-demand';
+import { enqueueRender } from './render-jobs';
 import { renderError } from './render-errors';
-
-export const MAX_RENDER_ATTEMPTS = 3;
 
 /**
  * How long a request waits for the job queue or pub/sub (Redis, when scaled out) before it
@@ -50,28 +50,7 @@ export interface RequestRenderInput {
   idempotencyKey?: string | null;
 }
 
-/**
- * Enqueues the render job (also used by the sweep that re-enqueues lost jobs). `place`: its
- * place in its tenant's backlog, so tenants take turns for the workers' slots (job-queue.ts).
- */
-export function enqueueRender(queue: JobQueue, tenantId: string, renderId: string, place: number): Promise<void> {
-  // Worker deaths are retried by the queue's stalled-job handling and the render's own attempt count.
-  return queue.enqueue(
-    'render',
-    { tenantId, renderId },
-    { jobId: renderId, attempts: MAX_RENDER_ATTEMPTS, backoffMs: 1000, priority: backlogPriority(place), group: tenantId },
-  );
-}
-
 export class RenderService {
-  /** Every subscriber of a render receives the same message: parse it once (events are read-only). */
-  private lastDecoded: { message: string; event: RenderEvent } | null = null;
-
-  private decode(message: string): RenderEvent {
-    if (this.lastDecoded?.message !== message) this.lastDecoded = { message, event: decodeEvent(message) };
-    return this.lastDecoded.event;
-  }
-
   /** Leases the previews of renders watched with previews: true here (preview-demand.ts). */
   private readonly previewWatchers: PreviewWatchers;
 
@@ -157,19 +136,8 @@ export class RenderService {
   /** Tells the worker running `render` to stop, and its subscribers that it is CANCELED. */
   private async announceCanceled(render: Render): Promise<void> {
     const announce = async () => {
-      await this.pubsub.publish(cancelChannel(render.tenantId, render.id), 'cancel');
-      await this.pubsub.publish(
-        progressChannel(render.tenantId, render.id),
-        encodeEvent({
-          render,
-          step: render.completedSteps,
-          totalSteps: render.steps,
-          etaMs: null,
-          preview: null,
-          final: true,
-          publishedAt: Date.now(),
-        }),
-      );
+      await publish(this.pubsub, renderCancelChannel(render.tenantId, render.id), true);
+      await publish(this.pubsub, renderProgressChannel(render.tenantId, render.id), renderEvent(render));
     };
     await waitBriefly(announce(), BROKER_WAIT_MS).catch((error: unknown) =>
       this.logger.warn({ err: error, renderId: render.id }, 'cancellation not published yet; it goes out when pub/sub is back'),
@@ -220,13 +188,9 @@ export class RenderService {
     const tenantViewer = requireShopperDataReader(viewer);
     const renderId = fromGlobalId(renderGlobalId, 'Render');
     if (!renderId) throw new AuthError('NOT_FOUND', 'no render with this id');
-    const buffered: RenderEvent[] = [];
-    let wake: (() => void) | null = null;
+    const inbox = new EventInbox();
     // The channel carries the viewer's own tenant, so subscribing before the check reveals nothing.
-    const unsubscribe = await this.pubsub.subscribe(progressChannel(tenantViewer.tenantId, renderId), (message) => {
-      buffered.push(this.decode(message));
-      wake?.();
-    });
+    const unsubscribe = await subscribe(this.pubsub, renderProgressChannel(tenantViewer.tenantId, renderId), (event) => inbox.push(event));
     const current = await this.findRender(tenantViewer, renderId).catch(async (error: unknown) => {
       await unsubscribe();
       throw error;
@@ -235,94 +199,133 @@ export class RenderService {
       await unsubscribe();
       throw new AuthError('NOT_FOUND', 'no render with this id');
     }
-    const resyncMs = this.progressResyncMs;
-    const findRow = () => this.findRender(tenantViewer, renderId).catch(() => null);
-    let closed = false;
-    let started = false;
-    const initial: Render = current;
     // Asked for only once the viewer may see the render, and only while it can still make any.
     const watch: PreviewWatch | null =
       options.previews && !isTerminal(current.status) ? this.previewWatchers.watch(tenantViewer.tenantId, renderId) : null;
-    const release = async () => {
-      watch?.stop();
-      await unsubscribe();
-    };
-    async function* events(): AsyncGenerator<RenderEvent, void, undefined> {
-      started = true;
-      try {
-        let lastStep = initial.completedSteps;
-        let lastStatus = initial.status;
-        yield {
-          render: initial,
-          step: initial.completedSteps,
-          totalSteps: initial.steps,
-          etaMs: null,
-          preview: null,
-          final: isTerminal(initial.status),
-          publishedAt: Date.now(),
-        };
-        if (isTerminal(initial.status)) return;
-        for (;;) {
-          if (buffered.length === 0) {
-            let timer: NodeJS.Timeout | undefined;
-            const heard = await new Promise<boolean>((resolve) => {
-              wake = () => resolve(true);
-              timer = setTimeout(() => resolve(false), resyncMs);
-            });
-            clearTimeout(timer);
-            wake = null;
-            if (closed) return;
-            if (!heard) {
-              // Silence: an event may have been lost (pub/sub reconnecting after a Redis
-              // restart drops what was published meanwhile). The row has the truth.
-              const row = await findRow();
-              if (row && (row.status !== lastStatus || row.completedSteps > lastStep)) {
-                buffered.push({
-                  render: row,
-                  step: row.completedSteps,
-                  totalSteps: row.steps,
-                  etaMs: null,
-                  preview: null,
-                  final: isTerminal(row.status),
-                  publishedAt: Date.now(),
-                });
-              }
-            }
-            if (buffered.length === 0) continue;
-          }
-          const event = buffered.shift()!;
-          // An attempt's first event: its worker follows the preview channel from now on.
-          if (watch && event.step === 0 && event.render.status === 'RUNNING') watch.started(event.render.attempts);
-          // Events older than the state already sent (published while it was read) add nothing.
-          if (!event.final && event.step <= lastStep && event.render.status === lastStatus) continue;
-          lastStep = Math.max(lastStep, event.step);
-          lastStatus = event.render.status;
-          yield event;
-          if (event.final || isTerminal(event.render.status)) return;
-        }
-      } finally {
-        await release();
-      }
-    }
-    return {
-      [Symbol.asyncIterator]() {
-        const generator = events();
-        return {
-          next: () => generator.next(),
-          // A client that leaves ends the wait for the next event at once (an async generator
-          // would only see return() at its next yield, holding the subscription until then).
-          return: async () => {
-            closed = true;
-            if (!started) await release();
-            wake?.();
-            return generator.return(undefined);
-          },
-          throw: (error: unknown) => generator.throw(error),
-          [Symbol.asyncIterator]() {
-            return this;
-          },
-        };
+    return new ProgressStream({
+      initial: current,
+      inbox,
+      resyncMs: this.progressResyncMs,
+      findRow: () => this.findRender(tenantViewer, renderId).catch(() => null),
+      watch,
+      release: async () => {
+        watch?.stop();
+        await unsubscribe();
       },
+    });
+  }
+}
+
+/** Events heard on a render's channel, not yet sent. */
+class EventInbox {
+  private readonly buffered: RenderEvent[] = [];
+  private wake: (() => void) | null = null;
+
+  push(event: RenderEvent): void {
+    this.buffered.push(event);
+    this.wake?.();
+  }
+
+  shift(): RenderEvent | undefined {
+    return this.buffered.shift();
+  }
+
+  get empty(): boolean {
+    return this.buffered.length === 0;
+  }
+
+  /** Waits for an event, at most `ms`; true when one came (or interrupt() was called), false after silence. */
+  async wait(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const heard = await new Promise<boolean>((resolve) => {
+      this.wake = () => resolve(true);
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    clearTimeout(timer);
+    this.wake = null;
+    return heard;
+  }
+
+  /** Ends a wait at once. */
+  interrupt(): void {
+    this.wake?.();
+  }
+}
+
+interface ProgressFeed {
+  initial: Render;
+  inbox: EventInbox;
+  /** A subscription that hears nothing for this long re-reads its render (ms). */
+  resyncMs: number;
+  /** The render's row now (null when it is gone or cannot be read). */
+  findRow: () => Promise<Render | null>;
+  watch: PreviewWatch | null;
+  /** Unsubscribes (and stops watching previews); once. */
+  release: () => Promise<void>;
+}
+
+/**
+ * A subscription's events: the render's state when it began, then each newer event heard, until
+ * the final one. A client that leaves ends the wait for the next event at once (an async
+ * generator would only see return() at its next yield, holding the subscription until then).
+ */
+class ProgressStream implements AsyncIterable<RenderEvent> {
+  private closed = false;
+  private started = false;
+
+  constructor(private readonly feed: ProgressFeed) {}
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<RenderEvent> {
+    const generator = this.events();
+    const iterator: AsyncIterableIterator<RenderEvent> = {
+      next: () => generator.next(),
+      return: async () => {
+        this.closed = true;
+        if (!this.started) await this.feed.release();
+        this.feed.inbox.interrupt();
+        return generator.return(undefined);
+      },
+      throw: (error: unknown) => generator.throw(error),
+      [Symbol.asyncIterator]: () => iterator,
     };
+    return iterator;
+  }
+
+  private async *events(): AsyncGenerator<RenderEvent, void, undefined> {
+    this.started = true;
+    const { initial, watch } = this.feed;
+    try {
+      let last = { step: initial.completedSteps, status: initial.status };
+      yield renderEvent(initial);
+      if (isTerminal(initial.status)) return;
+      for (;;) {
+        const event = await this.next(last);
+        if (this.closed) return;
+        if (!event) continue;
+        // An attempt's first event: its worker follows the preview channel from now on.
+        if (watch && event.step === 0 && event.render.status === 'RUNNING') watch.started(event.render.attempts);
+        // Events older than the state already sent (published while it was read) add nothing.
+        if (!event.final && event.step <= last.step && event.render.status === last.status) continue;
+        last = { step: Math.max(last.step, event.step), status: event.render.status };
+        yield event;
+        if (event.final || isTerminal(event.render.status)) return;
+      }
+    } finally {
+      await this.feed.release();
+    }
+  }
+
+  /** The next event heard; after a silence, the row's state when it moved on (an event may have been lost). */
+  private async next(last: { step: number; status: RenderStatus }): Promise<RenderEvent | undefined> {
+    const { inbox } = this.feed;
+    if (!inbox.empty) return inbox.shift();
+    const heard = await inbox.wait(this.feed.resyncMs);
+    if (this.closed) return undefined;
+    if (!heard) {
+      // Silence: pub/sub reconnecting after a Redis restart drops what was published meanwhile. The row has the truth.
+      const row = await this.feed.findRow();
+      if (row && (row.status !== last.status || row.completedSteps > last.step)) return renderEvent(row);
+    }
+    return inbox.shift();
   }
 }

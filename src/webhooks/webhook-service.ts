@@ -4,7 +4,8 @@
 // tenant's pending deliveries, and a process runs at most maxPerTenant deliveries of one
 // tenant at once, so one tenant's slow endpoints cannot hold every slot.
 import { randomUUID } from 'node:crypto';
-import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEvent } from './webhook-types';
+import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint } from './webhook-types';
+import type { WebhookEvent } from './webhook-events';
 import { requireScope, requireTenant, hasScope, type Viewer } from '../auth/viewer';
 import { toGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, type Outcome, type UserError } from '../common/user-errors';
@@ -19,7 +20,7 @@ import { webhookError } from './webhook-errors';
 
 export { verifyWebhookSignature, WebhookSecrets } from './webhook-signature';
 
-export type { WebhookEvent };
+export type { WebhookEvent } from './webhook-events';
 
 export interface WebhookServiceOptions {
   /** How long one attempt waits for the endpoint's response; default 5000 ms. A timeout is a failed attempt (retried). */

@@ -1,7 +1,8 @@
 // The webhooks domain's types: what repositories return, services pass on and resolvers receive
 // as parents (codegen.ts "mappers"). A database row is assignable to them as it is.
+import type { WebhookEvent } from './webhook-events';
 
-export type WebhookEvent = 'RENDER_SUCCEEDED' | 'RENDER_FAILED' | 'REFERENCE_CACHE_READY' | 'REFERENCE_CACHE_FAILED';
+export type { WebhookEvent };
 
 export type WebhookDeliveryStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
 

@@ -12,11 +12,7 @@ import { collect, wsClient } from '../support/graphql-ws';
 import { fromGlobalId } from '../../src/common/ids';
 import { UPLOAD_KEEP_MS, UPLOAD_TTL_MS } from '../../src/uploads/upload-service';
 import { projectRoot } from '../../src/main/paths';
-import { Sweeps } from '../../src/worker/sweeps';
-import { RenderRepository } from '../../src/renders/render-repository';
-import { GarmentRepository } from '../../src/garments/garment-repository';
-import { PhotoRepository } from '../../src/photos/photo-repository';
-import { FileBlobStore } from '../../src/blobs';
+import { deleteExpiredUploads } from '../../src/uploads/expired-uploads-sweep';
 import type { NodeAnswer } from '../support/answers';
 
 const MB = 1024 * 1024;
@@ -200,15 +196,9 @@ describe.each(databaseKinds())('quotas on %s', (kind) => {
     expect((await rows()).map((u) => u.status)).toEqual(['PENDING', 'RECEIVED', 'RECEIVED', 'CONSUMED']);
     expect(blobFiles(server, `uploads/${tenantId}`)).toHaveLength(2);
 
-    const sweeps = new Sweeps({
-      renders: new RenderRepository(server.db),
-      garments: new GarmentRepository(server.db, server.catalogVersions),
-      photos: new PhotoRepository(server.db),
-      uploads: server.services.uploads,
-      queue: server.queue,
-      blobs: new FileBlobStore(join(server.dataDir, 'blobs')),
-      logger: server.logger,
-    });
+    const sweeps = {
+      deleteExpiredUploads: (now: Date) => deleteExpiredUploads({ uploads: server.services.uploads, logger: server.logger }, now),
+    };
     // Within the hour after the links expire, nothing goes.
     expect(await sweeps.deleteExpiredUploads(new Date(Date.now() + UPLOAD_TTL_MS + UPLOAD_KEEP_MS - 60_000))).toBe(0);
     // A filled upload is refused once that hour is over, even before the sweep came by.

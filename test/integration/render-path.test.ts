@@ -11,7 +11,7 @@ import { createGarment, createTenant, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
 import { fromGlobalId } from '../../src/common/ids';
-import { decodeEvent, progressChannel, type RenderEvent } from '../../src/renders/render-events';
+import { decodeEvent, renderProgressChannel, type RenderEvent } from '../../src/renders/render-progress';
 import type { AnswerData } from '../support/answers';
 
 type RenderProgressAnswer = AnswerData['renderProgress'];
@@ -115,7 +115,7 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
     );
     const renderId = await request(steps);
     const events: RenderEvent[] = [];
-    const stop = await server.pubsub.subscribe(progressChannel(tenantId, fromGlobalId(renderId, 'Render')!), (message) =>
+    const stop = await server.pubsub.subscribe(renderProgressChannel(tenantId, fromGlobalId(renderId, 'Render')!).name, (message) =>
       events.push(decodeEvent(message)),
     );
     try {

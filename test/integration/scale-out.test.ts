@@ -17,7 +17,7 @@ import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/main/paths';
 import { startS3Server, type S3TestServer } from '../support/s3';
 import { Redis } from 'ioredis';
-import { decodeEvent, progressChannel, type RenderEvent } from '../../src/renders/render-events';
+import { decodeEvent, renderProgressChannel, type RenderEvent } from '../../src/renders/render-progress';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');
@@ -280,7 +280,7 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
         for (const id of blockers) await waitForRender(a, adminKey, id, (n) => n.status === 'RUNNING');
         const id = await request(30);
         const published: RenderEvent[] = [];
-        const channel = progressChannel(uuid(tenantUuid), uuid(id));
+        const channel = renderProgressChannel(uuid(tenantUuid), uuid(id)).name;
         redis.on('message', (from: string, message: string) => from === channel && published.push(decodeEvent(message)));
         await redis.subscribe(channel);
         const client = wsClient(b, adminKey);

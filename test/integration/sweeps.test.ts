@@ -4,14 +4,12 @@
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
 import { createGarment, createTenant, ok, pngDataUrl } from '../support/graphql-client';
 import { InProcessJobQueue } from '../../src/jobs/in-process-queue';
-import { Sweeps } from '../../src/worker/sweeps';
+import { requeuePendingReferenceCaches } from '../../src/garments/reference-cache-jobs';
+import { requeuePendingPersonEncodings } from '../../src/photos/person-encoding-jobs';
 import { GarmentRepository } from '../../src/garments/garment-repository';
-import { RenderRepository } from '../../src/renders/render-repository';
 import { PhotoRepository } from '../../src/photos/photo-repository';
 import { fromGlobalId } from '../../src/common/ids';
 import type { JobPayloads } from '../../src/jobs/job-queue';
-import { FileBlobStore } from '../../src/blobs';
-import { join } from 'node:path';
 
 describe.each(databaseKinds())('sweeps on %s', (kind) => {
   let server: TestServer;
@@ -20,16 +18,18 @@ describe.each(databaseKinds())('sweeps on %s', (kind) => {
   });
   afterAll(() => server.stop());
 
-  const sweepsOn = (queue: InProcessJobQueue) =>
-    new Sweeps({
-      renders: new RenderRepository(server.db),
+  const sweepsOn = (queue: InProcessJobQueue) => {
+    const deps = {
       garments: new GarmentRepository(server.db, server.catalogVersions),
       photos: new PhotoRepository(server.db),
-      uploads: server.services.uploads,
       queue,
-      blobs: new FileBlobStore(join(server.dataDir, 'blobs')),
       logger: server.logger,
-    });
+    };
+    return {
+      requeuePendingCaches: (updatedBefore: Date) => requeuePendingReferenceCaches(deps, updatedBefore),
+      requeuePendingEncodings: (updatedBefore: Date) => requeuePendingPersonEncodings(deps, updatedBefore),
+    };
+  };
 
   test('a PENDING reference cache whose job was lost is enqueued again; READY ones are left alone', async () => {
     const tenant = await createTenant(server.url);

@@ -1,7 +1,7 @@
 // The revocation announcement: what travels over pub/sub, and how a process hears it (the
 // cache forgets the key, listeners such as the graphql-ws transport are told; a malformed
 // message is ignored rather than thrown inside the pub/sub driver).
-import { API_KEY_REVOKED_CHANNEL, encodeApiKeyRevoked, parseApiKeyRevoked, type ApiKeyRevoked } from '../../src/auth/api-key-revocations';
+import { apiKeyRevokedChannel, encodeApiKeyRevoked, parseApiKeyRevoked, type ApiKeyRevoked } from '../../src/auth/api-key-revocations';
 import { Authenticator } from '../../src/auth/authenticator';
 import { ApiKeyCache } from '../../src/auth/api-key-cache';
 import { SessionTokens } from '../../src/auth/tokens';
@@ -35,16 +35,16 @@ describe('API key revocation announcements', () => {
     const stopListening = authenticator.onApiKeyRevoked((e) => heard.push(e));
     const stopFollowing = await authenticator.followRevocations(pubsub);
 
-    await pubsub.publish(API_KEY_REVOKED_CHANNEL, '{ not json');
+    await pubsub.publish(apiKeyRevokedChannel('t1').name, '{ not json');
     expect(heard).toEqual([]);
     expect(cache.get(event.secretHash)).toBeDefined();
 
-    await pubsub.publish(API_KEY_REVOKED_CHANNEL, encodeApiKeyRevoked(event));
+    await pubsub.publish(apiKeyRevokedChannel('t1').name, encodeApiKeyRevoked(event));
     expect(heard).toEqual([event]);
     expect(cache.get(event.secretHash)).toBeUndefined();
 
     stopListening();
-    await pubsub.publish(API_KEY_REVOKED_CHANNEL, encodeApiKeyRevoked(event));
+    await pubsub.publish(apiKeyRevokedChannel('t1').name, encodeApiKeyRevoked(event));
     expect(heard).toHaveLength(1);
     await stopFollowing();
     await pubsub.close();

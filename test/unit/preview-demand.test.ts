@@ -60,8 +60,8 @@ describe('preview demand', () => {
 
   test('an announcement that is not a positive lease is ignored', async () => {
     demand = await followPreviewDemand(pubsub, tenantId, renderId);
-    await pubsub.publish(previewDemandChannel(tenantId, renderId), 'not a number');
-    await pubsub.publish(previewDemandChannel(tenantId, renderId), '-5');
+    await pubsub.publish(previewDemandChannel(tenantId, renderId).name, 'not a number');
+    await pubsub.publish(previewDemandChannel(tenantId, renderId).name, '-5');
     expect(demand.wanted()).toBe(false);
   });
 });
