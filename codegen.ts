@@ -23,7 +23,7 @@ const config: CodegenConfig = {
       plugins: ['typescript', 'typescript-resolvers'],
       config: {
         useIndexSignature: true,
-        contextType: '../graphql/context#GraphQLContext',
+        contextType: '../graphql/kit/context#GraphQLContext',
         enumsAsTypes: true,
         strictScalars: true,
         scalars: { DateTime: 'Date', ID: 'string' },

@@ -26,10 +26,9 @@ import { loadavg, setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
-import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
 import { createGarment, createTenant, ok, pngDataUrl } from '../test/support/graphql-client';
-import { localConfig } from '../test/support/server';
+import { composeServer, localConfig, type ComposedServer } from '../test/support/server';
 import { machineSummary, numberFlag, runBench } from './bench-support';
 
 const args = process.argv.slice(2);
@@ -230,9 +229,9 @@ async function main(): Promise<void> {
     wsConnectionsPerToken: config.webSocket.maxConnectionsPerToken,
     ...config.queryLimits,
   };
-  let server: AtelierServer | null = null;
+  let server: ComposedServer | null = null;
   try {
-    server = await startServer(config, { role: 'api', database: { kind: 'embedded', dataDir: null }, logger: createLogger('silent') });
+    server = await composeServer(config, { role: 'api', database: { kind: 'embedded', dataDir: null }, logger: createLogger('silent') });
     const url = `http://127.0.0.1:${server.port}`;
     const victim = (await createTenant(url, 'Victim')).adminKey;
     const abuser = (await createTenant(url, 'Abuser')).adminKey;

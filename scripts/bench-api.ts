@@ -35,14 +35,13 @@ import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Session } from 'node:inspector';
-import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
-import { projectRoot } from '../src/main/paths';
+import { projectRoot } from '../src/common/project-paths';
 import { decodeEvent, isTerminal, renderProgressChannel } from '../src/renders/render-progress';
 import { fromGlobalId } from '../src/common/ids';
 import { createGarment, ok, OPERATOR } from '../test/support/graphql-client';
 import { wsClient } from '../test/support/graphql-ws';
-import { createTestDatabase, localConfig } from '../test/support/server';
+import { composeServer, createTestDatabase, localConfig, type ComposedServer } from '../test/support/server';
 import { machineSummary, numberFlag, runBench, textOption } from './bench-support';
 
 // ---------------------------------------------------------------------------------------------
@@ -332,10 +331,10 @@ async function runOn(kind: BenchDatabase, full: boolean, uncachedResults: Record
   });
   summary.renderConcurrency = config.renderConcurrency;
   summary.workerThreads = config.workerThreads;
-  let server: AtelierServer | null = null;
+  let server: ComposedServer | null = null;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   try {
-    server = await startServer(config, {
+    server = await composeServer(config, {
       role: 'all',
       database: postgres ? { kind: 'postgres', url: postgres.url } : { kind: 'embedded', dataDir: null },
       logger: createLogger('silent'),

@@ -24,12 +24,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, type AtelierServer } from '../src/main/app';
 import { createLogger } from '../src/observability/logger';
-import { projectRoot } from '../src/main/paths';
+import { projectRoot } from '../src/common/project-paths';
 import { createGarment, createTenant, ok } from '../test/support/graphql-client';
 import { collect, wsClient } from '../test/support/graphql-ws';
-import { localConfig } from '../test/support/server';
+import { composeServer, localConfig, type ComposedServer } from '../test/support/server';
 import { machineSummary, median, numberFlag, runBench, textOption } from './bench-support';
 
 const args = process.argv.slice(2);
@@ -70,14 +69,14 @@ async function waitUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'atelier-bench-render-'));
-  let server: AtelierServer | null = null;
+  let server: ComposedServer | null = null;
   try {
     const config = localConfig(dataDir, {
       ATELIER_MODEL_DIR: MODEL_DIR,
       ATELIER_WORKER_THREADS: process.env.ATELIER_WORKER_THREADS,
       ATELIER_ENGINE_NICE: process.env.ATELIER_ENGINE_NICE,
     });
-    server = await startServer(config, {
+    server = await composeServer(config, {
       role: 'all',
       database: { kind: 'embedded', dataDir: IN_MEMORY ? null : path.join(dataDir, 'db') },
       logger: createLogger('silent'),

@@ -1,5 +1,5 @@
 // Turns the bearer token of a request or graphql-ws connection into a Viewer.
-import type { TenantRepository } from '../tenants/tenant-repository';
+import type { ApiKeyLookup } from '../tenants/api-key-lookup';
 import type { PubSub } from '../jobs/pubsub';
 import { ApiKeyCache } from './api-key-cache';
 import { digestEqual, parseApiKey, safeEqual, type SessionTokens } from './tokens';
@@ -13,7 +13,7 @@ export type ApiKeyRevokedListener = (event: ApiKeyRevoked) => void;
 
 export class Authenticator {
   constructor(
-    private readonly tenants: TenantRepository,
+    private readonly tenants: ApiKeyLookup,
     private readonly sessions: SessionTokens,
     private readonly operatorToken: string | undefined,
     private readonly apiKeys: ApiKeyCache = new ApiKeyCache(),

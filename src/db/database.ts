@@ -8,8 +8,8 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
-import { migrationsDir } from '../main/paths';
-import { applyMigrations, pendingMigrations, readMigrations, type SqlSession } from './migrator';
+import { migrationsDir } from '../common/project-paths';
+import { applyMigrations, pendingMigrations, readMigrations, type Migration, type SqlSession } from './migrator';
 import { checkingCommitOutcome } from './commit-outcome';
 import { joinSql, type InlineSql } from './inline-sql';
 
@@ -128,79 +128,104 @@ export function postgresConfig(url: string): pg.ClientConfig {
   };
 }
 
-export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  const migrations = readMigrations(migrationsDir);
-  let prisma: PrismaClient<'query'>;
-  let closeDriver: () => Promise<void>;
+/** A migrated database behind Prisma (every session as atelier_app), and one-message raw reads. */
+interface Driver {
+  prisma: PrismaClient<'query'>;
   /** One simple-protocol message; the rows of each of its statements. */
-  let simpleQuery: (text: string) => Promise<Record<string, unknown>[][]>;
+  simpleQuery: (text: string) => Promise<Record<string, unknown>[][]>;
+  close(): Promise<void>;
+}
 
-  if (target.kind === 'embedded') {
-    if (target.dataDir) mkdirSync(target.dataDir, { recursive: true, mode: 0o700 });
-    const db = new PGlite(target.dataDir ?? undefined);
-    await db.waitReady;
-    await applyMigrations(pgliteSession(db), migrations);
-    // PGlite runs as the superuser postgres: switch the session to the app role.
-    await db.exec(`SET ROLE ${APP_ROLE}`);
-    prisma = new PrismaClient({
+async function openEmbedded(dataDir: string | null, migrations: Migration[]): Promise<Driver> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new PGlite(dataDir ?? undefined);
+  await db.waitReady;
+  await applyMigrations(pgliteSession(db), migrations);
+  // PGlite runs as the superuser postgres: switch the session to the app role.
+  await db.exec(`SET ROLE ${APP_ROLE}`);
+  return {
+    prisma: new PrismaClient({
       adapter: new PrismaPGlite(db),
       log: [{ emit: 'event', level: 'query' }],
       // PGlite runs one transaction at a time: give queued ones time to start.
       transactionOptions: { maxWait: 30_000, timeout: 30_000 },
-    });
+    }),
     // exec takes PGlite's transaction lock: it never runs inside a Prisma transaction.
-    simpleQuery = async (text) => (await db.exec(text)).map((result) => result.rows as Record<string, unknown>[]);
-    closeDriver = async () => {
+    simpleQuery: async (text) => (await db.exec(text)).map((result) => result.rows as Record<string, unknown>[]),
+    close: async () => {
       await db.close();
-    };
-  } else {
-    const config = postgresConfig(target.url);
-    const migrator = new pg.Client(config);
-    await migrator.connect();
-    try {
-      await applyMigrations(pgSession(migrator), migrations);
-    } finally {
-      await migrator.end();
-    }
-    // The role is part of each connection's start-up packet, not a SET ROLE sent after it: a
-    // login role that may not act as atelier_app gets no connection at all (FATAL at connect),
-    // so no query ever runs as the login role, and RESET ROLE returns to atelier_app.
-    const pool = new pg.Pool({ ...config, max: 10, options: `-c role=${APP_ROLE}` });
-    // A dropped connection must not crash the process; the pool replaces it.
-    pool.on('error', () => undefined);
-    prisma = new PrismaClient({
+    },
+  };
+}
+
+async function openPostgres(url: string, migrations: Migration[]): Promise<Driver> {
+  const config = postgresConfig(url);
+  const migrator = new pg.Client(config);
+  await migrator.connect();
+  try {
+    await applyMigrations(pgSession(migrator), migrations);
+  } finally {
+    await migrator.end();
+  }
+  // The role is part of each connection's start-up packet, not a SET ROLE sent after it: a
+  // login role that may not act as atelier_app gets no connection at all (FATAL at connect),
+  // so no query ever runs as the login role, and RESET ROLE returns to atelier_app.
+  const pool = new pg.Pool({ ...config, max: 10, options: `-c role=${APP_ROLE}` });
+  // A dropped connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  return {
+    prisma: new PrismaClient({
       adapter: checkingCommitOutcome(new PrismaPg(pool), { isConnectionLost }),
       log: [{ emit: 'event', level: 'query' }],
       transactionOptions: { maxWait: 10_000, timeout: 30_000 },
-    });
-    simpleQuery = async (text) => {
+    }),
+    simpleQuery: async (text) => {
       // No values: pg sends one simple Query message; several statements give an array.
       const result = (await pool.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
       return (Array.isArray(result) ? result : [result]).map((r) => r.rows as Record<string, unknown>[]);
-    };
-    closeDriver = async () => {
+    },
+    close: async () => {
       await pool.end();
-    };
-  }
+    },
+  };
+}
 
+/**
+ * A connection that PostgreSQL dropped (restart, failover, pg_terminate_backend) fails what
+ * ran on it; `run` may go again (50, 200, 800 ms apart), on a fresh connection.
+ */
+async function retryingLostConnections<T>(kind: DatabaseTarget['kind'], run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await run();
+    } catch (error) {
+      if (kind !== 'postgres' || attempt > CONNECTION_RETRIES || !isConnectionLost(error)) throw error;
+      await new Promise((resolveDelay) => setTimeout(resolveDelay, 50 * 4 ** (attempt - 1)));
+    }
+  }
+}
+
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  const migrations = readMigrations(migrationsDir);
+  const driver = target.kind === 'embedded' ? await openEmbedded(target.dataDir, migrations) : await openPostgres(target.url, migrations);
+  const database = createDatabase(target.kind, driver, migrations);
+  try {
+    await checkRoles(database, target.kind === 'postgres' ? (postgresConfig(target.url).user ?? 'postgres') : 'postgres');
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return database;
+}
+
+function createDatabase(kind: DatabaseTarget['kind'], driver: Driver, migrations: Migration[]): Database {
+  const { prisma } = driver;
   let statements = 0;
   prisma.$on('query', () => {
     statements += 1;
   });
 
   let transactions = 0;
-  /** A connection that PostgreSQL dropped fails what ran on it; `run` may go again (50, 200, 800 ms apart). */
-  async function retryingLostConnections<T>(run: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await run();
-      } catch (error) {
-        if (target.kind !== 'postgres' || attempt > CONNECTION_RETRIES || !isConnectionLost(error)) throw error;
-        await new Promise((resolveDelay) => setTimeout(resolveDelay, 50 * 4 ** (attempt - 1)));
-      }
-    }
-  }
-
   async function transaction<T>(setup: (tx: Tx) => Promise<unknown>, fn: (tx: Tx) => Promise<T>): Promise<T> {
     transactions += 1;
     const run = () =>
@@ -208,16 +233,15 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
         await setup(tx);
         return fn(tx);
       });
-    // A connection that PostgreSQL dropped (restart, failover, pg_terminate_backend) fails
-    // the transaction on it; the pool has already discarded it, so the transaction runs again
-    // on a fresh one. Only transactions that did not commit come back here: a loss during the
-    // COMMIT of a write is resolved by asking PostgreSQL whether it committed
-    // (commit-outcome.ts), so a committed write is never run twice.
-    return retryingLostConnections(run);
+    // A lost connection fails the transaction on it; the pool has already discarded it, so the
+    // transaction runs again on a fresh one. Only transactions that did not commit come back
+    // here: a loss during the COMMIT of a write is resolved by asking PostgreSQL whether it
+    // committed (commit-outcome.ts), so a committed write is never run twice.
+    return retryingLostConnections(kind, run);
   }
 
   const database: Database = {
-    kind: target.kind,
+    kind,
     withTenant(tenantId, fn) {
       if (!UUID.test(tenantId)) throw new Error('withTenant: tenant id must be a uuid');
       return transaction((tx) => tx.$executeRaw`SELECT set_config('app.tenant_id', ${tenantId}, true)`, fn);
@@ -234,7 +258,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       if (reads.length === 0) return [];
       const text = `SET TRANSACTION READ ONLY; SELECT set_config('app.tenant_id', '${tenantId}', true); ${joinSql(reads, '; ').text}`;
       statements += 2 + reads.length;
-      const results = await retryingLostConnections(() => simpleQuery(text));
+      const results = await retryingLostConnections(kind, () => driver.simpleQuery(text));
       return results.slice(2);
     },
     async ready() {
@@ -258,15 +282,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     },
     async close() {
       await prisma.$disconnect();
-      await closeDriver();
+      await driver.close();
     },
   };
-  try {
-    await checkRoles(database, target.kind === 'postgres' ? (postgresConfig(target.url).user ?? 'postgres') : 'postgres');
-  } catch (error) {
-    await database.close();
-    throw error;
-  }
   return database;
 }
 

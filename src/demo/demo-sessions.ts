@@ -8,11 +8,9 @@
 // ATELIER_DEMO_ALLOW_REMOTE), and each remote address may create only so many new visitors an
 // hour, since each costs a shopper, copies of the sample photos and their encoding jobs.
 import ipaddr from 'ipaddr.js';
-import type { Services } from '../main/services';
-import type { DemoAccess } from '../main/config';
 import type { TokenBuckets } from '../limits';
 import type { Shopper } from '../shoppers/shopper-types';
-import type { DemoCredentials } from './demo-tenant';
+import type { DemoCredentials, DemoServices } from './demo-tenant';
 import type { DemoSamples } from './demo-samples';
 
 /** What the page sends: 128 bits or more of randomness, base64url or hex. */
@@ -34,6 +32,14 @@ const refused = (code: DemoSessionErrorCode, message: string, retryAfterMs?: num
   ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
 });
 
+/** Who may use POST /demo/session (ATELIER_DEMO_ALLOW_REMOTE, ATELIER_DEMO_VISITORS_PER_HOUR). */
+export interface DemoAccess {
+  /** Callers off loopback too. */
+  allowRemote: boolean;
+  /** New visitors per remote address per hour; 0: no limit. */
+  newVisitorsPerHour: number;
+}
+
 /** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
 export function isLoopback(address: string | undefined): boolean {
   return address !== undefined && ipaddr.isValid(address) && ipaddr.process(address).range() === 'loopback';
@@ -41,7 +47,7 @@ export function isLoopback(address: string | undefined): boolean {
 
 export class DemoSessions {
   constructor(
-    private readonly services: Services,
+    private readonly services: DemoServices,
     private readonly credentials: DemoCredentials,
     private readonly samples: DemoSamples | null,
     private readonly access: DemoAccess,

@@ -5,7 +5,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BlobStore } from '../blobs';
-import type { Services } from '../main/services';
+import type { Authenticator } from '../auth/authenticator';
+import type { TenantService } from '../tenants/tenant-service';
+import type { ShopperService } from '../shoppers/shopper-service';
+import type { GarmentService } from '../garments/garment-service';
+import type { PhotoService } from '../photos/photo-service';
 import type { Logger } from '../observability/logger';
 import type { DemoSamples } from './demo-samples';
 
@@ -18,6 +22,15 @@ export interface DemoCredentials {
 export const DEMO_TENANT_NAME = 'Atelier demo';
 const fileName = 'demo.json';
 const blobKey = 'demo/credentials';
+
+/** The services the demo works through, like any retailer's back end would. */
+export interface DemoServices {
+  authenticator: Authenticator;
+  tenants: TenantService;
+  shoppers: ShopperService;
+  garments: GarmentService;
+  photos: PhotoService;
+}
 
 /** Where the demo's credentials are kept between starts, and shared by the API processes. */
 export interface DemoCredentialsKeeper {
@@ -79,7 +92,7 @@ export function demoWanted(
 
 /** Creates the demo tenant, its garments (their caches are enqueued as usual) and person photos. */
 export async function seedDemoTenant(
-  services: Services,
+  services: DemoServices,
   samples: DemoSamples,
   keeper: DemoCredentialsKeeper,
   logger: Logger,

@@ -13,7 +13,7 @@ import type { Viewer } from '../auth/viewer';
 import { BoundedMap } from '../common/bounded-map';
 import type { CatalogVersions } from '../garments/catalog-versions';
 import type { Metrics } from '../observability/metrics';
-import type { GraphQLContext } from './context';
+import type { GraphQLContext, PendingAnswer } from './kit/context';
 import type { CachePolicies } from './cache-policy';
 
 /** Apollo's media type for a request without an Accept header (or one that accepts anything or JSON). */
@@ -63,13 +63,6 @@ export class AnswerCache {
   get size(): number {
     return this.entries.size;
   }
-}
-
-/** A request whose answer may be kept: its key, and once Apollo has answered, how long it may be kept. */
-export interface PendingAnswer {
-  key: string;
-  /** Set by answerCachePlugin when the answer may be shared (no errors, a cache hint on every field). */
-  maxAgeSeconds?: number;
 }
 
 /** Decides, after Apollo answered, whether the answer may be shared: no errors, and a cache hint on every field (cache-policy.ts). */

@@ -11,22 +11,21 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type express from 'express';
 import { settlesWithin } from '../common/deadline';
 import { AuthError, type Viewer } from '../auth/viewer';
-import type { Services } from '../main/services';
+import type { Services } from './kit/services';
 import type { CatalogVersions } from '../garments/catalog-versions';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import type { WebSocketLimits } from '../main/config';
-import { schemaPath } from '../main/paths';
+import { schemaPath } from '../common/project-paths';
 import { type ConnectionLimiter, QueryAnalyzer, type QueryLimits, type RateLimiter } from '../limits';
-import type { GraphQLContext } from './context';
-import { createLoaders } from './loaders';
+import { operationContext, type GraphQLContext, type PendingAnswer } from './kit/context';
 import { resolvers } from './resolvers';
 import { authGraphQLError, clientCodeOf, createErrorFormatter, isUnexpected, logUnexpected, maskError } from './errors';
 import { OTHER_OPERATION } from '../observability/operation-labels';
 import { createHttpGuard } from './http-guard';
-import { createWebSocketTransport } from './ws-transport';
+import type { GraphQLRoutes } from '../http/http-app';
+import { createWebSocketTransport, type WebSocketLimits } from './ws-transport';
 import { CachePolicies } from './cache-policy';
-import { AnswerCache, answerCacheMiddleware, answerCachePlugin, type PendingAnswer } from './answer-cache';
+import { AnswerCache, answerCacheMiddleware, answerCachePlugin } from './answer-cache';
 
 export function buildSchema(): GraphQLSchema {
   return makeExecutableSchema({ typeDefs: readFileSync(schemaPath, 'utf8'), resolvers: resolvers as never });
@@ -35,13 +34,8 @@ export function buildSchema(): GraphQLSchema {
 /** How long in-flight HTTP requests may finish when the server stops. */
 const DRAIN_MS = 10_000;
 
-export interface GraphQLTransport {
-  /** Runs before the request body is read (the rate limit, whatever the method; then 405 for any but GET and POST). */
-  beforeBody: express.RequestHandler;
-  /** The caller's rate limit alone, for other routes. */
-  rateLimit: express.RequestHandler;
-  /** The rest: query limits, then Apollo. */
-  middleware: express.RequestHandler;
+/** The HTTP app's GraphQL routes (http-app.ts), and the WebSocket endpoint on the same server. */
+export interface GraphQLTransport extends GraphQLRoutes {
   /** Stops accepting requests and subscriptions, drains HTTP, closes every WebSocket and the HTTP server. */
   close(): Promise<void>;
 }
@@ -116,53 +110,23 @@ export interface TransportLimits {
   webSocket: WebSocketLimits;
 }
 
-export async function createGraphQLTransport(options: {
-  httpServer: HttpServer;
-  services: Services;
-  catalogVersions: CatalogVersions;
-  logger: Logger;
-  metrics: Metrics;
-  limits: TransportLimits;
-}): Promise<GraphQLTransport> {
-  const { httpServer, services, logger, metrics, limits } = options;
-  const schema = buildSchema();
-  const answers = new AnswerCache(options.catalogVersions);
-  const analyzer = new QueryAnalyzer(schema, limits.query);
-  const { rateLimiter } = limits;
-
-  /** The one way in: a token that authenticates gets a rate-limit bucket of its own from then on (and counts against its tenant's). */
-  async function verify(authorization: string | undefined): Promise<Viewer> {
+/** The one way in: a token that authenticates gets a rate-limit bucket of its own from then on (and counts against its tenant's). */
+function createVerifier(services: Services, rateLimiter: RateLimiter): (authorization: string | undefined) => Promise<Viewer> {
+  return async (authorization) => {
     const viewer = await services.authenticator.authenticate(authorization);
     if (viewer.kind === 'apiKey' || viewer.kind === 'shopper') rateLimiter.trust(authorization, viewer.tenantId);
     return viewer;
-  }
+  };
+}
 
-  /** `pending`: the same request's authentication, already started (by the answer cache). */
-  async function authenticate(authorization: unknown, pending?: Promise<Viewer>): Promise<Viewer> {
-    try {
-      return await (pending ?? verify(typeof authorization === 'string' ? authorization : undefined));
-    } catch (error) {
-      if (error instanceof AuthError) throw authGraphQLError(error);
-      throw error;
-    }
-  }
-
-  const webSocket = createWebSocketTransport({
-    httpServer,
-    schema,
-    analyzer,
-    services,
-    rateLimiter,
-    connectionLimiter: limits.connectionLimiter,
-    limits: limits.webSocket,
-    metrics,
-    formatError: createErrorFormatter(logger),
-    verify,
-  });
-
+async function startApollo(
+  schema: GraphQLSchema,
+  analyzer: QueryAnalyzer,
+  options: TransportOptions,
+): Promise<ApolloServer<GraphQLContext>> {
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    introspection: limits.query.introspection,
+    introspection: options.limits.query.introspection,
     // Only what a client may see; the log line (with the request id) comes from errorLogPlugin.
     formatError: maskError,
     includeStacktraceInErrorResponses: false,
@@ -170,42 +134,85 @@ export async function createGraphQLTransport(options: {
     csrfPrevention: true,
     // Every operation must bring its query text, so the query limits always see it.
     persistedQueries: false,
-    allowBatchedHttpRequests: limits.maxBatchSize > 1,
+    allowBatchedHttpRequests: options.limits.maxBatchSize > 1,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       // The answer cache reads the @cacheControl hints from the document (cache-policy.ts), not
       // field by field; no Cache-Control headers, so no browser or proxy keeps a tenant's answers.
       ApolloServerPluginCacheControlDisabled(),
-      metricsPlugin(metrics),
+      metricsPlugin(options.metrics),
       costPlugin(analyzer),
       // After costPlugin: a kept answer carries its extensions.cost like any other.
       answerCachePlugin(new CachePolicies(schema)),
-      errorLogPlugin(logger),
+      errorLogPlugin(options.logger),
     ],
   });
   await apollo.start();
+  return apollo;
+}
 
-  const apolloMiddleware = expressMiddleware(apollo, {
+/** Apollo's express middleware; each operation's context is built once, here. */
+function apolloMiddleware(
+  apollo: ApolloServer<GraphQLContext>,
+  options: TransportOptions,
+  verify: (authorization: string | undefined) => Promise<Viewer>,
+): express.RequestHandler {
+  const { services, logger } = options;
+  return expressMiddleware(apollo, {
     context: async ({ req, res }) => {
       const requestId = String(req.headers['x-request-id'] ?? randomUUID());
       try {
-        const viewer = await authenticate(req.headers.authorization, res.locals['viewer'] as Promise<Viewer> | undefined);
-        const answer = res.locals['answer'] as PendingAnswer | undefined;
-        return { viewer, services, loaders: createLoaders(services, viewer), requestId, ...(answer === undefined ? {} : { answer }) };
+        // The same request's authentication may have started already (the answer cache's).
+        const pending = res.locals['viewer'] as Promise<Viewer> | undefined;
+        const viewer = await (pending ?? verify(req.headers.authorization)).catch((error: unknown) => {
+          throw error instanceof AuthError ? authGraphQLError(error) : error;
+        });
+        return operationContext(services, viewer, requestId, res.locals['answer'] as PendingAnswer | undefined);
       } catch (error) {
         if (!(error instanceof GraphQLError)) logUnexpected(logger, error, requestId);
         throw error;
       }
     },
   });
-  const guard = createHttpGuard({ analyzer, rateLimiter, maxBatchSize: limits.maxBatchSize, metrics });
-  const answered = answerCacheMiddleware(answers, verify, metrics);
+}
+
+export interface TransportOptions {
+  /** The server the WebSocket endpoint attaches to (the same /graphql path). */
+  httpServer: HttpServer;
+  services: Services;
+  catalogVersions: CatalogVersions;
+  logger: Logger;
+  metrics: Metrics;
+  limits: TransportLimits;
+}
+
+export async function createGraphQLTransport(options: TransportOptions): Promise<GraphQLTransport> {
+  const { httpServer, services, logger, metrics, limits } = options;
+  const schema = buildSchema();
+  const analyzer = new QueryAnalyzer(schema, limits.query);
+  const verify = createVerifier(services, limits.rateLimiter);
+  const webSocket = createWebSocketTransport({
+    httpServer,
+    schema,
+    analyzer,
+    services,
+    rateLimiter: limits.rateLimiter,
+    connectionLimiter: limits.connectionLimiter,
+    limits: limits.webSocket,
+    metrics,
+    formatError: createErrorFormatter(logger),
+    verify,
+  });
+  const apollo = await startApollo(schema, analyzer, options);
+  const apolloHandler = apolloMiddleware(apollo, options, verify);
+  const guard = createHttpGuard({ analyzer, rateLimiter: limits.rateLimiter, maxBatchSize: limits.maxBatchSize, metrics });
+  const answered = answerCacheMiddleware(new AnswerCache(options.catalogVersions), verify, metrics);
   const middleware: express.RequestHandler = (req, res, next) => {
     guard.afterBody(req, res, (error?: unknown) => {
       if (error) return next(error);
       answered(req, res, (missed?: unknown) => {
         if (missed) next(missed);
-        else void apolloMiddleware(req, res, next);
+        else void apolloHandler(req, res, next);
       });
     });
   };

@@ -1,4 +1,4 @@
-// The express application: health and readiness, metrics, signed file downloads, upload
+// The express application's routes: health and readiness, metrics, signed file downloads, upload
 // PUTs, the GraphQL endpoint, the demo session endpoint and, last, the web app (shopper
 // page at /, catalog page at /catalog). Request ids are taken from X-Request-Id or made here.
 import { randomUUID } from 'node:crypto';
@@ -22,6 +22,16 @@ import { closeIfBodyUnread, closeUnlessContinued, continueBody, declaredLength, 
 import { apiSecurityHeaders, webPageSecurityHeaders } from './security-headers';
 import { httpErrorStatus, type HttpErrorCode, type HttpRouteErrorCode } from './error-codes';
 
+/** What the GraphQL transport (graphql/server.ts) hands the HTTP app. */
+export interface GraphQLRoutes {
+  /** Runs before the request body is read (the rate limit, whatever the method; then 405 for any but GET and POST). */
+  beforeBody: express.RequestHandler;
+  /** The caller's rate limit alone, for other routes whose calls cost work. */
+  rateLimit: express.RequestHandler;
+  /** The rest: query limits, then Apollo. */
+  middleware: express.RequestHandler;
+}
+
 export interface HttpAppDeps {
   db: Database;
   blobs: BlobStore;
@@ -31,16 +41,15 @@ export interface HttpAppDeps {
   metrics: Metrics;
   /** Origins allowed to call /graphql from a browser ('*': any); empty: no CORS headers at all. */
   corsOrigins: readonly string[];
-  /** Set once GraphQL is ready (it needs the HTTP server first). */
-  graphql: () => { beforeBody: express.RequestHandler; rateLimit: express.RequestHandler; middleware: express.RequestHandler } | null;
+  graphql: GraphQLRoutes;
   /** The operator token: the one token GET /metrics answers here; undefined: /metrics is served on ATELIER_METRICS_PORT only. */
   operatorToken: string | undefined;
   /** The demo-only shopper session endpoint (POST /demo/session); null: not served (404). */
   demo: DemoSessions | null;
   /** The built web app (vite's output, with index.html); null or missing: / explains how to build it. */
   webAppDir: string | null;
-  /** The base of the image and upload links the API hands out (the web pages' policy allows it); default: the server itself only. */
-  publicUrl?: () => string;
+  /** The base of the image and upload links the API hands out (the web pages' policy allows it); '': the server itself only. */
+  publicUrl: string;
 }
 
 /** The web app's client-side routes: each answers index.html. */
@@ -49,14 +58,39 @@ export const WEB_APP_ROUTES = ['/', '/catalog'];
 /** JSON bodies up to this size: an image as a base64 data URL (4/3 of 10 MB) plus the query. */
 export const GRAPHQL_BODY_LIMIT = Math.ceil((DEFAULT_MAX_IMAGE_BYTES * 4) / 3) + 1024 * 1024;
 
-export function createHttpApp(deps: HttpAppDeps): express.Express {
-  const app = express();
+/**
+ * Every HTTP error of the API outside /graphql has this JSON body, and the status its code maps
+ * to (or `status`, that of an error express raised).
+ */
+function refuse(res: express.Response, code: HttpErrorCode, message: string, status = httpErrorStatus(code)): void {
+  res.status(status).json({ error: { code, message } });
+}
+
+/** Mounts every route on `app` (created with the HTTP server: http-listener.ts), in order. */
+export function mountHttpApp(app: express.Express, deps: HttpAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(apiSecurityHeaders());
-
   app.use(closeUnlessContinued);
-  app.use((req, res, next) => {
+  app.use(requestLog(deps.logger));
+  // GraphQL first: it is by far the busiest route, so it is matched before the others.
+  mountGraphQL(app, deps);
+  mountProbes(app, deps);
+  app.use(createFileRouter({ store: deps.blobs, signer: deps.fileSigner }));
+  mountUploads(app, deps);
+  if (deps.demo) mountDemoSession(app, deps.demo, deps.graphql.rateLimit);
+  // The web app comes after every API route, so it can shadow none of them.
+  mountWebApp(app, deps);
+  app.use((req, res) => {
+    refuse(res, 'NOT_FOUND', `nothing is served at ${req.method} ${req.path.slice(0, 100)}`);
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/** Takes the request id from X-Request-Id (or makes one), answers it back, logs the request when answered. */
+function requestLog(logger: Logger): express.RequestHandler {
+  return (req, res, next) => {
     const requestId =
       typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,100}$/.test(req.headers['x-request-id'])
         ? req.headers['x-request-id']
@@ -65,18 +99,13 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.setHeader('X-Request-Id', requestId);
     const started = Date.now();
     res.on('finish', () => {
-      deps.logger.info({ requestId, method: req.method, path: req.path, status: res.statusCode, ms: Date.now() - started }, 'request');
+      logger.info({ requestId, method: req.method, path: req.path, status: res.statusCode, ms: Date.now() - started }, 'request');
     });
     next();
-  });
-
-  // Every HTTP error of the API outside /graphql has this JSON body, and the status its code maps to
-  // (or `status`, that of an error express raised).
-  const refuse = (res: express.Response, code: HttpErrorCode, message: string, status = httpErrorStatus(code)) => {
-    res.status(status).json({ error: { code, message } });
   };
+}
 
-  // GraphQL first: it is by far the busiest route, so it is matched before the others.
+function mountGraphQL(app: express.Express, deps: HttpAppDeps): void {
   if (deps.corsOrigins.length > 0) {
     app.use(
       '/graphql',
@@ -91,23 +120,12 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       }),
     );
   }
+  // A rate-limited caller's body, and that of a method other than GET and POST, is never read.
+  app.use('/graphql', deps.graphql.beforeBody, continueBody, express.json({ limit: GRAPHQL_BODY_LIMIT }), deps.graphql.middleware);
+}
 
-  app.use(
-    '/graphql',
-    (req, res, next) => {
-      const graphql = deps.graphql();
-      if (!graphql) {
-        res.status(503).json({ errors: [{ message: 'starting up', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
-        return;
-      }
-      // A rate-limited caller's body, and that of a method other than GET and POST, is never read.
-      graphql.beforeBody(req, res, next);
-    },
-    continueBody,
-    express.json({ limit: GRAPHQL_BODY_LIMIT }),
-    (req, res, next) => deps.graphql()!.middleware(req, res, next),
-  );
-
+/** Health, readiness and (to the operator token) metrics. */
+function mountProbes(app: express.Express, deps: HttpAppDeps): void {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -117,16 +135,10 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database: ready });
   });
 
-  // Takes from the caller's rate-limit bucket like /graphql (routes whose calls cost work).
-  const rateLimited: express.RequestHandler = (req, res, next) => {
-    const graphql = deps.graphql();
-    if (graphql) graphql.rateLimit(req, res, next);
-    else next();
-  };
-
   // Metrics name operations and count refusals: the operator's only, here (without a token on
   // the loopback listener of ATELIER_METRICS_PORT, src/observability/metrics-server.ts).
-  app.get('/metrics', rateLimited, async (req, res, next) => {
+  // Takes from the caller's rate-limit bucket like /graphql.
+  app.get('/metrics', deps.graphql.rateLimit, async (req, res, next) => {
     try {
       const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization?.trim() ?? '')?.[1];
       if (!deps.operatorToken || !token || !safeEqual(token, deps.operatorToken)) {
@@ -151,11 +163,13 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.setHeader('Allow', 'GET, HEAD');
     refuse(res, 'METHOD_NOT_ALLOWED', 'only GET and HEAD are served here');
   });
+}
 
-  app.use(createFileRouter({ store: deps.blobs, signer: deps.fileSigner }));
-
-  // The link, the upload and the declared length are checked before a byte of the body is
-  // read; the body then streams to the blob store, which takes exactly the declared bytes.
+/**
+ * Upload PUTs: the link, the upload and the declared length are checked before a byte of the
+ * body is read; the body then streams to the blob store, which takes exactly the declared bytes.
+ */
+function mountUploads(app: express.Express, deps: HttpAppDeps): void {
   app.put('/uploads/*key', async (req, res, next) => {
     try {
       const params = req.params as Record<string, unknown>;
@@ -197,27 +211,27 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       next(error);
     }
   });
+}
 
-  if (deps.demo) {
-    const demo = deps.demo;
-    // Each call may create a shopper and copy photos: it takes from the caller's rate-limit bucket.
-    app.post('/demo/session', rateLimited, continueBody, express.json({ limit: 4096 }), async (req, res, next) => {
-      try {
-        const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor, req.socket.remoteAddress);
-        res.set('Cache-Control', 'no-store');
-        if (result.kind === 'ok') res.json({ token: result.token, expiresAt: result.expiresAt.toISOString() });
-        else {
-          if (result.retryAfterMs !== undefined) res.set('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)));
-          refuse(res, result.code, result.message);
-        }
-      } catch (error) {
-        next(error);
+/** POST /demo/session: each call may create a shopper and copy photos, so it takes from the caller's rate-limit bucket. */
+function mountDemoSession(app: express.Express, demo: DemoSessions, rateLimited: express.RequestHandler): void {
+  app.post('/demo/session', rateLimited, continueBody, express.json({ limit: 4096 }), async (req, res, next) => {
+    try {
+      const result = await demo.createSession((req.body as { visitor?: unknown } | undefined)?.visitor, req.socket.remoteAddress);
+      res.set('Cache-Control', 'no-store');
+      if (result.kind === 'ok') res.json({ token: result.token, expiresAt: result.expiresAt.toISOString() });
+      else {
+        if (result.retryAfterMs !== undefined) res.set('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)));
+        refuse(res, result.code, result.message);
       }
-    });
-  }
+    } catch (error) {
+      next(error);
+    }
+  });
+}
 
-  // The web app comes after every API route, so it can shadow none of them.
-  app.use(webPageSecurityHeaders(deps.publicUrl ?? (() => '')));
+function mountWebApp(app: express.Express, deps: HttpAppDeps): void {
+  app.use(webPageSecurityHeaders(deps.publicUrl));
   const indexHtml = deps.webAppDir ? join(deps.webAppDir, 'index.html') : null;
   if (deps.webAppDir && indexHtml && existsSync(indexHtml)) {
     // Asset names carry a content hash: cached for good. index.html is always revalidated.
@@ -231,15 +245,14 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       res.status(503).type('text/plain').send('The web app is not built: run `npm run build:web` (npm install does it), then reload.');
     });
   }
-  app.use((req, res) => {
-    refuse(res, 'NOT_FOUND', `nothing is served at ${req.method} ${req.path.slice(0, 100)}`);
-  });
+}
 
-  // Errors of body parsing and anything unexpected: a clear status, never internals.
-  app.use((error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+/** Errors of body parsing and anything unexpected: a clear status, never internals. */
+function errorHandler(logger: Logger): express.ErrorRequestHandler {
+  return (error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const status = (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode ?? 500;
     const type = (error as { type?: string }).type;
-    if (status >= 500) deps.logger.error({ err: error, requestId: req.headers['x-request-id'] }, 'unhandled HTTP error');
+    if (status >= 500) logger.error({ err: error, requestId: req.headers['x-request-id'] }, 'unhandled HTTP error');
     const message =
       type === 'entity.too.large'
         ? 'request body too large'
@@ -252,9 +265,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       type === 'entity.too.large' ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
     if (req.path.startsWith('/graphql')) res.status(status).json({ errors: [{ message, extensions: { code } }] });
     else refuse(res, code, message, status);
-  });
-
-  return app;
+  };
 }
 
 /**

@@ -59,9 +59,9 @@ export function webPageCsp(publicUrl: string, host: string | undefined): string 
 }
 
 /** The web app's Content-Security-Policy, for the pages and their assets. */
-export function webPageSecurityHeaders(publicUrl: () => string): express.RequestHandler {
+export function webPageSecurityHeaders(publicUrl: string): express.RequestHandler {
   return (req, res, next) => {
-    res.setHeader('Content-Security-Policy', webPageCsp(publicUrl(), req.headers.host));
+    res.setHeader('Content-Security-Policy', webPageCsp(publicUrl, req.headers.host));
     next();
   };
 }

@@ -5,6 +5,8 @@ import type { QueryLimits } from '../limits/query-limits';
 import type { RateLimitOptions } from '../limits/rate-limits';
 import { isValidS3Bucket, isValidS3Prefix } from '../blobs/s3-names';
 import type { Quotas } from '../common/quotas';
+import type { WebSocketLimits } from '../graphql/ws-transport';
+import type { DemoAccess } from '../demo/demo-sessions';
 
 export class ConfigError extends Error {
   constructor(
@@ -271,7 +273,7 @@ export interface Config {
   demoAccess: DemoAccess;
   quotas: Quotas;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** What one operation may ask (introspection is decided in app.ts when unset). */
+  /** What one operation may ask (introspection is decided in api-process.ts when unset). */
   queryLimits: Omit<QueryLimits, 'introspection'>;
   maxBatchSize: number;
   rateLimits: RateLimitOptions;
@@ -305,22 +307,6 @@ function blobStoreConfig(c: ParsedEnvironment): BlobStoreConfig {
     // S3-compatible services mostly ignore the region, but the SDK signs with one.
     region: c.AWS_REGION ?? (c.ATELIER_S3_ENDPOINT ? 'us-east-1' : undefined),
   };
-}
-
-export interface DemoAccess {
-  /** Callers off loopback too. */
-  allowRemote: boolean;
-  /** New visitors per remote address per hour; 0: no limit. */
-  newVisitorsPerHour: number;
-}
-
-export interface WebSocketLimits {
-  maxConnectionsPerToken: number;
-  maxSubscriptionsPerConnection: number;
-  maxMessageBytes: number;
-  initTimeoutMs: number;
-  /** A connection is closed (4410) this long after it was accepted. */
-  maxLifetimeMs: number;
 }
 
 /** Parses the environment (process.env by default). Throws ConfigError naming the first bad variable. */

@@ -1,5 +1,5 @@
 // Builds the services from their repositories: the part of the composition root that
-// knows business wiring (src/main/app.ts knows processes and transports).
+// knows business wiring (platform.ts, api-process.ts and worker-process.ts know processes and transports).
 import type { Database } from '../db/database';
 import type { BlobStore, UrlSigner } from '../blobs';
 import { FileLinks } from '../blobs/file-links';
@@ -31,19 +31,9 @@ import { publish } from '../jobs/channels';
 import { WebhookRepository } from '../webhooks/webhook-repository';
 import { WebhookSecrets, WebhookService } from '../webhooks/webhook-service';
 import type { Quotas } from '../common/quotas';
+import type { Services } from '../graphql/kit/services';
 
-export interface Services {
-  authenticator: Authenticator;
-  tenants: TenantService;
-  shoppers: ShopperService;
-  uploads: UploadService;
-  garments: GarmentService;
-  photos: PhotoService;
-  outfits: OutfitService;
-  fileLinks: FileLinks;
-  renders: RenderService;
-  webhooks: WebhookService;
-}
+export type { Services };
 
 export interface ServiceDeps {
   db: Database;

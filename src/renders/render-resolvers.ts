@@ -5,7 +5,7 @@ import { parsePageArgs, toConnection } from '../common/pagination';
 import { payload } from '../graphql/kit/payloads';
 import type { RenderProgress } from './render-types';
 import type { RenderService } from './render-service';
-import type { GraphQLContext } from '../graphql/context';
+import type { GraphQLContext } from '../graphql/kit/context';
 import type { NodeRegistration } from '../graphql/kit/nodes';
 
 const renders = (context: GraphQLContext): RenderService => context.services.renders;

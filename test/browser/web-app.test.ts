@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 
 const SCREENSHOTS = join(projectRoot, 'test-artifacts', 'screenshots');
 const WEB_DIST = join(projectRoot, 'dist', 'web', 'index.html');

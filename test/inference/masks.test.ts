@@ -1,7 +1,7 @@
 /** Mask operations on synthetic label maps: argmax, union, square dilation, max-pool, pixel zeroing. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 import {
   dilateSquare,
   labelsFromLogits,

@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
 import { createGarment, createTenant, gql, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 
 const samples = join(projectRoot, 'models', 'tryon-tiny', 'samples');
 const sampleIndex = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as { persons: unknown[]; garments: unknown[] };

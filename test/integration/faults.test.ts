@@ -20,7 +20,7 @@ import { collect, wsClient } from '../support/graphql-ws';
 import { postgresConfig } from '../../src/db/database';
 import { RenderRepository } from '../../src/renders/render-repository';
 import { fromGlobalId } from '../../src/common/ids';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderBackends, startTestServer, waitUntil, type TestServer } from '../support/server';
 import { createGarment, createTenant, ok } from '../support/graphql-client';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
 const samples = join(resolve(projectRoot, MODEL_DIR), 'samples');

@@ -11,7 +11,7 @@ import { createGarment, createShopperSession, createTenant, gql, ok, pngDataUrl 
 import { collect, wsClient } from '../support/graphql-ws';
 import { fromGlobalId } from '../../src/common/ids';
 import { UPLOAD_KEEP_MS, UPLOAD_TTL_MS } from '../../src/uploads/upload-service';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 import { deleteExpiredUploads } from '../../src/uploads/expired-uploads-sweep';
 import type { NodeAnswer } from '../support/answers';
 

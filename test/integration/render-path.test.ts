@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { renderBackends, startTestServer, waitUntil, type TestServer } from '../support/server';
 import { createGarment, createTenant, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 import { fromGlobalId } from '../../src/common/ids';
 import { decodeEvent, renderProgressChannel, type RenderEvent } from '../../src/renders/render-progress';
 import type { AnswerData } from '../support/answers';

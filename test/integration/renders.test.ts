@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { renderBackends, startTestServer, waitUntil, type TestServer } from '../support/server';
 import { createGarment, createShopperSession, createTenant, ok } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 import { toGlobalId } from '../../src/common/ids';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';

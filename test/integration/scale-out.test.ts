@@ -14,7 +14,7 @@ import { spawnServer, waitFor, type ServerProcess } from '../support/process';
 import { createGarment, createTenant, gql, ok } from '../support/graphql-client';
 import type { NodeAnswer } from '../support/answers';
 import { collect, wsClient } from '../support/graphql-ws';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 import { startS3Server, type S3TestServer } from '../support/s3';
 import { Redis } from 'ioredis';
 import { decodeEvent, renderProgressChannel, type RenderEvent } from '../../src/renders/render-progress';

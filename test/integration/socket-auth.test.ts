@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GENEROUS_LIMITS, localConfig, startTestServer, type TestServer } from '../support/server';
+import { composeServer, GENEROUS_LIMITS, localConfig, startTestServer, type ComposedServer, type TestServer } from '../support/server';
 import { createShopperSession, createTenant, gql, ok } from '../support/graphql-client';
-import { startServer, deriveSecret, type AtelierServer } from '../../src/main/app';
+import { deriveSecret } from '../../src/main/platform';
 import { createLogger } from '../../src/observability/logger';
 import { SessionTokens } from '../../src/auth/tokens';
 import { TenantRepository } from '../../src/tenants/tenant-repository';
@@ -264,7 +264,7 @@ const scaledOut = process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? 
 
 scaledOut('graphql-ws: a revocation reaches every API process (PostgreSQL and Redis)', () => {
   let first: TestServer;
-  let second: AtelierServer;
+  let second: ComposedServer;
   let secondDataDir: string;
 
   beforeAll(async () => {
@@ -273,7 +273,7 @@ scaledOut('graphql-ws: a revocation reaches every API process (PostgreSQL and Re
     first = await startTestServer('postgres', { ...redis, ATELIER_SECRETS: SECRET }, { bullmq });
     // A second API on the same database and Redis, sharing nothing else with the first.
     secondDataDir = mkdtempSync(join(tmpdir(), 'atelier-test-'));
-    second = await startServer(
+    second = await composeServer(
       localConfig(secondDataDir, {
         ...GENEROUS_LIMITS,
         ...redis,

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
 import { createGarment, createShopperSession, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
 import { toGlobalId, type NodeType } from '../../src/common/ids';
-import { schemaPath } from '../../src/main/paths';
+import { schemaPath } from '../../src/common/project-paths';
 import { subscribeOnce } from '../support/graphql-ws';
 
 interface World {

@@ -5,8 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { startServer, type AtelierServer, type StartOptions } from '../../src/main/app';
 import { loadConfig, type Config } from '../../src/main/config';
+import { openPlatform, startServices, type PlatformOptions, type Role } from '../../src/main/platform';
+import { listen, publicUrlOf, startApi, type ApiOptions, type DemoStatus } from '../../src/main/api-process';
+import { startWorker, type WorkerOptions } from '../../src/main/worker-process';
+import type { Services } from '../../src/main/services';
+import type { Database } from '../../src/db/database';
+import type { JobQueue } from '../../src/jobs/job-queue';
+import type { PubSub } from '../../src/jobs/pubsub';
+import type { Engine } from '../../src/inference';
+import type { RenderSweeps } from '../../src/renders/render-jobs';
+import type { CatalogVersions } from '../../src/garments/catalog-versions';
+import type { Logger } from '../../src/observability/logger';
 import { createLogger } from '../../src/observability/logger';
 import { postgresConfig } from '../../src/db/database';
 import { OPERATOR } from './graphql-client';
@@ -40,7 +50,72 @@ export async function waitUntil<T>(probe: () => Promise<T>, done: (value: T) => 
   }
 }
 
-export interface TestServer extends AtelierServer {
+export interface StartOptions extends PlatformOptions, ApiOptions, WorkerOptions {
+  /** Default 'all'. */
+  role?: Role;
+  /** A silent progress subscription re-reads its render after this long (ms); default 10000. */
+  progressResyncMs?: number;
+}
+
+/** A server composed as src/main/start.ts composes a process, with its parts in view. */
+export interface ComposedServer {
+  /** Empty for a worker-only server. */
+  url: string;
+  /** 0 for a worker-only server. */
+  port: number;
+  /** The metrics listener's http://host:port (GET /metrics), or null without ATELIER_METRICS_PORT. */
+  metricsUrl: string | null;
+  role: Role;
+  db: Database;
+  queue: JobQueue;
+  pubsub: PubSub;
+  catalogVersions: CatalogVersions;
+  logger: Logger;
+  services: Services;
+  engine: Engine | null;
+  /** The render sweeps (a worker's), to run on demand. */
+  sweeps: RenderSweeps | null;
+  demo: DemoStatus | null;
+  /** Drains HTTP and WebSocket, stops the worker, then closes the platform. */
+  close(): Promise<void>;
+}
+
+/** The platform, the API's socket, the services, the worker, then the API: the order of src/main/start.ts. */
+export async function composeServer(config: Config, options: StartOptions = {}): Promise<ComposedServer> {
+  const role = options.role ?? 'all';
+  const platform = await openPlatform(config, options);
+  const listener = role === 'worker' ? null : await listen(config);
+  const shared = await startServices(platform, publicUrlOf(config, listener), options);
+  const worker = role === 'api' ? null : await startWorker(platform, shared.services, options);
+  const api = listener ? await startApi(platform, shared.services, listener, options) : null;
+  let closing: Promise<void> | null = null;
+  return {
+    url: api?.url ?? '',
+    port: api?.port ?? 0,
+    metricsUrl: platform.metricsUrl,
+    role,
+    db: platform.db,
+    queue: platform.queue,
+    pubsub: platform.pubsub,
+    catalogVersions: platform.catalogVersions,
+    logger: platform.logger,
+    services: shared.services,
+    engine: worker?.engine ?? null,
+    sweeps: worker?.sweeps ?? null,
+    demo: api?.demo ?? null,
+    close() {
+      closing ??= (async () => {
+        await api?.close();
+        await worker?.close();
+        await shared.close();
+        await platform.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+export interface TestServer extends ComposedServer {
   dataDir: string;
   databaseUrl: string | null;
   stop(): Promise<void>;
@@ -116,7 +191,7 @@ export async function startTestServer(
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
-  const server = await startServer(config, {
+  const server = await composeServer(config, {
     role: 'api',
     ...options,
     database: database ? undefined : { kind: 'embedded', dataDir: null },

@@ -17,7 +17,7 @@ import {
   getOperationAST,
   type GraphQLFieldResolver,
 } from 'graphql';
-import { schemaPath } from '../../src/main/paths';
+import { schemaPath } from '../../src/common/project-paths';
 import { CachePolicies } from '../../src/graphql/cache-policy';
 
 // The schema's own SDL and hints, without its resolvers: `fake` answers every field.

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OperationLabels, OTHER_OPERATION, WEB_APP_OPERATIONS } from '../../src/observability/operation-labels';
-import { projectRoot } from '../../src/main/paths';
+import { projectRoot } from '../../src/common/project-paths';
 
 describe('OperationLabels', () => {
   it('knows every operation of the web app, and only those', () => {

@@ -5,7 +5,7 @@
 // src/graphql/resolvers.ts. Nothing else changes (IDs take their type names from the schema).
 import type { NodeType } from '../../common/ids';
 import type { ResolversParentTypes } from '../../generated/graphql';
-import type { GraphQLContext } from '../context';
+import type { GraphQLContext } from './context';
 
 /** How node(id:) loads one Node type: by uuid, as the viewer may see it (null: missing, hidden or another tenant's). */
 export type NodeRegistration = {

@@ -1,4 +1,4 @@
-// Locations inside the project, valid whether code runs from src/ (tsx, jest) or dist/src/.
+// Locations inside the project (the root, migrations, the GraphQL schema), valid whether code runs from src/ (tsx, jest) or dist/src/.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
