@@ -1,7 +1,7 @@
 // Prisma CLI configuration. The CLI only needs the schema engine binary to exist for
 // generate/validate/format; offline (only the npm registry reachable) its download fails,
 // so point it at /bin/true for those commands. Migrations are applied by the app itself
-// (src/db/migrator.ts) and created by scripts/db-migrate-create.mjs (WebAssembly engine).
+// (src/db/migrator.ts) and created by scripts/db-migrate.mjs create (WebAssembly engine).
 import { defineConfig } from 'prisma/config';
 
 const command = process.argv.find((arg) => ['generate', 'validate', 'format'].includes(arg));

@@ -1,6 +1,6 @@
 // Who is calling: the principal every service authorizes against. Built once per HTTP
 // request or graphql-ws operation (authenticator.ts), passed explicitly to services.
-import type { ApiScope } from '../generated/prisma/client';
+import type { ApiScope } from '../tenants/tenant-types';
 
 export type Viewer =
   | { kind: 'anonymous' }

@@ -2,7 +2,7 @@
 // tenant is made of: garments by category and person photos, as data URLs for the services.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GarmentCategory } from '../generated/prisma/client';
+import type { GarmentCategory } from '../garments/garment-types';
 
 export interface DemoSamples {
   garments: { sku: string; name: string; category: GarmentCategory; dataUrl: string }[];

@@ -9,7 +9,7 @@
 // hour, since each costs a shopper, copies of the sample photos and their encoding jobs.
 import ipaddr from 'ipaddr.js';
 import type { TokenBuckets } from '../limits';
-import type { Shopper } from '../generated/prisma/client';
+import type { Shopper } from '../shoppers/shopper-types';
 import type { DemoCredentials, DemoServices } from './demo-tenant';
 import type { DemoSamples } from './demo-samples';
 

@@ -1,10 +1,10 @@
 // The only code that touches garments and reference_caches.
-import type { Garment, GarmentCategory, ReferenceCache } from '../generated/prisma/client';
+import type { Garment, GarmentCategory, ReferenceCache } from './garment-types';
 import type { Database, Tx } from '../db/database';
 import { inlineSql, joinSql, type InlineSql } from '../db/inline-sql';
 import { toPage, type Page, type PageRequest } from '../common/pagination';
 import type { CatalogVersions } from './catalog-versions';
-import { checkQuotas, type QuotaRefusal, type Quotas } from '../tenants/quotas';
+import { checkQuotas, type QuotaRefusal, type Quotas } from '../common/quotas';
 
 export interface NewGarment {
   id: string;

@@ -2,10 +2,10 @@
 import type { Resolvers } from '../generated/graphql';
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
-import { payload } from '../graphql/payloads';
-import { selects } from '../graphql/selection';
-import type { GarmentModel } from '../graphql/models';
-import type { ReferenceCache } from '../generated/prisma/client';
+import { payload } from '../graphql/kit/payloads';
+import { selects } from '../graphql/kit/selection';
+import type { Garment, ReferenceCache, ReferenceCacheState } from './garment-types';
+import type { NodeRegistration } from '../graphql/kit/nodes';
 
 export const garmentResolvers: Resolvers = {
   Query: {
@@ -37,15 +37,20 @@ export const garmentResolvers: Resolvers = {
     referenceCacheChanged: {
       // The iterator yields garments rather than { referenceCacheChanged }: resolve passes each through.
       subscribe: async (_, __, { services, viewer }) => services.garments.cacheChanges(viewer),
-      resolve: (garment: GarmentModel) => garment,
+      resolve: (garment: Garment) => garment,
     },
   },
   Garment: {
     id: (garment) => toGlobalId('Garment', garment.id),
-    image: (g) => ({ key: g.imageKey, width: g.imageWidth, height: g.imageHeight, contentType: g.imageContentType }),
+    image: (garment) => ({
+      key: garment.imageKey,
+      width: garment.imageWidth,
+      height: garment.imageHeight,
+      contentType: garment.imageContentType,
+    }),
     referenceCache: (garment, _, { loaders, services }) => {
       // No row yet for the current model (a new model version): computed lazily, so PENDING.
-      const view = (cache: ReferenceCache | null) =>
+      const view = (cache: ReferenceCache | null): ReferenceCacheState =>
         cache
           ? {
               status: cache.status,
@@ -71,3 +76,5 @@ export const garmentResolvers: Resolvers = {
     url: (image, _, { services }) => services.fileLinks.url(image.key),
   },
 };
+
+export const garmentNodes: NodeRegistration[] = [{ type: 'Garment', load: (uuid, { loaders }) => loaders.garment.load(uuid) }];

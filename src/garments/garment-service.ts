@@ -1,7 +1,7 @@
 // The catalog: garments and their reference caches. Writes need CATALOG_WRITE; reading
 // needs CATALOG_READ, or a shopper session (which sees only garments not archived).
 import { randomUUID } from 'node:crypto';
-import type { Garment, GarmentCategory, ReferenceCache } from '../generated/prisma/client';
+import type { Garment, GarmentCategory, ReferenceCache } from './garment-types';
 import type { BlobStore } from '../blobs';
 import { AuthError, requireScope, requireTenant, hasScope, type TenantViewer, type Viewer } from '../auth/viewer';
 import { isUniqueViolation, ok, refuse, type Outcome, type UserError } from '../common/user-errors';
@@ -13,7 +13,7 @@ import type { GarmentRepository } from './garment-repository';
 import type { PubSub } from '../jobs/pubsub';
 import { listenTo, publish } from '../jobs/channels';
 import { catalogChannel, garmentArchivedChannel } from './catalog-events';
-import { quotaError, type Quotas } from '../tenants/quotas';
+import { quotaError, type Quotas } from '../common/quotas';
 import { garmentError } from './garment-errors';
 
 export interface CreateGarmentInput {
@@ -28,9 +28,10 @@ export type GarmentCreatedListener = (tenantId: string, garmentId: string) => vo
 
 /** Reading the catalog: CATALOG_READ for API keys (ADMIN includes it), any shopper session. */
 export function requireCatalogRead(viewer: Viewer): TenantViewer {
-  const v = requireTenant(viewer);
-  if (v.kind === 'apiKey' && !hasScope(v, 'CATALOG_READ')) throw new AuthError('FORBIDDEN', 'this API key lacks the CATALOG_READ scope');
-  return v;
+  const tenantViewer = requireTenant(viewer);
+  if (tenantViewer.kind === 'apiKey' && !hasScope(tenantViewer, 'CATALOG_READ'))
+    throw new AuthError('FORBIDDEN', 'this API key lacks the CATALOG_READ scope');
+  return tenantViewer;
 }
 
 export class GarmentService {
@@ -51,8 +52,8 @@ export class GarmentService {
   }
 
   async createGarment(viewer: Viewer, input: CreateGarmentInput): Promise<Outcome<Garment>> {
-    const v = requireScope(viewer, 'CATALOG_WRITE');
-    const { tenantId } = v;
+    const tenantViewer = requireScope(viewer, 'CATALOG_WRITE');
+    const { tenantId } = tenantViewer;
     const sku = checkText(input.sku, ['input', 'sku'], 'sku', 100);
     const name = checkText(input.name, ['input', 'name'], 'name', 200);
     const errors = [sku.error, name.error].filter((e): e is UserError => e !== undefined);
@@ -60,7 +61,7 @@ export class GarmentService {
     if (await this.garments.skuTaken(tenantId, sku.value)) {
       return refuse(garmentError('SKU_TAKEN', `a garment with sku ${sku.value} already exists`, ['input', 'sku']));
     }
-    const resolved = await this.uploads.resolveImage(v, input.image, ['input', 'image']);
+    const resolved = await this.uploads.resolveImage(tenantViewer, input.image, ['input', 'image']);
     if (!resolved.ok) return resolved;
     const { image, uploadId } = resolved.value;
     const outcome = await this.uploads.withUpload(tenantId, uploadId, ['input', 'image'], async () => {
@@ -129,11 +130,11 @@ export class GarmentService {
     category: GarmentCategory | null | undefined,
     include: { count: boolean; caches: boolean } = { count: true, caches: false },
   ): Promise<{ page: Page<Garment>; caches: Map<string, ReferenceCache | null> | null }> {
-    const v = requireCatalogRead(viewer);
+    const tenantViewer = requireCatalogRead(viewer);
     const result = await this.garments.list(
-      v.tenantId,
+      tenantViewer.tenantId,
       page,
-      { category: category ?? undefined, includeArchived: v.kind === 'apiKey' },
+      { category: category ?? undefined, includeArchived: tenantViewer.kind === 'apiKey' },
       { count: include.count, ...(include.caches ? { cachesForModel: this.defaultModel } : {}) },
     );
     if (!include.caches) return { page: result.page, caches: null };
@@ -144,8 +145,8 @@ export class GarmentService {
 
   /** Garments by id, in the order asked, null where missing or not visible (batch loader). */
   async findGarments(viewer: Viewer, ids: readonly string[]): Promise<(Garment | null)[]> {
-    const v = requireCatalogRead(viewer);
-    const rows = await this.garments.findByIds(v.tenantId, ids);
+    const tenantViewer = requireCatalogRead(viewer);
+    const rows = await this.garments.findByIds(tenantViewer.tenantId, ids);
     return alignToIds(ids, rows);
   }
 
@@ -154,14 +155,14 @@ export class GarmentService {
    * FAILED), read when the event arrives; endless until the caller returns the iterator.
    */
   async cacheChanges(viewer: Viewer): Promise<AsyncIterableIterator<Garment>> {
-    const v = requireCatalogRead(viewer);
-    const messages = await listenTo(this.pubsub, catalogChannel(v.tenantId));
+    const tenantViewer = requireCatalogRead(viewer);
+    const messages = await listenTo(this.pubsub, catalogChannel(tenantViewer.tenantId));
     const iterator: AsyncIterableIterator<Garment> = {
       next: async () => {
         for (;;) {
           const message = await messages.next();
           if (message.done) return { value: undefined, done: true };
-          const [garment] = await this.findGarments(v, [message.value]);
+          const [garment] = await this.findGarments(tenantViewer, [message.value]);
           if (garment) return { value: garment, done: false };
         }
       },

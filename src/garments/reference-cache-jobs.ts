@@ -3,7 +3,7 @@
 // cache a render needs (computed on the spot when it is not READY), the sweep that enqueues
 // caches whose job was lost, and dropping an archived garment's cache from the engine.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Garment, ReferenceCache } from '../generated/prisma/client';
+import type { Garment, ReferenceCache } from './garment-types';
 import type { Engine, HotBlob, RenderGarment } from '../inference';
 import { InferenceError, isPermanentEngineError } from '../inference/errors';
 import type { BlobStore } from '../blobs';

@@ -9,7 +9,7 @@ import { TEXT_ERROR_CODES, type TextErrorCode } from '../common/text';
 import { IMAGE_ERROR_CODES, type ImageErrorCode } from '../images';
 import { QUERY_REFUSAL_CODES, type QueryRefusalCode } from '../limits';
 import { FILE_ERROR_STATUS, type FileErrorCode } from '../blobs';
-import { QUOTA_ERROR_CODES, type QuotaErrorCode } from '../tenants/quotas';
+import { QUOTA_ERROR_CODES, type QuotaErrorCode } from '../common/quotas';
 import { TENANT_ERROR_CODES, type TenantErrorCode } from '../tenants/tenant-errors';
 import { SHOPPER_ERROR_CODES, type ShopperErrorCode } from '../shoppers/shopper-errors';
 import { GARMENT_ERROR_CODES, type GarmentErrorCode } from '../garments/garment-errors';
@@ -233,7 +233,7 @@ export function graphqlErrorStatus(code: GraphQLErrorCode): number | null {
 /** A userError's code as the schema's UserError.code carries it. */
 function userErrorCode(code: UserErrorCode): UserError['code'] {
   switch (code) {
-    // Text fields, quotas and images (src/common/text.ts, src/tenants/quotas.ts, src/images/).
+    // Text fields, quotas and images (src/common/text.ts, src/common/quotas.ts, src/images/).
     case 'SKU_REQUIRED':
     case 'SKU_TOO_LONG':
     case 'NAME_REQUIRED':

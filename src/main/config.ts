@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { QueryLimits } from '../limits/query-limits';
 import type { RateLimitOptions } from '../limits/rate-limits';
 import { isValidS3Bucket, isValidS3Prefix } from '../blobs/s3-names';
-import type { Quotas } from '../tenants/quotas';
+import type { Quotas } from '../common/quotas';
 import type { WebSocketLimits } from '../graphql/ws-transport';
 import type { DemoAccess } from '../demo/demo-sessions';
 

@@ -30,7 +30,7 @@ import type { Logger } from '../observability/logger';
 import { publish } from '../jobs/channels';
 import { WebhookRepository } from '../webhooks/webhook-repository';
 import { WebhookSecrets, WebhookService } from '../webhooks/webhook-service';
-import type { Quotas } from '../tenants/quotas';
+import type { Quotas } from '../common/quotas';
 import type { Services } from '../graphql/kit/services';
 
 export type { Services };

@@ -1,5 +1,5 @@
 // The only code that touches outfits and outfit_items.
-import type { GarmentCategory, Outfit, OutfitItem } from '../generated/prisma/client';
+import type { GarmentCategory, Outfit, OutfitItem } from './outfit-types';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 

@@ -1,9 +1,10 @@
 // GraphQL resolvers of outfits.
 import type { Resolvers } from '../generated/graphql';
-import type { Garment } from '../generated/prisma/client';
+import type { Garment } from '../garments/garment-types';
 import { optionalGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
-import { payload } from '../graphql/payloads';
+import { payload } from '../graphql/kit/payloads';
+import type { NodeRegistration } from '../graphql/kit/nodes';
 
 export const outfitResolvers: Resolvers = {
   Query: {
@@ -28,3 +29,5 @@ export const outfitResolvers: Resolvers = {
     shopper: (outfit, _, { loaders }) => (outfit.shopperId ? loaders.shopper.load(outfit.shopperId) : null),
   },
 };
+
+export const outfitNodes: NodeRegistration[] = [{ type: 'Outfit', load: (uuid, { loaders }) => loaders.outfit.load(uuid) }];

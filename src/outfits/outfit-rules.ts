@@ -1,6 +1,6 @@
 // The rules of an outfit, as a pure function: one garment per category, a DRESS excludes
 // TOP and BOTTOM, at least one and at most five garments.
-import type { GarmentCategory } from '../generated/prisma/client';
+import type { GarmentCategory } from '../garments/garment-types';
 import type { UserError } from '../common/user-errors';
 import { outfitError } from './outfit-errors';
 

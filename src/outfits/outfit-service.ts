@@ -2,7 +2,7 @@
 // for any shopper or none, or by a shopper session for itself; read with RENDERS_READ. A
 // shopper sees only its own, and the outfit of a render made for it.
 import { randomUUID } from 'node:crypto';
-import type { Outfit, OutfitItem } from '../generated/prisma/client';
+import type { Outfit, OutfitItem } from './outfit-types';
 import { requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, type Outcome, type UserError } from '../common/user-errors';
@@ -29,7 +29,7 @@ export class OutfitService {
   ) {}
 
   async createOutfit(viewer: Viewer, input: CreateOutfitInput): Promise<Outcome<Outfit>> {
-    const v = requireScope(viewer, 'RENDERS_WRITE', true);
+    const tenantViewer = requireScope(viewer, 'RENDERS_WRITE', true);
     const errors: UserError[] = [];
     const checked = checkText(input.name, ['input', 'name'], 'name', 200);
     if (checked.error) errors.push(checked.error);
@@ -40,7 +40,7 @@ export class OutfitService {
     }
     const ids = input.garmentIds.map((id) => fromGlobalId(id, 'Garment'));
     const found = await this.garments.findGarments(
-      v,
+      tenantViewer,
       ids.filter((id): id is string => id !== null),
     );
     const byId = new Map(found.filter((g) => g !== null).map((g) => [g!.id, g!]));
@@ -64,14 +64,14 @@ export class OutfitService {
           ['input', 'garmentIds'],
         ),
       );
-    let shopperId: string | null = v.kind === 'shopper' ? v.shopperId : null;
+    let shopperId: string | null = tenantViewer.kind === 'shopper' ? tenantViewer.shopperId : null;
     if (input.shopperId !== undefined) {
-      if (input.shopperId && (await this.shoppers.shopperExists(v, input.shopperId))) shopperId = input.shopperId;
+      if (input.shopperId && (await this.shoppers.shopperExists(tenantViewer, input.shopperId))) shopperId = input.shopperId;
       else errors.push(outfitError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
     }
     if (errors.length > 0) return refuse(...errors);
     const outfit = await this.outfits.create(
-      v.tenantId,
+      tenantViewer.tenantId,
       { id: randomUUID(), name, shopperId },
       chosen.map((g) => ({ garmentId: g.id, category: g.category })),
     );
@@ -79,13 +79,13 @@ export class OutfitService {
   }
 
   listOutfits(viewer: Viewer, page: PageRequest): Promise<Page<Outfit>> {
-    const v = requireShopperDataReader(viewer);
-    return this.outfits.list(v.tenantId, page, shopperScope(v));
+    const tenantViewer = requireShopperDataReader(viewer);
+    return this.outfits.list(tenantViewer.tenantId, page, shopperScope(tenantViewer));
   }
 
   async findOutfits(viewer: Viewer, ids: readonly string[]): Promise<(Outfit | null)[]> {
-    const v = requireShopperDataReader(viewer);
-    const rows = await this.outfits.findByIds(v.tenantId, ids, shopperScope(v));
+    const tenantViewer = requireShopperDataReader(viewer);
+    const rows = await this.outfits.findByIds(tenantViewer.tenantId, ids, shopperScope(tenantViewer));
     return alignToIds(ids, rows);
   }
 
@@ -95,19 +95,19 @@ export class OutfitService {
    * the shopper's photo); every other render of the viewer's, none.
    */
   async findOutfitsOfRenders(viewer: Viewer, renders: readonly RenderedOutfitRef[]): Promise<(Outfit | null)[]> {
-    const v = requireShopperDataReader(viewer);
-    const shopper = shopperScope(v);
-    const visible = renders.map((r) => r.tenantId === v.tenantId && (shopper === null || r.shopperId === shopper));
+    const tenantViewer = requireShopperDataReader(viewer);
+    const shopper = shopperScope(tenantViewer);
+    const visible = renders.map((r) => r.tenantId === tenantViewer.tenantId && (shopper === null || r.shopperId === shopper));
     const ids = [...new Set(renders.filter((_, i) => visible[i]).map((r) => r.outfitId))];
-    const rows = ids.length > 0 ? await this.outfits.findByIds(v.tenantId, ids, null) : [];
+    const rows = ids.length > 0 ? await this.outfits.findByIds(tenantViewer.tenantId, ids, null) : [];
     const byId = new Map(rows.map((row) => [row.id, row]));
     return renders.map((r, i) => (visible[i] ? (byId.get(r.outfitId) ?? null) : null));
   }
 
   /** The items of each outfit (batch loader; the caller already may see the outfits). */
   async findItems(viewer: Viewer, outfitIds: readonly string[]): Promise<OutfitItem[][]> {
-    const v = requireShopperDataReader(viewer);
-    const rows = await this.outfits.findItems(v.tenantId, outfitIds);
+    const tenantViewer = requireShopperDataReader(viewer);
+    const rows = await this.outfits.findItems(tenantViewer.tenantId, outfitIds);
     return outfitIds.map((id) => rows.filter((r) => r.outfitId === id));
   }
 }

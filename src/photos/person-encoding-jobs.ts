@@ -3,7 +3,7 @@
 // needs (encoded on the spot when missing), the photos' images held between renders, the sweep
 // that enqueues encodings whose job was lost, and dropping a deleted photo from memory.
 import { randomUUID } from 'node:crypto';
-import type { PersonEncoding, PersonPhoto } from '../generated/prisma/client';
+import type { PersonEncoding, PersonPhoto } from './photo-types';
 import { HotCache, type Engine, type HotBlob } from '../inference';
 import { InferenceError, isPermanentEngineError } from '../inference/errors';
 import type { BlobStore } from '../blobs';

@@ -1,8 +1,8 @@
 // The only code that touches person_photos.
-import type { PersonEncoding, PersonPhoto } from '../generated/prisma/client';
+import type { PersonEncoding, PersonPhoto } from './photo-types';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
-import { checkQuotas, type QuotaRefusal, type Quotas } from '../tenants/quotas';
+import { checkQuotas, type QuotaRefusal, type Quotas } from '../common/quotas';
 
 export interface NewPersonPhoto {
   id: string;

@@ -2,7 +2,8 @@
 import type { Resolvers } from '../generated/graphql';
 import { fromGlobalId, optionalGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
-import { payload } from '../graphql/payloads';
+import { payload } from '../graphql/kit/payloads';
+import type { NodeRegistration } from '../graphql/kit/nodes';
 
 export const photoResolvers: Resolvers = {
   Query: {
@@ -27,3 +28,5 @@ export const photoResolvers: Resolvers = {
     shopper: (photo, _, { loaders }) => (photo.shopperId ? loaders.shopper.load(photo.shopperId) : null),
   },
 };
+
+export const photoNodes: NodeRegistration[] = [{ type: 'PersonPhoto', load: (uuid, { loaders }) => loaders.personPhoto.load(uuid) }];

@@ -4,11 +4,11 @@
 // photos, and sees the photo of a render made for it; a deleted photo takes its encodings and
 // its renders (with their results) along.
 import { randomUUID } from 'node:crypto';
-import type { PersonPhoto } from '../generated/prisma/client';
+import type { PersonPhoto } from './photo-types';
 import type { BlobStore } from '../blobs';
 import { requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { ok, refuse, type Outcome } from '../common/user-errors';
-import { quotaError, type Quotas } from '../tenants/quotas';
+import { quotaError, type Quotas } from '../common/quotas';
 import type { Page, PageRequest } from '../common/pagination';
 import { alignToIds } from '../common/ids';
 import type { ImageInput, UploadService } from '../uploads/upload-service';
@@ -48,26 +48,26 @@ export class PhotoService {
     viewer: Viewer,
     input: { image: ImageInput; shopperId: string | null | undefined },
   ): Promise<Outcome<PersonPhoto>> {
-    const v = requireScope(viewer, 'RENDERS_WRITE', true);
+    const tenantViewer = requireScope(viewer, 'RENDERS_WRITE', true);
     let shopperId: string | null = null;
     if (input.shopperId !== undefined) {
-      if (!input.shopperId || !(await this.shoppers.shopperExists(v, input.shopperId))) {
+      if (!input.shopperId || !(await this.shoppers.shopperExists(tenantViewer, input.shopperId))) {
         return refuse(photoError('NOT_FOUND', 'no shopper with this id', ['input', 'shopperId']));
       }
       shopperId = input.shopperId;
     }
-    if (v.kind === 'shopper') shopperId = v.shopperId;
-    const resolved = await this.uploads.resolveImage(v, input.image, ['input', 'image']);
+    if (tenantViewer.kind === 'shopper') shopperId = tenantViewer.shopperId;
+    const resolved = await this.uploads.resolveImage(tenantViewer, input.image, ['input', 'image']);
     if (!resolved.ok) return resolved;
     const { image, uploadId } = resolved.value;
-    const outcome = await this.uploads.withUpload(v.tenantId, uploadId, ['input', 'image'], async () => {
+    const outcome = await this.uploads.withUpload(tenantViewer.tenantId, uploadId, ['input', 'image'], async () => {
       const id = randomUUID();
-      const imageKey = `photos/${v.tenantId}/${id}`;
+      const imageKey = `photos/${tenantViewer.tenantId}/${id}`;
       await this.blobs.put(imageKey, image.data, image.contentType);
       let created;
       try {
         created = await this.photos.create(
-          v.tenantId,
+          tenantViewer.tenantId,
           {
             id,
             shopperId,
@@ -88,7 +88,7 @@ export class PhotoService {
       await this.blobs.delete(imageKey);
       return refuse<PersonPhoto>(quotaError(created, ['input', 'image']));
     });
-    if (outcome.ok) for (const listener of this.listeners) listener(v.tenantId, outcome.value.id);
+    if (outcome.ok) for (const listener of this.listeners) listener(tenantViewer.tenantId, outcome.value.id);
     return outcome;
   }
 
@@ -97,27 +97,27 @@ export class PhotoService {
    * with their results; a render running on it is canceled first.
    */
   async deletePersonPhoto(viewer: Viewer, photoId: string | null): Promise<Outcome<PersonPhoto>> {
-    const v = requireScope(viewer, 'RENDERS_WRITE', true);
+    const tenantViewer = requireScope(viewer, 'RENDERS_WRITE', true);
     const notFound = refuse<PersonPhoto>(photoError('NOT_FOUND', 'no person photo with this id', ['id']));
-    const [photo] = photoId ? await this.photos.findByIds(v.tenantId, [photoId], shopperScope(v)) : [];
+    const [photo] = photoId ? await this.photos.findByIds(tenantViewer.tenantId, [photoId], shopperScope(tenantViewer)) : [];
     if (!photo) return notFound;
-    for (const listener of this.deletingListeners) await listener(v.tenantId, photo.id);
-    const deleted = await this.photos.delete(v.tenantId, photo.id, shopperScope(v));
+    for (const listener of this.deletingListeners) await listener(tenantViewer.tenantId, photo.id);
+    const deleted = await this.photos.delete(tenantViewer.tenantId, photo.id, shopperScope(tenantViewer));
     if (!deleted) return notFound; // deleted meanwhile by another request
     for (const key of deleted.blobKeys) await this.blobs.delete(key);
     // Also an encoding a worker stored while this ran.
-    await this.blobs.deleteAllUnder(`encodings/${v.tenantId}/${photo.id}`);
+    await this.blobs.deleteAllUnder(`encodings/${tenantViewer.tenantId}/${photo.id}`);
     return ok(deleted.photo);
   }
 
   listPhotos(viewer: Viewer, page: PageRequest): Promise<Page<PersonPhoto>> {
-    const v = requireShopperDataReader(viewer);
-    return this.photos.list(v.tenantId, page, shopperScope(v));
+    const tenantViewer = requireShopperDataReader(viewer);
+    return this.photos.list(tenantViewer.tenantId, page, shopperScope(tenantViewer));
   }
 
   async findPhotos(viewer: Viewer, ids: readonly string[]): Promise<(PersonPhoto | null)[]> {
-    const v = requireShopperDataReader(viewer);
-    const rows = await this.photos.findByIds(v.tenantId, ids, shopperScope(v));
+    const tenantViewer = requireShopperDataReader(viewer);
+    const rows = await this.photos.findByIds(tenantViewer.tenantId, ids, shopperScope(tenantViewer));
     return alignToIds(ids, rows);
   }
 
@@ -127,11 +127,11 @@ export class PhotoService {
    * the tenant's for it); every other render of the viewer's, none.
    */
   async findPhotosOfRenders(viewer: Viewer, renders: readonly RenderedPhotoRef[]): Promise<(PersonPhoto | null)[]> {
-    const v = requireShopperDataReader(viewer);
-    const shopper = shopperScope(v);
-    const visible = renders.map((r) => r.tenantId === v.tenantId && (shopper === null || r.shopperId === shopper));
+    const tenantViewer = requireShopperDataReader(viewer);
+    const shopper = shopperScope(tenantViewer);
+    const visible = renders.map((r) => r.tenantId === tenantViewer.tenantId && (shopper === null || r.shopperId === shopper));
     const ids = [...new Set(renders.filter((_, i) => visible[i]).map((r) => r.personPhotoId))];
-    const rows = ids.length > 0 ? await this.photos.findByIds(v.tenantId, ids, null) : [];
+    const rows = ids.length > 0 ? await this.photos.findByIds(tenantViewer.tenantId, ids, null) : [];
     const byId = new Map(rows.map((row) => [row.id, row]));
     return renders.map((r, i) => (visible[i] ? (byId.get(r.personPhotoId) ?? null) : null));
   }

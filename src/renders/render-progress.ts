@@ -2,7 +2,7 @@
 // it stands), the one function that builds an event from a render, the tenant's channels of a
 // render (its progress, its cancellation) and their encoding. Every publisher goes through
 // renderEvent(), so the worker, a cancellation and a subscription's own reads say the same.
-import type { Render } from '../generated/prisma/client';
+import type { Render } from './render-types';
 import { channelKind, signalCodec, type Codec } from '../jobs/channels';
 
 export interface RenderPreview {

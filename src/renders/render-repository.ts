@@ -1,13 +1,6 @@
 // The only code that touches renders.
-import type {
-  Garment,
-  GarmentCategory,
-  PersonEncoding,
-  PersonPhoto,
-  ReferenceCache,
-  Render,
-  RenderStatus,
-} from '../generated/prisma/client';
+import type { Garment, GarmentCategory, PersonEncoding, PersonPhoto, ReferenceCache } from '../generated/prisma/client';
+import type { Render, RenderStatus } from './render-types';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 import { isUniqueViolation } from '../common/user-errors';

@@ -2,10 +2,11 @@
 import type { Resolvers } from '../generated/graphql';
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
-import { payload } from '../graphql/payloads';
-import type { RenderProgressModel } from '../graphql/models';
+import { payload } from '../graphql/kit/payloads';
+import type { RenderProgress } from './render-types';
 import type { RenderService } from './render-service';
 import type { GraphQLContext } from '../graphql/kit/context';
+import type { NodeRegistration } from '../graphql/kit/nodes';
 
 const renders = (context: GraphQLContext): RenderService => context.services.renders;
 
@@ -25,7 +26,7 @@ export const renderResolvers: Resolvers = {
     renderProgress: {
       subscribe: async function* (_, { renderId, previews }, context) {
         for await (const event of await renders(context).progress(context.viewer, renderId, { previews: previews === true })) {
-          const model: RenderProgressModel = {
+          const progress: RenderProgress = {
             render: event.render,
             status: event.render.status,
             step: event.step,
@@ -33,7 +34,7 @@ export const renderResolvers: Resolvers = {
             etaMs: event.etaMs,
             preview: previews && event.preview ? { ...event.preview, contentType: 'image/png' } : null,
           };
-          yield { renderProgress: model };
+          yield { renderProgress: progress };
         }
       },
     },
@@ -62,3 +63,7 @@ export const renderResolvers: Resolvers = {
         : null,
   },
 };
+
+export const renderNodes: NodeRegistration[] = [
+  { type: 'Render', load: (uuid, context) => renders(context).findRender(context.viewer, uuid) },
+];

@@ -3,7 +3,7 @@
 // runs the engine while publishing progress (and previews while someone watches), stores the
 // result, finishes the row, and tells subscribers and webhooks. Cancellation arrives over
 // pub/sub; a worker that stops mid-render costs one of the render's attempts.
-import type { Render } from '../generated/prisma/client';
+import type { Render } from './render-types';
 import type { Engine, RenderGarment, RenderResult, StepProgress } from '../inference';
 import { InferenceError, isPermanentEngineError } from '../inference/errors';
 import type { BlobStore } from '../blobs';

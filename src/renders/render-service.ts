@@ -2,7 +2,7 @@
 // RENDERS_READ; a shopper its own), and the live progress stream. The render itself runs in
 // a worker (render-runner.ts); its job is enqueued as render-jobs.ts says.
 import { randomInt, randomUUID } from 'node:crypto';
-import type { Render, RenderStatus } from '../generated/prisma/client';
+import type { Render, RenderStatus } from './render-types';
 import { AuthError, requireScope, requireShopperDataReader, shopperScope, type Viewer } from '../auth/viewer';
 import { fromGlobalId, alignToIds } from '../common/ids';
 import { ok, refuse, type Outcome, type UserError } from '../common/user-errors';
@@ -70,7 +70,7 @@ export class RenderService {
   }
 
   async requestRender(viewer: Viewer, input: RequestRenderInput): Promise<Outcome<Render>> {
-    const v = requireScope(viewer, 'RENDERS_WRITE', true);
+    const tenantViewer = requireScope(viewer, 'RENDERS_WRITE', true);
     const errors: UserError[] = [];
     const steps = input.steps ?? 20;
     const guidanceScale = input.guidanceScale ?? 2.5;
@@ -87,8 +87,8 @@ export class RenderService {
     }
     const outfitId = fromGlobalId(input.outfitId, 'Outfit');
     const photoId = fromGlobalId(input.personPhotoId, 'PersonPhoto');
-    const [outfit] = outfitId ? await this.outfits.findOutfits(v, [outfitId]) : [null];
-    const [photo] = photoId ? await this.photos.findPhotos(v, [photoId]) : [null];
+    const [outfit] = outfitId ? await this.outfits.findOutfits(tenantViewer, [outfitId]) : [null];
+    const [photo] = photoId ? await this.photos.findPhotos(tenantViewer, [photoId]) : [null];
     if (!outfit) errors.push(renderError('NOT_FOUND', 'no outfit with this id', ['input', 'outfitId']));
     if (!photo) errors.push(renderError('NOT_FOUND', 'no person photo with this id', ['input', 'personPhotoId']));
     // A render is made for one shopper, who then sees its photo and outfit: never another's.
@@ -96,11 +96,11 @@ export class RenderService {
       errors.push(renderError('SHOPPER_MISMATCH', 'the outfit and the person photo belong to different shoppers', ['input', 'outfitId']));
     }
     if (errors.length > 0 || !outfit || !photo) return refuse(...errors);
-    const result = await this.renders.create(v.tenantId, {
+    const result = await this.renders.create(tenantViewer.tenantId, {
       id: randomUUID(),
       outfitId: outfit.id,
       personPhotoId: photo.id,
-      shopperId: shopperScope(v) ?? photo.shopperId ?? outfit.shopperId,
+      shopperId: shopperScope(tenantViewer) ?? photo.shopperId ?? outfit.shopperId,
       model: this.defaultModel,
       steps,
       guidanceScale,
@@ -114,16 +114,16 @@ export class RenderService {
     }
     if (result.kind === 'created') {
       // A failed enqueue leaves the render QUEUED; the sweep enqueues it again.
-      await waitBriefly(enqueueRender(this.queue, v.tenantId, result.render.id, result.place), BROKER_WAIT_MS).catch((error: unknown) =>
-        this.logger.warn({ err: error, renderId: result.render.id }, 'enqueue failed; the sweep will retry'),
+      await waitBriefly(enqueueRender(this.queue, tenantViewer.tenantId, result.render.id, result.place), BROKER_WAIT_MS).catch(
+        (error: unknown) => this.logger.warn({ err: error, renderId: result.render.id }, 'enqueue failed; the sweep will retry'),
       );
     }
     return ok(result.render);
   }
 
   async cancelRender(viewer: Viewer, renderId: string | null): Promise<Outcome<Render>> {
-    const v = requireScope(viewer, 'RENDERS_WRITE', true);
-    const result = renderId ? await this.renders.cancel(v.tenantId, renderId, shopperScope(v)) : null;
+    const tenantViewer = requireScope(viewer, 'RENDERS_WRITE', true);
+    const result = renderId ? await this.renders.cancel(tenantViewer.tenantId, renderId, shopperScope(tenantViewer)) : null;
     if (!result) return refuse(renderError('NOT_FOUND', 'no render with this id', ['id']));
     if (!result.canceled) {
       return refuse(renderError('RENDER_FINISHED', `the render is already ${result.render.status}`, ['id']));
@@ -159,13 +159,13 @@ export class RenderService {
   }
 
   listRenders(viewer: Viewer, page: PageRequest, status?: RenderStatus | null): Promise<Page<Render>> {
-    const v = requireShopperDataReader(viewer);
-    return this.renders.list(v.tenantId, page, { shopperId: shopperScope(v), status: status ?? undefined });
+    const tenantViewer = requireShopperDataReader(viewer);
+    return this.renders.list(tenantViewer.tenantId, page, { shopperId: shopperScope(tenantViewer), status: status ?? undefined });
   }
 
   async findRenders(viewer: Viewer, ids: readonly string[]): Promise<(Render | null)[]> {
-    const v = requireShopperDataReader(viewer);
-    const rows = await this.renders.findByIds(v.tenantId, ids, shopperScope(v));
+    const tenantViewer = requireShopperDataReader(viewer);
+    const rows = await this.renders.findByIds(tenantViewer.tenantId, ids, shopperScope(tenantViewer));
     return alignToIds(ids, rows);
   }
 
@@ -185,13 +185,13 @@ export class RenderService {
     renderGlobalId: string,
     options: { previews: boolean } = { previews: false },
   ): Promise<AsyncIterable<RenderEvent>> {
-    const v = requireShopperDataReader(viewer);
+    const tenantViewer = requireShopperDataReader(viewer);
     const renderId = fromGlobalId(renderGlobalId, 'Render');
     if (!renderId) throw new AuthError('NOT_FOUND', 'no render with this id');
     const inbox = new EventInbox();
     // The channel carries the viewer's own tenant, so subscribing before the check reveals nothing.
-    const unsubscribe = await subscribe(this.pubsub, renderProgressChannel(v.tenantId, renderId), (event) => inbox.push(event));
-    const current = await this.findRender(v, renderId).catch(async (error: unknown) => {
+    const unsubscribe = await subscribe(this.pubsub, renderProgressChannel(tenantViewer.tenantId, renderId), (event) => inbox.push(event));
+    const current = await this.findRender(tenantViewer, renderId).catch(async (error: unknown) => {
       await unsubscribe();
       throw error;
     });
@@ -201,12 +201,12 @@ export class RenderService {
     }
     // Asked for only once the viewer may see the render, and only while it can still make any.
     const watch: PreviewWatch | null =
-      options.previews && !isTerminal(current.status) ? this.previewWatchers.watch(v.tenantId, renderId) : null;
+      options.previews && !isTerminal(current.status) ? this.previewWatchers.watch(tenantViewer.tenantId, renderId) : null;
     return new ProgressStream({
       initial: current,
       inbox,
       resyncMs: this.progressResyncMs,
-      findRow: () => this.findRender(v, renderId).catch(() => null),
+      findRow: () => this.findRender(tenantViewer, renderId).catch(() => null),
       watch,
       release: async () => {
         watch?.stop();

@@ -1,5 +1,5 @@
 // The only code that touches shoppers.
-import type { Shopper } from '../generated/prisma/client';
+import type { Shopper } from './shopper-types';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 

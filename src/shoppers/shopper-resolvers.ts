@@ -2,7 +2,8 @@
 import type { Resolvers } from '../generated/graphql';
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
-import { payload } from '../graphql/payloads';
+import { payload } from '../graphql/kit/payloads';
+import type { NodeRegistration } from '../graphql/kit/nodes';
 
 export const shopperResolvers: Resolvers = {
   Query: {
@@ -24,3 +25,5 @@ export const shopperResolvers: Resolvers = {
     id: (shopper) => toGlobalId('Shopper', shopper.id),
   },
 };
+
+export const shopperNodes: NodeRegistration[] = [{ type: 'Shopper', load: (uuid, { loaders }) => loaders.shopper.load(uuid) }];

@@ -2,7 +2,7 @@
 // reading Shopper objects (their externalId) anywhere, needs ADMIN; a shopper session sees
 // only its own shopper.
 import { randomUUID } from 'node:crypto';
-import type { Shopper } from '../generated/prisma/client';
+import type { Shopper } from './shopper-types';
 import { requireScope, requireShopperReader, requireTenant, type Viewer } from '../auth/viewer';
 import type { SessionTokens } from '../auth/tokens';
 import { isUniqueViolation, ok, refuse, type Outcome } from '../common/user-errors';
@@ -59,9 +59,9 @@ export class ShopperService {
    * tenant's, a shopper session only itself; any other key is FORBIDDEN.
    */
   async findShoppers(viewer: Viewer, ids: readonly string[]): Promise<(Shopper | null)[]> {
-    const v = requireShopperReader(viewer);
-    const visible = v.kind === 'shopper' ? ids.filter((id) => id === v.shopperId) : ids;
-    const rows = visible.length > 0 ? await this.shoppers.findByIds(v.tenantId, visible) : [];
+    const tenantViewer = requireShopperReader(viewer);
+    const visible = tenantViewer.kind === 'shopper' ? ids.filter((id) => id === tenantViewer.shopperId) : ids;
+    const rows = visible.length > 0 ? await this.shoppers.findByIds(tenantViewer.tenantId, visible) : [];
     return alignToIds(ids, rows);
   }
 
@@ -71,8 +71,8 @@ export class ShopperService {
    * the caller's own scope check suffices.
    */
   async shopperExists(viewer: Viewer, shopperId: string): Promise<boolean> {
-    const v = requireTenant(viewer);
-    if (v.kind === 'shopper' && shopperId !== v.shopperId) return false;
-    return (await this.shoppers.findByIds(v.tenantId, [shopperId])).length > 0;
+    const tenantViewer = requireTenant(viewer);
+    if (tenantViewer.kind === 'shopper' && shopperId !== tenantViewer.shopperId) return false;
+    return (await this.shoppers.findByIds(tenantViewer.tenantId, [shopperId])).length > 0;
   }
 }

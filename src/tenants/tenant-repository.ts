@@ -1,5 +1,5 @@
 // The only code that touches tenants and api_keys.
-import type { ApiKey, ApiScope, Tenant } from '../generated/prisma/client';
+import type { ApiKey, ApiScope, Tenant } from './tenant-types';
 import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 

@@ -2,7 +2,8 @@
 import type { Resolvers } from '../generated/graphql';
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
-import { payload } from '../graphql/payloads';
+import { payload } from '../graphql/kit/payloads';
+import type { NodeRegistration } from '../graphql/kit/nodes';
 
 export const tenantResolvers: Resolvers = {
   Query: {
@@ -35,3 +36,15 @@ export const tenantResolvers: Resolvers = {
     id: (key) => toGlobalId('ApiKey', key.id),
   },
 };
+
+/** The tenant node is the viewer's own tenant only. */
+export const tenantNodes: NodeRegistration[] = [
+  {
+    type: 'Tenant',
+    load: async (uuid, { services, viewer }) => {
+      const tenant = await services.tenants.currentTenant(viewer);
+      return tenant.id === uuid ? tenant : null;
+    },
+  },
+  { type: 'ApiKey', load: (uuid, { loaders }) => loaders.apiKey.load(uuid) },
+];

@@ -1,6 +1,6 @@
 // Tenants and their API keys: creation by the platform operator, key management by ADMIN keys.
 import { randomUUID } from 'node:crypto';
-import type { ApiKey, ApiScope, Tenant } from '../generated/prisma/client';
+import type { ApiKey, ApiScope, Tenant } from './tenant-types';
 import { AuthError, requireScope, requireTenant, type Viewer } from '../auth/viewer';
 import { generateApiKey } from '../auth/tokens';
 import { ok, refuse, type Outcome } from '../common/user-errors';
@@ -103,9 +103,9 @@ export class TenantService {
   }
 
   async findApiKey(viewer: Viewer, id: string): Promise<ApiKey | null> {
-    const v = requireTenant(viewer);
-    if (v.kind !== 'apiKey' || !v.scopes.includes('ADMIN')) return null;
-    const [key] = await this.tenants.findApiKeys(v.tenantId, [id]);
+    const tenantViewer = requireTenant(viewer);
+    if (tenantViewer.kind !== 'apiKey' || !tenantViewer.scopes.includes('ADMIN')) return null;
+    const [key] = await this.tenants.findApiKeys(tenantViewer.tenantId, [id]);
     return key ?? null;
   }
 }

@@ -1,7 +1,7 @@
 // The only code that touches uploads (staged image uploads).
-import type { Upload } from '../generated/prisma/client';
+import type { Upload } from './upload-types';
 import type { Database } from '../db/database';
-import { checkQuotas, type QuotaRefusal, type Quotas } from '../tenants/quotas';
+import { checkQuotas, type QuotaRefusal, type Quotas } from '../common/quotas';
 
 export interface NewUpload {
   id: string;

@@ -8,7 +8,7 @@ import { requireTenant, hasScope, AuthError, type Viewer, type TenantViewer } fr
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { ok, refuse, type Outcome } from '../common/user-errors';
 import type { UploadRepository } from './upload-repository';
-import { quotaError, type Quotas } from '../tenants/quotas';
+import { quotaError, type Quotas } from '../common/quotas';
 import { uploadError, type UploadPutRefusal } from './upload-errors';
 
 /** Where an upload's bytes are staged: one blob per PUT attempt below it. */
@@ -61,8 +61,8 @@ export class UploadService {
   ) {}
 
   async createUpload(viewer: Viewer, input: { contentType: string; byteSize: number }): Promise<Outcome<CreatedUpload>> {
-    const v = requireTenant(viewer);
-    if (v.kind === 'apiKey' && !hasScope(v, 'CATALOG_WRITE') && !hasScope(v, 'RENDERS_WRITE')) {
+    const tenantViewer = requireTenant(viewer);
+    if (tenantViewer.kind === 'apiKey' && !hasScope(tenantViewer, 'CATALOG_WRITE') && !hasScope(tenantViewer, 'RENDERS_WRITE')) {
       throw new AuthError('FORBIDDEN', 'uploading needs the CATALOG_WRITE or RENDERS_WRITE scope');
     }
     const errors = [];
@@ -82,12 +82,18 @@ export class UploadService {
     const id = randomUUID();
     const expiresAt = new Date(Date.now() + UPLOAD_TTL_MS);
     const created = await this.uploads.create(
-      v.tenantId,
-      { id, shopperId: v.kind === 'shopper' ? v.shopperId : null, contentType: input.contentType, byteSize: input.byteSize, expiresAt },
+      tenantViewer.tenantId,
+      {
+        id,
+        shopperId: tenantViewer.kind === 'shopper' ? tenantViewer.shopperId : null,
+        contentType: input.contentType,
+        byteSize: input.byteSize,
+        expiresAt,
+      },
       this.quotas,
     );
     if (created.kind !== 'created') return refuse(quotaError(created, created.kind === 'storage' ? ['input', 'byteSize'] : undefined));
-    const path = this.uploadSigner.sign(`${v.tenantId}/${id}`, expiresAt);
+    const path = this.uploadSigner.sign(`${tenantViewer.tenantId}/${id}`, expiresAt);
     return ok({ uploadId: toGlobalId('Upload', id), uploadUrl: `${this.publicUrl()}${path}`, expiresAt });
   }
 

@@ -2,7 +2,8 @@
 import type { Resolvers } from '../generated/graphql';
 import { fromGlobalId, toGlobalId } from '../common/ids';
 import { parsePageArgs, toConnection } from '../common/pagination';
-import { payload } from '../graphql/payloads';
+import { payload } from '../graphql/kit/payloads';
+import type { NodeRegistration } from '../graphql/kit/nodes';
 
 export const webhookResolvers: Resolvers = {
   Query: {
@@ -40,3 +41,8 @@ export const webhookResolvers: Resolvers = {
     },
   },
 };
+
+export const webhookNodes: NodeRegistration[] = [
+  { type: 'WebhookEndpoint', load: (uuid, { loaders }) => loaders.webhookEndpoint.load(uuid) },
+  { type: 'WebhookDelivery', load: (uuid, { loaders }) => loaders.webhookDelivery.load(uuid) },
+];

@@ -4,7 +4,7 @@
 // tenant's pending deliveries, and a process runs at most maxPerTenant deliveries of one
 // tenant at once, so one tenant's slow endpoints cannot hold every slot.
 import { randomUUID } from 'node:crypto';
-import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint } from '../generated/prisma/client';
+import type { WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint } from './webhook-types';
 import type { WebhookEvent } from './webhook-events';
 import { requireScope, requireTenant, hasScope, type Viewer } from '../auth/viewer';
 import { toGlobalId, alignToIds } from '../common/ids';
@@ -201,17 +201,17 @@ export class WebhookService {
    * null where missing or when the viewer is not an ADMIN key (node(id:), batch loader).
    */
   async findEndpoints(viewer: Viewer, ids: readonly string[]): Promise<(WebhookEndpoint | null)[]> {
-    const v = requireTenant(viewer);
-    if (!hasScope(v, 'ADMIN')) return ids.map(() => null);
-    const rows = await this.webhooks.findEndpoints(v.tenantId, ids);
+    const tenantViewer = requireTenant(viewer);
+    if (!hasScope(tenantViewer, 'ADMIN')) return ids.map(() => null);
+    const rows = await this.webhooks.findEndpoints(tenantViewer.tenantId, ids);
     return alignToIds(ids, rows);
   }
 
   /** Deliveries by id, in the order asked; null where missing or when the viewer is not an ADMIN key. */
   async findDeliveries(viewer: Viewer, ids: readonly string[]): Promise<(WebhookDelivery | null)[]> {
-    const v = requireTenant(viewer);
-    if (!hasScope(v, 'ADMIN')) return ids.map(() => null);
-    const rows = await this.webhooks.findDeliveries(v.tenantId, ids);
+    const tenantViewer = requireTenant(viewer);
+    if (!hasScope(tenantViewer, 'ADMIN')) return ids.map(() => null);
+    const rows = await this.webhooks.findDeliveries(tenantViewer.tenantId, ids);
     return alignToIds(ids, rows);
   }
 

@@ -23,7 +23,7 @@ import { SHOPPER_ERROR_CODES } from '../../src/shoppers/shopper-errors';
 import { TENANT_ERROR_CODES } from '../../src/tenants/tenant-errors';
 import { UPLOAD_ERROR_CODES } from '../../src/uploads/upload-errors';
 import { WEBHOOK_ERROR_CODES } from '../../src/webhooks/webhook-errors';
-import { QUOTA_ERROR_CODES } from '../../src/tenants/quotas';
+import { QUOTA_ERROR_CODES } from '../../src/common/quotas';
 import { TEXT_ERROR_CODES } from '../../src/common/text';
 import { IMAGE_ERROR_CODES } from '../../src/images';
 import { DEMO_SESSION_ERROR_CODES } from '../../src/demo/demo-sessions';
@@ -133,7 +133,7 @@ test('a code outside the closed sets does not type-check', () => {
 });
 
 test('userErrors are made only by the modules that own a closed set of codes', () => {
-  const owners = /(-errors\.ts|^common\/(text|user-errors)\.ts|^tenants\/quotas\.ts|^images\/errors\.ts)$/;
+  const owners = /(-errors\.ts|^common\/(text|user-errors)\.ts|^common\/quotas\.ts|^images\/errors\.ts)$/;
   const src = join(__dirname, '../../src');
   const makers = readdirSync(src, { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.ts') && !file.startsWith('generated'))

@@ -1,5 +1,5 @@
 import { Kind, parse, type FieldNode, type FragmentDefinitionNode, type GraphQLResolveInfo, type OperationDefinitionNode } from 'graphql';
-import { selects } from '../../src/graphql/selection';
+import { selects } from '../../src/graphql/kit/selection';
 
 /** The resolve info of the operation's first root field (only the parts selects reads). */
 function infoOf(source: string): GraphQLResolveInfo {

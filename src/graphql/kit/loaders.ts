@@ -1,18 +1,13 @@
 // Per-request DataLoaders: every list field loads its children in one query per level,
 // so a page of outfits with garments and caches costs a constant number of queries.
 import DataLoader from 'dataloader';
-import type {
-  ApiKey,
-  Garment,
-  Outfit,
-  OutfitItem,
-  PersonPhoto,
-  ReferenceCache,
-  Render,
-  Shopper,
-  WebhookDelivery,
-  WebhookEndpoint,
-} from '../../generated/prisma/client';
+import type { ApiKey } from '../../tenants/tenant-types';
+import type { Shopper } from '../../shoppers/shopper-types';
+import type { Garment, ReferenceCache } from '../../garments/garment-types';
+import type { PersonPhoto } from '../../photos/photo-types';
+import type { Outfit, OutfitItem } from '../../outfits/outfit-types';
+import type { Render } from '../../renders/render-types';
+import type { WebhookDelivery, WebhookEndpoint } from '../../webhooks/webhook-types';
 import { requireTenant, type Viewer } from '../../auth/viewer';
 import type { Services } from './services';
 

@@ -4,7 +4,7 @@
 // that adds the row, after locking the tenant's row, so two writes at once cannot both slip
 // under a limit; the repositories that add images call checkQuotas.
 import type { Tx } from '../db/database';
-import { userError, type UserError } from '../common/user-errors';
+import { userError, type UserError } from './user-errors';
 
 export interface Quotas {
   /** Bytes a tenant may store; null: no limit. */
