@@ -17,7 +17,6 @@ const LAYERS = {
   inference: { element: { type: 'inference' } },
   platform: { element: { type: 'platform' } },
   generated: { element: { type: 'generated' } },
-  worker: { element: { type: 'worker' } },
 };
 const types = (...names) => names.map((name) => ({ to: LAYERS[name] }));
 const anyElement = { to: { element: { type: '*' } } };
@@ -58,7 +57,6 @@ export default tseslint.config(
         { type: 'inference', pattern: 'src/inference', partialMatch: false },
         { type: 'platform', pattern: 'src/(db|blobs|jobs|limits|observability|common|images)', partialMatch: false },
         { type: 'generated', pattern: 'src/generated', partialMatch: false },
-        { type: 'worker', pattern: 'src/worker', partialMatch: false },
       ],
       // The layer of a file inside a domain folder, by its name: the first that matches.
       'boundaries/files': [
@@ -91,7 +89,6 @@ export default tseslint.config(
               allow: types('graphql', 'transport', 'resolver-kit', 'resolvers', 'domain', 'platform', 'generated'),
             },
             { from: LAYERS.transport, allow: types('transport', 'domain', 'platform', 'generated') },
-            { from: LAYERS.worker, allow: [anyElement] },
           ],
         },
       ],
