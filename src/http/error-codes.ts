@@ -189,7 +189,9 @@ export function httpErrorStatus(code: HttpErrorCode): number {
   }
 }
 
-/** The status when this error refuses a request before GraphQL runs; null: raised while resolving or over WebSocket (inside a 200 answer). */
+/**
+ * The status when this error refuses a request before GraphQL runs; null: raised while resolving or over WebSocket (inside a 200 answer).
+ */
 export function graphqlErrorStatus(code: GraphQLErrorCode): number | null {
   switch (code) {
     case 'BAD_REQUEST':

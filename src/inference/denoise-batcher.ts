@@ -356,7 +356,9 @@ export function assembleBatch(members: readonly BatchMember[], layers: readonly 
   };
 }
 
-/** Format 1: float32 [rows, heads, slots*tokens, dim]; slot s of a row at tokens [s*tokens, (s+1)*tokens), zeros and ref_mask 0 for padding. */
+/**
+ * Format 1: float32 [rows, heads, slots*tokens, dim]; slot s of a row at tokens [s*tokens, (s+1)*tokens), zeros and ref_mask 0 for padding.
+ */
 function perRowReferences(
   rowEntries: readonly (readonly ReferenceEntry[])[],
   layers: readonly KvLayerShape[],

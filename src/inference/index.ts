@@ -53,13 +53,20 @@ export interface Engine {
   readonly threadNice: number | null;
   /** The execution providers asked for, those in use, the one each graph runs on first, and the fallbacks taken. */
   readonly executionProviders: ExecutionProviderReport;
-  /** Garment product image -> its persistent reference cache (float16 K/V of every attention layer). INVALID_IMAGE / UNKNOWN_CATEGORY on bad input. */
+  /**
+   * Garment product image -> its persistent reference cache (float16 K/V of every attention layer). INVALID_IMAGE / UNKNOWN_CATEGORY on bad
+   * input.
+   */
   encodeReference(image: Buffer, category: GarmentCategory): Promise<ReferenceCacheBlob>;
-  /** Person photo -> resized pixels, latent and body-part labels, computed once per photo. INVALID_IMAGE / INVALID_IMAGE_SIZE on bad input. */
+  /**
+   * Person photo -> resized pixels, latent and body-part labels, computed once per photo. INVALID_IMAGE / INVALID_IMAGE_SIZE on bad input.
+   */
   encodePerson(image: Buffer): Promise<PersonEncodingBlob>;
   /** Renders an outfit onto the photo; INVALID_CACHE for a cache of another model or damaged data, CANCELED when `signal` aborts. */
   render(request: RenderRequest, options?: RenderOptions): Promise<RenderResult>;
-  /** Drops what the engine holds decoded of these hot blob keys (a garment archived, a photo deleted); resolves with the entries dropped. */
+  /**
+   * Drops what the engine holds decoded of these hot blob keys (a garment archived, a photo deleted); resolves with the entries dropped.
+   */
   forget(keys: readonly string[]): Promise<number>;
   /** Entries, bytes, hits, misses (each one blob read and decode), evictions and invalidations of the hot cache. */
   hotCacheStats(): Promise<HotCacheStats>;
@@ -69,7 +76,10 @@ export interface Engine {
   readonly diagnostics: EngineDiagnostics;
 }
 
-/** Default EngineOptions.hotCacheBytes: 512 MiB (about 3,400 garments of tryon-tiny, held as float16 at their blob's size; 15 of a FastFit-size model at 512x384). */
+/**
+ * Default EngineOptions.hotCacheBytes: 512 MiB (about 3,400 garments of tryon-tiny, held as float16 at their blob's size; 15 of a
+ * FastFit-size model at 512x384).
+ */
 export const DEFAULT_HOT_CACHE_BYTES = 512 * 1024 * 1024;
 
 /**

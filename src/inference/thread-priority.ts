@@ -10,7 +10,9 @@ import { getPriority, setPriority } from 'node:os';
 import path from 'node:path';
 
 export interface ThreadPriority {
-  /** The calling thread's nice value as the OS reports it after the change; null where a thread's own priority cannot be set (not Linux). */
+  /**
+   * The calling thread's nice value as the OS reports it after the change; null where a thread's own priority cannot be set (not Linux).
+   */
   nice: number | null;
 }
 

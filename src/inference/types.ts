@@ -9,7 +9,10 @@ export type { KvInputsSummary } from './denoise-batcher';
 export type { GarmentCategory } from './model-package';
 
 export interface EngineOptions {
-  /** Folder of the model package (manifest.json + graphs). Every file's sha256 is verified at load; a missing or damaged file fails createEngine with MODEL_FILE_MISSING / MODEL_CHECKSUM_MISMATCH naming it. */
+  /**
+   * Folder of the model package (manifest.json + graphs). Every file's sha256 is verified at load; a missing or damaged file fails
+   * createEngine with MODEL_FILE_MISSING / MODEL_CHECKSUM_MISMATCH naming it.
+   */
   modelDir: string;
   /** onnxruntime intra-op threads of the denoiser and the reference encoder (the VAE and parser graphs always run on one). Default 1. */
   threads?: number;
@@ -107,7 +110,10 @@ export interface RenderOptions {
    * step: previews are made while it returns true (from the step after it changes).
    */
   previews?: boolean | (() => boolean);
-  /** With previews: at least this long (ms) between the starts of two previews; default 0 (as often as they can be made). The first step always has one. */
+  /**
+   * With previews: at least this long (ms) between the starts of two previews; default 0 (as often as they can be made). The first step
+   * always has one.
+   */
   previewIntervalMs?: number;
 }
 
@@ -196,8 +202,12 @@ export interface BareLoopTiming {
 /** Measurement hooks for scripts/bench-engine.ts and scripts/eval-quality.ts; not needed to serve renders. */
 export interface EngineDiagnostics {
   render(request: DiagnosticRenderRequest, policy: ReferencePolicy, options?: RenderOptions): Promise<DiagnosticRenderResult>;
-  /** `categories` (default: the model's first category `slots` times) sets each garment's reference size; each render gets its own garments. */
+  /**
+   * `categories` (default: the model's first category `slots` times) sets each garment's reference size; each render gets its own garments.
+   */
   timeBareLoop(shape: { slots: number; steps: number; renders?: number; categories?: GarmentCategory[] }): Promise<BareLoopTiming>;
-  /** A garment's per-layer K/V straight from reference_encoder (float32, [heads,tokens,dim] each): the reference a cache is compared with. */
+  /**
+   * A garment's per-layer K/V straight from reference_encoder (float32, [heads,tokens,dim] each): the reference a cache is compared with.
+   */
   referenceKv(image: Buffer, category: GarmentCategory): Promise<{ k: Float32Array; v: Float32Array }[]>;
 }

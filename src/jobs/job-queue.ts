@@ -48,7 +48,10 @@ export function backlogPriority(place: number): number {
 export interface ProcessOptions {
   /** Jobs run at once in this process; default 1. */
   concurrency?: number;
-  /** Jobs of one group (JobOptions.group) run at once in this process; default: no cap. A job over it waits (and does not count as an attempt). */
+  /**
+   * Jobs of one group (JobOptions.group) run at once in this process; default: no cap. A job over it waits (and does not count as an
+   * attempt).
+   */
   maxPerGroup?: number;
 }
 

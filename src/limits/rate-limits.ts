@@ -79,7 +79,10 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: n
 export interface TrustedTokenOptions {
   /** How long a token that authenticated keeps its own bucket without authenticating again; default 1 h. */
   ttlMs: number;
-  /** Most tokens remembered; the oldest is forgotten first (it then shares its address's bucket until it authenticates again). Default 100000. */
+  /**
+   * Most tokens remembered; the oldest is forgotten first (it then shares its address's bucket until it authenticates again). Default
+   * 100000.
+   */
   maxEntries: number;
 }
 
@@ -107,7 +110,10 @@ export class RateLimiter {
     return { class: token.class, key: `u:${token.class}:${address}`, tenantId: null, address };
   }
 
-  /** Call once `authorization` has authenticated as a token of `tenantId`: it gets a bucket of its own from now on, and counts against its tenant's. */
+  /**
+   * Call once `authorization` has authenticated as a token of `tenantId`: it gets a bucket of its own from now on, and counts against its
+   * tenant's.
+   */
   trust(authorization: unknown, tenantId: string): void {
     const token = tenantTokenOf(authorization);
     if (token && this.trusted.get(token.hash) !== tenantId) this.trusted.set(token.hash, tenantId, this.trustTtlMs);

@@ -32,7 +32,10 @@ const schema = z.object({
   HOST: variable(z.string().optional()),
   /** Data directory (embedded database, blobs of the file store, generated secrets, demo credentials); default ./.atelier. */
   ATELIER_DATA_DIR: variable(z.string().default('./.atelier')),
-  /** Where blobs (images, caches, previews, results) live: file (default: ATELIER_DATA_DIR/blobs) or s3 (ATELIER_S3_BUCKET, shared by every process). */
+  /**
+   * Where blobs (images, caches, previews, results) live: file (default: ATELIER_DATA_DIR/blobs) or s3 (ATELIER_S3_BUCKET, shared by every
+   * process).
+   */
   ATELIER_BLOB_STORE: variable(z.enum(['file', 's3']).default('file')),
   /** With ATELIER_BLOB_STORE=s3: the bucket, which must exist; start-up stops when it is missing or refuses the credentials. */
   ATELIER_S3_BUCKET: variable(z.string().refine(isValidS3Bucket, 'must be an S3 bucket name (3-63 of a-z, 0-9, "." and "-")').optional()),
@@ -75,7 +78,10 @@ const schema = z.object({
   ),
   /** Platform operator token (createTenant). Unset on the embedded default: generated once and kept in the data directory. */
   ATELIER_ADMIN_TOKEN: variable(z.string().min(16, 'must be at least 16 characters').optional()),
-  /** Secrets signing shopper sessions and file URLs, comma-separated, newest first (older ones still verify). Unset on the embedded default: generated once. Required with DATABASE_URL. */
+  /**
+   * Secrets signing shopper sessions and file URLs, comma-separated, newest first (older ones still verify). Unset on the embedded default:
+   * generated once. Required with DATABASE_URL.
+   */
   ATELIER_SECRETS: variable(
     z
       .string()
@@ -108,9 +114,15 @@ const schema = z.object({
   ),
   /** onnxruntime intra-op threads of the denoiser and reference encoder in a worker; default 1. */
   ATELIER_WORKER_THREADS: variable(z.coerce.number().int().min(1).max(64).default(1)),
-  /** Nice value (0..19) of the inference thread: above 0, renders take the CPU the API's event loop leaves; default 10. 0: same priority as the API. */
+  /**
+   * Nice value (0..19) of the inference thread: above 0, renders take the CPU the API's event loop leaves; default 10. 0: same priority as
+   * the API.
+   */
   ATELIER_ENGINE_NICE: int(0, 19, 10),
-  /** Megabytes of decoded reference caches and person encodings a worker keeps in memory between renders (least recently used out first); default 512; 0: none, every render reads and decodes its caches. */
+  /**
+   * Megabytes of decoded reference caches and person encodings a worker keeps in memory between renders (least recently used out first);
+   * default 512; 0: none, every render reads and decodes its caches.
+   */
   ATELIER_REFERENCE_CACHE_MB: int(0, 1024 * 1024, 512),
   /**
    * onnxruntime execution providers of a worker, comma-separated in order of preference (cpu, cuda, webgpu, tensorrt, ...); default cpu.
@@ -126,9 +138,15 @@ const schema = z.object({
   ),
   /** Renders one worker runs at once (they share denoiser calls); default 4. */
   ATELIER_RENDER_CONCURRENCY: variable(z.coerce.number().int().min(1).max(64).default(4)),
-  /** With REDIS_URL: how long a worker's claim on a job lasts without renewal (ms); a job of a worker that died moves to another after this. Default 30000. */
+  /**
+   * With REDIS_URL: how long a worker's claim on a job lasts without renewal (ms); a job of a worker that died moves to another after this.
+   * Default 30000.
+   */
   ATELIER_JOB_LOCK_MS: variable(z.coerce.number().int().min(1000).max(600_000).default(30_000)),
-  /** Deliver webhooks to loopback, private and link-local addresses too; default false (such endpoints are refused: a tenant must not reach the platform's own network). */
+  /**
+   * Deliver webhooks to loopback, private and link-local addresses too; default false (such endpoints are refused: a tenant must not reach
+   * the platform's own network).
+   */
   ATELIER_WEBHOOK_PRIVATE_NETWORKS: variable(
     z
       .enum(['true', 'false', '1', '0'])
@@ -157,11 +175,19 @@ const schema = z.object({
       .default('false')
       .transform((v) => v === 'true' || v === '1'),
   ),
-  /** New demo visitors (each a shopper with copies of the sample photos) one remote address may create per hour; default 10; 0: no limit. More: 429 DEMO_VISITOR_LIMIT. */
+  /**
+   * New demo visitors (each a shopper with copies of the sample photos) one remote address may create per hour; default 10; 0: no limit.
+   * More: 429 DEMO_VISITOR_LIMIT.
+   */
   ATELIER_DEMO_VISITORS_PER_HOUR: int(0, 1_000_000, 10),
-  /** Megabytes of images one tenant may store (garments, person photos, staged uploads not yet used); default 2048; 0: no limit. More: STORAGE_QUOTA_EXCEEDED. */
+  /**
+   * Megabytes of images one tenant may store (garments, person photos, staged uploads not yet used); default 2048; 0: no limit. More:
+   * STORAGE_QUOTA_EXCEEDED.
+   */
   ATELIER_TENANT_STORAGE_MB: int(0, 100_000_000, 2048),
-  /** Person photos one shopper may hold (its staged uploads not yet used count too); default 20; 0: no limit. More: PHOTO_QUOTA_EXCEEDED. */
+  /**
+   * Person photos one shopper may hold (its staged uploads not yet used count too); default 20; 0: no limit. More: PHOTO_QUOTA_EXCEEDED.
+   */
   ATELIER_SHOPPER_MAX_PHOTOS: int(0, 1_000_000, 20),
   /** Largest GraphQL query document in bytes; default 32768. Larger: QUERY_TOO_LARGE (nothing runs). */
   ATELIER_MAX_QUERY_BYTES: int(256, 1024 * 1024, 32 * 1024),
@@ -193,17 +219,29 @@ const schema = z.object({
   ATELIER_RATE_ANONYMOUS_PER_S: number(0, 1_000_000, 5),
   /** Burst per remote address without a tenant token; default 30. */
   ATELIER_RATE_ANONYMOUS_BURST: int(1, 10_000_000, 30),
-  /** Requests per second regained by each tenant's aggregate bucket: every API key and shopper session of the tenant together; default 200; 0: no limit. Over: RATE_LIMITED. */
+  /**
+   * Requests per second regained by each tenant's aggregate bucket: every API key and shopper session of the tenant together; default 200;
+   * 0: no limit. Over: RATE_LIMITED.
+   */
   ATELIER_RATE_TENANT_PER_S: number(0, 1_000_000, 200),
   /** Burst of each tenant's aggregate bucket; default 600. */
   ATELIER_RATE_TENANT_BURST: int(1, 10_000_000, 600),
-  /** Requests per second regained by each remote address's shopper bucket: every shopper session used from one address (IPv6: one /64) together; default 20; 0: no limit. Over: RATE_LIMITED. */
+  /**
+   * Requests per second regained by each remote address's shopper bucket: every shopper session used from one address (IPv6: one /64)
+   * together; default 20; 0: no limit. Over: RATE_LIMITED.
+   */
   ATELIER_RATE_SHOPPER_ADDRESS_PER_S: number(0, 1_000_000, 20),
   /** Burst of each remote address's shopper bucket; default 100. */
   ATELIER_RATE_SHOPPER_ADDRESS_BURST: int(1, 10_000_000, 100),
-  /** Prefix of the rate-limit and connection-count keys in Redis (with REDIS_URL); default atelier:rate:. Processes sharing it share buckets and counts. */
+  /**
+   * Prefix of the rate-limit and connection-count keys in Redis (with REDIS_URL); default atelier:rate:. Processes sharing it share buckets
+   * and counts.
+   */
   ATELIER_RATE_KEY_PREFIX: variable(z.string().max(200).default('atelier:rate:')),
-  /** Most open graphql-ws connections per token (per remote address without one): across every API process with REDIS_URL, per process without; default 20. More: closed with 4429. */
+  /**
+   * Most open graphql-ws connections per token (per remote address without one): across every API process with REDIS_URL, per process
+   * without; default 20. More: closed with 4429.
+   */
   ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: int(1, 1_000_000, 20),
   /** Most subscriptions running at once on one graphql-ws connection; default 25. More: TOO_MANY_SUBSCRIPTIONS. */
   ATELIER_WS_MAX_SUBSCRIPTIONS: int(1, 10_000, 25),
@@ -211,7 +249,10 @@ const schema = z.object({
   ATELIER_WS_MAX_MESSAGE_BYTES: int(1024, 16 * 1024 * 1024, 64 * 1024),
   /** Time a WebSocket has to send connection_init (ms); default 3000. Later: closed with 4408. */
   ATELIER_WS_INIT_TIMEOUT_MS: int(100, 600_000, 3000),
-  /** Longest a graphql-ws connection stays open (s); default 3600, at most 7 days. Then: closed with 4410, and a client reconnects (authenticating again). */
+  /**
+   * Longest a graphql-ws connection stays open (s); default 3600, at most 7 days. Then: closed with 4410, and a client reconnects
+   * (authenticating again).
+   */
   ATELIER_WS_MAX_LIFETIME_S: int(1, 7 * 24 * 3600, 3600),
   /** Origins allowed to call /graphql from a browser (CORS), comma-separated, or *; default unset: no CORS headers (same origin only). */
   ATELIER_CORS_ORIGINS: variable(
@@ -236,7 +277,10 @@ const schema = z.object({
       .transform((v) => v === 'true' || v === '1')
       .optional(),
   ),
-  /** Port of a listener of its own serving only GET /metrics, without a token; unset (default): none, and the main port serves /metrics to the operator token only. 0: any free port. */
+  /**
+   * Port of a listener of its own serving only GET /metrics, without a token; unset (default): none, and the main port serves /metrics to
+   * the operator token only. 0: any free port.
+   */
   ATELIER_METRICS_PORT: variable(z.coerce.number().int().min(0).max(65535).optional()),
   /** Interface of the metrics listener; default 127.0.0.1 (loopback: this machine only). */
   ATELIER_METRICS_HOST: variable(z.string().default('127.0.0.1')),

@@ -8,7 +8,10 @@ import sharp from 'sharp';
 import type { GarmentCategory } from '../../src/inference';
 
 export const MODEL_DIR = path.resolve(__dirname, '../../models/tryon-tiny');
-/** Format-2 test packages made by models/tools/export_fixtures.py (seeded random weights): the same model with its weights in one external-data file, and in each graph. */
+/**
+ * Format-2 test packages made by models/tools/export_fixtures.py (seeded random weights): the same model with its weights in one
+ * external-data file, and in each graph.
+ */
 export const FORMAT2_EXTERNAL_DIR = path.resolve(__dirname, '../fixtures/models/tryon-v2-external');
 export const FORMAT2_SINGLE_DIR = path.resolve(__dirname, '../fixtures/models/tryon-v2-single');
 

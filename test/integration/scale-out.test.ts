@@ -273,7 +273,10 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
       ).requestRender.render.id as string;
     const redis = new Redis(process.env.TEST_REDIS_URL!);
     try {
-      /** Every event of a render as its worker published it (previews included whatever a subscriber asked), and what a client on API b received. */
+      /**
+       * Every event of a render as its worker published it (previews included whatever a subscriber asked), and what a client on API b
+       * received.
+       */
       const watched = async (previews: boolean) => {
         // Both workers busy, so the render waits QUEUED until everyone listens.
         const blockers = [await request(100), await request(100)];

@@ -227,7 +227,10 @@ export function describeBlobStoreContract(setUp: () => Promise<BlobStoreHarness>
   });
 
   describe('putStream', () => {
-    /** A body of `chunks` chunks of `size` bytes (byte value i for chunk i) that notes how many were read, then fails if `failAfter` is given. */
+    /**
+     * A body of `chunks` chunks of `size` bytes (byte value i for chunk i) that notes how many were read, then fails if `failAfter` is
+     * given.
+     */
     const body = (chunks: number, size: number, failAfter?: number) => {
       const read = { chunks: 0 };
       const stream = Readable.from(

@@ -161,7 +161,10 @@ export const GENEROUS_LIMITS: Record<string, string> = {
   ATELIER_WS_MAX_CONNECTIONS_PER_TOKEN: '10000',
 };
 
-/** The configuration of a server of its own on this machine (tests, benchmarks): any port, its own data directory and secrets, silent logs, then `env`. */
+/**
+ * The configuration of a server of its own on this machine (tests, benchmarks): any port, its own data directory and secrets, silent logs,
+ * then `env`.
+ */
 export function localConfig(dataDir: string, env: Record<string, string | undefined> = {}): Config {
   return loadConfig({
     PORT: '0',
