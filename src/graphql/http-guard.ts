@@ -6,6 +6,7 @@ import type express from 'express';
 import { rateLimitMessage, refusalJson, type OperationRequest, type QueryAnalyzer, type QueryRefusal, type RateLimiter } from '../limits';
 import type { Metrics } from '../observability/metrics';
 import { closeIfBodyUnread } from '../http/request-body';
+import type { GraphQLErrorCode, HttpRouteErrorCode } from '../http/error-codes';
 
 export interface HttpGuardOptions {
   analyzer: QueryAnalyzer;
@@ -59,7 +60,7 @@ export interface HttpGuard {
 
 export function createHttpGuard(options: HttpGuardOptions): HttpGuard {
   const { analyzer, rateLimiter, maxBatchSize, metrics } = options;
-  const refuse = (res: express.Response, status: number, code: string, errors: object[]) => {
+  const refuse = (res: express.Response, status: number, code: GraphQLErrorCode | HttpRouteErrorCode, errors: object[]) => {
     metrics.refusals.inc({ transport: 'http', code });
     closeIfBodyUnread(res.req, res);
     res.status(status).json({ errors });
