@@ -6,17 +6,8 @@ import { toPage, type Page, type PageRequest } from '../common/pagination';
 import type { CatalogVersions } from './catalog-versions';
 import { checkQuotas, type QuotaRefusal, type Quotas } from '../common/quotas';
 
-export interface NewGarment {
-  id: string;
-  sku: string;
-  name: string;
-  category: GarmentCategory;
-  imageKey: string;
-  imageWidth: number;
-  imageHeight: number;
-  imageContentType: string;
-  imageBytes: number;
-}
+/** A new row: what the caller decides (the tenant is the method's argument; the rest are defaults). */
+export type NewGarment = Omit<Garment, 'tenantId' | 'archived' | 'createdAt'>;
 
 export class GarmentRepository {
   constructor(

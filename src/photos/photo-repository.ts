@@ -4,15 +4,8 @@ import type { Database } from '../db/database';
 import { keysetQuery, toPage, type Page, type PageRequest } from '../common/pagination';
 import { checkQuotas, type QuotaRefusal, type Quotas } from '../common/quotas';
 
-export interface NewPersonPhoto {
-  id: string;
-  shopperId: string | null;
-  imageKey: string;
-  imageWidth: number;
-  imageHeight: number;
-  imageContentType: string;
-  imageBytes: number;
-}
+/** A new row: what the caller decides (the tenant is the method's argument; the rest are defaults). */
+export type NewPersonPhoto = Omit<PersonPhoto, 'tenantId' | 'createdAt'>;
 
 export class PhotoRepository {
   constructor(private readonly db: Database) {}
