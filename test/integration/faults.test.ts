@@ -13,9 +13,8 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { createTestDatabase, startTestServer, type TestServer } from '../support/server';
 import { PgFaultProxy, type CommitFault } from '../support/pg-fault-proxy';
-import { spawnServer, waitFor, type ServerProcess } from '../support/process';
+import { spawnServer, waitFor, waitForRender, type ServerProcess } from '../support/process';
 import { createGarment, createTenant, gql, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
-import type { NodeAnswer } from '../support/answers';
 import { collect, wsClient } from '../support/graphql-ws';
 import { postgresConfig } from '../../src/db/database';
 import { RenderRepository } from '../../src/renders/render-repository';
@@ -29,7 +28,6 @@ const index = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as {
   garments: { category: string; image: string }[];
 };
 const sample = (path: string) => `data:image/png;base64,${readFileSync(join(samples, path)).toString('base64')}`;
-const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { status attempts completedSteps error { code message } } } }`;
 const REQUEST = `mutation($o: ID!, $p: ID!, $s: Int) { requestRender(input: { outfitId: $o, personPhotoId: $p, steps: $s }) { render { id } userErrors { code } } }`;
 const PROGRESS = `subscription($id: ID!) { renderProgress(renderId: $id) { status step } }`;
 
@@ -51,29 +49,6 @@ async function setUpTenant(url: string) {
     return requestRender.render.id;
   };
   return { adminKey, photo, outfit, request };
-}
-
-/** A poll of a render: its node, or only `requestError` when the server could not be asked this time. */
-type RenderPoll = Partial<NodeAnswer> & { requestError?: string };
-
-async function waitForRender(
-  url: string,
-  key: string,
-  id: string,
-  done: (n: RenderPoll) => boolean,
-  timeoutMs = 120_000,
-): Promise<RenderPoll> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    // A connection kept alive to a server that was stopped fails once; ask again.
-    const node = await ok(url, key, RENDER, { id }).then(
-      (data): RenderPoll => data.node,
-      (error: Error): RenderPoll => ({ requestError: error.message }),
-    );
-    if (done(node)) return node;
-    if (Date.now() > deadline) throw new Error(`render did not get there: ${JSON.stringify(node)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function freePort(): Promise<number> {

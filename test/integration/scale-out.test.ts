@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from '../support/server';
-import { spawnServer, waitFor, type ServerProcess } from '../support/process';
+import { RENDER_STATE, spawnServer, waitFor, waitForRender, type ServerProcess } from '../support/process';
 import { createGarment, createTenant, gql, ok } from '../support/graphql-client';
 import type { NodeAnswer } from '../support/answers';
 import { collect, wsClient } from '../support/graphql-ws';
@@ -27,7 +27,6 @@ const index = JSON.parse(readFileSync(join(samples, 'index.json'), 'utf8')) as {
 };
 const sample = (path: string) => `data:image/png;base64,${readFileSync(join(samples, path)).toString('base64')}`;
 const OPERATOR = 'test-operator-token-0123456789';
-const RENDER = `query($id: ID!) { node(id: $id) { ... on Render { status attempts completedSteps error { code message } } } }`;
 
 async function setUpTenant(url: string) {
   const { adminKey } = await createTenant(url, 'Scale', 10);
@@ -41,30 +40,6 @@ async function setUpTenant(url: string) {
     await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g })
   ).createOutfit.outfit.id;
   return { adminKey, photo, outfit };
-}
-
-/** A poll of a render: its node, or only `requestError` when the server could not be asked this time. */
-type RenderPoll = Partial<NodeAnswer> & { requestError?: string };
-
-async function waitForRender(
-  url: string,
-  key: string,
-  id: string,
-  done: (n: RenderPoll) => boolean,
-  timeoutMs = 120_000,
-): Promise<RenderPoll> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    // A connection kept alive to a server that was killed fails once; ask again.
-    const node = await ok(url, key, RENDER, { id }).then(
-      (data): RenderPoll => data.node,
-      (error: Error): RenderPoll => ({ requestError: error.message }),
-    );
-    if (process.env.DEBUG_WAIT) process.stdout.write(`wait: ${JSON.stringify(node)}\n`);
-    if (done(node)) return node;
-    if (Date.now() > deadline) throw new Error(`render did not finish: ${JSON.stringify(node)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const scaledOut = process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL ? describe : describe.skip;
@@ -385,7 +360,7 @@ scaledOut.each(layouts)('two APIs and two workers on PostgreSQL and Redis, %s', 
       );
     });
     await killed;
-    const interrupted = (await ok(a, adminKey, RENDER, { id: render.id })).node;
+    const interrupted = (await ok(a, adminKey, RENDER_STATE, { id: render.id })).node;
     expect(interrupted.completedSteps).toBeLessThan(100);
     // The killed attempt's previews (the one it published at least) are in storage...
     expect((await layout.previews(renderUuid)).length).toBeGreaterThan(0);

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { projectRoot } from '../../src/common/project-paths';
 import { GENEROUS_LIMITS } from './server';
+import { ok } from './graphql-client';
+import type { NodeAnswer } from './answers';
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams;
@@ -37,5 +39,32 @@ export async function waitFor(check: () => boolean, timeoutMs: number, what: str
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A render's state, as the polls read it. */
+export const RENDER_STATE = `query($id: ID!) { node(id: $id) { ... on Render { status attempts completedSteps error { code message } } } }`;
+
+/** A poll of a render: its node, or only `requestError` when the server could not be asked this time. */
+export type RenderPoll = Partial<NodeAnswer> & { requestError?: string };
+
+/** Polls a render (every 200 ms) until `done` holds; a server process that was stopped or killed may fail a poll, which is retried. */
+export async function waitForRender(
+  url: string,
+  key: string,
+  id: string,
+  done: (n: RenderPoll) => boolean,
+  timeoutMs = 120_000,
+): Promise<RenderPoll> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // A connection kept alive to a server that was stopped fails once; ask again.
+    const node = await ok(url, key, RENDER_STATE, { id }).then(
+      (data): RenderPoll => data.node,
+      (error: Error): RenderPoll => ({ requestError: error.message }),
+    );
+    if (done(node)) return node;
+    if (Date.now() > deadline) throw new Error(`render did not get there: ${JSON.stringify(node)}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
