@@ -14,7 +14,7 @@ import pg from 'pg';
 import { createTestDatabase, startTestServer, type TestServer } from '../support/server';
 import { PgFaultProxy, type CommitFault } from '../support/pg-fault-proxy';
 import { spawnServer, waitFor, waitForRender, type ServerProcess } from '../support/process';
-import { createGarment, createTenant, gql, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
+import { createGarment, createTenant, gql, ok, OPERATOR, pngDataUrl, uploadPersonPhoto, createOutfit } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { postgresConfig } from '../../src/db/database';
 import { RenderRepository } from '../../src/renders/render-repository';
@@ -35,14 +35,8 @@ async function setUpTenant(url: string) {
   const adminKey = (await ok(url, OPERATOR, `mutation { createTenant(input: { name: "Faults", maxConcurrentRenders: 10 }) { apiKey } }`))
     .createTenant.apiKey as string;
   const g = await createGarment(url, adminKey, 'top', 'TOP', sample(index.garments.find((x) => x.category === 'TOP')!.image));
-  const photo = (
-    await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
-      d: sample(index.persons[0]!.image),
-    })
-  ).uploadPersonPhoto.personPhoto.id;
-  const outfit = (
-    await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g })
-  ).createOutfit.outfit.id;
+  const photo = await uploadPersonPhoto(url, adminKey, sample(index.persons[0]!.image));
+  const outfit = await createOutfit(url, adminKey, [g], 'o');
   const request = async (steps: number): Promise<string> => {
     const { requestRender } = await ok(url, adminKey, REQUEST, { o: outfit, p: photo, s: steps });
     if (!requestRender.render) throw new Error(`requestRender refused: ${JSON.stringify(requestRender.userErrors)}`);
@@ -271,14 +265,7 @@ withPostgres('connection lost at COMMIT', () => {
       statement: /^DELETE FROM "public"\."person_photos"/,
       run: async () => {
         const d = await pngDataUrl();
-        const photo = (
-          await ok(
-            server.url,
-            key,
-            `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`,
-            { d },
-          )
-        ).uploadPersonPhoto.personPhoto.id;
+        const photo = await uploadPersonPhoto(server.url, key, d);
         const answer = await gql(
           server.url,
           key,
@@ -467,11 +454,7 @@ withPostgresAndRedis('person encodings lost with a Redis restarted without persi
     let worker: TestServer | null = null;
     try {
       const key = (await createTenant(api.url, 'Encodings')).adminKey;
-      const photo = (
-        await ok(api.url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
-          d: sample(index.persons[0]!.image),
-        })
-      ).uploadPersonPhoto.personPhoto.id;
+      const photo = await uploadPersonPhoto(api.url, key, sample(index.persons[0]!.image));
       const photoId = fromGlobalId(photo, 'PersonPhoto')!;
       const encoding = () => api.db.withSystem((tx) => tx.personEncoding.findFirst({ where: { photoId } }));
       expect(await encoding()).toMatchObject({ status: 'PENDING' });
@@ -551,16 +534,8 @@ describe('a progress event lost on the way', () => {
     const adminKey = (await ok(url, OPERATOR, `mutation { createTenant(input: { name: "Lost" }) { apiKey } }`)).createTenant
       .apiKey as string;
     const garment = await createGarment(url, adminKey, 'g', 'TOP');
-    const photo = (
-      await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
-        d: await pngDataUrl(),
-      })
-    ).uploadPersonPhoto.personPhoto.id;
-    const outfit = (
-      await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, {
-        g: garment,
-      })
-    ).createOutfit.outfit.id;
+    const photo = await uploadPersonPhoto(url, adminKey, await pngDataUrl());
+    const outfit = await createOutfit(url, adminKey, [garment], 'o');
     const render = (await ok(url, adminKey, REQUEST, { o: outfit, p: photo, s: 3 })).requestRender.render.id;
     const client = wsClient(url, adminKey);
     let first!: () => void;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderBackends, startTestServer, waitUntil, type TestServer } from '../support/server';
-import { createGarment, createTenant, ok } from '../support/graphql-client';
+import { createGarment, createTenant, ok, uploadPersonPhoto, createOutfit } from '../support/graphql-client';
 import { projectRoot } from '../../src/common/project-paths';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
@@ -56,16 +56,8 @@ describe.each(backends)('hot caches in the worker on $kind (redis: $redis)', ({ 
       await createGarment(url, key, 'top', 'TOP', garmentImage('TOP')),
       await createGarment(url, key, 'bottom', 'BOTTOM', garmentImage('BOTTOM')),
     ];
-    photo = (
-      await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
-        d: sample(sampleIndex.persons[0]!.image),
-      })
-    ).uploadPersonPhoto.personPhoto.id;
-    outfit = (
-      await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } } }`, {
-        g: garments,
-      })
-    ).createOutfit.outfit.id;
+    photo = await uploadPersonPhoto(url, key, sample(sampleIndex.persons[0]!.image));
+    outfit = await createOutfit(url, key, garments, 'look');
     await waitUntil(
       async () =>
         (await ok(url, key, `{ garments { edges { node { referenceCache { status } } } } }`)).garments.edges.map(

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
-import { createGarment, createShopperSession, createTenant, gql, ok, pngDataUrl } from '../support/graphql-client';
+import { createGarment, createShopperSession, createTenant, gql, ok, pngDataUrl, createOutfit } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { fromGlobalId } from '../../src/common/ids';
 import { UPLOAD_KEEP_MS, UPLOAD_TTL_MS } from '../../src/uploads/upload-service';
@@ -136,11 +136,7 @@ describe.each(databaseKinds())('quotas on %s', (kind) => {
     const garment = await createGarment(server.url, adminKey, 'G', 'TOP');
     const photo = (await ok(server.url, adminKey, UPLOAD_PHOTO, { i: { image: { dataUrl: await pngDataUrl() } } })).uploadPersonPhoto
       .personPhoto.id;
-    const outfit = (
-      await ok(server.url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, {
-        g: garment,
-      })
-    ).createOutfit.outfit.id;
+    const outfit = await createOutfit(server.url, adminKey, [garment], 'o');
     const render = (
       await ok(
         server.url,
@@ -228,11 +224,7 @@ describe('deletePersonPhoto with the engine: the result and the encoding go too'
     const garment = await createGarment(server.url, adminKey, 'T', 'TOP', sample('garments/top/g0.png'));
     const photo = (await ok(server.url, adminKey, UPLOAD_PHOTO, { i: { image: { dataUrl: sample('persons/p0.png') } } })).uploadPersonPhoto
       .personPhoto.id;
-    const outfit = (
-      await ok(server.url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, {
-        g: garment,
-      })
-    ).createOutfit.outfit.id;
+    const outfit = await createOutfit(server.url, adminKey, [garment], 'o');
     const render = (
       await ok(
         server.url,

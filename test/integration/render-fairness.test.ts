@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
-import { createGarment, createTenant, ok } from '../support/graphql-client';
+import { createGarment, createTenant, ok, uploadPersonPhoto, createOutfit } from '../support/graphql-client';
 import { projectRoot } from '../../src/common/project-paths';
 
 const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/tryon-tiny';
@@ -27,14 +27,8 @@ const backends = databaseKinds().map((kind) => ({
 async function tenantWithOutfit(url: string, name: string) {
   const key = (await createTenant(url, name, 16)).adminKey;
   const garment = await createGarment(url, key, 'top', 'TOP', sample(index.garments.find((g) => g.category === 'TOP')!.image));
-  const photo = (
-    await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
-      d: sample(index.persons[0]!.image),
-    })
-  ).uploadPersonPhoto.personPhoto.id;
-  const outfit = (
-    await ok(url, key, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g: garment })
-  ).createOutfit.outfit.id;
+  const photo = await uploadPersonPhoto(url, key, sample(index.persons[0]!.image));
+  const outfit = await createOutfit(url, key, [garment], 'o');
   return {
     key,
     request: async (steps: number): Promise<string> =>

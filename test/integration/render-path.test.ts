@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderBackends, startTestServer, waitUntil, type TestServer } from '../support/server';
-import { createGarment, createTenant, ok } from '../support/graphql-client';
+import { createGarment, createTenant, ok, uploadPersonPhoto, createOutfit } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/common/project-paths';
 import { fromGlobalId } from '../../src/common/ids';
@@ -63,16 +63,8 @@ describe.each(backends)('the render path on $kind (redis: $redis)', ({ kind, red
       await createGarment(url, key, 'bottom', 'BOTTOM', garmentImage('BOTTOM')),
       await createGarment(url, key, 'shoes', 'SHOES', garmentImage('SHOES')),
     ];
-    photo = (
-      await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
-        d: sample(sampleIndex.persons[0]!.image),
-      })
-    ).uploadPersonPhoto.personPhoto.id;
-    outfit = (
-      await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } } }`, {
-        g: garments,
-      })
-    ).createOutfit.outfit.id;
+    photo = await uploadPersonPhoto(url, key, sample(sampleIndex.persons[0]!.image));
+    outfit = await createOutfit(url, key, garments, 'look');
     // Every cache and the photo's encoding READY: the renders below are warm ones.
     await waitUntil(
       () => server.db.withSystem((tx) => tx.referenceCache.findMany()),

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { renderBackends, startTestServer, waitUntil, type TestServer } from '../support/server';
-import { createGarment, createShopperSession, createTenant, ok } from '../support/graphql-client';
+import { createGarment, createShopperSession, createTenant, ok, uploadPersonPhoto, createOutfit } from '../support/graphql-client';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/common/project-paths';
 import { toGlobalId } from '../../src/common/ids';
@@ -56,16 +56,8 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
       await createGarment(url, key, 'top', 'TOP', garmentImage('TOP')),
       await createGarment(url, key, 'bottom', 'BOTTOM', garmentImage('BOTTOM')),
     ];
-    photo = (
-      await ok(url, key, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
-        d: sample(sampleIndex.persons[0]!.image),
-      })
-    ).uploadPersonPhoto.personPhoto.id;
-    outfit = (
-      await ok(url, key, `mutation($g: [ID!]!) { createOutfit(input: { name: "look", garmentIds: $g }) { outfit { id } } }`, {
-        g: garments,
-      })
-    ).createOutfit.outfit.id;
+    photo = await uploadPersonPhoto(url, key, sample(sampleIndex.persons[0]!.image));
+    outfit = await createOutfit(url, key, garments, 'look');
   });
   afterAll(() => server.stop());
 
@@ -198,11 +190,7 @@ describe.each(backends)('renders on $kind (redis: $redis)', ({ kind, redis }) =>
     );
     const qKey = tenant.createTenant.apiKey;
     const g = await createGarment(url, qKey, 'q', 'TOP', garmentImage('TOP'));
-    const p = (
-      await ok(url, qKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
-        d: sample(sampleIndex.persons[0]!.image),
-      })
-    ).uploadPersonPhoto.personPhoto.id;
+    const p = await uploadPersonPhoto(url, qKey, sample(sampleIndex.persons[0]!.image));
     const o = (await ok(url, qKey, `mutation($g: ID!) { createOutfit(input: { name: "q", garmentIds: [$g] }) { outfit { id } } }`, { g }))
       .createOutfit.outfit.id;
     const first = (await ok(url, qKey, REQUEST, { i: { outfitId: o, personPhotoId: p, steps: 30, idempotencyKey: 'k1' } })).requestRender;

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from '../support/server';
 import { RENDER_STATE, spawnServer, waitFor, waitForRender, type ServerProcess } from '../support/process';
-import { createGarment, createTenant, gql, ok } from '../support/graphql-client';
+import { createGarment, createTenant, gql, ok, uploadPersonPhoto, createOutfit } from '../support/graphql-client';
 import type { NodeAnswer } from '../support/answers';
 import { collect, wsClient } from '../support/graphql-ws';
 import { projectRoot } from '../../src/common/project-paths';
@@ -31,14 +31,8 @@ const OPERATOR = 'test-operator-token-0123456789';
 async function setUpTenant(url: string) {
   const { adminKey } = await createTenant(url, 'Scale', 10);
   const g = await createGarment(url, adminKey, 'top', 'TOP', sample(index.garments.find((x) => x.category === 'TOP')!.image));
-  const photo = (
-    await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
-      d: sample(index.persons[0]!.image),
-    })
-  ).uploadPersonPhoto.personPhoto.id;
-  const outfit = (
-    await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g })
-  ).createOutfit.outfit.id;
+  const photo = await uploadPersonPhoto(url, adminKey, sample(index.persons[0]!.image));
+  const outfit = await createOutfit(url, adminKey, [g], 'o');
   return { adminKey, photo, outfit };
 }
 

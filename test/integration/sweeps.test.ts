@@ -2,7 +2,7 @@
 // PENDING (its job was lost with Redis, or with the embedded server's in-memory queue) gets its
 // job again; a READY one does not.
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
-import { createGarment, createTenant, ok, pngDataUrl } from '../support/graphql-client';
+import { createGarment, createTenant, pngDataUrl, uploadPersonPhoto } from '../support/graphql-client';
 import { InProcessJobQueue } from '../../src/jobs/in-process-queue';
 import { requeuePendingReferenceCaches } from '../../src/garments/reference-cache-jobs';
 import { requeuePendingPersonEncodings } from '../../src/photos/person-encoding-jobs';
@@ -58,18 +58,7 @@ describe.each(databaseKinds())('sweeps on %s', (kind) => {
   test("a photo's encoding is PENDING from its upload; when its job was lost it is enqueued again, a READY one is not", async () => {
     const tenant = await createTenant(server.url);
     const tenantId = fromGlobalId(tenant.id, 'Tenant')!;
-    const upload = async () =>
-      fromGlobalId(
-        (
-          await ok(
-            server.url,
-            tenant.adminKey,
-            `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`,
-            { d: await pngDataUrl() },
-          )
-        ).uploadPersonPhoto.personPhoto.id,
-        'PersonPhoto',
-      )!;
+    const upload = async () => fromGlobalId(await uploadPersonPhoto(server.url, tenant.adminKey, await pngDataUrl()), 'PersonPhoto')!;
     const lost = await upload();
     const done = await upload();
     const model = server.services.garments.defaultModel;

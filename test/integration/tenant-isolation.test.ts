@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { buildSchema, getNamedType, isInputObjectType, isInterfaceType, type GraphQLField, type GraphQLInputType } from 'graphql';
 import { randomUUID } from 'node:crypto';
 import { databaseKinds, startTestServer, type TestServer } from '../support/server';
-import { createGarment, createShopperSession, ok, OPERATOR, pngDataUrl } from '../support/graphql-client';
+import { createGarment, createShopperSession, ok, OPERATOR, pngDataUrl, uploadPersonPhoto, createOutfit } from '../support/graphql-client';
 import { toGlobalId, type NodeType } from '../../src/common/ids';
 import { schemaPath } from '../../src/common/project-paths';
 import { subscribeOnce } from '../support/graphql-ws';
@@ -38,14 +38,8 @@ async function makeWorld(server: TestServer, name: string): Promise<World> {
   const adminKey = created.createTenant.apiKey;
   const garment = await createGarment(url, adminKey, 'SKU', 'TOP');
   const { shopperId: shopper } = await createShopperSession(url, adminKey, 'ext');
-  const photo = (
-    await ok(url, adminKey, `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } } }`, {
-      d: await pngDataUrl(),
-    })
-  ).uploadPersonPhoto.personPhoto.id;
-  const outfit = (
-    await ok(url, adminKey, `mutation($g: ID!) { createOutfit(input: { name: "o", garmentIds: [$g] }) { outfit { id } } }`, { g: garment })
-  ).createOutfit.outfit.id;
+  const photo = await uploadPersonPhoto(url, adminKey, await pngDataUrl());
+  const outfit = await createOutfit(url, adminKey, [garment], 'o');
   const apiKey = (await ok(url, adminKey, `mutation { createApiKey(input: { name: "k", scopes: [CATALOG_READ] }) { apiKey { id } } }`))
     .createApiKey.apiKey.id;
   const render = (

@@ -82,6 +82,30 @@ export async function createGarment(baseUrl: string, key: string, sku: string, c
   return data.createGarment.garment.id;
 }
 
+/** Uploads a person photo (the tenant's own, no shopper) and returns its id; a refusal throws. */
+export async function uploadPersonPhoto(baseUrl: string, key: string, dataUrl: string): Promise<string> {
+  const data = await ok(
+    baseUrl,
+    key,
+    `mutation($d: String!) { uploadPersonPhoto(input: { image: { dataUrl: $d } }) { personPhoto { id } userErrors { code message } } }`,
+    { d: dataUrl },
+  );
+  if (!data.uploadPersonPhoto.personPhoto) throw new Error(JSON.stringify(data.uploadPersonPhoto.userErrors));
+  return data.uploadPersonPhoto.personPhoto.id;
+}
+
+/** Creates an outfit of these garments and returns its id; a refusal throws. */
+export async function createOutfit(baseUrl: string, key: string, garmentIds: string[], name = 'look'): Promise<string> {
+  const data = await ok(
+    baseUrl,
+    key,
+    `mutation($n: String!, $g: [ID!]!) { createOutfit(input: { name: $n, garmentIds: $g }) { outfit { id } userErrors { code message } } }`,
+    { n: name, g: garmentIds },
+  );
+  if (!data.createOutfit.outfit) throw new Error(JSON.stringify(data.createOutfit.userErrors));
+  return data.createOutfit.outfit.id;
+}
+
 export async function createShopperSession(
   baseUrl: string,
   adminKey: string,
